@@ -1,0 +1,184 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/appreg-portal/portal/internal/pgtest"
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestMigrationsUpDownUp(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, pgtest.EmptyURL(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	current, err := st.SchemaCurrent(ctx)
+	if err != nil || current {
+		t.Fatalf("SchemaCurrent() on an empty database = %v, %v; want false, nil", current, err)
+	}
+	up, err := st.MigrateUp(ctx)
+	if err != nil {
+		t.Fatalf("MigrateUp() = %v", err)
+	}
+	status, err := st.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up) == 0 || len(up) != len(status) {
+		t.Fatalf("MigrateUp() applied %d, status lists %d; want all, > 0", len(up), len(status))
+	}
+	for _, m := range status {
+		if !m.Applied {
+			t.Errorf("migration %s not applied after MigrateUp", m.File)
+		}
+	}
+	if current, err := st.SchemaCurrent(ctx); err != nil || !current {
+		t.Fatalf("SchemaCurrent() after up = %v, %v; want true, nil", current, err)
+	}
+
+	// Every migration must come down cleanly, one step at a time, and go up again.
+	for i := len(status) - 1; i >= 0; i-- {
+		res, err := st.MigrateDown(ctx)
+		if err != nil {
+			t.Fatalf("MigrateDown() step %d: %v", i, err)
+		}
+		if len(res) != 1 || res[0].Version != status[i].Version {
+			t.Fatalf("MigrateDown() = %+v, want version %d", res, status[i].Version)
+		}
+	}
+	var tables int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("after migrating all the way down, %d tables remain; want 0", tables)
+	}
+	again, err := st.MigrateUp(ctx)
+	if err != nil || len(again) != len(status) {
+		t.Fatalf("MigrateUp() again = %d, %v; want %d, nil", len(again), err, len(status))
+	}
+}
+
+func TestEveryTableHasAComment(t *testing.T) {
+	st := pgtest.NewStore(t)
+	rows, err := st.Pool().Query(context.Background(), `
+		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname NOT IN ('goose_db_version')
+		  AND obj_description(c.oid, 'pg_class') IS NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) > 0 {
+		t.Errorf("tables without COMMENT ON TABLE: %v", missing)
+	}
+}
+
+func TestAuditIsAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	if err := st.RecordAudit(ctx, store.AuditEvent{ActorName: "Ada", Action: "signin", Details: map[string]string{"reason": "test"}}); err != nil {
+		t.Fatalf("RecordAudit() = %v", err)
+	}
+	for _, stmt := range []string{
+		`UPDATE audit_events SET actor_name = 'Mallory'`,
+		`DELETE FROM audit_events`,
+		`TRUNCATE audit_events`,
+	} {
+		_, err := st.Pool().Exec(ctx, stmt)
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want the append-only refusal", stmt, err)
+		}
+	}
+	events, err := st.ListAudit(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].ActorName != "Ada" || events[0].Details["reason"] != "test" {
+		t.Errorf("ListAudit() = %+v, want the one untouched event", events)
+	}
+}
+
+func TestListAuditFilters(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	for _, e := range []store.AuditEvent{
+		{ActorName: "Ada Admin", Action: "signin"},
+		{ActorName: "Oscar Operator", Action: "signin.refused", Outcome: store.OutcomeDenied},
+		{ActorName: "Ada Admin", Action: "tenant.create"},
+	} {
+		if err := st.RecordAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name   string
+		filter store.AuditFilter
+		want   []string // actions, newest first
+	}{
+		{"all", store.AuditFilter{}, []string{"tenant.create", "signin.refused", "signin"}},
+		{"action prefix", store.AuditFilter{Action: "signin"}, []string{"signin.refused", "signin"}},
+		{"outcome", store.AuditFilter{Outcome: store.OutcomeDenied}, []string{"signin.refused"}},
+		{"actor substring", store.AuditFilter{Actor: "ada"}, []string{"tenant.create", "signin"}},
+		{"limit", store.AuditFilter{Limit: 1}, []string{"tenant.create"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := st.ListAudit(ctx, tt.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var actions []string
+			for _, e := range got {
+				actions = append(actions, e.Action)
+			}
+			if strings.Join(actions, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("ListAudit(%+v) = %v, want %v", tt.filter, actions, tt.want)
+			}
+		})
+	}
+	// Keyset paging continues where the first page ended.
+	first, _ := st.ListAudit(ctx, store.AuditFilter{Limit: 2})
+	next, err := st.ListAudit(ctx, store.AuditFilter{Limit: 2, BeforeID: first[len(first)-1].ID})
+	if err != nil || len(next) != 1 || next[0].Action != "signin" {
+		t.Errorf("second page = %+v, %v; want [signin]", next, err)
+	}
+}
+
+func TestCreateTenantConflictAndAudit(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	tn := store.Tenant{EntraTenantID: "5c1c2f3e-0000-4000-8000-000000000001", DisplayName: "Fabrikam"}
+	got, err := st.CreateTenant(ctx, tn, store.AuditEvent{ActorName: "Ada", Action: "tenant.create"})
+	if err != nil {
+		t.Fatalf("CreateTenant() = %v", err)
+	}
+	if got.ID == 0 || got.Status != "pending" || got.EntraTenantID != tn.EntraTenantID {
+		t.Errorf("CreateTenant() = %+v", got)
+	}
+	_, err = st.CreateTenant(ctx, tn, store.AuditEvent{ActorName: "Ada", Action: "tenant.create"})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("second CreateTenant() error = %v, want ErrConflict", err)
+	}
+	events, err := st.ListAudit(ctx, store.AuditFilter{Action: "tenant.create"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The failed insert rolled back its audit row with it.
+	if len(events) != 1 || events[0].TenantID == nil || *events[0].TenantID != tn.EntraTenantID {
+		t.Errorf("audit after create + conflict = %+v, want exactly one row for the tenant", events)
+	}
+}

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Tenant is an Entra ID tenant the portal manages.
+type Tenant struct {
+	ID            int64     `db:"id"`
+	EntraTenantID string    `db:"entra_tenant_id"`
+	DisplayName   string    `db:"display_name"`
+	DefaultDomain string    `db:"default_domain"`
+	Status        string    `db:"status"`
+	Contacts      []string  `db:"contacts"`
+	CreatedAt     time.Time `db:"created_at"`
+	UpdatedAt     time.Time `db:"updated_at"`
+}
+
+const tenantColumns = `id, entra_tenant_id::text, display_name, default_domain, status, contacts, created_at, updated_at`
+
+// ListTenants returns every tenant, by name.
+func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY lower(display_name), id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list tenants: %w", err)
+	}
+	ts, err := pgx.CollectRows(rows, pgx.RowToStructByName[Tenant])
+	if err != nil {
+		return nil, fmt.Errorf("store: list tenants: %w", err)
+	}
+	return ts, nil
+}
+
+// CreateTenant inserts a tenant and its audit row in one transaction.
+func (s *Store) CreateTenant(ctx context.Context, t Tenant, audit AuditEvent) (Tenant, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	if t.Status == "" {
+		t.Status = "pending"
+	}
+	if t.Contacts == nil {
+		t.Contacts = []string{}
+	}
+	var out Tenant
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			INSERT INTO tenants (entra_tenant_id, display_name, default_domain, status, contacts)
+			VALUES ($1, $2, $3, $4, $5) RETURNING `+tenantColumns,
+			t.EntraTenantID, t.DisplayName, t.DefaultDomain, t.Status, t.Contacts)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Tenant])
+		if err != nil {
+			return err
+		}
+		tid := out.EntraTenantID
+		audit.TenantID = &tid
+		if audit.Target == "" {
+			audit.Target = out.DisplayName
+		}
+		return recordAudit(ctx, tx, audit)
+	})
+	if err != nil {
+		return Tenant{}, fmt.Errorf("store: create tenant: %w", mapErr(err))
+	}
+	return out, nil
+}
