@@ -1,0 +1,15 @@
+package catalog
+
+import "testing"
+
+func TestSmoke(t *testing.T) {
+	for _, id := range []string{"exact-globe-mail"} {
+		data, _ := builtinFS.ReadFile("builtin/" + id + ".yaml")
+		if _, err := Parse(data); err != nil {
+			t.Errorf("%s:\n%v", id, err)
+		}
+	}
+	if _, err := Parse(customTemplate); err != nil {
+		t.Errorf("template:\n%v", err)
+	}
+}

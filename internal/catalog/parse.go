@@ -1,0 +1,361 @@
+package catalog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxFileSize is the largest blueprint file Parse accepts (256 KiB). The
+// largest built-in blueprint is under 16 KiB.
+const MaxFileSize = 256 << 10
+
+// maxDepth bounds the nesting of a blueprint file; the format needs 5.
+const maxDepth = 16
+
+// ValidationError is one problem in a blueprint file.
+type ValidationError struct {
+	// Line is the 1-based line in the file, or 0 when the problem is the
+	// file as a whole (e.g. its size).
+	Line int
+	// Field is the field path, e.g. "permissions[2].name"; empty for the
+	// file as a whole.
+	Field   string
+	Message string
+}
+
+func (e ValidationError) Error() string {
+	var b strings.Builder
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// ValidationErrors are all the problems found in a blueprint file, sorted by
+// line. Parse returns them as its error.
+type ValidationErrors []ValidationError
+
+func (es ValidationErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Parse decodes and validates a blueprint file (YAML; JSON is YAML too). On
+// failure the error is a ValidationErrors naming the line and field of every
+// problem found.
+func Parse(data []byte) (*Blueprint, error) {
+	b, errs := parse(data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return b, nil
+}
+
+// ParseCustom is Parse for a blueprint an admin uploads: its ID must not be
+// that of a built-in blueprint.
+func ParseCustom(data []byte) (*Blueprint, error) {
+	b, errs := parse(data)
+	if b != nil && builtinByID(b.ID) != nil {
+		errs = append(errs, ValidationError{Line: b.Line("id"), Field: "id",
+			Message: fmt.Sprintf("%q is the ID of a built-in blueprint; choose another ID", b.ID)})
+		errs.sort()
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return b, nil
+}
+
+func (es ValidationErrors) sort() {
+	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
+}
+
+// parse returns the decoded blueprint (nil if it could not be decoded at
+// all) and every problem found.
+func parse(data []byte) (*Blueprint, ValidationErrors) {
+	if len(data) > MaxFileSize {
+		return nil, ValidationErrors{{Message: fmt.Sprintf(
+			"the file is %d bytes; a blueprint may be at most %d bytes (256 KiB)", len(data), MaxFileSize)}}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, ValidationErrors{{Line: 1, Message: "the file is empty"}}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		return nil, ValidationErrors{yamlError(err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, ValidationErrors{{Line: extra.Line, Message: "the file holds more than one YAML document; a blueprint is one document"}}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, ValidationErrors{yamlError(err)}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, ValidationErrors{{Line: 1, Message: "the file is not a YAML document"}}
+	}
+	root := doc.Content[0]
+	d := &decoder{lines: map[string]int{}}
+	b := &Blueprint{}
+	d.decode(root, reflect.ValueOf(b).Elem(), "", 0)
+	b.lines = d.lines
+	if len(d.errs) > 0 {
+		// Structural problems make semantic checks unreliable; report
+		// them, and the version check, which explains unknown fields in a
+		// file written for another version of the format.
+		errs := append(d.errs, validateVersion(b)...)
+		errs.sort()
+		return b, errs
+	}
+	errs := validate(b)
+	errs.sort()
+	return b, errs
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError turns a YAML syntax error into a ValidationError.
+func yamlError(err error) ValidationError {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1]) // the pattern guarantees digits
+		return ValidationError{Line: n, Message: "not valid YAML: " + m[2]}
+	}
+	return ValidationError{Line: 1, Message: "not valid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// decoder maps a yaml.Node tree onto Go structs by their yaml tags, strictly:
+// unknown keys, duplicate keys, wrong kinds and aliases are errors naming the
+// line and field path.
+type decoder struct {
+	errs  ValidationErrors
+	lines map[string]int
+}
+
+func (d *decoder) errorf(line int, path, format string, args ...any) {
+	d.errs = append(d.errs, ValidationError{Line: line, Field: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch n.Tag {
+	case "!!null":
+		return "nothing"
+	case "!!bool":
+		return "true/false"
+	case "!!int", "!!float":
+		return "a number"
+	}
+	return fmt.Sprintf("the text %q", truncate(n.Value, 40))
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) {
+	if path != "" {
+		d.lines[path] = n.Line
+	}
+	if depth > maxDepth {
+		d.errorf(n.Line, path, "nested too deeply")
+		return
+	}
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		d.errorf(n.Line, path, "YAML anchors and aliases are not allowed in blueprints")
+		return
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // an empty value is the zero value; required-field checks catch it
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path, depth)
+	case reflect.Struct:
+		d.decodeStruct(n, v, path, depth)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(n.Line, path, "want a list, got %s", kindName(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i), depth+1)
+		}
+		v.Set(s)
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			d.errorf(n.Line, path, "want text, got %s", kindName(n))
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			d.errorf(n.Line, path, "want true or false, got %s", kindName(n))
+			return
+		}
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			d.errorf(n.Line, path, "want true or false, got %s", kindName(n))
+			return
+		}
+		v.SetBool(b)
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			d.errorf(n.Line, path, "want a whole number, got %s", kindName(n))
+			return
+		}
+		i, err := strconv.ParseInt(n.Value, 10, 32)
+		if err != nil {
+			d.errorf(n.Line, path, "want a whole number, got %s", kindName(n))
+			return
+		}
+		v.SetInt(i)
+	default:
+		panic("catalog: decoder cannot decode " + v.Type().String())
+	}
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth int) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, path, "want a mapping of fields, got %s", kindName(n))
+		return
+	}
+	fields := structFields(v.Type())
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k.Line, path, "a field name must be text, got %s", kindName(k))
+			continue
+		}
+		fp := joinPath(path, k.Value)
+		if first, dup := seen[k.Value]; dup {
+			d.errorf(k.Line, fp, "duplicate field (first set on line %d)", first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		idx, ok := fields[k.Value]
+		if !ok {
+			msg := fmt.Sprintf("unknown field %q", k.Value)
+			if s := suggest(k.Value, fieldNames(fields)); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			d.errorf(k.Line, fp, "%s", msg)
+			continue
+		}
+		d.decode(val, v.Field(idx), fp, depth+1)
+		// Record the key's line: a value on the next line (a list, a
+		// block) is less helpful than the key itself.
+		d.lines[fp] = k.Line
+	}
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// structFields maps yaml key to field index.
+func structFields(t reflect.Type) map[string]int {
+	m := map[string]int{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		if tag == "" || tag == "-" || !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		m[name] = i
+	}
+	return m
+}
+
+func fieldNames(m map[string]int) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// suggest returns the candidate closest to s if it is close enough to be a
+// likely typo, or "".
+func suggest(s string, candidates []string) string {
+	best, bestDist := "", 0
+	for _, c := range candidates {
+		if strings.EqualFold(c, s) {
+			return c
+		}
+		dist := levenshtein(strings.ToLower(s), strings.ToLower(c))
+		if best == "" || dist < bestDist {
+			best, bestDist = c, dist
+		}
+	}
+	limit := 2
+	if len(s) >= 10 {
+		limit = 3
+	}
+	if best != "" && bestDist <= limit {
+		return best
+	}
+	return ""
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 200 || len(rb) > 200 {
+		return 1 << 20 // not a typo of anything; avoid quadratic work
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

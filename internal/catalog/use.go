@@ -1,0 +1,383 @@
+package catalog
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// maxParamValueLen bounds every parameter value.
+const maxParamValueLen = 256
+
+var (
+	hostLabelRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+	portRE      = regexp.MustCompile(`^[0-9]{1,5}$`)
+)
+
+// ValidateParams checks the admin's parameter values. It returns a message
+// per parameter name that is wrong, missing or not a parameter of b; an empty
+// map means all is well.
+func (b *Blueprint) ValidateParams(values map[string]string) map[string]string {
+	errs := map[string]string{}
+	declared := map[string]bool{}
+	for _, p := range b.Parameters {
+		declared[p.Name] = true
+		val := strings.TrimSpace(values[p.Name])
+		if val == "" {
+			if !p.Optional {
+				errs[p.Name] = fmt.Sprintf("Enter %s.", lowerFirst(p.Label))
+			}
+			continue
+		}
+		if msg := checkParamValue(p, val); msg != "" {
+			errs[p.Name] = msg
+		}
+	}
+	for name := range values {
+		if !declared[name] {
+			errs[name] = "This blueprint has no such parameter."
+		}
+	}
+	return errs
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return "a value"
+	}
+	r := []rune(s)
+	if len(r) > 1 && unicode.IsUpper(r[1]) { // keep acronyms: "URL", "ID"
+		return s
+	}
+	r[0] = unicode.ToLower(r[0])
+	return string(r)
+}
+
+// checkParamValue returns why val is not acceptable for p, or "".
+func checkParamValue(p Parameter, val string) string {
+	if len(val) > maxParamValueLen {
+		return fmt.Sprintf("Use at most %d characters.", maxParamValueLen)
+	}
+	for _, r := range val {
+		if unicode.IsControl(r) {
+			return "Remove the control characters (line breaks, tabs)."
+		}
+	}
+	if strings.Contains(val, "{{") || strings.Contains(val, "}}") {
+		return "A value cannot contain {{ or }}."
+	}
+	switch p.Type {
+	case ParamHostname:
+		host, port, hasPort := strings.Cut(val, ":")
+		if !validHostname(host, false) {
+			return fmt.Sprintf("Enter a server name such as %q, without https:// or a path.", "erp.example.com")
+		}
+		if hasPort && !portRE.MatchString(port) {
+			return "The port after the colon must be a number."
+		}
+	case ParamDomain:
+		if !validHostname(val, true) {
+			return fmt.Sprintf("Enter a domain such as %q, without @ or https://.", "example.com")
+		}
+	case ParamEmail:
+		a, err := mail.ParseAddress(val)
+		if err != nil || a.Address != val || a.Name != "" {
+			return fmt.Sprintf("Enter an e-mail address such as %q.", "name@example.com")
+		}
+		_, domain, _ := strings.Cut(val[strings.LastIndex(val, "@"):], "@")
+		if !validHostname(domain, true) {
+			return fmt.Sprintf("Enter an e-mail address such as %q.", "name@example.com")
+		}
+	case ParamURL:
+		if msg := checkRedirectURI(val, false); msg != "" {
+			return "Enter an https:// address (http only for localhost)."
+		}
+	}
+	if p.Pattern != "" {
+		re, err := regexp.Compile(anchor(p.Pattern))
+		if err == nil && !re.MatchString(val) {
+			if p.PatternHelp != "" {
+				return p.PatternHelp
+			}
+			return "The value does not have the expected form."
+		}
+	}
+	return ""
+}
+
+// validHostname checks a DNS name; domains need at least two labels.
+func validHostname(s string, needDot bool) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	if needDot && len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if !hostLabelRE.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// expand replaces every {{name}} in s with value(name).
+func expand(s string, value func(name string) string) string {
+	return templateRE.ReplaceAllStringFunc(s, func(m string) string {
+		return value(templateRE.FindStringSubmatch(m)[1])
+	})
+}
+
+// RedirectURIs are the redirect URIs to register, per platform.
+type RedirectURIs struct {
+	Web          []string
+	PublicClient []string
+}
+
+// RedirectURIs fills the parameters into the blueprint's redirect URIs. A URI
+// that uses an optional parameter left empty is left out. It fails if the
+// parameters are not valid (see ValidateParams) or a filled-in URI is not an
+// acceptable redirect URI.
+func (b *Blueprint) RedirectURIs(params map[string]string) (RedirectURIs, error) {
+	if errs := b.ValidateParams(params); len(errs) > 0 {
+		names := make([]string, 0, len(errs))
+		for n := range errs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return RedirectURIs{}, fmt.Errorf("catalog: blueprint %s: parameters not valid: %s", b.ID, strings.Join(names, ", "))
+	}
+	var out RedirectURIs
+	var err error
+	if out.Web, err = b.fillURIs(b.Registration.Web.RedirectURIs, params, false); err != nil {
+		return RedirectURIs{}, err
+	}
+	if out.PublicClient, err = b.fillURIs(b.Registration.PublicClient.RedirectURIs, params, true); err != nil {
+		return RedirectURIs{}, err
+	}
+	return out, nil
+}
+
+func (b *Blueprint) fillURIs(tmpls []string, params map[string]string, public bool) ([]string, error) {
+	var uris []string
+	for _, t := range tmpls {
+		names, _ := templateVars(t)
+		skip := false
+		for _, n := range names {
+			if strings.TrimSpace(params[n]) == "" {
+				skip = true // an optional parameter left empty: ValidateParams passed
+			}
+		}
+		if skip {
+			continue
+		}
+		u := expand(t, func(n string) string { return strings.TrimSpace(params[n]) })
+		if msg := checkRedirectURI(u, public); msg != "" {
+			return nil, fmt.Errorf("catalog: blueprint %s: redirect URI %q: %s", b.ID, u, msg)
+		}
+		if !contains(uris, u) {
+			uris = append(uris, u)
+		}
+	}
+	return uris, nil
+}
+
+// DisplayName fills the parameters into the suggested registration name.
+func (b *Blueprint) DisplayName(params map[string]string) string {
+	return strings.TrimSpace(expand(b.Registration.DisplayName, func(n string) string { return strings.TrimSpace(params[n]) }))
+}
+
+// ResolvedPermission is a permission request with what the table knows.
+type ResolvedPermission struct {
+	PermissionRequest
+	// Permission is the table entry; for a resource without a table only
+	// Resource.AppID, Name, Type and ID (as the blueprint gives it) are
+	// set, and Known is false.
+	Permission Permission
+	Known      bool
+}
+
+// ResolvedPermissions returns the blueprint's permissions, in its order, with
+// GUIDs, Microsoft's texts, consent and privilege from the table.
+func (b *Blueprint) ResolvedPermissions() []ResolvedPermission {
+	out := make([]ResolvedPermission, 0, len(b.Permissions))
+	for _, pr := range b.Permissions {
+		rp := ResolvedPermission{PermissionRequest: pr}
+		if p, ok := Lookup(pr.Resource, pr.Name, pr.Type); ok {
+			rp.Permission, rp.Known = p, true
+		} else {
+			rp.Permission = Permission{Resource: Resource{Name: pr.Resource, AppID: strings.ToLower(pr.Resource)},
+				Name: pr.Name, Type: pr.Type, ID: strings.ToLower(pr.ID), Confidence: Unverified,
+				Source: "the blueprint; resolved from the tenant at run time",
+				AdminConsent: ConsentCheckTenant}
+			if pr.Type == Application {
+				rp.Permission.AdminConsent = ConsentRequired
+			}
+			rp.Permission.Privilege = fallbackPrivilege(rp.Permission)
+			rp.Permission.Summary = fmt.Sprintf("%s (%s): a permission of API %s; the portal has no description of it", pr.Name, pr.Type, pr.Resource)
+		}
+		out = append(out, rp)
+	}
+	return out
+}
+
+// UsesEWS reports whether the blueprint asks for an Exchange Web Services
+// permission (required or optional).
+func (b *Blueprint) UsesEWS() bool {
+	for _, rp := range b.ResolvedPermissions() {
+		if rp.Known && rp.Permission.IsEWS() {
+			return true
+		}
+	}
+	return false
+}
+
+// Values are what the portal knows after creating the registration, to fill
+// into the hand-off and hardening templates.
+type Values struct {
+	ClientID           string
+	TenantID           string
+	ServicePrincipalID string
+	SecretExpires      time.Time
+	Params             map[string]string
+}
+
+func (v Values) lookup(name string) string {
+	switch name {
+	case VarClientID:
+		return v.ClientID
+	case VarTenantID:
+		return v.TenantID
+	case VarServicePrincipalID:
+		return v.ServicePrincipalID
+	case VarSecretExpires:
+		if v.SecretExpires.IsZero() {
+			return ""
+		}
+		return v.SecretExpires.UTC().Format(time.DateOnly)
+	case VarClientSecret:
+		return "" // never filled in here; see SheetField.Secret
+	}
+	return strings.TrimSpace(v.Params[name])
+}
+
+// Sheet is a hand-off place with the values filled in.
+type Sheet struct {
+	Title    string
+	MenuPath string
+	Steps    []string
+	Fields   []SheetField
+	Note     string
+}
+
+// SheetField is a filled-in hand-off field.
+type SheetField struct {
+	Label string
+	Value string
+	// Secret marks the field where the client secret goes. Value then
+	// holds the rest of the template without the secret: the page shows
+	// the secret itself, once.
+	Secret bool
+	Note   string
+}
+
+// HandoffSheet fills v into the hand-off places.
+func (b *Blueprint) HandoffSheet(v Values) []Sheet {
+	sheets := make([]Sheet, 0, len(b.Handoff))
+	for _, h := range b.Handoff {
+		s := Sheet{Title: h.Title, MenuPath: h.MenuPath, Steps: h.Steps, Note: h.Note}
+		for _, f := range h.Fields {
+			names, _ := templateVars(f.Value)
+			s.Fields = append(s.Fields, SheetField{Label: f.Label, Value: expand(f.Value, v.lookup),
+				Secret: contains(names, VarClientSecret), Note: f.Note})
+		}
+		sheets = append(sheets, s)
+	}
+	return sheets
+}
+
+// HardeningAdvice fills v into the hardening steps. For an EWS blueprint the
+// first step is the EWS allow-list step (see EWSNotice).
+func (b *Blueprint) HardeningAdvice(v Values) []Advice {
+	var out []Advice
+	if n := b.EWSNotice(v); n != nil {
+		out = append(out, Advice{Title: n.Title, Text: n.Text, PowerShell: n.PowerShell})
+	}
+	for _, a := range b.Hardening {
+		out = append(out, Advice{Title: a.Title, Text: expand(a.Text, v.lookup), PowerShell: expand(a.PowerShell, v.lookup)})
+	}
+	return out
+}
+
+// EWSNotice is what the portal tells the admin about an EWS-based
+// integration.
+type EWSNotice struct {
+	Title string
+	Text  string
+	// PowerShell adds the client ID to the tenant's EWSAllowedAppIDs list,
+	// keeping the entries already there.
+	PowerShell        string
+	AllowListEnforced time.Time
+	Shutdown          time.Time
+	// GraphVariant is the ID of the vendor's Microsoft Graph blueprint,
+	// or "" if the vendor's guides name none.
+	GraphVariant string
+	Note         string
+}
+
+// EWSNotice returns the EWS notice for an EWS-based blueprint, or nil.
+func (b *Blueprint) EWSNotice(v Values) *EWSNotice {
+	if !b.UsesEWS() {
+		return nil
+	}
+	clientID := v.ClientID
+	if clientID == "" {
+		clientID = "<Application (client) ID>"
+	}
+	n := &EWSNotice{
+		Title:             "Allow the app to use Exchange Web Services (EWSAllowedAppIDs)",
+		AllowListEnforced: EWSAllowListEnforced,
+		Shutdown:          EWSShutdown,
+		PowerShell:        ewsAllowListPowerShell(clientID),
+	}
+	if b.EWS != nil {
+		n.GraphVariant, n.Note = b.EWS.GraphVariant, b.EWS.Note
+	}
+	var t strings.Builder
+	fmt.Fprintf(&t, "This integration uses Exchange Web Services (EWS). Since %s Exchange Online blocks EWS for every app "+
+		"whose application (client) ID is not on the organisation's EWSAllowedAppIDs list (with EWSEnabled set to True). "+
+		"An Exchange administrator must add this app's client ID with the PowerShell below. "+
+		"Set-OrganizationConfig writes the whole list, so the script reads the current list and keeps every entry in it; "+
+		"keep its output as your way back. The change can take up to 24 hours to apply. "+
+		"On %s Microsoft switches EWS off in Exchange Online for good: the integration will stop working then, whatever the list says.",
+		EWSAllowListEnforced.Format("2 January 2006"), EWSShutdown.Format("2 January 2006"))
+	if n.GraphVariant != "" {
+		fmt.Fprintf(&t, " The vendor offers a Microsoft Graph variant (blueprint %q): move to it before then.", n.GraphVariant)
+	} else {
+		t.WriteString(" The vendor's guides name no Microsoft Graph variant: ask the vendor how the product will work after that date.")
+	}
+	n.Text = t.String()
+	return n
+}
+
+// ewsAllowListPowerShell reads the EWSAllowedAppIDs list, adds clientID if it
+// is missing and writes the whole list back. -split also copes with a list
+// that comes back as several values.
+func ewsAllowListPowerShell(clientID string) string {
+	return fmt.Sprintf(`Connect-ExchangeOnline
+$appId = '%s'
+# Set-OrganizationConfig writes the WHOLE list: read it first and keep every entry.
+$current = (Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy).EwsAllowedAppIDs
+"Current EwsAllowedAppIDs (keep this to undo the change): $current"
+$list = @($current -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+if ($list -notcontains $appId) { $list += $appId }
+Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs ($list -join ',')
+# Check; the change can take up to 24 hours to reach every server.
+Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | Format-List EwsEnabled, EwsAllowedAppIDs`, clientID)
+}
