@@ -353,17 +353,17 @@ type curatedText struct {
 // description.
 var curated = map[permKey]curatedText{
 	// Microsoft Graph, application.
-	{MicrosoftGraph.AppID, Application, "Mail.Send"}:                {PrivilegeHigh, "can send mail as any user in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Mail.ReadWrite"}:           {PrivilegeCritical, "can read, change and delete the mail in every mailbox in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Calendars.ReadWrite"}:      {PrivilegeHigh, "can read, create, change and delete events in every calendar in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Contacts.ReadWrite"}:       {PrivilegeHigh, "can read, create, change and delete the contacts of every user in your organisation"},
-	{MicrosoftGraph.AppID, Application, "MailboxSettings.Read"}:     {PrivilegeMedium, "can read the mailbox settings (time zone, language, automatic replies) of every user in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Directory.Read.All"}:       {PrivilegeHigh, "can read everything in your directory: users, groups, devices, applications and their settings"},
-	{MicrosoftGraph.AppID, Application, "Directory.ReadWrite.All"}:  {PrivilegeCritical, "can read and change everything in your directory"},
-	{MicrosoftGraph.AppID, Application, "User.Read.All"}:            {PrivilegeMedium, "can read the full profile of every user in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Group.Read.All"}:           {PrivilegeMedium, "can read every group in your organisation, its members and its conversations"},
-	{MicrosoftGraph.AppID, Application, "AccessReview.Read.All"}:    {PrivilegeMedium, "can read every access review in your organisation, with its reviewers and decisions"},
-	{MicrosoftGraph.AppID, Application, "Application.Read.All"}:     {PrivilegeMedium, "can read every app registration and enterprise application in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Mail.Send"}:                 {PrivilegeHigh, "can send mail as any user in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Mail.ReadWrite"}:            {PrivilegeCritical, "can read, change and delete the mail in every mailbox in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Calendars.ReadWrite"}:       {PrivilegeHigh, "can read, create, change and delete events in every calendar in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Contacts.ReadWrite"}:        {PrivilegeHigh, "can read, create, change and delete the contacts of every user in your organisation"},
+	{MicrosoftGraph.AppID, Application, "MailboxSettings.Read"}:      {PrivilegeMedium, "can read the mailbox settings (time zone, language, automatic replies) of every user in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Directory.Read.All"}:        {PrivilegeHigh, "can read everything in your directory: users, groups, devices, applications and their settings"},
+	{MicrosoftGraph.AppID, Application, "Directory.ReadWrite.All"}:   {PrivilegeCritical, "can read and change everything in your directory"},
+	{MicrosoftGraph.AppID, Application, "User.Read.All"}:             {PrivilegeMedium, "can read the full profile of every user in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Group.Read.All"}:            {PrivilegeMedium, "can read every group in your organisation, its members and its conversations"},
+	{MicrosoftGraph.AppID, Application, "AccessReview.Read.All"}:     {PrivilegeMedium, "can read every access review in your organisation, with its reviewers and decisions"},
+	{MicrosoftGraph.AppID, Application, "Application.Read.All"}:      {PrivilegeMedium, "can read every app registration and enterprise application in your organisation"},
 	{MicrosoftGraph.AppID, Application, "Application.ReadWrite.All"}: {PrivilegeCritical, "can create, change and delete every app registration in your organisation, including their secrets"},
 	// Microsoft Graph, delegated.
 	{MicrosoftGraph.AppID, Delegated, "openid"}:                  {PrivilegeLow, "can sign users in"},

@@ -214,7 +214,7 @@ func (b *Blueprint) ResolvedPermissions() []ResolvedPermission {
 		} else {
 			rp.Permission = Permission{Resource: Resource{Name: pr.Resource, AppID: strings.ToLower(pr.Resource)},
 				Name: pr.Name, Type: pr.Type, ID: strings.ToLower(pr.ID), Confidence: Unverified,
-				Source: "the blueprint; resolved from the tenant at run time",
+				Source:       "the blueprint; resolved from the tenant at run time",
 				AdminConsent: ConsentCheckTenant}
 			if pr.Type == Application {
 				rp.Permission.AdminConsent = ConsentRequired
