@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/config"
+	"github.com/appreg-portal/portal/internal/handlers"
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+func newFlagSet(name, summary string, vars []string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("portal "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: portal %s\n\n%s\n", name, summary)
+		fs.PrintDefaults()
+		if len(vars) > 0 {
+			fmt.Fprintln(stderr, "\nEnvironment variables (a secret may instead be read from the file named by NAME_FILE):")
+			tw := tabwriter.NewWriter(stderr, 2, 4, 2, ' ', 0)
+			for _, v := range config.Vars {
+				if !contains(vars, v.Name) {
+					continue
+				}
+				def := ""
+				if v.Default != "" {
+					def = " (default " + v.Default + ")"
+				}
+				fmt.Fprintf(tw, "  %s\t%s%s\n", v.Name, v.Help, def)
+			}
+			tw.Flush()
+		}
+	}
+	return fs
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == "*" || v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "Serves the portal. Migrations are applied at start; until the database is reachable\nand current, /readyz answers 503 and the portal keeps retrying.", []string{"*"}, stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv, config.Serve)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	return serve(ctx, cfg, log, serveHooks{})
+}
+
+// serveHooks lets callers (dev, tests) learn when the server listens and
+// when it is ready.
+type serveHooks struct {
+	listening func(addr string) // the listener accepts connections
+	ready     func(addr string) // ...and the schema is current
+}
+
+// serve runs the portal until ctx ends.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serveHooks) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DBMaxConns, Timeout: cfg.DBTimeout})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	h := handlers.New(handlers.Deps{Log: log, BaseURL: cfg.BaseURL, Store: st, FormTargets: []string{originOf(cfg.Entra.Authority)}})
+	srv := &http.Server{
+		Handler:           h.Routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	log.Info("portal listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String())
+	// The database may be down at start: migrate in the background, retrying,
+	// while /readyz reports why the portal is not ready yet.
+	if hooks.listening != nil {
+		hooks.listening(ln.Addr().String())
+	}
+	go func() {
+		if migrateUntilDone(ctx, st, log) && hooks.ready != nil {
+			hooks.ready(ln.Addr().String())
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// migrateUntilDone applies migrations, retrying with back-off while the
+// database is unreachable. It reports whether the schema is now current.
+func migrateUntilDone(ctx context.Context, st *store.Store, log *slog.Logger) bool {
+	wait := time.Second
+	for {
+		res, err := st.MigrateUp(ctx)
+		if err == nil {
+			for _, m := range res {
+				log.Info("migration applied", "file", m.File, "duration_ms", m.Duration.Milliseconds())
+			}
+			log.Info("database schema is current")
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		log.Error("database not ready; the portal keeps retrying and /readyz reports 503 until it is", "err", err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 30*time.Second)
+	}
+}
+
+func originOf(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.Index(u[i+3:], "/"); j >= 0 {
+			return u[:i+3+j]
+		}
+	}
+	return u
+}

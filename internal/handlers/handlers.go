@@ -1,0 +1,159 @@
+// Package handlers is the portal's HTTP layer: routes, middleware, request
+// parsing, rendering and redirects. Business rules live in the packages it
+// calls; each handler declares the small interface it needs.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/web/templates"
+)
+
+// Handler serves the portal.
+type Handler struct {
+	log     *slog.Logger
+	baseURL *url.URL
+	health  healthChecker
+	tenants tenantLister
+	now     func() time.Time
+	// formTargets are origins besides our own that forms may lead to
+	// (sign-out ends at Entra's end-session endpoint).
+	formTargets []string
+}
+
+// Deps is what New needs. Fields are interfaces so tests pass small fakes
+// or a real store.
+type Deps struct {
+	Log     *slog.Logger
+	BaseURL *url.URL
+	Store   *store.Store
+	// Health overrides the readiness check (tests, and `serve` while migrations run).
+	Health healthChecker
+	// FormTargets are extra origins allowed as form targets in the CSP.
+	FormTargets []string
+}
+
+// New builds the handler.
+func New(d Deps) *Handler {
+	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets}
+	if d.Store != nil {
+		h.health = d.Store
+		h.tenants = d.Store
+	}
+	if d.Health != nil {
+		h.health = d.Health
+	}
+	return h
+}
+
+// appHandler is a handler that returns its error to one adapter, which turns
+// it into a response.
+type appHandler func(w http.ResponseWriter, r *http.Request) error
+
+// httpError is an error with a user-facing status and message.
+type httpError struct {
+	status  int
+	title   string
+	message string
+	err     error // logged, never shown
+}
+
+func (e *httpError) Error() string {
+	if e.err != nil {
+		return e.title + ": " + e.err.Error()
+	}
+	return e.title
+}
+
+func (e *httpError) Unwrap() error { return e.err }
+
+func errNotFound() error {
+	return &httpError{status: http.StatusNotFound, title: "Page not found", message: "There is nothing at this address. Check the link, or start again from the dashboard."}
+}
+
+func errForbidden(message string) error {
+	return &httpError{status: http.StatusForbidden, title: "Not allowed", message: message}
+}
+
+func errBadRequest(message string) error {
+	return &httpError{status: http.StatusBadRequest, title: "That request could not be used", message: message}
+}
+
+// wrap adapts an appHandler: errors become an error page (or fragment for
+// htmx), logged once with the request ID. err.Error() never reaches users.
+func (h *Handler) wrap(fn appHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			h.serveError(w, r, err)
+		}
+	}
+}
+
+func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error) {
+	e := &httpError{status: http.StatusInternalServerError, title: "Something went wrong",
+		message: "The portal could not finish this request. Nothing was changed unless the page says so; please try again in a moment."}
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		e = he
+	case errors.Is(err, store.ErrNotFound):
+		e = errNotFound().(*httpError)
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return // the client went away; nothing to answer
+	}
+	rid := RequestID(r.Context())
+	if e.status >= 500 {
+		h.log.ErrorContext(r.Context(), "request failed", "request_id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
+	} else if e.err != nil {
+		h.log.InfoContext(r.Context(), "request refused", "request_id", rid, "status", e.status, "err", e.err)
+	}
+	data := templates.ErrorData{Status: e.status, Title: e.title, Message: e.message, RequestID: rid}
+	if e.status == http.StatusUnauthorized {
+		data.ActionHref, data.ActionLabel = "/login", "Sign in again"
+	}
+	if isFragmentRequest(r) {
+		h.render(w, r, e.status, templates.ErrorFragment(data))
+		return
+	}
+	h.render(w, r, e.status, templates.ErrorPage(h.page(r, e.title, ""), data))
+}
+
+// render writes a component with a status. Rendering into a buffer first
+// would hide nothing useful: templ components only fail on writer errors.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := c.Render(r.Context(), w); err != nil && r.Context().Err() == nil {
+		h.log.WarnContext(r.Context(), "render", "request_id", RequestID(r.Context()), "err", err)
+	}
+}
+
+// page builds the props every full page needs.
+func (h *Handler) page(r *http.Request, title string, section templates.Section) templates.PageData {
+	return templates.PageData{Title: title, Section: section, User: viewUser(r.Context())}
+}
+
+// isFragmentRequest says whether htmx wants a fragment. History restores
+// also carry HX-Request but need the whole page.
+func isFragmentRequest(r *http.Request) bool {
+	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-History-Restore-Request") != "true"
+}
+
+// viewUser is the signed-in user for templates; nil when signed out.
+func viewUser(ctx context.Context) *templates.User {
+	u, ok := ctx.Value(userKey{}).(*templates.User)
+	if !ok {
+		return nil
+	}
+	return u
+}
+
+type userKey struct{}

@@ -1,0 +1,88 @@
+// Package templates holds the portal's templ components. Every page takes
+// typed props; the request context carries only the signed-in user, the CSP
+// nonce and request flags.
+package templates
+
+// Section names a top-level navigation entry.
+type Section string
+
+// The navigation, in order.
+const (
+	SectionDashboard Section = "dashboard"
+	SectionTenants   Section = "tenants"
+	SectionCatalogue Section = "catalogue"
+	SectionAlerts    Section = "alerts"
+	SectionAudit     Section = "audit"
+)
+
+type navItem struct {
+	Section Section
+	Label   string
+	Href    string
+	Admin   bool // shown to admins only
+}
+
+var nav = []navItem{
+	{SectionDashboard, "Dashboard", "/", false},
+	{SectionTenants, "Tenants", "/tenants", false},
+	{SectionCatalogue, "Catalogue", "/catalogue", false},
+	{SectionAlerts, "Alerts", "/alerts", false},
+	{SectionAudit, "Audit", "/audit", true},
+}
+
+// User is the signed-in person as the layout shows them.
+type User struct {
+	Name    string
+	Email   string
+	Role    string // "admin", "operator", "viewer" or "" (no role)
+	IsAdmin bool
+}
+
+// PageData is what every full page needs.
+type PageData struct {
+	Title   string
+	Section Section
+	User    *User // nil when nobody is signed in
+	// NoHistory keeps htmx from caching the page in localStorage (pages that show secrets).
+	NoHistory bool
+}
+
+// RoleLabel is the role as users read it.
+func RoleLabel(role string) string {
+	switch role {
+	case "admin":
+		return "Admin"
+	case "operator":
+		return "Operator"
+	case "viewer":
+		return "Viewer"
+	}
+	return "No role"
+}
+
+func visibleNav(u *User) []navItem {
+	var out []navItem
+	for _, n := range nav {
+		if n.Admin && (u == nil || !u.IsAdmin) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// ErrorData describes an error page. Message is written for users; it never
+// carries err.Error().
+type ErrorData struct {
+	Status    int
+	Title     string
+	Message   string
+	RequestID string
+	// Action is an optional next step, e.g. a link to sign in again.
+	ActionHref, ActionLabel string
+}
+
+// DashboardData is the dashboard's content.
+type DashboardData struct {
+	Tenants int
+}
