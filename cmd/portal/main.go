@@ -49,6 +49,7 @@ Usage:
                              apply all migrations, roll back the latest one, or list them
   portal dev                 a first look: local Postgres under .data/, the Entra emulator
                              with a demo world, served on http://127.0.0.1:8080
+  portal healthcheck         exit 0 if the local portal is ready (for container health checks)
 
 Run 'portal <command> -h' for the flags and environment variables of a command.
 `
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "dev":
 		return cmdDev(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

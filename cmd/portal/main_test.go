@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,4 +171,17 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	ready := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"status":"ready"}`)) }))
+	defer ready.Close()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer down.Close()
+	if err := run(context.Background(), []string{"healthcheck", "-url", ready.URL}, nil, io.Discard, io.Discard); err != nil {
+		t.Errorf("healthcheck against a ready portal = %v", err)
+	}
+	if err := run(context.Background(), []string{"healthcheck", "-url", down.URL}, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("healthcheck against a 503 = %v, want an error naming 503", err)
+	}
 }
