@@ -100,18 +100,21 @@ func parse(data []byte) (*Blueprint, ValidationErrors) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
-		return nil, ValidationErrors{yamlError(err)}
+		return nil, ValidationErrors{yamlError(data, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, ValidationErrors{{Line: extra.Line, Message: "the file holds more than one YAML document; a blueprint is one document"}}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, ValidationErrors{yamlError(err)}
+		return nil, ValidationErrors{yamlError(data, err)}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
 		return nil, ValidationErrors{{Line: 1, Message: "the file is not a YAML document"}}
 	}
 	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, ValidationErrors{{Line: root.Line, Message: "want a mapping of fields, got " + kindName(root)}}
+	}
 	d := &decoder{lines: map[string]int{}}
 	b := &Blueprint{}
 	d.decode(root, reflect.ValueOf(b).Elem(), "", 0)
@@ -131,14 +134,37 @@ func parse(data []byte) (*Blueprint, ValidationErrors) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// yamlError turns a YAML syntax error into a ValidationError.
-func yamlError(err error) ValidationError {
+// yamlParserErrors are the messages of yaml.v3's parser (as opposed to its
+// scanner). yaml.v3 reports their line 0-based, the scanner's 1-based.
+var yamlParserErrors = []string{"did not find expected", "found undefined tag handle",
+	"found duplicate %YAML directive", "found incompatible YAML document", "found duplicate %TAG directive"}
+
+// yamlError turns a YAML syntax error into a ValidationError. yaml.v3 names
+// the line where the broken construct starts; for a tab in the indentation
+// the line of the tab itself is more helpful.
+func yamlError(data []byte, err error) ValidationError {
 	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1]) // the pattern guarantees digits
-		return ValidationError{Line: n, Message: "not valid YAML: " + m[2]}
+	m := yamlLineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return ValidationError{Line: 1, Message: "not valid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 	}
-	return ValidationError{Line: 1, Message: "not valid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	n, _ := strconv.Atoi(m[1]) // the pattern guarantees digits
+	for _, p := range yamlParserErrors {
+		if strings.HasPrefix(m[2], p) {
+			n++
+		}
+	}
+	if strings.Contains(m[2], "tab character") {
+		lines := strings.Split(string(data), "\n")
+		for i := n - 1; i >= 0 && i < len(lines); i++ {
+			indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
+			if strings.Contains(indent, "\t") {
+				n = i + 1
+				break
+			}
+		}
+	}
+	return ValidationError{Line: n, Message: "not valid YAML: " + m[2]}
 }
 
 // decoder maps a yaml.Node tree onto Go structs by their yaml tags, strictly:

@@ -174,7 +174,7 @@ func (v *validator) parameters() map[string]Parameter {
 			v.errorf(path+".type", "unknown parameter type %q; want one of text, hostname, email, domain, url", truncate(string(p.Type), 40))
 		}
 		if p.Pattern != "" {
-			if _, err := regexp.Compile(anchor(p.Pattern)); err != nil {
+			if _, err := regexp.Compile(p.Pattern); err != nil {
 				v.errorf(path+".pattern", "not a valid regular expression: %v", err)
 			}
 		}
@@ -325,16 +325,17 @@ func (v *validator) redirectURIs(path string, uris []string, params map[string]P
 		sample := expand(u, func(n string) string { return sampleValue(params[n]) })
 		if msg := checkRedirectURI(sample, public); msg != "" {
 			if len(names) > 0 {
-				msg += fmt.Sprintf(" (checked as %q)", truncate(sample, 100))
+				v.errorf(p, "%q (filled in as %q): %s", truncate(u, 100), truncate(sample, 100), msg)
+			} else {
+				v.errorf(p, "%q: %s", truncate(u, 100), msg)
 			}
-			v.errorf(p, "%s", msg)
 		}
 	}
 }
 
 // checkRedirectURI returns why uri is not an acceptable redirect URI, or "".
-// Web redirect URIs must be https, except http://localhost. Public clients
-// may also use a custom scheme (myapp://auth).
+// Redirect URIs must be https, except http://localhost (and 127.0.0.1,
+// [::1]). Public clients may also use a custom scheme (myapp://auth).
 func checkRedirectURI(uri string, public bool) string {
 	if len(uri) > maxURILen {
 		return fmt.Sprintf("a redirect URI may be at most %d characters", maxURILen)
@@ -344,10 +345,10 @@ func checkRedirectURI(uri string, public bool) string {
 	}
 	u, err := url.Parse(uri)
 	if err != nil {
-		return fmt.Sprintf("%q is not a valid URI", truncate(uri, 100))
+		return "not a valid URI"
 	}
 	if !u.IsAbs() {
-		return fmt.Sprintf("%q is not an absolute URI; a redirect URI starts with https://", truncate(uri, 100))
+		return "not an absolute URI; a redirect URI starts with https://"
 	}
 	if u.Fragment != "" || strings.Contains(uri, "#") {
 		return "a redirect URI cannot contain a fragment (#…)"
@@ -358,23 +359,22 @@ func checkRedirectURI(uri string, public bool) string {
 	switch u.Scheme {
 	case "https":
 		if u.Host == "" {
-			return fmt.Sprintf("%q has no host name", truncate(uri, 100))
+			return "no host name after https://"
 		}
 		return ""
 	case "http":
-		h := u.Hostname()
-		if h == "localhost" || h == "127.0.0.1" || h == "[::1]" || h == "::1" {
+		switch u.Hostname() {
+		case "localhost", "127.0.0.1", "::1":
 			return ""
 		}
-		return fmt.Sprintf("%q uses http; redirect URIs must use https (http is allowed only for localhost)", truncate(uri, 100))
-	}
-	if public && u.Scheme != "javascript" && u.Scheme != "data" && u.Scheme != "file" {
-		return ""
+		return "redirect URIs must use https (http is allowed only for localhost)"
+	case "javascript", "data", "file", "vbscript":
+		return fmt.Sprintf("the %s: scheme is not allowed", u.Scheme)
 	}
 	if public {
-		return fmt.Sprintf("%q: scheme %q is not allowed", truncate(uri, 100), u.Scheme)
+		return ""
 	}
-	return fmt.Sprintf("%q: a web redirect URI must use https (http is allowed only for localhost)", truncate(uri, 100))
+	return "a web redirect URI must use https (http is allowed only for localhost); custom schemes are for public clients"
 }
 
 func (v *validator) permissions() {
