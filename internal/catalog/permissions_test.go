@@ -1,0 +1,308 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// referenceDir finds the project's shared reference lists
+// (../shared/reference from the repository root), or APPREG_REFERENCE_DIR.
+// The lists are the proof of every GUID, so their absence fails the test.
+func referenceDir(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv("APPREG_REFERENCE_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "reference")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "GraphAppRoles.csv")); err != nil {
+		tb.Fatalf("reference lists not found (%v): the GUID proof needs GraphAppRoles.csv, GraphDelegateRoles.csv and graph-entra.md; "+
+			"set APPREG_REFERENCE_DIR to the directory that holds them", err)
+	}
+	return dir
+}
+
+// readReferenceCSV reads a reference list into value → id.
+func readReferenceCSV(tb testing.TB, path string) map[string]string {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	m := map[string]string{}
+	for _, r := range rows[1:] {
+		m[r[1]] = strings.ToLower(r[0])
+	}
+	if len(m) < 500 {
+		tb.Fatalf("%s: only %d permissions", path, len(m))
+	}
+	return m
+}
+
+// TestEmbeddedCopiesMatchReference proves the embedded permission lists are
+// the reference lists, byte for byte.
+func TestEmbeddedCopiesMatchReference(t *testing.T) {
+	dir := referenceDir(t)
+	for _, name := range []string{"GraphAppRoles.csv", "GraphDelegateRoles.csv"} {
+		ref, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		emb, err := dataFS.ReadFile("data/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(ref, emb) {
+			t.Errorf("data/%s differs from %s; copy it again", name, filepath.Join(dir, name))
+		}
+	}
+}
+
+// TestGraphGUIDsAgainstReference proves every Microsoft Graph GUID the
+// built-in blueprints and the curated texts use against the reference lists,
+// read independently of the package's own parser.
+func TestGraphGUIDsAgainstReference(t *testing.T) {
+	dir := referenceDir(t)
+	ref := map[PermissionType]map[string]string{
+		Application: readReferenceCSV(t, filepath.Join(dir, "GraphAppRoles.csv")),
+		Delegated:   readReferenceCSV(t, filepath.Join(dir, "GraphDelegateRoles.csv")),
+	}
+	checked := 0
+	check := func(where string, p Permission) {
+		if p.Resource != MicrosoftGraph {
+			return
+		}
+		checked++
+		want, ok := ref[p.Type][p.Name]
+		if !ok {
+			t.Errorf("%s: Microsoft Graph %s permission %s is not in the reference list", where, p.Type, p.Name)
+		} else if p.ID != want {
+			t.Errorf("%s: Microsoft Graph %s permission %s has ID %s, reference says %s", where, p.Type, p.Name, p.ID, want)
+		}
+	}
+	for _, b := range Builtins() {
+		for _, rp := range b.ResolvedPermissions() {
+			check(b.ID, rp.Permission)
+		}
+	}
+	for k := range curated {
+		p, ok := Lookup(k.appID, k.name, k.typ)
+		if !ok {
+			t.Errorf("curated text for %s %s %s, which is not in the table", k.appID, k.typ, k.name)
+			continue
+		}
+		check("curated", p)
+	}
+	// Every table entry, too: the table is the reference.
+	for _, typ := range []PermissionType{Application, Delegated} {
+		ps := Permissions(MicrosoftGraph, typ)
+		if len(ps) != len(ref[typ]) {
+			t.Errorf("%d Microsoft Graph %s permissions in the table, %d in the reference", len(ps), typ, len(ref[typ]))
+		}
+		for _, p := range ps {
+			check("table", p)
+		}
+	}
+	if checked < 1000 {
+		t.Errorf("checked only %d GUIDs", checked)
+	}
+}
+
+// TestExchangeGUIDsAgainstReference proves every Office 365 Exchange Online
+// GUID and confidence mark against section 5.3 of graph-entra.md.
+func TestExchangeGUIDsAgainstReference(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(referenceDir(t), "graph-entra.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	start := strings.Index(text, "### 5.3 Office 365 Exchange Online permissions")
+	if start < 0 {
+		t.Fatal("graph-entra.md has no section 5.3")
+	}
+	end := start + strings.Index(text[start:], "\n---")
+	section := text[start:end]
+	guidRE := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	marks := map[string]Confidence{"[V]": Verified, "[C]": Community, "[U]": Unverified}
+	types := map[string]PermissionType{"Role": Application, "Scope": Delegated}
+	ps := append(Permissions(ExchangeOnline, Application), Permissions(ExchangeOnline, Delegated)...)
+	if len(ps) != len(exchangePermissions) {
+		t.Fatalf("%d Exchange permissions in the table, %d written", len(ps), len(exchangePermissions))
+	}
+	for _, p := range ps {
+		found := false
+		for _, row := range strings.Split(section, "\n") {
+			cells := strings.Split(row, "|")
+			if len(cells) < 5 {
+				continue
+			}
+			names := strings.Split(cells[1], "/")
+			for i, n := range names {
+				if strings.TrimSpace(n) != p.Name {
+					continue
+				}
+				found = true
+				guids := guidRE.FindAllString(cells[3], -1)
+				if i >= len(guids) || guids[i] != p.ID {
+					t.Errorf("%s: ID %s, graph-entra.md row %q", p.Name, p.ID, row)
+				}
+				if typ := types[strings.TrimSpace(cells[2])]; typ != p.Type {
+					t.Errorf("%s: type %s, graph-entra.md says %q", p.Name, p.Type, cells[2])
+				}
+				mark := strings.TrimSpace(cells[4])[:3]
+				if marks[mark] != p.Confidence {
+					t.Errorf("%s: confidence %s, graph-entra.md says %s", p.Name, p.Confidence, mark)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s (%s) is not in graph-entra.md section 5.3", p.Name, p.Type)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	tests := []struct {
+		resource, name string
+		typ            PermissionType
+		want           Permission
+	}{
+		{"Microsoft Graph", "Mail.Send", Application, Permission{
+			Resource: MicrosoftGraph, Name: "Mail.Send", Type: Application, ID: "b633e1c5-b582-4048-a93e-9f11b44c7e96",
+			Confidence: Verified, Source: graphSource,
+			DisplayName:  "Send mail as any user",
+			Description:  "Allows the app to send mail as any user without a signed-in user.",
+			AdminConsent: ConsentRequired, Privilege: PrivilegeHigh,
+			Summary: "Mail.Send (application): can send mail as any user in your organisation",
+		}},
+		{"00000003-0000-0000-c000-000000000000", "offline_access", Delegated, Permission{
+			Resource: MicrosoftGraph, Name: "offline_access", Type: Delegated, ID: "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
+			Confidence: Verified, Source: graphSource,
+			DisplayName:  "Maintain access to data you have given it access to",
+			Description:  "Allows the app to see and update the data you gave it access to, even when users are not currently using the app. This does not give the app any additional permissions.",
+			AdminConsent: ConsentNotRequired, Privilege: PrivilegeLow,
+			Summary: "offline_access (delegated): can keep the access it was given while the user is away (refresh tokens)",
+		}},
+		{"office 365 exchange online", "full_access_as_app", Application, Permission{
+			Resource: ExchangeOnline, Name: "full_access_as_app", Type: Application, ID: "dc890d15-9560-4a4c-9b7f-a736ec74ec40",
+			Confidence: Verified, Source: "Exchange EWS OAuth documentation (app manifest example)",
+			DisplayName:  "Use Exchange Web Services with full access to all mailboxes",
+			Description:  "Allows the app to use Exchange Web Services with full access to all mailboxes, without a signed-in user.",
+			AdminConsent: ConsentRequired, Privilege: PrivilegeCritical,
+			Summary: "full_access_as_app (application): can read, change and delete everything in every mailbox in your organisation through Exchange Web Services",
+		}},
+		{"Office 365 Exchange Online", "SMTP.SendAsApp", Application, Permission{
+			Resource: ExchangeOnline, Name: "SMTP.SendAsApp", Type: Application, ID: "7146a1f0-8703-45b3-9eae-527a64c00995",
+			Confidence: Unverified, Source: "two community sources; Microsoft documents the name but no GUID",
+			DisplayName:  "SMTP.SendAsApp",
+			Description:  "Allows the app to send mail over SMTP AUTH without a signed-in user, as mailboxes Exchange grants it.",
+			AdminConsent: ConsentRequired, Privilege: PrivilegeHigh,
+			Summary: "SMTP.SendAsApp (application): can send mail over SMTP as the mailboxes an Exchange administrator gives it access to",
+		}},
+		{"Microsoft Graph", "Directory.ReadWrite.All", Delegated, Permission{
+			Resource: MicrosoftGraph, Name: "Directory.ReadWrite.All", Type: Delegated, ID: "c5366453-9fb0-48a5-a156-24f0c49a4b84",
+			Confidence: Verified, Source: graphSource,
+			DisplayName:  "Read and write directory data",
+			Description:  "Allows the app to read and write data in your organization's directory, such as users, and groups.  It does not allow the app to delete users or groups, or reset user passwords.",
+			AdminConsent: ConsentRequired, Privilege: PrivilegeCritical,
+			Summary: "Directory.ReadWrite.All (delegated): can read and change everything in the directory that the signed-in user can change",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := Lookup(tt.resource, tt.name, tt.typ)
+			if !ok {
+				t.Fatalf("Lookup(%q, %q, %q) not found", tt.resource, tt.name, tt.typ)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Lookup(%q, %q, %q) (-want +got):\n%s", tt.resource, tt.name, tt.typ, diff)
+			}
+		})
+	}
+	for _, miss := range []struct {
+		resource, name string
+		typ            PermissionType
+	}{
+		{"Microsoft Graph", "User.Read", Application},
+		{"Microsoft Graph", "mail.send", Application},
+		{"SharePoint", "Sites.Read.All", Application},
+		{"Office 365 Exchange Online", "Mail.Send", Application},
+	} {
+		if p, ok := Lookup(miss.resource, miss.name, miss.typ); ok {
+			t.Errorf("Lookup(%q, %q, %q) = %+v, want not found", miss.resource, miss.name, miss.typ, p)
+		}
+	}
+}
+
+// TestFallbackSummary: permissions without curated text use Microsoft's
+// description and a rating from their name and consent.
+func TestFallbackSummary(t *testing.T) {
+	tests := []struct {
+		name  string
+		typ   PermissionType
+		level PrivilegeLevel
+	}{
+		{"Sites.ReadWrite.All", Application, PrivilegeHigh},
+		{"Sites.Read.All", Application, PrivilegeMedium},
+		{"Calendars.Read", Delegated, PrivilegeLow},
+		{"Group.ReadWrite.All", Delegated, PrivilegeHigh},
+	}
+	for _, tt := range tests {
+		p, ok := Lookup("Microsoft Graph", tt.name, tt.typ)
+		if !ok {
+			t.Fatalf("Lookup(%s, %s) not found", tt.name, tt.typ)
+		}
+		if p.Privilege != tt.level {
+			t.Errorf("%s (%s) privilege = %s, want %s", tt.name, tt.typ, p.Privilege, tt.level)
+		}
+		if want := tt.name + " (" + string(tt.typ) + "): " + p.Description; p.Summary != want {
+			t.Errorf("%s (%s) summary = %q, want %q", tt.name, tt.typ, p.Summary, want)
+		}
+	}
+}
+
+func TestCheckTenant(t *testing.T) {
+	mailSend, _ := Lookup("Microsoft Graph", "Mail.Send", Application)
+	smtp, _ := Lookup("Office 365 Exchange Online", "SMTP.SendAsApp", Application)
+	tests := []struct {
+		name    string
+		p       Permission
+		offered []TenantPermission
+		want    TenantPermission
+		wantErr string
+	}{
+		{"match", mailSend, []TenantPermission{
+			{ID: "e383f46e-2787-4529-855e-0e479a3ffac0", Value: "Mail.Send", Type: Delegated},
+			{ID: "B633E1C5-B582-4048-A93E-9F11B44C7E96", Value: "Mail.Send", Type: Application},
+		}, TenantPermission{ID: "B633E1C5-B582-4048-A93E-9F11B44C7E96", Value: "Mail.Send", Type: Application}, ""},
+		{"verified GUID differs", mailSend, []TenantPermission{{ID: "00000000-0000-0000-0000-000000000001", Value: "Mail.Send", Type: Application}},
+			TenantPermission{ID: "00000000-0000-0000-0000-000000000001", Value: "Mail.Send", Type: Application},
+			"catalog: Microsoft Graph application permission Mail.Send has ID 00000000-0000-0000-0000-000000000001 in the tenant, the portal's table says b633e1c5-b582-4048-a93e-9f11b44c7e96"},
+		{"unverified GUID: the tenant decides", smtp, []TenantPermission{{ID: "00000000-0000-0000-0000-000000000002", Value: "SMTP.SendAsApp", Type: Application}},
+			TenantPermission{ID: "00000000-0000-0000-0000-000000000002", Value: "SMTP.SendAsApp", Type: Application}, ""},
+		{"missing", mailSend, []TenantPermission{{ID: "e383f46e-2787-4529-855e-0e479a3ffac0", Value: "Mail.Send", Type: Delegated}},
+			TenantPermission{}, "catalog: the tenant's Microsoft Graph service principal has no application permission Mail.Send"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.p.CheckTenant(tt.offered)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if got != tt.want || gotErr != tt.wantErr {
+				t.Errorf("CheckTenant() = %+v, %q; want %+v, %q", got, gotErr, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
