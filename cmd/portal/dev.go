@@ -1,18 +1,24 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/appreg-portal/portal/internal/config"
+	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/pgcluster"
 )
 
@@ -21,6 +27,7 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		[]string{"PORTAL_DATABASE_URL", "PORTAL_LOG_LEVEL"}, stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve the portal on (loopback only: dev has no real sign-in secrets)")
 	dataDir := fs.String("data", ".data", "where the local Postgres cluster keeps its files")
+	entraAddr := fs.String("entra-addr", "127.0.0.1:8081", "address for the embedded Entra ID and Graph emulator")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,6 +48,17 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	log := newLogger(cfg, stderr)
 
+	// The Entra emulator with the demo world: the operator tenant with the
+	// portal app and demo users for each role, and two customer tenants.
+	demo, stopSim, err := startDevEntra(*entraAddr, log)
+	if err != nil {
+		return err
+	}
+	defer stopSim()
+	cfg.Entra.Authority, cfg.Entra.GraphURL = demo.base, demo.base+"/v1.0"
+	cfg.Entra.TenantID, cfg.Entra.ClientID, cfg.Entra.ClientSecret = demo.tenantID, demo.clientID, demo.clientSecret
+	cfg.Entra.AllowedTenants = []string{demo.tenantID}
+
 	if cfg.DatabaseURL == "" {
 		c, err := startDevCluster(ctx, *dataDir, stdout)
 		if err != nil {
@@ -56,8 +74,49 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 
 	return serve(ctx, cfg, log, serveHooks{ready: func(string) {
-		fmt.Fprintf(stdout, "\nAppReg Portal is running at %s (ready in %s). Press Ctrl+C to stop.\n\n", cfg.BaseURL, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stdout, "\nAppReg Portal is running at %s (ready in %s). Press Ctrl+C to stop.\n", cfg.BaseURL, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stdout, "Entra ID emulator at %s; sign in as any demo user:\n%s\n", demo.base, demo.users)
 	}})
+}
+
+type devEntra struct {
+	base, tenantID, clientID, clientSecret string
+	users                                  string // one line per demo user
+}
+
+// startDevEntra serves the emulator with the demo world on addr.
+func startDevEntra(addr string, log *slog.Logger) (devEntra, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return devEntra{}, nil, fmt.Errorf("start the Entra emulator on %s: %w (use -entra-addr to pick another address)", addr, err)
+	}
+	sim := entrasim.New(entrasim.Options{})
+	base := "http://" + ln.Addr().String()
+	sim.SetBaseURL(base)
+	res, err := sim.LoadSeed(bytes.NewReader(entrasim.DemoSeed))
+	if err != nil {
+		ln.Close()
+		return devEntra{}, nil, fmt.Errorf("load the demo world: %w", err)
+	}
+	portal, ok := res.Applications["portal"]
+	if !ok {
+		ln.Close()
+		return devEntra{}, nil, errors.New("the demo world has no portal application")
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("Entra emulator stopped", "err", err)
+		}
+	}()
+	var users strings.Builder
+	for _, k := range []string{"ada", "oscar", "vera", "nina"} {
+		if upn, ok := res.UserPrincipalNames[k]; ok {
+			fmt.Fprintf(&users, "  %s\n", upn)
+		}
+	}
+	d := devEntra{base: base, tenantID: res.TenantOf["portal"], clientID: portal.AppID, clientSecret: portal.SecretText, users: users.String()}
+	return d, func() { srv.Close() }, nil
 }
 
 // startDevCluster starts (creating if needed) the cluster under dir and

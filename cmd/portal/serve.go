@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/handlers"
 	"github.com/appreg-portal/portal/internal/store"
@@ -88,7 +89,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 	}
 	defer st.Close()
 
-	h := handlers.New(handlers.Deps{Log: log, BaseURL: cfg.BaseURL, Store: st, FormTargets: []string{originOf(cfg.Entra.Authority)}})
+	authc := auth.New(auth.Config{
+		Authority:      cfg.Entra.Authority,
+		ClientID:       cfg.Entra.ClientID,
+		ClientSecret:   cfg.Entra.ClientSecret,
+		RedirectURL:    cfg.BaseURL.JoinPath("/auth/callback").String(),
+		AllowedTenants: cfg.Entra.AllowedTenants,
+	})
+	h := handlers.New(handlers.Deps{
+		Log: log, BaseURL: cfg.BaseURL, Store: st, FormTargets: []string{originOf(cfg.Entra.Authority)},
+		Auth:            authc,
+		Sessions:        handlers.NewSessionManager(st.Pool(), cfg.BaseURL, cfg.Session.IdleTimeout, cfg.Session.Lifetime),
+		BootstrapAdmins: cfg.Entra.BootstrapAdmins,
+		SessionLifetime: cfg.Session.Lifetime,
+	})
 	srv := &http.Server{
 		Handler:           h.Routes(),
 		ReadHeaderTimeout: 10 * time.Second,

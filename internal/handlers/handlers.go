@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/alexedwards/scs/v2"
 
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
@@ -19,11 +20,19 @@ import (
 
 // Handler serves the portal.
 type Handler struct {
-	log     *slog.Logger
-	baseURL *url.URL
-	health  healthChecker
-	tenants tenantLister
-	now     func() time.Time
+	log          *slog.Logger
+	baseURL      *url.URL
+	health       healthChecker
+	tenants      tenantLister
+	auth         authenticator
+	sessions     *scs.SessionManager
+	sessionStore sessionStore
+	audit        auditLister
+	admin        adminStore
+	now          func() time.Time
+
+	bootstrapAdmins []string
+	sessionLifetime time.Duration
 	// formTargets are origins besides our own that forms may lead to
 	// (sign-out ends at Entra's end-session endpoint).
 	formTargets []string
@@ -39,14 +48,29 @@ type Deps struct {
 	Health healthChecker
 	// FormTargets are extra origins allowed as form targets in the CSP.
 	FormTargets []string
+
+	Auth            authenticator
+	Sessions        *scs.SessionManager
+	BootstrapAdmins []string
+	SessionLifetime time.Duration
 }
 
 // New builds the handler.
 func New(d Deps) *Handler {
-	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets}
+	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
+		auth: d.Auth, sessions: d.Sessions, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+	if h.sessions == nil {
+		h.sessions = scs.New() // in-memory; tests that need no sign-in
+	}
+	if h.sessionLifetime == 0 {
+		h.sessionLifetime = h.sessions.Lifetime
+	}
 	if d.Store != nil {
 		h.health = d.Store
 		h.tenants = d.Store
+		h.sessionStore = d.Store
+		h.audit = d.Store
+		h.admin = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health
@@ -149,11 +173,11 @@ func isFragmentRequest(r *http.Request) bool {
 
 // viewUser is the signed-in user for templates; nil when signed out.
 func viewUser(ctx context.Context) *templates.User {
-	u, ok := ctx.Value(userKey{}).(*templates.User)
-	if !ok {
+	u := userFrom(ctx)
+	if u == nil {
 		return nil
 	}
-	return u
+	return &templates.User{Name: u.Name, Email: u.Email, Role: u.Role, IsAdmin: u.Role == "admin"}
 }
 
 type userKey struct{}

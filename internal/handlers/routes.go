@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/web/static"
 )
 
@@ -17,12 +18,39 @@ func (h *Handler) Routes() http.Handler {
 		return &httpError{status: http.StatusMethodNotAllowed, title: "Not allowed here", message: "This address does not accept that kind of request."}
 	}))
 
-	// Open to everyone.
+	// Open to everyone, no session.
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
 	r.Handle(static.Prefix+"*", static.Handler())
 
-	// Pages.
-	r.Get("/", h.wrap(h.dashboard))
+	r.Group(func(r chi.Router) {
+		r.Use(h.sessions.LoadAndSave)
+
+		// Sign-in.
+		r.Get("/login", h.wrap(h.login))
+		r.Get("/auth/callback", h.wrap(h.callback))
+		r.Get("/signed-out", h.wrap(h.signedOut))
+
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireUser)
+			r.Post("/logout", h.wrap(h.logout))
+
+			// Everyone with a role.
+			r.Group(func(r chi.Router) {
+				r.Use(h.requireRole(auth.RoleViewer))
+				r.Get("/", h.wrap(h.dashboard))
+			})
+
+			// Admins.
+			r.Group(func(r chi.Router) {
+				r.Use(h.requireRole(auth.RoleAdmin))
+				r.Get("/audit", h.wrap(h.auditPage))
+				r.Get("/audit.csv", h.wrap(h.auditCSV))
+				r.Get("/admin/sessions", h.wrap(h.sessionsPage))
+				r.Post("/admin/sessions/{id}/end", h.wrap(h.endSession))
+				r.Get("/admin/users", h.wrap(h.usersPage))
+			})
+		})
+	})
 	return r
 }

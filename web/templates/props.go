@@ -86,3 +86,49 @@ type ErrorData struct {
 type DashboardData struct {
 	Tenants int
 }
+
+// AuditData is the audit page: the filter as entered, one page of events,
+// and links for the next page and the CSV export.
+type AuditData struct {
+	Action, Outcome, Actor, Since, Until string
+	Events                               []AuditRow
+	OlderHref                            string // empty on the last page
+	NewestHref                           string // empty on the first page
+	CSVHref                              string
+	FilterError                          string
+}
+
+// AuditRow is one audit event as shown.
+type AuditRow struct {
+	When      string // RFC 3339, UTC
+	Actor     string
+	Action    string
+	Outcome   string
+	Tenant    string
+	Target    string
+	Details   string
+	RequestID string
+}
+
+// SessionRow is one active session on the admin page.
+type SessionRow struct {
+	ID        string
+	User      string
+	Email     string
+	Role      string
+	Started   string
+	LastSeen  string
+	Expires   string
+	From      string
+	UserAgent string
+	IsCurrent bool
+}
+
+// UserRow is one portal user on the admin page.
+type UserRow struct {
+	Name       string
+	Email      string
+	Tenant     string
+	Role       string
+	LastSignIn string
+}

@@ -1,0 +1,226 @@
+package handlers
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/web/templates"
+)
+
+type auditLister interface {
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+}
+
+type adminStore interface {
+	ListSessions(ctx context.Context) ([]store.ActiveSession, error)
+	EndSession(ctx context.Context, id string, audit store.AuditEvent) error
+	ListUsers(ctx context.Context) ([]store.User, error)
+}
+
+const auditPageSize = 50
+
+// auditFilter reads the filter from the query; bad dates are a form error.
+func auditFilter(q url.Values) (store.AuditFilter, string) {
+	f := store.AuditFilter{Action: strings.TrimSpace(q.Get("action")), Outcome: q.Get("outcome"), Actor: strings.TrimSpace(q.Get("actor"))}
+	if f.Outcome != "" && f.Outcome != store.OutcomeSuccess && f.Outcome != store.OutcomeDenied && f.Outcome != store.OutcomeFailure {
+		return f, "Outcome must be success, denied or failure."
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Time
+		add  time.Duration
+	}{{"since", &f.Since, 0}, {"until", &f.Until, 24 * time.Hour}} {
+		if v := q.Get(d.name); v != "" {
+			t, err := time.Parse("2006-01-02", v)
+			if err != nil {
+				return f, fmt.Sprintf("%q is not a date (use YYYY-MM-DD).", v)
+			}
+			*d.dst = t.Add(d.add) // "until" includes the whole day
+		}
+	}
+	if b := q.Get("before"); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n <= 0 {
+			return f, "The page marker is not valid; start from the newest page."
+		}
+		f.BeforeID = n
+	}
+	return f, ""
+}
+
+func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f, ferr := auditFilter(q)
+	d := templates.AuditData{Action: q.Get("action"), Outcome: q.Get("outcome"), Actor: q.Get("actor"), Since: q.Get("since"), Until: q.Get("until"), FilterError: ferr}
+	keep := url.Values{}
+	for _, k := range []string{"action", "outcome", "actor", "since", "until"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	d.CSVHref = "/audit.csv?" + keep.Encode()
+	if ferr == "" {
+		f.Limit = auditPageSize + 1 // one more tells whether an older page exists
+		events, err := h.audit.ListAudit(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		if len(events) > auditPageSize {
+			events = events[:auditPageSize]
+			older := maps.Clone(keep)
+			older.Set("before", strconv.FormatInt(events[len(events)-1].ID, 10))
+			d.OlderHref = "/audit?" + older.Encode()
+		}
+		if f.BeforeID > 0 {
+			d.NewestHref = "/audit?" + keep.Encode()
+		}
+		for _, e := range events {
+			d.Events = append(d.Events, auditRow(e))
+		}
+	}
+	status := http.StatusOK
+	if ferr != "" {
+		status = http.StatusBadRequest
+	}
+	h.render(w, r, status, templates.AuditPage(h.page(r, "Audit log", templates.SectionAudit), d))
+	return nil
+}
+
+func auditRow(e store.AuditEvent) templates.AuditRow {
+	keys := slices.Sorted(maps.Keys(e.Details))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+e.Details[k])
+	}
+	actor := e.ActorName
+	if actor == "" {
+		actor = "—"
+	}
+	row := templates.AuditRow{When: e.OccurredAt.UTC().Format(time.RFC3339), Actor: actor, Action: e.Action, Outcome: e.Outcome,
+		Target: e.Target, Details: strings.Join(parts, " "), RequestID: e.RequestID}
+	if e.TenantID != nil {
+		row.Tenant = *e.TenantID
+	}
+	return row
+}
+
+// auditCSV exports every event matching the filter (up to 100 000 rows).
+func (h *Handler) auditCSV(w http.ResponseWriter, r *http.Request) error {
+	f, ferr := auditFilter(r.URL.Query())
+	if ferr != "" {
+		return errBadRequest(ferr)
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="audit-`+h.now().UTC().Format("20060102-150405")+`.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"id", "occurred_at", "actor_oid", "actor", "action", "outcome", "tenant_id", "target", "details", "request_id", "remote_addr"}); err != nil {
+		return err
+	}
+	f.Limit = 1000
+	for written := 0; written < 100_000; {
+		events, err := h.audit.ListAudit(r.Context(), f)
+		if err != nil {
+			if written == 0 {
+				return err
+			}
+			h.log.ErrorContext(r.Context(), "audit CSV cut short", "request_id", RequestID(r.Context()), "err", err)
+			break
+		}
+		for _, e := range events {
+			row := auditRow(e)
+			oid := ""
+			if e.ActorOID != nil {
+				oid = *e.ActorOID
+			}
+			rec := []string{strconv.FormatInt(e.ID, 10), row.When, oid, e.ActorName, e.Action, e.Outcome, row.Tenant, e.Target, row.Details, e.RequestID, e.RemoteAddr}
+			for i := range rec {
+				rec[i] = csvSafe(rec[i])
+			}
+			if err := cw.Write(rec); err != nil {
+				return nil // the client went away
+			}
+		}
+		written += len(events)
+		if len(events) < f.Limit {
+			break
+		}
+		f.BeforeID = events[len(events)-1].ID
+	}
+	cw.Flush()
+	return nil
+}
+
+// csvSafe defuses spreadsheet formulas: a cell starting with = + - @ (or a
+// tab/CR) is prefixed with a quote so Excel shows it as text.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.admin.ListSessions(r.Context())
+	if err != nil {
+		return err
+	}
+	me := userFrom(r.Context())
+	rows := make([]templates.SessionRow, 0, len(list))
+	for _, s := range list {
+		rows = append(rows, templates.SessionRow{ID: s.ID, User: s.UserName, Email: s.UserEmail, Role: s.UserRole,
+			Started: fmtTime(s.CreatedAt), LastSeen: fmtTime(s.LastSeenAt), Expires: fmtTime(s.ExpiresAt),
+			From: s.RemoteAddr, UserAgent: truncateString(s.UserAgent, 80), IsCurrent: me != nil && me.SessionID == s.ID})
+	}
+	h.render(w, r, http.StatusOK, templates.SessionsPage(h.page(r, "Active sessions", templates.SectionAudit), rows))
+	return nil
+}
+
+func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
+	me := userFrom(r.Context())
+	id := chi.URLParam(r, "id")
+	oid := me.ObjectID
+	err := h.admin.EndSession(r.Context(), id, store.AuditEvent{ActorOID: &oid, ActorName: me.Name, Action: "session.end",
+		RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r), Details: map[string]string{"by": "admin"}})
+	if errors.Is(err, store.ErrNotFound) {
+		// Already ended or expired: the outcome the admin wanted.
+		http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
+	return nil
+}
+
+func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.admin.ListUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	rows := make([]templates.UserRow, 0, len(list))
+	for _, u := range list {
+		last := "never"
+		if u.LastSignInAt != nil {
+			last = fmtTime(*u.LastSignInAt)
+		}
+		rows = append(rows, templates.UserRow{Name: u.DisplayName, Email: u.Email, Tenant: u.EntraTenantID, Role: u.Role, LastSignIn: last})
+	}
+	h.render(w, r, http.StatusOK, templates.UsersPage(h.page(r, "Portal users", templates.SectionAudit), rows))
+	return nil
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

@@ -1,0 +1,290 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+
+	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/web/templates"
+)
+
+// authenticator runs the Entra ID sign-in (internal/auth.Client).
+type authenticator interface {
+	AuthCodeURL(ctx context.Context, p auth.Pending, loginHint, domainHint string) (string, error)
+	Exchange(ctx context.Context, p auth.Pending, code string) (auth.Identity, error)
+	EndSessionURL(postLogout string) string
+}
+
+// sessionStore keeps signed-in sessions and their audit trail.
+type sessionStore interface {
+	RecordSignIn(ctx context.Context, in store.SignIn) (store.User, error)
+	TouchSession(ctx context.Context, id string) (store.ActiveSession, error)
+	EndSession(ctx context.Context, id string, audit store.AuditEvent) error
+	RecordAudit(ctx context.Context, e store.AuditEvent) error
+}
+
+// Keys in the server-side session. Nothing secret is kept there: the PKCE
+// verifier is useless without the single-use code, which never touches it.
+const (
+	keyState    = "auth.state"
+	keyNonce    = "auth.nonce"
+	keyVerifier = "auth.verifier"
+	keyReturnTo = "auth.return_to"
+	keySession  = "sid"
+)
+
+// currentUser is the signed-in person for this request.
+type currentUser struct {
+	ID        int64
+	ObjectID  string
+	TenantID  string
+	Name      string
+	Email     string
+	Role      string
+	SessionID string
+}
+
+func userFrom(ctx context.Context) *currentUser {
+	u, _ := ctx.Value(userKey{}).(*currentUser)
+	return u
+}
+
+// login starts the sign-in: fresh state, nonce and PKCE verifier bound to
+// this browser's session, then off to Entra.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	returnTo := auth.SafeReturnTo(q.Get("return_to"))
+	if h.sessions.GetString(r.Context(), keySession) != "" {
+		if _, err := h.sessionStore.TouchSession(r.Context(), h.sessions.GetString(r.Context(), keySession)); err == nil {
+			http.Redirect(w, r, returnTo, http.StatusSeeOther)
+			return nil
+		}
+	}
+	p := auth.NewPending(returnTo)
+	target, err := h.auth.AuthCodeURL(r.Context(), p, q.Get("login_hint"), q.Get("domain_hint"))
+	if err != nil {
+		return &httpError{status: http.StatusServiceUnavailable, title: "Entra ID cannot be reached",
+			message: "The portal could not reach Microsoft Entra ID to sign you in. Try again in a minute; if it persists, tell your administrator.", err: err}
+	}
+	h.sessions.Put(r.Context(), keyState, p.State)
+	h.sessions.Put(r.Context(), keyNonce, p.Nonce)
+	h.sessions.Put(r.Context(), keyVerifier, p.Verifier)
+	h.sessions.Put(r.Context(), keyReturnTo, p.ReturnTo)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target, http.StatusFound)
+	return nil
+}
+
+// callback receives Entra's answer. Every refusal is shown plainly and
+// written to the audit trail with its reason.
+func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	// Single-use: the pending sign-in is gone whatever happens next.
+	p := auth.Pending{
+		State:    h.sessions.PopString(ctx, keyState),
+		Nonce:    h.sessions.PopString(ctx, keyNonce),
+		Verifier: h.sessions.PopString(ctx, keyVerifier),
+		ReturnTo: h.sessions.PopString(ctx, keyReturnTo),
+	}
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		msg := "Entra ID did not sign you in."
+		if e == "access_denied" {
+			msg = "The sign-in was cancelled or consent was declined."
+		}
+		return h.refuseSignIn(w, r, &auth.Refusal{Reason: "entra_error", Message: msg + " Start the sign-in again from the portal; if it keeps failing, give your administrator the time of this attempt.",
+			Err: errors.New(e + ": " + truncateString(q.Get("error_description"), 300))}, map[string]string{"entra_error": truncateString(e, 64)})
+	}
+	if err := auth.CheckState(p, q.Get("state")); err != nil {
+		return h.refuseSignIn(w, r, err, nil)
+	}
+	code := q.Get("code")
+	if code == "" {
+		return h.refuseSignIn(w, r, &auth.Refusal{Reason: "code_missing", Message: "The answer from Entra ID carried no sign-in code. Please start the sign-in again."}, nil)
+	}
+	id, err := h.auth.Exchange(ctx, p, code)
+	if err != nil {
+		return h.refuseSignIn(w, r, err, nil)
+	}
+
+	// A new token for the signed-in session: a token planted before sign-in
+	// (session fixation) must not become a signed-in one.
+	if err := h.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	sid := randomID()
+	role := auth.RoleFor(id, h.bootstrapAdmins)
+	u, err := h.sessionStore.RecordSignIn(ctx, store.SignIn{
+		User:      store.User{EntraTenantID: id.TenantID, ObjectID: id.ObjectID, DisplayName: id.Name, Email: id.Email, Role: role},
+		SessionID: sid,
+		ExpiresAt: h.now().Add(h.sessionLifetime),
+		Audit: store.AuditEvent{Action: "signin", TenantID: &id.TenantID, Target: id.Email, RequestID: RequestID(ctx), RemoteAddr: clientIP(r),
+			Details: map[string]string{"role": role, "user_agent": truncateString(r.UserAgent(), 300)}},
+	})
+	if err != nil {
+		return err
+	}
+	h.sessions.Put(ctx, keySession, sid)
+	h.log.InfoContext(ctx, "signed in", "request_id", RequestID(ctx), "user_id", u.ID, "tenant", id.TenantID, "role", role)
+	http.Redirect(w, r, auth.SafeReturnTo(p.ReturnTo), http.StatusSeeOther)
+	return nil
+}
+
+// refuseSignIn audits a refused sign-in and shows why, without details that
+// would help an attacker (those go to the log).
+func (h *Handler) refuseSignIn(w http.ResponseWriter, r *http.Request, err error, details map[string]string) error {
+	var ref *auth.Refusal
+	if !errors.As(err, &ref) {
+		return err // infrastructure trouble, not a refusal: the generic error page
+	}
+	if details == nil {
+		details = map[string]string{}
+	}
+	details["reason"] = ref.Reason
+	if aerr := h.sessionStore.RecordAudit(r.Context(), store.AuditEvent{
+		Action: "signin.refused", Outcome: store.OutcomeDenied, RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r), Details: details,
+	}); aerr != nil {
+		return aerr
+	}
+	h.log.WarnContext(r.Context(), "sign-in refused", "request_id", RequestID(r.Context()), "reason", ref.Reason, "err", ref.Err)
+	status := http.StatusBadRequest
+	if ref.Reason == "tenant_not_allowed" {
+		status = http.StatusForbidden
+	}
+	data := templates.ErrorData{Status: status, Title: "Sign-in refused", Message: ref.Message, RequestID: RequestID(r.Context()),
+		ActionHref: "/login", ActionLabel: "Sign in again"}
+	w.Header().Set("Cache-Control", "no-store")
+	h.render(w, r, status, templates.SignInRefusedPage(h.page(r, "Sign-in refused", ""), data, ref.Reason))
+	return nil
+}
+
+// logout ends the portal session and then Entra's.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if u := userFrom(ctx); u != nil {
+		oid := u.ObjectID
+		err := h.sessionStore.EndSession(ctx, u.SessionID, store.AuditEvent{
+			ActorOID: &oid, ActorName: u.Name, Action: "signout", TenantID: &u.TenantID, Target: u.Name,
+			RequestID: RequestID(ctx), RemoteAddr: clientIP(r),
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	if err := h.sessions.Destroy(ctx); err != nil {
+		return err
+	}
+	target := h.auth.EndSessionURL(h.baseURL.JoinPath("/signed-out").String())
+	if isFragmentRequest(r) {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
+}
+
+func (h *Handler) signedOut(w http.ResponseWriter, r *http.Request) error {
+	h.render(w, r, http.StatusOK, templates.SignedOutPage(h.page(r, "Signed out", "")))
+	return nil
+}
+
+// requireUser lets signed-in people through and sends everyone else to
+// sign in, returning them to where they were afterwards. htmx requests get
+// HX-Redirect so a sign-in page is never swapped into a fragment.
+func (h *Handler) requireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		sid := h.sessions.GetString(ctx, keySession)
+		if sid != "" {
+			a, err := h.sessionStore.TouchSession(ctx, sid)
+			switch {
+			case err == nil:
+				u := &currentUser{ID: a.UserID, ObjectID: a.UserOID, TenantID: a.TenantID, Name: a.UserName, Email: a.UserEmail, Role: a.UserRole, SessionID: a.ID}
+				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))
+				return
+			case errors.Is(err, store.ErrNotFound):
+				// Ended by an admin, signed out elsewhere, or expired.
+				if err := h.sessions.Destroy(ctx); err != nil {
+					h.serveError(w, r, err)
+					return
+				}
+			default:
+				h.serveError(w, r, err)
+				return
+			}
+		}
+		h.redirectToLogin(w, r)
+	})
+}
+
+func (h *Handler) redirectToLogin(w http.ResponseWriter, r *http.Request) {
+	returnTo := r.URL.RequestURI()
+	if r.Header.Get("HX-Request") == "true" {
+		// The page the person is looking at, not the fragment's URL.
+		if cu, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && cu.Path != "" {
+			returnTo = cu.RequestURI()
+		}
+		w.Header().Set("HX-Redirect", "/login?return_to="+url.QueryEscape(auth.SafeReturnTo(returnTo)))
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		returnTo = "/" // a form post cannot be replayed after sign-in
+	}
+	http.Redirect(w, r, "/login?return_to="+url.QueryEscape(auth.SafeReturnTo(returnTo)), http.StatusSeeOther)
+}
+
+// requireRole refuses people below role. It is enforced on the server for
+// every request it wraps, whatever the page showed.
+func (h *Handler) requireRole(role string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u := userFrom(r.Context())
+			if u == nil {
+				h.redirectToLogin(w, r)
+				return
+			}
+			if u.Role == auth.RoleNone {
+				w.Header().Set("Cache-Control", "no-store")
+				h.render(w, r, http.StatusForbidden, templates.NoRolePage(h.page(r, "No access yet", "")))
+				return
+			}
+			if auth.Rank(u.Role) < auth.Rank(role) {
+				h.serveError(w, r, errForbidden("Your role ("+templates.RoleLabel(u.Role)+") does not allow this. Ask a portal administrator if you need it."))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails
+	return hex.EncodeToString(b[:])
+}
+
+// clientIP is the peer address. Behind a reverse proxy it is the proxy's;
+// the portal does not trust X-Forwarded-For it cannot verify.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func truncateString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+

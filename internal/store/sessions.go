@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ActiveSession is a signed-in browser session.
+type ActiveSession struct {
+	ID         string    `db:"id"`
+	UserID     int64     `db:"user_id"`
+	UserName   string    `db:"display_name"`
+	UserEmail  string    `db:"email"`
+	UserRole   string    `db:"role"`
+	UserOID    string    `db:"object_id"`
+	TenantID   string    `db:"entra_tenant_id"`
+	CreatedAt  time.Time `db:"created_at"`
+	LastSeenAt time.Time `db:"last_seen_at"`
+	ExpiresAt  time.Time `db:"expires_at"`
+	RemoteAddr string    `db:"remote_addr"`
+	UserAgent  string    `db:"user_agent"`
+}
+
+const activeSessionSelect = `
+	SELECT a.id, a.user_id, u.display_name, u.email, u.role, u.object_id::text, u.entra_tenant_id::text,
+	       a.created_at, a.last_seen_at, a.expires_at, a.remote_addr, a.user_agent
+	FROM active_sessions a JOIN users u ON u.id = a.user_id`
+
+// TouchSession returns the live session with its user and notes the
+// activity. An ended or expired session is ErrNotFound.
+func (s *Store) TouchSession(ctx context.Context, id string) (ActiveSession, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	// Writing last_seen_at at most once a minute keeps reads cheap.
+	if _, err := s.pool.Exec(ctx, `UPDATE active_sessions SET last_seen_at = now() WHERE id = $1 AND last_seen_at < now() - interval '1 minute'`, id); err != nil {
+		return ActiveSession{}, fmt.Errorf("store: touch session: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, activeSessionSelect+` WHERE a.id = $1 AND a.expires_at > now()`, id)
+	if err != nil {
+		return ActiveSession{}, fmt.Errorf("store: touch session: %w", err)
+	}
+	a, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ActiveSession])
+	if err != nil {
+		return ActiveSession{}, fmt.Errorf("store: touch session: %w", mapErr(err))
+	}
+	return a, nil
+}
+
+// ListSessions returns the live sessions, newest activity first.
+func (s *Store) ListSessions(ctx context.Context) ([]ActiveSession, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, activeSessionSelect+` WHERE a.expires_at > now() ORDER BY a.last_seen_at DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list sessions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ActiveSession])
+	if err != nil {
+		return nil, fmt.Errorf("store: list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// EndSession removes a session (sign-out, or an admin ending it) and writes
+// the audit row in the same transaction.
+func (s *Store) EndSession(ctx context.Context, id string, audit AuditEvent) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var name string
+		err := tx.QueryRow(ctx, `
+			DELETE FROM active_sessions a USING users u
+			WHERE a.id = $1 AND u.id = a.user_id RETURNING u.display_name`, id).Scan(&name)
+		if err != nil {
+			return err
+		}
+		if audit.Target == "" {
+			audit.Target = name
+		}
+		return recordAudit(ctx, tx, audit)
+	})
+	if err != nil {
+		return fmt.Errorf("store: end session: %w", mapErr(err))
+	}
+	return nil
+}
