@@ -90,6 +90,22 @@ func (es ValidationErrors) sort() {
 // parse returns the decoded blueprint (nil if it could not be decoded at
 // all) and every problem found.
 func parse(data []byte) (*Blueprint, ValidationErrors) {
+	b, errs := parseUnclamped(data)
+	// yaml.v3 places some nodes (an empty document, a value missing at
+	// the end) on the line after the last one.
+	last := 0
+	for i := range errs {
+		if errs[i].Line > 1 {
+			if last == 0 {
+				last = lineCount(data)
+			}
+			errs[i].Line = min(errs[i].Line, last)
+		}
+	}
+	return b, errs
+}
+
+func parseUnclamped(data []byte) (*Blueprint, ValidationErrors) {
 	if len(data) > MaxFileSize {
 		return nil, ValidationErrors{{Message: fmt.Sprintf(
 			"the file is %d bytes; a blueprint may be at most %d bytes (256 KiB)", len(data), MaxFileSize)}}
@@ -164,7 +180,28 @@ func yamlError(data []byte, err error) ValidationError {
 			}
 		}
 	}
-	return ValidationError{Line: n, Message: "not valid YAML: " + m[2]}
+	if last := lineCount(data); n > last {
+		n = last // the error is at the end of the file
+	}
+	return ValidationError{Line: max(n, 1), Message: "not valid YAML: " + m[2]}
+}
+
+// lineCount counts lines as YAML does: \n, \r\n, \r, U+0085, U+2028 and
+// U+2029 end a line.
+func lineCount(data []byte) int {
+	n := 1
+	s := string(data)
+	for i, r := range s {
+		switch r {
+		case '\n':
+			if i == 0 || s[i-1] != '\r' {
+				n++
+			}
+		case '\r', '\u0085', '\u2028', '\u2029':
+			n++
+		}
+	}
+	return n
 }
 
 // decoder maps a yaml.Node tree onto Go structs by their yaml tags, strictly:

@@ -73,7 +73,7 @@ func checkParamValue(p Parameter, val string) string {
 	switch p.Type {
 	case ParamHostname:
 		host, port, hasPort := strings.Cut(val, ":")
-		if !validHostname(host, false) {
+		if strings.Contains(val, "/") || !validHostname(host, false) {
 			return fmt.Sprintf("Enter a server name such as %q, without https:// or a path.", "erp.example.com")
 		}
 		if hasPort && !portRE.MatchString(port) {
