@@ -287,4 +287,3 @@ func truncateString(s string, n int) string {
 	}
 	return s[:n]
 }
-

@@ -1,0 +1,575 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/handlers"
+	"github.com/appreg-portal/portal/internal/pgtest"
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// flowEnv is a portal wired to a real Postgres and the Entra emulator. The
+// emulator sits behind a transparent proxy (its public base URL is the
+// proxy's) so a test can play the attacker in the middle: rewrite the
+// authorize request or the ID token the token endpoint returns.
+type flowEnv struct {
+	t        *testing.T
+	sim      *entrasim.Sim
+	store    *store.Store
+	portal   *httptest.Server
+	tenantID string
+	appID    string
+	other    string            // a second tenant, not on the allow-list
+	users    map[string]string // name → UPN
+
+	mu          sync.Mutex
+	tamperToken func(claims map[string]any) (raw string, replace bool)
+	tamperAuthz func(q url.Values)
+}
+
+func newFlowEnv(t *testing.T) *flowEnv {
+	t.Helper()
+	e := &flowEnv{t: t, users: map[string]string{}}
+	e.sim = entrasim.New(entrasim.Options{AutoLogin: true})
+	proxy := httptest.NewServer(http.HandlerFunc(e.proxy))
+	t.Cleanup(proxy.Close)
+	e.sim.SetBaseURL(proxy.URL)
+
+	var portalHandler http.Handler
+	e.portal = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { portalHandler.ServeHTTP(w, r) }))
+	t.Cleanup(e.portal.Close)
+
+	var err error
+	e.tenantID, err = e.sim.CreateTenant("Contoso Consulting", "contoso.example")
+	must(t, err)
+	e.other, err = e.sim.CreateTenant("Fabrikam", "fabrikam.example")
+	must(t, err)
+	app, err := e.sim.CreateApplication(e.tenantID, entrasim.AppSpec{
+		DisplayName: "AppReg Portal", SignInAudience: "AzureADMultipleOrgs",
+		RedirectURIs: []string{e.portal.URL + "/auth/callback"}, Secret: true,
+		DelegatedPermissions: []string{"openid", "profile", "email"},
+		AppRoles:             []entrasim.AppRole{{Value: "Portal.Admin", DisplayName: "Admin"}, {Value: "Portal.Operator", DisplayName: "Operator"}, {Value: "Portal.Viewer", DisplayName: "Viewer"}},
+	})
+	must(t, err)
+	e.appID = app.AppID
+	for name, role := range map[string]string{"ada": "Portal.Admin", "oscar": "Portal.Operator", "vera": "Portal.Viewer", "nina": ""} {
+		upn := name + "@contoso.example"
+		id, err := e.sim.CreateUser(e.tenantID, entrasim.User{DisplayName: strings.ToUpper(name[:1]) + name[1:], UserPrincipalName: upn})
+		must(t, err)
+		if role != "" {
+			must(t, e.sim.AssignAppRole(e.tenantID, id, app.AppID, role))
+		}
+		e.users[name] = upn
+	}
+	_, err = e.sim.CreateUser(e.other, entrasim.User{DisplayName: "Fiona", UserPrincipalName: "fiona@fabrikam.example", DirectoryRoles: []string{"Global Administrator"}})
+	must(t, err)
+	e.users["fiona"] = "fiona@fabrikam.example"
+
+	e.store = pgtest.NewStore(t)
+	base, _ := url.Parse(e.portal.URL)
+	h := handlers.New(handlers.Deps{
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: base, Store: e.store,
+		FormTargets: []string{proxy.URL},
+		Auth: auth.New(auth.Config{Authority: proxy.URL, ClientID: app.AppID, ClientSecret: app.SecretText,
+			RedirectURL: e.portal.URL + "/auth/callback", AllowedTenants: []string{e.tenantID}}),
+		Sessions:        handlers.NewSessionManager(e.store.Pool(), base, time.Hour, 12*time.Hour),
+		SessionLifetime: 12 * time.Hour,
+	})
+	portalHandler = h.Routes()
+	return e
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// proxy forwards to the emulator, applying any tampering the test set.
+func (e *flowEnv) proxy(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	tamperToken, tamperAuthz := e.tamperToken, e.tamperAuthz
+	e.mu.Unlock()
+	if tamperAuthz != nil && strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/authorize") {
+		q := r.URL.Query()
+		tamperAuthz(q)
+		r.URL.RawQuery = q.Encode()
+	}
+	if tamperToken == nil || !strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") {
+		e.sim.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	e.sim.ServeHTTP(rec, r)
+	var body map[string]any
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body["id_token"] == nil {
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	}
+	claims := decodeClaims(e.t, body["id_token"].(string))
+	if raw, replace := tamperToken(claims); replace {
+		body["id_token"] = raw
+	} else {
+		signed, err := e.sim.SignJWT(claims)
+		must(e.t, err)
+		body["id_token"] = signed
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(body)
+}
+
+func decodeClaims(t testing.TB, raw string) map[string]any {
+	parts := strings.Split(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	must(t, err)
+	var m map[string]any
+	must(t, json.Unmarshal(b, &m))
+	return m
+}
+
+// browser is a cookie-keeping HTTP client, like one browser profile.
+type browser struct {
+	t      *testing.T
+	e      *flowEnv
+	client *http.Client
+}
+
+func (e *flowEnv) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: e.t, e: e, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+func (b *browser) get(u string) (*http.Response, string) {
+	b.t.Helper()
+	resp, err := b.client.Get(u)
+	must(b.t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// startLogin follows the portal to Entra and Entra (auto sign-in via
+// login_hint) back, stopping before the callback; it returns the callback URL.
+func (b *browser) startLogin(user string) string {
+	b.t.Helper()
+	c := *b.client
+	var callback string
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), b.e.portal.URL+"/auth/callback") {
+			callback = req.URL.String()
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	resp, err := c.Get(b.e.portal.URL + "/login?login_hint=" + url.QueryEscape(b.e.users[user]) + "&return_to=/")
+	must(b.t, err)
+	resp.Body.Close()
+	if callback == "" {
+		b.t.Fatalf("sign-in as %s never reached the callback (last status %d at %s)", user, resp.StatusCode, resp.Request.URL)
+	}
+	return callback
+}
+
+func (b *browser) signIn(user string) string {
+	b.t.Helper()
+	_, body := b.get(b.startLogin(user))
+	return body
+}
+
+func (b *browser) cookie() string {
+	u, _ := url.Parse(b.e.portal.URL)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == "portal_session" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func (e *flowEnv) auditEvents(action string) []store.AuditEvent {
+	e.t.Helper()
+	ev, err := e.store.ListAudit(context.Background(), store.AuditFilter{Action: action})
+	must(e.t, err)
+	return ev
+}
+
+func TestSignInLandsOnDashboardWithNameAndRole(t *testing.T) {
+	e := newFlowEnv(t)
+	b := e.browser()
+	body := b.signIn("ada")
+	if !strings.Contains(body, `data-testid="current-user-name">Ada</strong>`) || !strings.Contains(body, `data-testid="current-user-role">Admin<`) {
+		t.Fatalf("after sign-in the page does not show Ada as Admin:\n%.2000s", body)
+	}
+	ev := e.auditEvents("signin")
+	if len(ev) != 1 || ev[0].Action != "signin" || ev[0].ActorName != "Ada" || ev[0].Details["role"] != "admin" {
+		t.Errorf("audit after sign-in = %+v, want one signin by Ada as admin", ev)
+	}
+	for _, v := range ev[0].Details {
+		if strings.Contains(v, "eyJ") { // a JWT
+			t.Errorf("audit details carry a token: %v", ev[0].Details)
+		}
+	}
+}
+
+func TestSessionTokenIsRenewedAtSignInAndSignOut(t *testing.T) {
+	e := newFlowEnv(t)
+	b := e.browser()
+	callback := b.startLogin("oscar")
+	before := b.cookie()
+	if before == "" {
+		t.Fatal("no session cookie before the callback (the pre-login state lives there)")
+	}
+	b.get(callback)
+	after := b.cookie()
+	if after == "" || after == before {
+		t.Fatalf("session token before sign-in %q, after %q: want a new one", before, after)
+	}
+	// The pre-login token is no signed-in session.
+	if resp := requestWithCookie(t, e.portal.URL+"/", before); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("old token: GET / = %d %s, want a redirect to sign-in", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp := requestWithCookie(t, e.portal.URL+"/", after); resp.StatusCode != http.StatusOK {
+		t.Errorf("new token: GET / = %d, want 200", resp.StatusCode)
+	}
+
+	// Sign-out ends the session for good and sends the browser to Entra's end-session endpoint.
+	req, _ := http.NewRequest("POST", e.portal.URL+"/logout", nil)
+	req.Header.Set("Origin", e.portal.URL)
+	req.AddCookie(&http.Cookie{Name: "portal_session", Value: after})
+	resp, err := noRedirect().Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "/oauth2/v2.0/logout?post_logout_redirect_uri=") {
+		t.Errorf("POST /logout = %d %s, want 303 to the end-session endpoint", resp.StatusCode, loc)
+	}
+	if resp := requestWithCookie(t, e.portal.URL+"/", after); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("token after sign-out: GET / = %d, want a redirect to sign-in", resp.StatusCode)
+	}
+	if ev := e.auditEvents("signout"); len(ev) != 1 || ev[0].ActorName != "Oscar" {
+		t.Errorf("audit signout = %+v", ev)
+	}
+}
+
+func noRedirect() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
+}
+
+func requestWithCookie(t *testing.T, u, token string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	req.AddCookie(&http.Cookie{Name: "portal_session", Value: token})
+	resp, err := noRedirect().Do(req)
+	must(t, err)
+	resp.Body.Close()
+	return resp
+}
+
+// Each refused sign-in shows a clear page, writes an audit entry with the
+// reason, and leaves the browser signed out.
+func TestRefusedSignIns(t *testing.T) {
+	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, err)
+	tests := []struct {
+		name   string
+		user   string
+		setup  func(e *flowEnv)
+		drive  func(e *flowEnv, b *browser) (int, string) // default: sign in normally
+		reason string
+		status int
+	}{
+		{name: "wrong issuer", user: "ada", reason: "issuer_mismatch", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) {
+				c["iss"] = "https://login.microsoftonline.com/" + c["tid"].(string) + "/v2.0" // another authority
+				return "", false
+			}
+		}},
+		{name: "issuer of another tenant", user: "ada", reason: "issuer_mismatch", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) {
+				c["iss"] = e.sim.BaseURL() + "/" + e.other + "/v2.0"
+				return "", false
+			}
+		}},
+		{name: "wrong audience", user: "ada", reason: "audience_mismatch", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) {
+				c["aud"] = "00000003-0000-0000-c000-000000000000"
+				return "", false
+			}
+		}},
+		{name: "tenant not allowed", user: "fiona", reason: "tenant_not_allowed", status: 403},
+		{name: "expired token", user: "ada", reason: "token_expired", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) {
+				c["exp"] = time.Now().Add(-auth.ClockSkew - time.Minute).Unix()
+				return "", false
+			}
+		}},
+		{name: "bad signature", user: "ada", reason: "token_invalid", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) {
+				c["name"] = "Mallory"
+				raw, err := e.sim.SignJWT(c)
+				must(e.t, err)
+				parts := strings.Split(raw, ".")
+				// Keep the genuine signature but change the payload it covers.
+				c["name"] = "Ada"
+				good, _ := e.sim.SignJWT(c)
+				return parts[0] + "." + parts[1] + "." + strings.Split(good, ".")[2], true
+			}
+		}},
+		{name: "alg none", user: "ada", reason: "token_invalid", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) {
+				hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+				p, _ := json.Marshal(c)
+				return hdr + "." + base64.RawURLEncoding.EncodeToString(p) + ".", true
+			}
+		}},
+		{name: "unknown kid", user: "ada", reason: "token_invalid", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) {
+				s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: otherKey, KeyID: "not-a-published-kid"}}, (&jose.SignerOptions{}).WithType("JWT"))
+				must(e.t, err)
+				raw, err := jwt.Signed(s).Claims(c).Serialize()
+				must(e.t, err)
+				return raw, true
+			}
+		}},
+		{name: "nonce mismatch", user: "ada", reason: "nonce_mismatch", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) { c["nonce"] = "attacker-nonce"; return "", false }
+		}},
+		{name: "PKCE mismatch", user: "ada", reason: "code_rejected", status: 400, setup: func(e *flowEnv) {
+			// An attacker swaps the code challenge: the code is then bound to a verifier the portal does not hold.
+			e.tamperAuthz = func(q url.Values) {
+				sum := sha256.Sum256([]byte("attacker-verifier-attacker-verifier-attacker-verifier"))
+				q.Set("code_challenge", base64.RawURLEncoding.EncodeToString(sum[:]))
+			}
+		}},
+		{name: "replayed state", user: "ada", reason: "state_missing", status: 400, drive: func(e *flowEnv, b *browser) (int, string) {
+			cb := b.startLogin("ada")
+			b.get(cb) // genuine: signs in
+			must(e.t, signOut(e, b))
+			resp, body := b.get(cb) // the same answer again
+			return resp.StatusCode, body
+		}},
+		{name: "replayed code", user: "ada", reason: "code_rejected", status: 400, drive: func(e *flowEnv, b *browser) (int, string) {
+			first := b.startLogin("ada")
+			b.get(first)
+			must(e.t, signOut(e, b))
+			second := b.startLogin("ada")
+			// The old code with the new, valid state: the code must be single-use at Entra.
+			u1, _ := url.Parse(first)
+			u2, _ := url.Parse(second)
+			q := u2.Query()
+			q.Set("code", u1.Query().Get("code"))
+			u2.RawQuery = q.Encode()
+			resp, body := b.get(u2.String())
+			return resp.StatusCode, body
+		}},
+		{name: "callback swapped between browser sessions", user: "ada", reason: "state_mismatch", status: 400, drive: func(e *flowEnv, b *browser) (int, string) {
+			victim := e.browser()
+			_ = victim.startLogin("ada") // the victim has a sign-in of their own pending
+			cb := b.startLogin("ada")    // the attacker's answer...
+			resp, body := victim.get(cb) // ...delivered to the victim's browser
+			return resp.StatusCode, body
+		}},
+		{name: "callback in a browser with no sign-in pending", user: "ada", reason: "state_missing", status: 400, drive: func(e *flowEnv, b *browser) (int, string) {
+			cb := b.startLogin("ada")
+			resp, body := e.browser().get(cb)
+			return resp.StatusCode, body
+		}},
+		{name: "error from Entra", user: "ada", reason: "entra_error", status: 400, drive: func(e *flowEnv, b *browser) (int, string) {
+			cb, _ := url.Parse(b.startLogin("ada"))
+			q := url.Values{"error": {"access_denied"}, "error_description": {"AADSTS65004: User declined to consent."}, "state": {cb.Query().Get("state")}}
+			resp, body := b.get(e.portal.URL + "/auth/callback?" + q.Encode())
+			return resp.StatusCode, body
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newFlowEnv(t)
+			if tt.setup != nil {
+				tt.setup(e)
+			}
+			b := e.browser()
+			var status int
+			var body string
+			if tt.drive != nil {
+				status, body = tt.drive(e, b)
+			} else {
+				resp, bd := b.get(b.startLogin(tt.user))
+				status, body = resp.StatusCode, bd
+			}
+			if status != tt.status || !strings.Contains(body, `data-testid="signin-refused"`) || !strings.Contains(body, `data-reason="`+tt.reason+`"`) {
+				t.Fatalf("status %d, want %d with reason %s; page:\n%.1500s", status, tt.status, tt.reason, body)
+			}
+			if !strings.Contains(body, "Sign in again") {
+				t.Error("the refusal page offers no way forward")
+			}
+			refused := e.auditEvents("signin.refused")
+			if len(refused) == 0 || refused[0].Details["reason"] != tt.reason || refused[0].Outcome != store.OutcomeDenied {
+				t.Fatalf("audit signin.refused = %+v, want reason %s", refused, tt.reason)
+			}
+			// Still signed out.
+			if resp, _ := b.get(e.portal.URL + "/audit"); !strings.HasPrefix(resp.Request.URL.Path, "/auth/callback") && strings.Contains(resp.Request.URL.Path, "/audit") {
+				t.Errorf("after a refused sign-in the browser reached /audit")
+			}
+		})
+	}
+}
+
+func signOut(e *flowEnv, b *browser) error {
+	req, _ := http.NewRequest("POST", e.portal.URL+"/logout", nil)
+	req.Header.Set("Origin", e.portal.URL)
+	c := *b.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+func TestRolesAreEnforcedOnTheServer(t *testing.T) {
+	e := newFlowEnv(t)
+	viewer := e.browser()
+	viewer.signIn("vera")
+	// A viewer may look...
+	if resp, _ := viewer.get(e.portal.URL + "/"); resp.StatusCode != 200 {
+		t.Errorf("viewer GET / = %d, want 200", resp.StatusCode)
+	}
+	// ...but not use admin pages or actions, whatever the page showed.
+	if resp, _ := viewer.get(e.portal.URL + "/audit"); resp.StatusCode != 403 {
+		t.Errorf("viewer GET /audit = %d, want 403", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", e.portal.URL+"/admin/sessions/whatever/end", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := viewer.client.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("viewer POST to an admin action = %d, want 403", resp.StatusCode)
+	}
+
+	// Someone with no role sees a clear page, not an error.
+	nobody := e.browser()
+	body := nobody.signIn("nina")
+	if !strings.Contains(body, `data-testid="no-role"`) || !strings.Contains(body, "Portal.Viewer") {
+		t.Errorf("user without a role sees:\n%.1500s", body)
+	}
+}
+
+func TestCrossSitePostIsRefusedEvenWhenSignedIn(t *testing.T) {
+	e := newFlowEnv(t)
+	b := e.browser()
+	b.signIn("ada")
+	req, _ := http.NewRequest("POST", e.portal.URL+"/logout", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := b.client.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("cross-site POST /logout = %d, want 403", resp.StatusCode)
+	}
+	if r, _ := b.get(e.portal.URL + "/"); r.StatusCode != 200 {
+		t.Errorf("the refused cross-site POST signed the user out (GET / = %d)", r.StatusCode)
+	}
+}
+
+func TestAdminCanEndAnotherSession(t *testing.T) {
+	e := newFlowEnv(t)
+	admin, oscar := e.browser(), e.browser()
+	admin.signIn("ada")
+	oscar.signIn("oscar")
+	sessions, err := e.store.ListSessions(context.Background())
+	must(t, err)
+	var oscarSID string
+	for _, s := range sessions {
+		if s.UserName == "Oscar" {
+			oscarSID = s.ID
+		}
+	}
+	if len(sessions) != 2 || oscarSID == "" {
+		t.Fatalf("ListSessions() = %+v, want Ada's and Oscar's", sessions)
+	}
+	_, page := admin.get(e.portal.URL + "/admin/sessions")
+	if !strings.Contains(page, "/admin/sessions/"+oscarSID+"/end") {
+		t.Fatalf("sessions page has no end button for Oscar:\n%.1500s", page)
+	}
+	req, _ := http.NewRequest("POST", e.portal.URL+"/admin/sessions/"+oscarSID+"/end", nil)
+	req.Header.Set("Origin", e.portal.URL)
+	resp, err := admin.client.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/admin/sessions" {
+		t.Errorf("end session = %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	// Oscar's next request finds his session gone.
+	req2, _ := http.NewRequest("GET", e.portal.URL+"/", nil)
+	c := *oscar.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp2, err := c.Do(req2)
+	must(t, err)
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp2.Header.Get("Location"), "/login") {
+		t.Errorf("Oscar after his session was ended: GET / = %d %s, want a redirect to sign-in", resp2.StatusCode, resp2.Header.Get("Location"))
+	}
+	if ev := e.auditEvents("session.end"); len(ev) != 1 || ev[0].ActorName != "Ada" || ev[0].Target != "Oscar" {
+		t.Errorf("audit session.end = %+v", ev)
+	}
+}
+
+func TestHtmxRequestWithoutSessionGetsHXRedirect(t *testing.T) {
+	e := newFlowEnv(t)
+	req, _ := http.NewRequest("GET", e.portal.URL+"/audit?x=1", nil)
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("HX-Current-URL", e.portal.URL+"/audit?action=signin")
+	resp, err := noRedirect().Do(req)
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got := resp.Header.Get("HX-Redirect"); got != "/login?return_to="+url.QueryEscape("/audit?action=signin") {
+		t.Errorf("HX-Redirect = %q, want sign-in returning to the current page", got)
+	}
+	if bytes.Contains(body, []byte("<html")) || resp.Header.Get("Location") != "" {
+		t.Errorf("htmx request got a page or a Location redirect (status %d)", resp.StatusCode)
+	}
+}
+
+func TestReturnToSurvivesSignIn(t *testing.T) {
+	e := newFlowEnv(t)
+	b := e.browser()
+	first, err := noRedirect().Get(e.portal.URL + "/audit?action=signin")
+	must(t, err)
+	first.Body.Close()
+	loc := first.Header.Get("Location")
+	if first.StatusCode != http.StatusSeeOther || loc != "/login?return_to="+url.QueryEscape("/audit?action=signin") {
+		t.Fatalf("GET /audit signed out = %d %s", first.StatusCode, loc)
+	}
+	resp, _ := b.get(e.portal.URL + loc + "&login_hint=" + url.QueryEscape(e.users["ada"]))
+	if resp.Request.URL.Path != "/audit" || resp.Request.URL.Query().Get("action") != "signin" {
+		t.Errorf("after sign-in the browser is at %s, want /audit?action=signin", resp.Request.URL)
+	}
+}
