@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -24,9 +23,9 @@ import (
 
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/entrasim"
-	"github.com/appreg-portal/portal/internal/handlers"
 	"github.com/appreg-portal/portal/internal/pgtest"
 	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/internal/testenv"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -36,14 +35,13 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // proxy's) so a test can play the attacker in the middle: rewrite the
 // authorize request or the ID token the token endpoint returns.
 type flowEnv struct {
-	t        *testing.T
-	sim      *entrasim.Sim
-	store    *store.Store
-	portal   *httptest.Server
-	tenantID string
-	appID    string
-	other    string            // a second tenant, not on the allow-list
-	users    map[string]string // name → UPN
+	*testenv.Env
+	t      *testing.T
+	portal *httptest.Server
+	sim    *entrasim.Sim
+	store  *store.Store
+	users  map[string]string
+	other  string
 
 	mu          sync.Mutex
 	tamperToken func(claims map[string]any) (raw string, replace bool)
@@ -52,53 +50,9 @@ type flowEnv struct {
 
 func newFlowEnv(t *testing.T) *flowEnv {
 	t.Helper()
-	e := &flowEnv{t: t, users: map[string]string{}}
-	e.sim = entrasim.New(entrasim.Options{AutoLogin: true})
-	proxy := httptest.NewServer(http.HandlerFunc(e.proxy))
-	t.Cleanup(proxy.Close)
-	e.sim.SetBaseURL(proxy.URL)
-
-	var portalHandler http.Handler
-	e.portal = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { portalHandler.ServeHTTP(w, r) }))
-	t.Cleanup(e.portal.Close)
-
-	var err error
-	e.tenantID, err = e.sim.CreateTenant("Contoso Consulting", "contoso.example")
-	must(t, err)
-	e.other, err = e.sim.CreateTenant("Fabrikam", "fabrikam.example")
-	must(t, err)
-	app, err := e.sim.CreateApplication(e.tenantID, entrasim.AppSpec{
-		DisplayName: "AppReg Portal", SignInAudience: "AzureADMultipleOrgs",
-		RedirectURIs: []string{e.portal.URL + "/auth/callback"}, Secret: true,
-		DelegatedPermissions: []string{"openid", "profile", "email"},
-		AppRoles:             []entrasim.AppRole{{Value: "Portal.Admin", DisplayName: "Admin"}, {Value: "Portal.Operator", DisplayName: "Operator"}, {Value: "Portal.Viewer", DisplayName: "Viewer"}},
-	})
-	must(t, err)
-	e.appID = app.AppID
-	for name, role := range map[string]string{"ada": "Portal.Admin", "oscar": "Portal.Operator", "vera": "Portal.Viewer", "nina": ""} {
-		upn := name + "@contoso.example"
-		id, err := e.sim.CreateUser(e.tenantID, entrasim.User{DisplayName: strings.ToUpper(name[:1]) + name[1:], UserPrincipalName: upn})
-		must(t, err)
-		if role != "" {
-			must(t, e.sim.AssignAppRole(e.tenantID, id, app.AppID, role))
-		}
-		e.users[name] = upn
-	}
-	_, err = e.sim.CreateUser(e.other, entrasim.User{DisplayName: "Fiona", UserPrincipalName: "fiona@fabrikam.example", DirectoryRoles: []string{"Global Administrator"}})
-	must(t, err)
-	e.users["fiona"] = "fiona@fabrikam.example"
-
-	e.store = pgtest.NewStore(t)
-	base, _ := url.Parse(e.portal.URL)
-	h := handlers.New(handlers.Deps{
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: base, Store: e.store,
-		FormTargets: []string{proxy.URL},
-		Auth: auth.New(auth.Config{Authority: proxy.URL, ClientID: app.AppID, ClientSecret: app.SecretText,
-			RedirectURL: e.portal.URL + "/auth/callback", AllowedTenants: []string{e.tenantID}}),
-		Sessions:        handlers.NewSessionManager(e.store.Pool(), base, time.Hour, 12*time.Hour),
-		SessionLifetime: 12 * time.Hour,
-	})
-	portalHandler = h.Routes()
+	e := &flowEnv{t: t}
+	e.Env = testenv.New(t, testenv.Options{AutoLogin: true, WrapEntra: func(*entrasim.Sim) http.Handler { return http.HandlerFunc(e.proxy) }})
+	e.portal, e.sim, e.store, e.users, e.other = e.Portal, e.Sim, e.Store, e.Users, e.Other
 	return e
 }
 
@@ -222,11 +176,11 @@ func TestSignInLandsOnDashboardWithNameAndRole(t *testing.T) {
 	e := newFlowEnv(t)
 	b := e.browser()
 	body := b.signIn("ada")
-	if !strings.Contains(body, `data-testid="current-user-name">Ada</strong>`) || !strings.Contains(body, `data-testid="current-user-role">Admin<`) {
+	if !strings.Contains(body, `data-testid="current-user-name">Ada Admin</strong>`) || !strings.Contains(body, `data-testid="current-user-role">Admin<`) {
 		t.Fatalf("after sign-in the page does not show Ada as Admin:\n%.2000s", body)
 	}
 	ev := e.auditEvents("signin")
-	if len(ev) != 1 || ev[0].Action != "signin" || ev[0].ActorName != "Ada" || ev[0].Details["role"] != "admin" {
+	if len(ev) != 1 || ev[0].Action != "signin" || ev[0].ActorName != "Ada Admin" || ev[0].Details["role"] != "admin" {
 		t.Errorf("audit after sign-in = %+v, want one signin by Ada as admin", ev)
 	}
 	for _, v := range ev[0].Details {
@@ -270,7 +224,7 @@ func TestSessionTokenIsRenewedAtSignInAndSignOut(t *testing.T) {
 	if resp := requestWithCookie(t, e.portal.URL+"/", after); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("token after sign-out: GET / = %d, want a redirect to sign-in", resp.StatusCode)
 	}
-	if ev := e.auditEvents("signout"); len(ev) != 1 || ev[0].ActorName != "Oscar" {
+	if ev := e.auditEvents("signout"); len(ev) != 1 || ev[0].ActorName != "Oscar Operator" {
 		t.Errorf("audit signout = %+v", ev)
 	}
 }
@@ -507,7 +461,7 @@ func TestAdminCanEndAnotherSession(t *testing.T) {
 	must(t, err)
 	var oscarSID string
 	for _, s := range sessions {
-		if s.UserName == "Oscar" {
+		if s.UserName == "Oscar Operator" {
 			oscarSID = s.ID
 		}
 	}
@@ -536,7 +490,7 @@ func TestAdminCanEndAnotherSession(t *testing.T) {
 	if resp2.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp2.Header.Get("Location"), "/login") {
 		t.Errorf("Oscar after his session was ended: GET / = %d %s, want a redirect to sign-in", resp2.StatusCode, resp2.Header.Get("Location"))
 	}
-	if ev := e.auditEvents("session.end"); len(ev) != 1 || ev[0].ActorName != "Ada" || ev[0].Target != "Oscar" {
+	if ev := e.auditEvents("session.end"); len(ev) != 1 || ev[0].ActorName != "Ada Admin" || ev[0].Target != "Oscar Operator" {
 		t.Errorf("audit session.end = %+v", ev)
 	}
 }

@@ -1,0 +1,128 @@
+// Package testenv assembles a whole portal for tests: real Postgres (through
+// pgtest), the Entra emulator with an operator tenant, the portal app and a
+// user for each role, and the portal's HTTP handler on a loopback server.
+// Handler flow tests and browser tests share it.
+package testenv
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/handlers"
+	"github.com/appreg-portal/portal/internal/pgtest"
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+// Options tunes the environment.
+type Options struct {
+	// WrapEntra wraps the emulator's handler, e.g. to play an attacker in the
+	// middle. The emulator's public base URL is the wrapper's.
+	WrapEntra func(sim *entrasim.Sim) http.Handler
+	// AutoLogin lets login_hint sign in without the emulator's page.
+	AutoLogin bool
+	// Log receives the portal's log (default: discarded).
+	Log io.Writer
+}
+
+// Env is one running portal with its world.
+type Env struct {
+	Sim      *entrasim.Sim
+	Entra    *httptest.Server
+	Store    *store.Store
+	Portal   *httptest.Server
+	TenantID string // the operator tenant, on the allow-list
+	Other    string // a customer tenant, not on the allow-list
+	AppID    string // the portal app's client ID
+	// Users maps short names to UPNs: ada (admin), oscar (operator),
+	// vera (viewer), nina (no role) in the operator tenant; fiona (Global
+	// Administrator) in the other tenant.
+	Users map[string]string
+	// Names maps short names to display names.
+	Names map[string]string
+}
+
+// New starts everything; it is all stopped when the test ends.
+func New(tb testing.TB, o Options) *Env {
+	tb.Helper()
+	e := &Env{Users: map[string]string{}, Names: map[string]string{}}
+	e.Sim = entrasim.New(entrasim.Options{AutoLogin: o.AutoLogin})
+	var entra http.Handler = e.Sim
+	if o.WrapEntra != nil {
+		entra = o.WrapEntra(e.Sim)
+	}
+	e.Entra = httptest.NewServer(entra)
+	tb.Cleanup(e.Entra.Close)
+	e.Sim.SetBaseURL(e.Entra.URL)
+
+	var portal http.Handler
+	e.Portal = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { portal.ServeHTTP(w, r) }))
+	tb.Cleanup(e.Portal.Close)
+
+	var err error
+	if e.TenantID, err = e.Sim.CreateTenant("Contoso Consulting", "contoso.example"); err != nil {
+		tb.Fatal(err)
+	}
+	if e.Other, err = e.Sim.CreateTenant("Fabrikam", "fabrikam.example"); err != nil {
+		tb.Fatal(err)
+	}
+	app, err := e.Sim.CreateApplication(e.TenantID, entrasim.AppSpec{
+		DisplayName: "AppReg Portal", SignInAudience: "AzureADMultipleOrgs",
+		RedirectURIs: []string{e.Portal.URL + "/auth/callback", e.Portal.URL + "/signed-out"}, Secret: true,
+		DelegatedPermissions: []string{"openid", "profile", "email"},
+		AppRoles: []entrasim.AppRole{
+			{Value: auth.AppRoleAdmin, DisplayName: "Admin"},
+			{Value: auth.AppRoleOperator, DisplayName: "Operator"},
+			{Value: auth.AppRoleViewer, DisplayName: "Viewer"},
+		},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.AppID = app.AppID
+	for _, u := range []struct{ key, name, role string }{
+		{"ada", "Ada Admin", auth.AppRoleAdmin},
+		{"oscar", "Oscar Operator", auth.AppRoleOperator},
+		{"vera", "Vera Viewer", auth.AppRoleViewer},
+		{"nina", "Nina Norole", ""},
+	} {
+		upn := u.key + "@contoso.example"
+		id, err := e.Sim.CreateUser(e.TenantID, entrasim.User{DisplayName: u.name, UserPrincipalName: upn})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if u.role != "" {
+			if err := e.Sim.AssignAppRole(e.TenantID, id, app.AppID, u.role); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		e.Users[u.key], e.Names[u.key] = upn, u.name
+	}
+	if _, err := e.Sim.CreateUser(e.Other, entrasim.User{DisplayName: "Fiona Fabrikam", UserPrincipalName: "fiona@fabrikam.example", DirectoryRoles: []string{"Global Administrator"}}); err != nil {
+		tb.Fatal(err)
+	}
+	e.Users["fiona"], e.Names["fiona"] = "fiona@fabrikam.example", "Fiona Fabrikam"
+
+	e.Store = pgtest.NewStore(tb)
+	base, _ := url.Parse(e.Portal.URL)
+	logw := o.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	h := handlers.New(handlers.Deps{
+		Log: slog.New(slog.NewTextHandler(logw, nil)), BaseURL: base, Store: e.Store,
+		FormTargets: []string{e.Entra.URL},
+		Auth: auth.New(auth.Config{Authority: e.Entra.URL, ClientID: app.AppID, ClientSecret: app.SecretText,
+			RedirectURL: e.Portal.URL + "/auth/callback", AllowedTenants: []string{e.TenantID}}),
+		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, time.Hour, 12*time.Hour),
+		SessionLifetime: 12 * time.Hour,
+	})
+	portal = h.Routes()
+	return e
+}
