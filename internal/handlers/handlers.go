@@ -29,6 +29,7 @@ type Handler struct {
 	sessionStore sessionStore
 	audit        auditLister
 	admin        adminStore
+	blueprints   blueprintStore
 	now          func() time.Time
 
 	bootstrapAdmins []string
@@ -71,6 +72,7 @@ func New(d Deps) *Handler {
 		h.sessionStore = d.Store
 		h.audit = d.Store
 		h.admin = d.Store
+		h.blueprints = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health

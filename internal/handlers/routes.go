@@ -39,6 +39,17 @@ func (h *Handler) Routes() http.Handler {
 			r.Group(func(r chi.Router) {
 				r.Use(h.requireRole(auth.RoleViewer))
 				r.Get("/", h.wrap(h.dashboard))
+				r.Get("/catalogue", h.wrap(h.cataloguePage))
+				r.Get("/catalogue/{id}", h.wrap(h.blueprintPage))
+				r.Get("/catalogue/{id}/blueprint.yaml", h.wrap(h.blueprintYAML))
+			})
+
+			// Operators: changes.
+			r.Group(func(r chi.Router) {
+				r.Use(h.requireRole(auth.RoleOperator))
+				r.Get("/catalogue/new", h.wrap(h.newBlueprintForm))
+				r.Post("/catalogue", h.wrap(h.createBlueprint))
+				r.Post("/catalogue/{id}/delete", h.wrap(h.deleteBlueprint))
 			})
 
 			// Admins.

@@ -132,3 +132,17 @@ type UserRow struct {
 	Role       string
 	LastSignIn string
 }
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func featureSuffix(f string) string {
+	if f == "" {
+		return ""
+	}
+	return ": " + f
+}

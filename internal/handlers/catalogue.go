@@ -1,0 +1,306 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/web/templates"
+)
+
+// blueprintStore keeps custom blueprints.
+type blueprintStore interface {
+	CreateCustomBlueprint(ctx context.Context, b store.CustomBlueprint, audit store.AuditEvent) error
+	ListCustomBlueprints(ctx context.Context) ([]store.CustomBlueprint, error)
+	GetCustomBlueprint(ctx context.Context, id string) (store.CustomBlueprint, error)
+	DeleteCustomBlueprint(ctx context.Context, id string, audit store.AuditEvent) error
+}
+
+// loadedBlueprint is a built-in or custom blueprint, parsed.
+type loadedBlueprint struct {
+	bp        *catalog.Blueprint
+	custom    bool
+	createdBy string
+	source    []byte
+}
+
+// allBlueprints returns the built-ins and the custom ones. A stored custom
+// blueprint that no longer validates (the format's rules grew stricter) is
+// logged and left out rather than breaking the catalogue.
+func (h *Handler) allBlueprints(ctx context.Context) ([]loadedBlueprint, error) {
+	var out []loadedBlueprint
+	for _, b := range catalog.Builtins() {
+		out = append(out, loadedBlueprint{bp: b})
+	}
+	customs, err := h.blueprints.ListCustomBlueprints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range customs {
+		b, err := catalog.ParseCustom([]byte(c.Source))
+		if err != nil {
+			h.log.WarnContext(ctx, "stored custom blueprint does not validate", "id", c.ID, "err", err)
+			continue
+		}
+		out = append(out, loadedBlueprint{bp: b, custom: true, createdBy: c.CreatedByName, source: []byte(c.Source)})
+	}
+	return out, nil
+}
+
+func (h *Handler) findBlueprint(ctx context.Context, id string) (loadedBlueprint, error) {
+	if b, ok := catalog.Builtin(id); ok {
+		src, _ := catalog.BuiltinYAML(id)
+		return loadedBlueprint{bp: b, source: src}, nil
+	}
+	c, err := h.blueprints.GetCustomBlueprint(ctx, id)
+	if err != nil {
+		return loadedBlueprint{}, err
+	}
+	b, err := catalog.ParseCustom([]byte(c.Source))
+	if err != nil {
+		return loadedBlueprint{}, fmt.Errorf("stored custom blueprint %s: %w", id, err)
+	}
+	return loadedBlueprint{bp: b, custom: true, createdBy: c.CreatedByName, source: []byte(c.Source)}, nil
+}
+
+var privilegeRank = map[catalog.PrivilegeLevel]int{catalog.PrivilegeLow: 1, catalog.PrivilegeMedium: 2, catalog.PrivilegeHigh: 3, catalog.PrivilegeCritical: 4}
+
+func blueprintCard(l loadedBlueprint) templates.BlueprintCard {
+	b := l.bp
+	c := templates.BlueprintCard{ID: b.ID, Name: b.Name, Vendor: b.Vendor, Description: b.Description,
+		Permissions: len(b.Permissions), UsesEWS: b.UsesEWS(), Custom: l.custom, Doubts: len(b.Doubts), Highest: string(catalog.PrivilegeLow)}
+	var products []string
+	for _, a := range b.AppliesTo {
+		if a.Versions != "" {
+			products = append(products, a.Product+" ("+a.Versions+")")
+		} else {
+			products = append(products, a.Product)
+		}
+	}
+	c.Products = strings.Join(products, ", ")
+	for _, rp := range b.ResolvedPermissions() {
+		if !rp.Optional && privilegeRank[rp.Permission.Privilege] > privilegeRank[catalog.PrivilegeLevel(c.Highest)] {
+			c.Highest = string(rp.Permission.Privilege)
+		}
+	}
+	return c
+}
+
+// matches reports whether a blueprint matches a search: every word must be in
+// its name, vendor, products, description or permission names.
+func matches(b *catalog.Blueprint, q string) bool {
+	var hay strings.Builder
+	hay.WriteString(b.Name + " " + b.Vendor + " " + b.Description + " " + b.ID)
+	for _, a := range b.AppliesTo {
+		hay.WriteString(" " + a.Product)
+	}
+	for _, p := range b.Permissions {
+		hay.WriteString(" " + p.Name)
+	}
+	text := strings.ToLower(hay.String())
+	for _, w := range strings.Fields(strings.ToLower(q)) {
+		if !strings.Contains(text, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Handler) cataloguePage(w http.ResponseWriter, r *http.Request) error {
+	all, err := h.allBlueprints(r.Context())
+	if err != nil {
+		return err
+	}
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	d := templates.CatalogueData{Query: q, CanCreate: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator)}
+	for _, l := range all {
+		if matches(l.bp, q) {
+			d.Cards = append(d.Cards, blueprintCard(l))
+		}
+	}
+	h.render(w, r, http.StatusOK, templates.CataloguePage(h.page(r, "Catalogue", templates.SectionCatalogue), d))
+	return nil
+}
+
+var audienceWords = map[string]string{
+	catalog.AudienceMyOrg:             "Only your organisation (single tenant)",
+	catalog.AudienceMultipleOrgs:      "Any organisation's Entra ID (multi-tenant)",
+	catalog.AudienceMultipleOrgsAndMS: "Any organisation, and personal Microsoft accounts",
+}
+
+var consentWords = map[catalog.AdminConsent]string{
+	catalog.ConsentRequired:    "required",
+	catalog.ConsentNotRequired: "not required",
+	catalog.ConsentCheckTenant: "depends on the tenant's consent settings",
+}
+
+func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
+	l, err := h.findBlueprint(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	b := l.bp
+	d := templates.BlueprintDetail{
+		Card: blueprintCard(l), SourceTitle: b.Source.Title, SourcePublisher: b.Source.Publisher, SourceDocumentID: b.Source.DocumentID,
+		SourceDate: b.Source.Date, SourceURL: b.Source.URL, DisplayName: b.Registration.DisplayName,
+		SignInAudience: audienceWords[b.Registration.SignInAudience], WebRedirectURIs: b.Registration.Web.RedirectURIs,
+		PublicRedirectURIs: b.Registration.PublicClient.RedirectURIs, ImplicitAccess: b.Registration.Web.ImplicitGrant.AccessTokens,
+		ImplicitID: b.Registration.Web.ImplicitGrant.IDTokens, SecretDefault: b.Secret.DefaultLifetimeMonths, SecretMax: b.Secret.MaxLifetimeMonths,
+		SecretVendorSays: b.Secret.VendorSays, SecretPortalDoes: b.Secret.PortalDoes, Warnings: b.Warnings, CreatedBy: l.createdBy,
+		CanDelete: l.custom && auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator),
+	}
+	if d.SignInAudience == "" {
+		d.SignInAudience = b.Registration.SignInAudience
+	}
+	for _, a := range b.AppliesTo {
+		d.AppliesTo = append(d.AppliesTo, strings.TrimSpace(a.Product+" "+a.Versions))
+	}
+	for _, p := range b.Parameters {
+		d.Parameters = append(d.Parameters, templates.ParameterView{Name: p.Name, Label: p.Label, Help: p.Help, Type: string(p.Type), Example: p.Example, Optional: p.Optional})
+	}
+	for _, rp := range b.ResolvedPermissions() {
+		pm := rp.Permission
+		d.Permissions = append(d.Permissions, templates.PermissionView{
+			Resource: pm.Resource.Name, Name: rp.Name, Type: string(rp.Type), GUID: pm.ID, Verified: !pm.NeedsTenantCheck(),
+			DisplayName: pm.DisplayName, Description: pm.Description, AdminConsent: consentWords[pm.AdminConsent],
+			Privilege: string(pm.Privilege), Summary: pm.Summary, Reason: rp.Reason, Optional: rp.Optional, Feature: rp.Feature,
+		})
+	}
+	// The catalogue shows the templates ({{client_id}}): nothing is filled in yet.
+	for _, place := range b.Handoff {
+		hv := templates.HandoffView{Title: place.Title, MenuPath: place.MenuPath, Note: place.Note, Steps: place.Steps}
+		for _, f := range place.Fields {
+			hv.Fields = append(hv.Fields, templates.HandoffFieldView{Label: f.Label, Value: f.Value, Note: f.Note,
+				Secret: strings.Contains(f.Value, "{{"+catalog.VarClientSecret+"}}")})
+		}
+		d.Handoff = append(d.Handoff, hv)
+	}
+	if n := b.EWSNotice(catalog.Values{}); n != nil {
+		d.EWS = &templates.AdviceView{Title: n.Title, Text: n.Text, PowerShell: n.PowerShell}
+		d.EWSGraphVariant = n.GraphVariant
+	}
+	for _, a := range b.Hardening {
+		d.Hardening = append(d.Hardening, templates.AdviceView{Title: a.Title, Text: a.Text, PowerShell: a.PowerShell})
+	}
+	for _, dt := range b.Doubts {
+		d.Doubts = append(d.Doubts, templates.DoubtView{About: dt.About, Guide: dt.Guide, Note: dt.Note})
+	}
+	h.render(w, r, http.StatusOK, templates.BlueprintPage(h.page(r, b.Name, templates.SectionCatalogue), d))
+	return nil
+}
+
+func (h *Handler) blueprintYAML(w http.ResponseWriter, r *http.Request) error {
+	l, err := h.findBlueprint(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+l.bp.ID+`.yaml"`)
+	_, err = w.Write(l.source)
+	return err
+}
+
+func (h *Handler) newBlueprintForm(w http.ResponseWriter, r *http.Request) error {
+	d := templates.BlueprintFormData{Source: string(catalog.CustomTemplate())}
+	if from := r.URL.Query().Get("from"); from != "" {
+		l, err := h.findBlueprint(r.Context(), from)
+		if err != nil {
+			return err
+		}
+		// A copy needs an ID of its own: suggest one.
+		cp := *l.bp
+		cp.ID = l.bp.ID + "-custom"
+		cp.Name = l.bp.Name + " (custom)"
+		src, err := catalog.Marshal(&cp)
+		if err != nil {
+			return err
+		}
+		d.Source, d.From = string(src), from
+	}
+	h.render(w, r, http.StatusOK, templates.BlueprintFormPage(h.page(r, "Add a custom blueprint", templates.SectionCatalogue), d))
+	return nil
+}
+
+// createBlueprint validates a pasted or uploaded blueprint and stores it.
+// Every problem is shown with its line and field; nothing is stored unless
+// the whole file is valid.
+func (h *Handler) createBlueprint(w http.ResponseWriter, r *http.Request) error {
+	page := h.page(r, "Add a custom blueprint", templates.SectionCatalogue)
+	formErr := func(d templates.BlueprintFormData, status int) error {
+		h.render(w, r, status, templates.BlueprintFormPage(page, d))
+		return nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 2*catalog.MaxFileSize+64<<10)
+	if err := r.ParseMultipartForm(2 * catalog.MaxFileSize); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return formErr(templates.BlueprintFormData{Problem: fmt.Sprintf("That is too large: a blueprint may be at most %d KiB.", catalog.MaxFileSize>>10)}, http.StatusRequestEntityTooLarge)
+		}
+		return errBadRequest("The form could not be read. Please try again.")
+	}
+	source := r.FormValue("source")
+	if f, fh, err := r.FormFile("file"); err == nil {
+		defer f.Close()
+		if fh.Size > 0 {
+			b, err := io.ReadAll(io.LimitReader(f, catalog.MaxFileSize+1))
+			if err != nil {
+				return errBadRequest("The uploaded file could not be read.")
+			}
+			source = string(b)
+		}
+	}
+	d := templates.BlueprintFormData{Source: source}
+	if strings.TrimSpace(source) == "" {
+		d.Problem = "Paste a blueprint or choose a file."
+		return formErr(d, http.StatusUnprocessableEntity)
+	}
+	b, err := catalog.ParseCustom([]byte(source))
+	if err != nil {
+		var verrs catalog.ValidationErrors
+		if !errors.As(err, &verrs) {
+			return err
+		}
+		for _, e := range verrs {
+			d.Errors = append(d.Errors, templates.BlueprintError{Line: e.Line, Field: e.Field, Message: e.Message})
+		}
+		return formErr(d, http.StatusUnprocessableEntity)
+	}
+	u := userFrom(r.Context())
+	oid := u.ObjectID
+	err = h.blueprints.CreateCustomBlueprint(r.Context(), store.CustomBlueprint{ID: b.ID, Name: b.Name, Vendor: b.Vendor, Source: source},
+		store.AuditEvent{ActorOID: &oid, ActorName: u.Name, Action: "blueprint.create", Target: b.Name,
+			RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r), Details: map[string]string{"id": b.ID}})
+	if errors.Is(err, store.ErrConflict) {
+		d.Errors = []templates.BlueprintError{{Line: b.Line("id"), Field: "id", Message: fmt.Sprintf("a custom blueprint with ID %q exists already; choose another ID", b.ID)}}
+		return formErr(d, http.StatusConflict)
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/catalogue/"+b.ID, http.StatusSeeOther)
+	return nil
+}
+
+func (h *Handler) deleteBlueprint(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	if _, ok := catalog.Builtin(id); ok {
+		return errForbidden("Built-in blueprints cannot be deleted.")
+	}
+	u := userFrom(r.Context())
+	oid := u.ObjectID
+	err := h.blueprints.DeleteCustomBlueprint(r.Context(), id, store.AuditEvent{ActorOID: &oid, ActorName: u.Name, Action: "blueprint.delete",
+		RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r), Details: map[string]string{"id": id}})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/catalogue", http.StatusSeeOther)
+	return nil
+}

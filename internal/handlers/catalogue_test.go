@@ -1,0 +1,173 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+// postForm sends a same-origin form POST from the browser.
+func (b *browser) postForm(path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.e.portal.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.e.portal.URL)
+	resp, err := b.client.Do(req)
+	must(b.t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func TestCatalogueListsEveryBuiltinWithPlainPermissions(t *testing.T) {
+	e := newFlowEnv(t)
+	b := e.browser()
+	b.signIn("vera")
+	_, list := b.get(e.portal.URL + "/catalogue")
+	for _, bp := range catalog.Builtins() {
+		if !strings.Contains(list, `data-testid="blueprint-card-`+bp.ID+`"`) {
+			t.Errorf("catalogue lacks %s", bp.ID)
+		}
+	}
+	if strings.Contains(list, `data-testid="new-blueprint"`) {
+		t.Error("a viewer is offered 'Add a custom blueprint'")
+	}
+	// Search narrows the list.
+	_, found := b.get(e.portal.URL + "/catalogue?q=" + url.QueryEscape("full_access_as_app"))
+	if !strings.Contains(found, "blueprint-card-resourcexpress-ews") || strings.Contains(found, "blueprint-card-afas-profit-exchange") {
+		t.Errorf("search for full_access_as_app did not narrow to the EWS blueprint")
+	}
+
+	// Every built-in page shows each permission with its plain-language summary.
+	for _, bp := range catalog.Builtins() {
+		resp, page := b.get(e.portal.URL + "/catalogue/" + bp.ID)
+		if resp.StatusCode != 200 {
+			t.Errorf("GET /catalogue/%s = %d", bp.ID, resp.StatusCode)
+			continue
+		}
+		for _, rp := range bp.ResolvedPermissions() {
+			if !strings.Contains(page, `data-testid="permission-`+rp.Name+`-`+string(rp.Type)+`"`) {
+				t.Errorf("%s: permission %s (%s) not shown", bp.ID, rp.Name, rp.Type)
+			}
+			if rp.Permission.Summary != "" && !strings.Contains(page, htmlEscape(rp.Permission.Summary)) {
+				t.Errorf("%s: summary of %s missing: %q", bp.ID, rp.Name, rp.Permission.Summary)
+			}
+		}
+		if bp.UsesEWS() != strings.Contains(page, `data-testid="ews-notice"`) {
+			t.Errorf("%s: EWS notice shown = %v, want %v", bp.ID, !bp.UsesEWS(), bp.UsesEWS())
+		}
+	}
+	if resp, _ := b.get(e.portal.URL + "/catalogue/no-such-blueprint"); resp.StatusCode != 404 {
+		t.Errorf("unknown blueprint = %d, want 404", resp.StatusCode)
+	}
+}
+
+func htmlEscape(s string) string {
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;")
+	return r.Replace(s)
+}
+
+func TestOperatorAddsCustomBlueprint(t *testing.T) {
+	e := newFlowEnv(t)
+	op := e.browser()
+	op.signIn("oscar")
+
+	// The form starts from the template, or from a built-in with a new ID.
+	_, form := op.get(e.portal.URL + "/catalogue/new?from=exact-globe-mail")
+	if !strings.Contains(form, "id: exact-globe-mail-custom") {
+		t.Fatalf("form from a built-in does not suggest a new ID:\n%.800s", form)
+	}
+
+	// A broken blueprint is refused with line-numbered errors and nothing is stored.
+	bad := strings.Replace(string(catalog.CustomTemplate()), "id: my-product", "id: my-product\nid_typo: x", 1)
+	bad = strings.Replace(bad, "name: Mail.Send", "name: Mail.Sendd", 1)
+	resp, page := op.postForm("/catalogue", url.Values{"source": {bad}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, `data-testid="blueprint-errors"`) {
+		t.Fatalf("bad blueprint = %d:\n%.1500s", resp.StatusCode, page)
+	}
+	if !strings.Contains(page, "Line 7") || !strings.Contains(page, "id_typo") {
+		t.Errorf("the unknown field is not named with its line:\n%.3000s", page)
+	}
+	if customs, _ := e.store.ListCustomBlueprints(context.Background()); len(customs) != 0 {
+		t.Fatalf("an invalid blueprint was stored: %+v", customs)
+	}
+
+	// A valid one is stored, audited and shown.
+	good := strings.Replace(string(catalog.CustomTemplate()), "id: my-product", "id: contoso-crm", 1)
+	resp, page = op.postForm("/catalogue", url.Values{"source": {good}})
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/catalogue/contoso-crm" || !strings.Contains(page, `data-testid="blueprint-name"`) {
+		t.Fatalf("valid blueprint = %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	if ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "blueprint.create"}); len(ev) != 1 || ev[0].Details["id"] != "contoso-crm" {
+		t.Errorf("audit blueprint.create = %+v", ev)
+	}
+	_, list := op.get(e.portal.URL + "/catalogue")
+	if !strings.Contains(list, "blueprint-card-contoso-crm") {
+		t.Error("the custom blueprint is not in the catalogue")
+	}
+	// The same ID again is a clear conflict, not a crash.
+	resp, page = op.postForm("/catalogue", url.Values{"source": {good}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "exists already") {
+		t.Errorf("duplicate ID = %d", resp.StatusCode)
+	}
+	// A built-in's ID is refused.
+	dup := strings.Replace(string(catalog.CustomTemplate()), "id: my-product", "id: exact-globe-mail", 1)
+	if resp, page := op.postForm("/catalogue", url.Values{"source": {dup}}); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "built-in") {
+		t.Errorf("built-in ID = %d", resp.StatusCode)
+	}
+
+	// Upload as a file works too.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", "other.yaml")
+	fw.Write([]byte(strings.Replace(string(catalog.CustomTemplate()), "id: my-product", "id: uploaded-one", 1)))
+	mw.Close()
+	req, _ := http.NewRequest("POST", e.portal.URL+"/catalogue", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", e.portal.URL)
+	up, err := op.client.Do(req)
+	must(t, err)
+	up.Body.Close()
+	if up.Request.URL.Path != "/catalogue/uploaded-one" {
+		t.Errorf("upload ended at %s (%d)", up.Request.URL.Path, up.StatusCode)
+	}
+
+	// A huge upload is refused plainly.
+	huge := "# " + strings.Repeat("x", catalog.MaxFileSize+10)
+	if resp, page := op.postForm("/catalogue", url.Values{"source": {huge}}); resp.StatusCode < 400 || !strings.Contains(page, "256 KiB") {
+		t.Errorf("huge blueprint = %d", resp.StatusCode)
+	}
+
+	// Delete.
+	if resp, _ := op.postForm("/catalogue/contoso-crm/delete", nil); resp.Request.URL.Path != "/catalogue" {
+		t.Errorf("delete ended at %s", resp.Request.URL.Path)
+	}
+	if resp, _ := op.get(e.portal.URL + "/catalogue/contoso-crm"); resp.StatusCode != 404 {
+		t.Errorf("deleted blueprint = %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestViewerCannotAddBlueprints(t *testing.T) {
+	e := newFlowEnv(t)
+	v := e.browser()
+	v.signIn("vera")
+	good := strings.Replace(string(catalog.CustomTemplate()), "id: my-product", "id: sneaky", 1)
+	resp, _ := v.postForm("/catalogue", url.Values{"source": {good}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer POST /catalogue = %d, want 403", resp.StatusCode)
+	}
+	if customs, _ := e.store.ListCustomBlueprints(context.Background()); len(customs) != 0 {
+		t.Errorf("a viewer stored a blueprint: %+v", customs)
+	}
+	if resp, _ := v.get(e.portal.URL + "/catalogue/new"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer GET /catalogue/new = %d, want 403", resp.StatusCode)
+	}
+}
