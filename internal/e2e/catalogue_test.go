@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/testenv"
+)
+
+// signIn signs in through the emulator's page as the given demo user.
+func signIn(t *testing.T, ctx context.Context, env *testenv.Env, user string) {
+	t.Helper()
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.Portal.URL+"/"),
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-user-`+env.Users[user]+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user-name"]`)),
+	))
+}
+
+// An operator browses the catalogue, reads a blueprint and adds a custom
+// one by editing the template in the page.
+func TestCatalogueInChromium(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	browser := newBrowser(t)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	defer cancel()
+	signIn(t, ctx, env, "oscar")
+
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.Portal.URL+"/catalogue"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="blueprint-card-resourcexpress-ews"]`)),
+		// Live search through htmx narrows the list without a page load.
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="catalogue-search"]`), "afas"),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="blueprint-card-resourcexpress-ews"]`)),
+	))
+	cards, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`[data-testid^="blueprint-card-"]`)))
+	must(t, err)
+	if len(cards) != 1 {
+		t.Fatalf("search for afas shows %d cards, want 1", len(cards))
+	}
+	screenshot(t, ctx, "catalogue-search")
+
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.Portal.URL+"/catalogue/resourcexpress-ews"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="ews-notice"]`)),
+	))
+	summary, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="permission-full_access_as_app-application"] [data-testid="permission-summary"]`)))
+	must(t, err)
+	if !strings.Contains(summary, "full_access_as_app") {
+		t.Errorf("full_access_as_app summary = %q", summary)
+	}
+	screenshot(t, ctx, "blueprint-ews")
+
+	src := strings.Replace(string(catalog.CustomTemplate()), "id: my-product", "id: browser-made", 1)
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.Portal.URL+"/catalogue/new"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="blueprint-source"]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="blueprint-source"]`), "id: [broken"),
+		chromedp.Click(chromedp.CSS(`[data-testid="save-blueprint"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="blueprint-errors"]`)),
+	))
+	screenshot(t, ctx, "blueprint-errors")
+	must(t, chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`[data-testid="blueprint-source"]`), src),
+		chromedp.Click(chromedp.CSS(`[data-testid="save-blueprint"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="blueprint-name"]`)),
+	))
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	must(t, err)
+	if loc != env.Portal.URL+"/catalogue/browser-made" {
+		t.Errorf("after saving, the browser is at %s", loc)
+	}
+}
