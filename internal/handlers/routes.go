@@ -39,6 +39,8 @@ func (h *Handler) Routes() http.Handler {
 			r.Group(func(r chi.Router) {
 				r.Use(h.requireRole(auth.RoleViewer))
 				r.Get("/", h.wrap(h.dashboard))
+				r.Get("/tenants", h.wrap(h.tenantsPage))
+				r.Get("/alerts", h.wrap(h.alertsPage))
 				r.Get("/catalogue", h.wrap(h.cataloguePage))
 				r.Get("/catalogue/{id}", h.wrap(h.blueprintPage))
 				r.Get("/catalogue/{id}/blueprint.yaml", h.wrap(h.blueprintYAML))

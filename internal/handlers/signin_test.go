@@ -527,3 +527,33 @@ func TestReturnToSurvivesSignIn(t *testing.T) {
 		t.Errorf("after sign-in the browser is at %s, want /audit?action=signin", resp.Request.URL)
 	}
 }
+
+func TestEveryNavigationEntryAnswers(t *testing.T) {
+	e := newFlowEnv(t)
+	b := e.browser()
+	b.signIn("ada")
+	for _, path := range []string{"/", "/tenants", "/catalogue", "/alerts", "/audit", "/admin/sessions", "/admin/users", "/audit.csv"} {
+		if resp, _ := b.get(e.portal.URL + path); resp.StatusCode != 200 {
+			t.Errorf("GET %s as admin = %d, want 200", path, resp.StatusCode)
+		}
+	}
+}
+
+func TestAuditCSVExport(t *testing.T) {
+	e := newFlowEnv(t)
+	b := e.browser()
+	b.signIn("ada")
+	// A value crafted to run as a spreadsheet formula.
+	must(t, e.store.RecordAudit(context.Background(), store.AuditEvent{ActorName: "=HYPERLINK(\"http://evil\")", Action: "test.csv"}))
+	resp, body := b.get(e.portal.URL + "/audit.csv?action=test")
+	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("CSV headers = %v", resp.Header)
+	}
+	lines := strings.Split(strings.TrimSpace(body), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "id,occurred_at,") || !strings.Contains(lines[1], `'=HYPERLINK`) {
+		t.Errorf("CSV = %q, want a header and one defused row", body)
+	}
+	if _, page := b.get(e.portal.URL + "/audit?since=yesterday"); !strings.Contains(page, "is not a date") {
+		t.Error("a bad date filter is not explained")
+	}
+}

@@ -146,3 +146,12 @@ func featureSuffix(f string) string {
 	}
 	return ": " + f
 }
+
+// TenantRow is one tenant on the tenants page.
+type TenantRow struct {
+	Name     string
+	TenantID string
+	Domain   string
+	Status   string
+	Added    string
+}
