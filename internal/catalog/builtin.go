@@ -4,7 +4,9 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -16,11 +18,17 @@ var builtinFS embed.FS
 //go:embed template/custom.yaml
 var customTemplate []byte
 
-// builtinFiles maps blueprint ID to its file contents, read once. A built-in
+// builtinSet holds the built-in blueprints, parsed once. A built-in
 // blueprint that does not validate is a programming error caught by the
 // tests, so loading panics on it.
-var builtinFiles = sync.OnceValue(func() map[string][]byte {
-	files := map[string][]byte{}
+type builtinSet struct {
+	files  map[string][]byte
+	parsed map[string]*Blueprint
+	ids    []string
+}
+
+var builtins = sync.OnceValue(func() builtinSet {
+	set := builtinSet{files: map[string][]byte{}, parsed: map[string]*Blueprint{}}
 	entries, err := fs.ReadDir(builtinFS, "builtin")
 	if err != nil {
 		panic(err)
@@ -37,42 +45,59 @@ var builtinFiles = sync.OnceValue(func() map[string][]byte {
 		if want := strings.TrimSuffix(e.Name(), ".yaml"); b.ID != want {
 			panic(fmt.Sprintf("catalog: built-in blueprint %s has id %q", e.Name(), b.ID))
 		}
-		files[b.ID] = data
+		b.builtin = true
+		set.files[b.ID] = data
+		set.parsed[b.ID] = b
+		set.ids = append(set.ids, b.ID)
 	}
-	return files
+	sort.Strings(set.ids)
+	return set
 })
 
-func builtinByID(id string) []byte { return builtinFiles()[id] }
+func builtinByID(id string) []byte { return builtins().files[id] }
 
 // Builtins returns the built-in blueprints sorted by ID. Each call returns
 // fresh copies, so callers may change them.
 func Builtins() []*Blueprint {
-	files := builtinFiles()
-	ids := make([]string, 0, len(files))
-	for id := range files {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	bs := make([]*Blueprint, 0, len(ids))
-	for _, id := range ids {
-		b, _ := Builtin(id) // present: id comes from the map
-		bs = append(bs, b)
+	set := builtins()
+	bs := make([]*Blueprint, 0, len(set.ids))
+	for _, id := range set.ids {
+		bs = append(bs, set.parsed[id].clone())
 	}
 	return bs
 }
 
 // Builtin returns a fresh copy of the built-in blueprint with the given ID.
 func Builtin(id string) (*Blueprint, bool) {
-	data := builtinByID(id)
-	if data == nil {
+	b, ok := builtins().parsed[id]
+	if !ok {
 		return nil, false
 	}
-	b, err := Parse(data)
-	if err != nil {
-		panic(err) // validated when loaded
+	return b.clone(), true
+}
+
+// clone returns a deep copy of b.
+func (b *Blueprint) clone() *Blueprint {
+	c := *b
+	c.AppliesTo = slices.Clone(b.AppliesTo)
+	c.Parameters = slices.Clone(b.Parameters)
+	c.Registration.Web.RedirectURIs = slices.Clone(b.Registration.Web.RedirectURIs)
+	c.Registration.PublicClient.RedirectURIs = slices.Clone(b.Registration.PublicClient.RedirectURIs)
+	c.Permissions = slices.Clone(b.Permissions)
+	c.Handoff = slices.Clone(b.Handoff)
+	for i := range c.Handoff {
+		c.Handoff[i].Steps = slices.Clone(b.Handoff[i].Steps)
+		c.Handoff[i].Fields = slices.Clone(b.Handoff[i].Fields)
 	}
-	b.builtin = true
-	return b, true
+	c.Hardening = slices.Clone(b.Hardening)
+	c.Warnings = slices.Clone(b.Warnings)
+	c.Doubts = slices.Clone(b.Doubts)
+	if b.EWS != nil {
+		e := *b.EWS
+		c.EWS = &e
+	}
+	c.lines = maps.Clone(b.lines)
+	return &c
 }
 
 // BuiltinYAML returns the file of a built-in blueprint, with its comments

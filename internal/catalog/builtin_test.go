@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // builtinWant is what a vendor guide says, for one built-in blueprint.
@@ -462,5 +463,27 @@ func TestBuiltins(t *testing.T) {
 	c, _ := Builtin("exact-globe-mail")
 	if c.Permissions[0].Name == "changed" {
 		t.Errorf("Builtin returns shared blueprints; want copies")
+	}
+}
+
+// TestBuiltinCopiesAreDeep: every slice and pointer of a returned built-in
+// is the caller's own.
+func TestBuiltinCopiesAreDeep(t *testing.T) {
+	a := mustBuiltin(t, "resourcexpress-ews")
+	a.AppliesTo[0].Product = "x"
+	a.Parameters[0].Name = "x"
+	a.Permissions[0].Name = "x"
+	a.Handoff[0].Steps[0] = "x"
+	a.Handoff[0].Fields[0].Label = "x"
+	a.Hardening[0].Title = "x"
+	a.Warnings[0] = "x"
+	a.Doubts[0].Note = "x"
+	a.EWS.GraphVariant = "x"
+	a.lines["id"] = -1
+	b := mustBuiltin(t, "resourcexpress-ews")
+	data, _ := BuiltinYAML("resourcexpress-ews")
+	want := mustParse(t, data)
+	if diff := cmp.Diff(want, b, cmpopts.IgnoreUnexported(Blueprint{})); diff != "" || b.Line("id") != want.Line("id") {
+		t.Errorf("a change to one copy shows in the next (-want +got):\n%s", diff)
 	}
 }

@@ -381,3 +381,87 @@ Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs ($list -join ',')
 # Check; the change can take up to 24 hours to reach every server.
 Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | Format-List EwsEnabled, EwsAllowedAppIDs`, clientID)
 }
+
+// Feature is a set of optional permissions the admin turns on together in
+// the wizard. An optional permission without a feature is a feature of its
+// own, named after the permission.
+type Feature struct {
+	Name        string
+	Permissions []ResolvedPermission
+}
+
+func featureName(pr PermissionRequest) string {
+	if pr.Feature != "" {
+		return pr.Feature
+	}
+	return pr.Name + " (" + string(pr.Type) + ")"
+}
+
+// OptionalFeatures returns the blueprint's optional permissions grouped by
+// feature, in the order they first appear.
+func (b *Blueprint) OptionalFeatures() []Feature {
+	var fs []Feature
+	idx := map[string]int{}
+	for _, rp := range b.ResolvedPermissions() {
+		if !rp.Optional {
+			continue
+		}
+		n := featureName(rp.PermissionRequest)
+		i, ok := idx[n]
+		if !ok {
+			i = len(fs)
+			idx[n] = i
+			fs = append(fs, Feature{Name: n})
+		}
+		fs[i].Permissions = append(fs[i].Permissions, rp)
+	}
+	return fs
+}
+
+// SelectPermissions returns the required permissions and the optional ones
+// of the named features, in the blueprint's order. An unknown feature name
+// is an error.
+func (b *Blueprint) SelectPermissions(features []string) ([]ResolvedPermission, error) {
+	on := map[string]bool{}
+	known := map[string]bool{}
+	for _, f := range b.OptionalFeatures() {
+		known[f.Name] = true
+	}
+	for _, f := range features {
+		if !known[f] {
+			return nil, fmt.Errorf("catalog: blueprint %s has no optional feature %q", b.ID, f)
+		}
+		on[f] = true
+	}
+	var out []ResolvedPermission
+	for _, rp := range b.ResolvedPermissions() {
+		if !rp.Optional || on[featureName(rp.PermissionRequest)] {
+			out = append(out, rp)
+		}
+	}
+	return out, nil
+}
+
+// ConsentRole is the least privileged Entra role that can grant a
+// permission for the whole organisation.
+type ConsentRole string
+
+// The consent roles. Global Administrator can always grant.
+const (
+	// RolePrivilegedRoleAdmin: Microsoft Graph application permissions
+	// (app roles) need Privileged Role Administrator.
+	RolePrivilegedRoleAdmin ConsentRole = "Privileged Role Administrator"
+	// RoleCloudAppAdmin: everything else (other APIs' app roles, and
+	// delegated permissions for all users) needs Cloud Application
+	// Administrator or Application Administrator.
+	RoleCloudAppAdmin ConsentRole = "Cloud Application Administrator"
+)
+
+// ConsentRole returns the role needed to grant p for the whole organisation,
+// as the portal does.
+func (p Permission) ConsentRole() ConsentRole {
+	if p.Type == Application && p.Resource == MicrosoftGraph {
+		return RolePrivilegedRoleAdmin
+	}
+	return RoleCloudAppAdmin
+}

@@ -268,3 +268,88 @@ func mustParse(tb testing.TB, data []byte) *Blueprint {
 	}
 	return b
 }
+
+func TestOptionalFeatures(t *testing.T) {
+	b := mustBuiltin(t, "resourcexpress-ews")
+	var got []string
+	for _, f := range b.OptionalFeatures() {
+		var names []string
+		for _, p := range f.Permissions {
+			names = append(names, p.Name)
+		}
+		got = append(got, f.Name+": "+strings.Join(names, ", "))
+	}
+	want := []string{"OAuth for SMTP: Mail.Send", "Azure AD User Sync: User.Read.All, Group.Read.All"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("OptionalFeatures (-want +got):\n%s", diff)
+	}
+	tests := []struct {
+		features []string
+		want     []string
+		wantErr  string
+	}{
+		{nil, []string{"full_access_as_app"}, ""},
+		{[]string{"Azure AD User Sync"}, []string{"full_access_as_app", "User.Read.All", "Group.Read.All"}, ""},
+		{[]string{"Azure AD User Sync", "OAuth for SMTP"}, []string{"full_access_as_app", "Mail.Send", "User.Read.All", "Group.Read.All"}, ""},
+		{[]string{"Calendars"}, nil, `catalog: blueprint resourcexpress-ews has no optional feature "Calendars"`},
+	}
+	for _, tt := range tests {
+		ps, err := b.SelectPermissions(tt.features)
+		var names []string
+		for _, p := range ps {
+			names = append(names, p.Name)
+		}
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if diff := cmp.Diff(tt.want, names); diff != "" || gotErr != tt.wantErr {
+			t.Errorf("SelectPermissions(%q) = %v; want error %q (-want +got):\n%s", tt.features, err, tt.wantErr, diff)
+		}
+	}
+}
+
+func TestConsentRole(t *testing.T) {
+	tests := []struct {
+		resource, name string
+		typ            PermissionType
+		want           ConsentRole
+	}{
+		{"Microsoft Graph", "Mail.Send", Application, RolePrivilegedRoleAdmin},
+		{"Microsoft Graph", "Mail.Send", Delegated, RoleCloudAppAdmin},
+		{"Office 365 Exchange Online", "full_access_as_app", Application, RoleCloudAppAdmin},
+	}
+	for _, tt := range tests {
+		p, _ := Lookup(tt.resource, tt.name, tt.typ)
+		if got := p.ConsentRole(); got != tt.want {
+			t.Errorf("%s %s (%s).ConsentRole() = %q, want %q", tt.resource, tt.name, tt.typ, got, tt.want)
+		}
+	}
+}
+
+func BenchmarkParseBuiltin(b *testing.B) {
+	data, _ := BuiltinYAML("resourcexpress-ews")
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBuiltins(b *testing.B) {
+	for b.Loop() {
+		if len(Builtins()) == 0 {
+			b.Fatal("no built-ins")
+		}
+	}
+}
+
+func BenchmarkParseUnknownPermission(b *testing.B) {
+	data := []byte(withLine(31, "    name: Mail.Sendd"))
+	for b.Loop() {
+		if _, err := Parse(data); err == nil {
+			b.Fatal("no error")
+		}
+	}
+}
