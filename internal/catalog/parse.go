@@ -21,6 +21,14 @@ const MaxFileSize = 256 << 10
 // maxDepth bounds the nesting of a blueprint file; the format needs 5.
 const maxDepth = 16
 
+// maxListItems bounds every list in a blueprint (the largest built-in list
+// has 7 items), and maxErrors the problems reported for one file: together
+// they keep the cost of checking a hostile upload small.
+const (
+	maxListItems = 100
+	maxErrors    = 100
+)
+
 // ValidationError is one problem in a blueprint file.
 type ValidationError struct {
 	// Line is the 1-based line in the file, or 0 when the problem is the
@@ -141,11 +149,22 @@ func parseUnclamped(data []byte) (*Blueprint, ValidationErrors) {
 		// file written for another version of the format.
 		errs := append(d.errs, validateVersion(b)...)
 		errs.sort()
-		return b, errs
+		return b, errs.capped()
 	}
 	errs := validate(b)
 	errs.sort()
-	return b, errs
+	return b, errs.capped()
+}
+
+// capped cuts a long list of problems short.
+func (es ValidationErrors) capped() ValidationErrors {
+	if len(es) <= maxErrors {
+		return es
+	}
+	rest := len(es) - maxErrors
+	es = es[:maxErrors:maxErrors]
+	return append(es, ValidationError{Line: es[maxErrors-1].Line,
+		Message: fmt.Sprintf("and %d more problems; fix these first", rest)})
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -272,6 +291,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			d.errorf(n.Line, path, "want a list, got %s", kindName(n))
 			return
 		}
+		if len(n.Content) > maxListItems {
+			d.errorf(n.Line, path, "%d items; a list in a blueprint has at most %d", len(n.Content), maxListItems)
+			return
+		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, c := range n.Content {
 			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i), depth+1)
@@ -379,24 +402,27 @@ func fieldNames(m map[string]int) []string {
 // suggest returns the candidate closest to s if it is close enough to be a
 // likely typo, or "".
 func suggest(s string, candidates []string) string {
-	best, bestDist := "", 0
-	for _, c := range candidates {
-		if strings.EqualFold(c, s) {
-			return c
-		}
-		dist := levenshtein(strings.ToLower(s), strings.ToLower(c))
-		if best == "" || dist < bestDist {
-			best, bestDist = c, dist
-		}
+	if len(s) > 64 {
+		return "" // nobody mistypes a 64-character name; skip the work
 	}
 	limit := 2
 	if len(s) >= 10 {
 		limit = 3
 	}
-	if best != "" && bestDist <= limit {
-		return best
+	best, bestDist := "", limit+1
+	ls := strings.ToLower(s)
+	for _, c := range candidates {
+		if strings.EqualFold(c, s) {
+			return c
+		}
+		if d := len(c) - len(s); d > limit || -d > limit {
+			continue // the edit distance is at least the length difference
+		}
+		if dist := levenshtein(ls, strings.ToLower(c)); dist < bestDist || (dist == bestDist && c < best) {
+			best, bestDist = c, dist
+		}
 	}
-	return ""
+	return best
 }
 
 func levenshtein(a, b string) int {

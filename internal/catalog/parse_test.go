@@ -246,3 +246,31 @@ func TestCustomTemplate(t *testing.T) {
 		t.Errorf("template ID = %q, want my-product", b.ID)
 	}
 }
+
+// TestParseHostileLimits: a file built to be expensive to check is cut
+// short cheaply.
+func TestParseHostileLimits(t *testing.T) {
+	var many strings.Builder
+	for i := 0; i < maxListItems; i++ {
+		fmt.Fprintf(&many, "  - resource: Microsoft Graph\n    name: %s%d\n    type: application\n", strings.Repeat("Mail.Sendd", 6), i)
+	}
+	in := strings.Replace(testBlueprint, testBlueprint[strings.Index(testBlueprint, "  - resource"):strings.Index(testBlueprint, "secret:")], many.String(), 1)
+	_, err := Parse([]byte(in))
+	var errs ValidationErrors
+	if !errors.As(err, &errs) || len(errs) != maxErrors+1 {
+		t.Fatalf("Parse(%d unknown permissions without reasons) = %d errors, want %d and a summary", maxListItems, len(errs), maxErrors)
+	}
+	if last := errs[len(errs)-1]; last.Message != "and 100 more problems; fix these first" {
+		t.Errorf("last error = %+v", last)
+	}
+
+	in = strings.Replace(testBlueprint, "appliesTo:\n", "appliesTo:\n"+strings.Repeat("  - product: p\n", maxListItems+1), 1)
+	_, err = Parse([]byte(in))
+	want := ValidationErrors{{7, "appliesTo", "102 items; a list in a blueprint has at most 100"}}
+	if !errors.As(err, &errs) {
+		t.Fatalf("Parse(long list) = %v", err)
+	}
+	if diff := cmp.Diff(want, errs); diff != "" {
+		t.Errorf("Parse(long list) (-want +got):\n%s", diff)
+	}
+}
