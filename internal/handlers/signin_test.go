@@ -557,3 +557,33 @@ func TestAuditCSVExport(t *testing.T) {
 		t.Error("a bad date filter is not explained")
 	}
 }
+
+func TestIdleAndAbsoluteTimeoutsEndSessions(t *testing.T) {
+	for _, tt := range []struct {
+		name           string
+		idle, lifetime time.Duration
+		keepAlive      bool // request every 400ms: only the absolute lifetime can end it
+	}{
+		{"idle", time.Second, time.Hour, false},
+		{"absolute", time.Hour, 2 * time.Second, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &flowEnv{t: t}
+			e.Env = testenv.New(t, testenv.Options{AutoLogin: true, IdleTimeout: tt.idle, Lifetime: tt.lifetime})
+			e.portal, e.sim, e.store, e.users, e.other = e.Portal, e.Sim, e.Store, e.Users, e.Other
+			b := e.browser()
+			b.signIn("vera")
+			deadline := time.Now().Add(2500 * time.Millisecond)
+			for time.Now().Before(deadline) {
+				if tt.keepAlive {
+					requestWithCookie(t, e.portal.URL+"/", b.cookie())
+				}
+				time.Sleep(400 * time.Millisecond)
+			}
+			resp := requestWithCookie(t, e.portal.URL+"/", b.cookie())
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+				t.Errorf("after the %s timeout GET / = %d %s, want a redirect to sign-in", tt.name, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -180,5 +181,50 @@ func TestCreateTenantConflictAndAudit(t *testing.T) {
 	// The failed insert rolled back its audit row with it.
 	if len(events) != 1 || events[0].TenantID == nil || *events[0].TenantID != tn.EntraTenantID {
 		t.Errorf("audit after create + conflict = %+v, want exactly one row for the tenant", events)
+	}
+}
+
+func TestRecordSignInAuditsRoleChanges(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	in := store.SignIn{
+		User:      store.User{EntraTenantID: "c0a7e2d4-5b1f-4e8a-9c3d-2f6b8a1e4d70", ObjectID: "242f8b4a-2b87-46af-82cc-9d33bd456481", DisplayName: "Ada", Email: "ada@x.example", Role: "viewer"},
+		SessionID: "s1", ExpiresAt: time.Now().Add(time.Hour),
+		Audit: store.AuditEvent{Action: "signin"},
+	}
+	first, err := st.RecordSignIn(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.User.Role, in.SessionID = "admin", "s2"
+	second, err := st.RecordSignIn(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ID != second.ID || second.Role != "admin" || second.LastSignInAt == nil {
+		t.Errorf("second sign-in = %+v, want the same user, now admin", second)
+	}
+	changes, err := st.ListAudit(ctx, store.AuditFilter{Action: "user.role_change"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 || changes[0].Details["from"] != "viewer" || changes[0].Details["to"] != "admin" {
+		t.Errorf("role change audit = %+v", changes)
+	}
+	if _, err := st.RecordSignIn(ctx, in); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("reusing a session ID = %v, want ErrConflict", err)
+	}
+	sessions, _ := st.ListSessions(ctx)
+	if len(sessions) != 2 {
+		t.Errorf("ListSessions() = %d sessions, want 2", len(sessions))
+	}
+	if err := st.EndSession(ctx, "s1", store.AuditEvent{Action: "session.end"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.TouchSession(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TouchSession(ended) = %v, want ErrNotFound", err)
+	}
+	if err := st.EndSession(ctx, "s1", store.AuditEvent{Action: "session.end"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("EndSession twice = %v, want ErrNotFound", err)
 	}
 }

@@ -29,6 +29,8 @@ type Options struct {
 	AutoLogin bool
 	// Log receives the portal's log (default: discarded).
 	Log io.Writer
+	// IdleTimeout and Lifetime of sessions (defaults 1h and 12h).
+	IdleTimeout, Lifetime time.Duration
 }
 
 // Env is one running portal with its world.
@@ -115,13 +117,19 @@ func New(tb testing.TB, o Options) *Env {
 	if logw == nil {
 		logw = io.Discard
 	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = time.Hour
+	}
+	if o.Lifetime == 0 {
+		o.Lifetime = 12 * time.Hour
+	}
 	h := handlers.New(handlers.Deps{
 		Log: slog.New(slog.NewTextHandler(logw, nil)), BaseURL: base, Store: e.Store,
 		FormTargets: []string{e.Entra.URL},
 		Auth: auth.New(auth.Config{Authority: e.Entra.URL, ClientID: app.AppID, ClientSecret: app.SecretText,
 			RedirectURL: e.Portal.URL + "/auth/callback", AllowedTenants: []string{e.TenantID}}),
-		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, time.Hour, 12*time.Hour),
-		SessionLifetime: 12 * time.Hour,
+		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, o.IdleTimeout, o.Lifetime),
+		SessionLifetime: o.Lifetime,
 	})
 	portal = h.Routes()
 	return e
