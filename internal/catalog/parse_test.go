@@ -133,6 +133,8 @@ func TestParseBad(t *testing.T) {
 			{19, "registration.displayName", "{{servername}} is not a declared parameter (did you mean {{server_name}}?)"}}},
 		{"secret in a script", withLine(52, "    text: Use {{client_secret}}."), ValidationErrors{
 			{52, "hardening[0].text", "{{client_secret}} may appear only in hand-off fields; never put the secret in text or scripts"}}},
+		{"spaces in a template", withLine(47, `        value: "{{ client_secret }}"`), ValidationErrors{
+			{47, "handoff[0].fields[0].value", `write "{{ client_secret }}" without spaces, as {{client_secret}}`}}},
 		{"unbalanced template", withLine(47, `        value: "{{client_id}"`), ValidationErrors{
 			{47, "handoff[0].fields[0].value", "unbalanced {{ }} in template"}}},
 		{"unknown parameter type", withLine(14, "    type: hostnam"), ValidationErrors{

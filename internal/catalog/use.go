@@ -362,6 +362,9 @@ func (b *Blueprint) EWSNotice(v Values) *EWSNotice {
 	} else {
 		t.WriteString(" The vendor's guides name no Microsoft Graph variant: ask the vendor how the product will work after that date.")
 	}
+	if n.Note != "" {
+		t.WriteString(" " + strings.TrimSpace(n.Note))
+	}
 	n.Text = t.String()
 	return n
 }

@@ -194,7 +194,8 @@ func TestEWSNotice(t *testing.T) {
 			t.Errorf("PowerShell lacks %q:\n%s", want, ps)
 		}
 	}
-	for _, want := range []string{"1 October 2026", "1 April 2027", "up to 24 hours", "whole list", `"resourcexpress-graph"`} {
+	for _, want := range []string{"1 October 2026", "1 April 2027", "up to 24 hours", "whole list", `"resourcexpress-graph"`,
+		"ResourceXpress can use the Microsoft Graph API instead"} {
 		if !strings.Contains(n.Text, want) {
 			t.Errorf("notice text lacks %q:\n%s", want, n.Text)
 		}

@@ -191,17 +191,22 @@ func (v *validator) parameters() map[string]Parameter {
 func anchor(pattern string) string { return `^(?:` + pattern + `)$` }
 
 // templateVars returns the names used in a template and an error message if
-// the template is malformed.
+// the template is malformed. Names are written without spaces, so that
+// {{client_secret}} is always spelled one way.
 func templateVars(s string) ([]string, string) {
 	var names []string
+	msg := ""
 	for _, m := range templateRE.FindAllStringSubmatch(s, -1) {
 		names = append(names, m[1])
+		if msg == "" && m[0] != "{{"+m[1]+"}}" {
+			msg = fmt.Sprintf("write %q without spaces, as {{%s}}", truncate(m[0], 60), truncate(m[1], 40))
+		}
 	}
 	rest := templateRE.ReplaceAllString(s, "")
 	if strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
 		return names, "unbalanced {{ }} in template"
 	}
-	return names, ""
+	return names, msg
 }
 
 // checkTemplate reports template names that are neither parameters nor
