@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -467,4 +468,50 @@ func (p Permission) ConsentRole() ConsentRole {
 		return RolePrivilegedRoleAdmin
 	}
 	return RoleCloudAppAdmin
+}
+
+// ResourceAccess is one entry of an application's requiredResourceAccess in
+// Microsoft Graph: the permissions the app asks for on one resource.
+type ResourceAccess struct {
+	ResourceAppID string
+	Access        []AccessEntry
+}
+
+// AccessEntry is one permission in Graph's terms: Type is "Role" for an
+// application permission and "Scope" for a delegated one.
+type AccessEntry struct {
+	ID   string
+	Type string
+}
+
+// RequiredResourceAccess groups permissions by resource, in order, as
+// Microsoft Graph's application.requiredResourceAccess wants them. Every
+// permission needs an ID: resolve those the table does not know (or does not
+// trust) from the tenant first (Permission.CheckTenant) and set
+// Permission.ID.
+func RequiredResourceAccess(perms []ResolvedPermission) ([]ResourceAccess, error) {
+	var out []ResourceAccess
+	idx := map[string]int{}
+	for _, rp := range perms {
+		p := rp.Permission
+		if !guidRE.MatchString(p.ID) {
+			return nil, fmt.Errorf("catalog: %s %s permission %s has no ID; resolve it from the tenant first", p.Resource.Name, p.Type, p.Name)
+		}
+		app := strings.ToLower(p.Resource.AppID)
+		i, ok := idx[app]
+		if !ok {
+			i = len(out)
+			idx[app] = i
+			out = append(out, ResourceAccess{ResourceAppID: app})
+		}
+		typ := "Scope"
+		if p.Type == Application {
+			typ = "Role"
+		}
+		e := AccessEntry{ID: strings.ToLower(p.ID), Type: typ}
+		if !slices.Contains(out[i].Access, e) {
+			out[i].Access = append(out[i].Access, e)
+		}
+	}
+	return out, nil
 }

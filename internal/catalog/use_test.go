@@ -354,3 +354,35 @@ func BenchmarkParseUnknownPermission(b *testing.B) {
 		}
 	}
 }
+
+func TestRequiredResourceAccess(t *testing.T) {
+	b := mustBuiltin(t, "resourcexpress-ews")
+	perms, err := b.SelectPermissions([]string{"OAuth for SMTP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := RequiredResourceAccess(perms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ResourceAccess{
+		{ResourceAppID: ExchangeOnline.AppID, Access: []AccessEntry{{ID: "dc890d15-9560-4a4c-9b7f-a736ec74ec40", Type: "Role"}}},
+		{ResourceAppID: MicrosoftGraph.AppID, Access: []AccessEntry{{ID: "b633e1c5-b582-4048-a93e-9f11b44c7e96", Type: "Role"}}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("RequiredResourceAccess (-want +got):\n%s", diff)
+	}
+	ibm := mustBuiltin(t, "ibm-app-connect-exchange").ResolvedPermissions()
+	got, err = RequiredResourceAccess(ibm[:2])
+	want = []ResourceAccess{{ResourceAppID: MicrosoftGraph.AppID, Access: []AccessEntry{
+		{ID: "1ec239c2-d7c9-4623-a91a-a9775856bb36", Type: "Scope"}, {ID: "d56682ec-c09e-4743-aaf4-1a3aac4caa21", Type: "Scope"}}}}
+	if diff := cmp.Diff(want, got); diff != "" || err != nil {
+		t.Errorf("RequiredResourceAccess(delegated) = %v (-want +got):\n%s", err, diff)
+	}
+	// A permission of an API without a table and without an ID must be
+	// resolved first.
+	other := ResolvedPermission{Permission: Permission{Resource: Resource{Name: "x", AppID: "00000003-0000-0ff1-ce00-000000000000"}, Name: "Sites.Read.All", Type: Application}}
+	if _, err := RequiredResourceAccess([]ResolvedPermission{other}); err == nil || !strings.Contains(err.Error(), "resolve it from the tenant first") {
+		t.Errorf("RequiredResourceAccess(no ID) = %v, want an error", err)
+	}
+}
