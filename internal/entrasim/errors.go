@@ -83,7 +83,7 @@ func (s *Sim) newTokenError(errCode string, aadsts int, msg string) tokenError {
 	now := s.Now()
 	trace, corr := newGUID(), newGUID()
 	ts := now.Format("2006-01-02 15:04:05Z")
-	desc := fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s", aadsts, msg, trace, corr, ts)
+	desc := fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", aadsts, msg, trace, corr, ts)
 	return tokenError{Error: errCode, ErrorDescription: desc, ErrorCodes: []int{aadsts},
 		Timestamp: now.Format("2006-01-02 15:04:05Z"), TraceID: trace, CorrelationID: corr,
 		ErrorURI: fmt.Sprintf("https://login.microsoftonline.com/error?code=%d", aadsts)}

@@ -1,0 +1,545 @@
+package entrasim_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc (tenant-specific metadata
+// has the tenant's issuer) — go-oidc discovers it unchanged, by GUID.
+func TestDiscoveryTenantIssuerWorksWithGoOIDC(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{})
+	p, err := oidc.NewProvider(context.Background(), w.srv.URL+"/"+w.tenant+"/v2.0")
+	if err != nil {
+		t.Fatalf("oidc.NewProvider: %v", err)
+	}
+	if got, want := p.Endpoint().TokenURL, w.tokenURL(); got != want {
+		t.Errorf("TokenURL = %q, want %q", got, want)
+	}
+}
+
+// Source: https://learn.microsoft.com/entra/identity-platform/access-tokens ("Validate the issuer") and
+// the live common document (testdata/openid-configuration-common.json): common and organizations publish
+// the literal {tenantid} template; a domain resolves to the tenant.
+func TestDiscoveryCommonPublishesIssuerTemplate(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{})
+	for _, seg := range []string{"common", "organizations"} {
+		r := call(t, "GET", w.srv.URL+"/"+seg+"/v2.0/.well-known/openid-configuration", "", nil)
+		got := r.json(t)
+		assertSameShape(t, seg, loadDoc(t, "openid-configuration-common.json"), got)
+		if got["issuer"] != w.srv.URL+"/{tenantid}/v2.0" {
+			t.Errorf("%s issuer = %v, want the {tenantid} template", seg, got["issuer"])
+		}
+		if got["token_endpoint"] != w.srv.URL+"/"+seg+"/oauth2/v2.0/token" {
+			t.Errorf("%s token_endpoint = %v", seg, got["token_endpoint"])
+		}
+	}
+	r := call(t, "GET", w.srv.URL+"/contoso.example/v2.0/.well-known/openid-configuration", "", nil)
+	if got := r.json(t)["issuer"]; got != w.srv.URL+"/"+w.tenant+"/v2.0" {
+		t.Errorf("issuer by domain = %v, want the tenant GUID issuer", got)
+	}
+}
+
+// Source: graph-entra.md §4.1 — unknown tenants fail with AADSTS90002.
+func TestDiscoveryUnknownTenant(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{})
+	r := call(t, "GET", w.srv.URL+"/nosuch.example/v2.0/.well-known/openid-configuration", "", nil)
+	if r.status != http.StatusBadRequest || !strings.HasPrefix(r.json(t)["error_description"].(string), "AADSTS90002") {
+		t.Errorf("status %d body %s, want 400 AADSTS90002", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/entra/identity-platform/access-tokens — JWKS keys carry kid, x5t,
+// x5c and a per-key issuer.
+func TestJWKSKeysHaveKidAndIssuer(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{})
+	keys := call(t, "GET", w.srv.URL+"/common/discovery/v2.0/keys", "", nil).json(t)["keys"].([]any)
+	if len(keys) == 0 {
+		t.Fatal("no keys")
+	}
+	k := keys[0].(map[string]any)
+	for _, f := range []string{"kty", "use", "kid", "x5t", "n", "e", "x5c", "issuer"} {
+		if _, ok := k[f]; !ok {
+			t.Errorf("key lacks %q", f)
+		}
+	}
+	if k["issuer"] != w.srv.URL+"/{tenantid}/v2.0" || k["kty"] != "RSA" {
+		t.Errorf("issuer %v kty %v", k["issuer"], k["kty"])
+	}
+}
+
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow and
+// id-token-claims-reference — the whole flow with x/oauth2 (PKCE) and go-oidc, unchanged: state echoed,
+// ID token with iss, aud, sub, oid, tid, nonce, name, preferred_username, email, roles, ver 2.0.
+func TestAuthCodeFlowWithXOAuth2AndGoOIDC(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	if err := w.sim.AssignAppRole(w.tenant, w.admin, w.app.AppID, "Portal.Admin"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := oidc.NewProvider(ctx, w.srv.URL+"/"+w.tenant+"/v2.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := w.oauthConfig(oidc.ScopeOpenID, "profile", "email", "offline_access")
+	cfg.Endpoint = p.Endpoint()
+	verifier := oauth2.GenerateVerifier()
+	loc, err := noFollow(cfg.AuthCodeURL("xyz-state", oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("nonce", "nonce-123"), oauth2.SetAuthURLParam("login_hint", adminUPN)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(loc)
+	if !strings.HasPrefix(loc, redirectURI+"?") || u.Query().Get("state") != "xyz-state" || u.Query().Get("code") == "" {
+		t.Fatalf("redirect = %q, want %s?code=…&state=xyz-state", loc, redirectURI)
+	}
+	tok, err := cfg.Exchange(ctx, u.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := p.Verifier(&oidc.Config{ClientID: w.app.AppID}).Verify(ctx, raw)
+	if err != nil {
+		t.Fatalf("go-oidc Verify: %v", err)
+	}
+	var c struct {
+		Nonce, Name, PreferredUsername, Email, OID, TID, Ver string
+		Roles                                                []string
+	}
+	var m map[string]any
+	if err := idt.Claims(&m); err != nil {
+		t.Fatal(err)
+	}
+	c.Nonce, c.Name, c.PreferredUsername, c.Email = m["nonce"].(string), m["name"].(string), m["preferred_username"].(string), m["email"].(string)
+	c.OID, c.TID, c.Ver = m["oid"].(string), m["tid"].(string), m["ver"].(string)
+	for _, r := range m["roles"].([]any) {
+		c.Roles = append(c.Roles, r.(string))
+	}
+	if c.Nonce != "nonce-123" || c.Name != "Ada Admin" || c.PreferredUsername != adminUPN || c.Email != adminUPN ||
+		c.OID != w.admin || c.TID != w.tenant || c.Ver != "2.0" || !slices.Equal(c.Roles, []string{"Portal.Admin"}) {
+		t.Errorf("ID token claims = %+v", c)
+	}
+	if idt.Issuer != w.srv.URL+"/"+w.tenant+"/v2.0" || idt.Subject == "" || idt.Subject == w.admin {
+		t.Errorf("iss %q sub %q: want tenant issuer and a pairwise sub", idt.Issuer, idt.Subject)
+	}
+	if tok.RefreshToken == "" {
+		t.Error("no refresh_token although offline_access was requested")
+	}
+	at := claims(t, tok.AccessToken)
+	if at["aud"] != "https://graph.microsoft.com" || at["tid"] != w.tenant || at["oid"] != w.admin ||
+		!strings.Contains(at["scp"].(string), "User.Read") || at["wids"] == nil {
+		t.Errorf("access token claims = %v", at)
+	}
+}
+
+// Source: v2-oauth2-auth-code-flow — the interactive pages: the sign-in page lists the tenant's users
+// with a button each, picking one continues to consent (a first-time user consent), Accept redirects
+// with the code.
+func TestSignInAndConsentPages(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cfg := w.oauthConfig("openid", "profile", "Calendars.Read")
+	resp, err := client.Get(cfg.AuthCodeURL("s1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readAll(t, resp)
+	for _, want := range []string{`data-testid="signin-user-` + memberUPN + `"`, "Nina Norole", `<button type="submit"`, `lang="en"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("sign-in page lacks %q", want)
+		}
+	}
+	req := regexp.MustCompile(`name="req" value="([^"]+)"`).FindStringSubmatch(page)
+	if req == nil {
+		t.Fatal("no req field")
+	}
+	resp, err = client.PostForm(w.srv.URL+"/"+w.tenant+"/login", url.Values{"req": {req[1]}, "user": {w.member}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = readAll(t, resp)
+	if !strings.Contains(page, `data-testid="consent-accept"`) || !strings.Contains(page, "Read user calendars") {
+		t.Fatalf("want the consent page listing Calendars.Read, got:\n%s", page)
+	}
+	resp, err = client.PostForm(w.srv.URL+"/"+w.tenant+"/consent", url.Values{"req": {req[1]}, "user": {w.member}, "action": {"accept"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || loc.Query().Get("code") == "" || loc.Query().Get("state") != "s1" {
+		t.Errorf("after Accept: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	var sb strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return sb.String()
+}
+
+// Source: v2-oauth2-auth-code-flow "Error response" — errors go back to the redirect URI with error,
+// error_description (AADSTS code) and state; an untrusted redirect URI gets an error page instead.
+func TestAuthorizeErrors(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	base := w.srv.URL + "/" + w.tenant + "/oauth2/v2.0/authorize?"
+	q := func(mod func(url.Values)) string {
+		v := url.Values{"client_id": {w.app.AppID}, "response_type": {"code"}, "redirect_uri": {redirectURI},
+			"scope": {"openid"}, "state": {"st"}, "login_hint": {adminUPN}}
+		mod(v)
+		return base + v.Encode()
+	}
+	tests := []struct {
+		name     string
+		mod      func(url.Values)
+		wantErr  string
+		wantCode string
+	}{
+		{"unsupported response_type", func(v url.Values) { v.Set("response_type", "token") }, "unsupported_response_type", "AADSTS700054"},
+		{"unknown scope", func(v url.Values) { v.Set("scope", "openid Nope.Nothing") }, "invalid_scope", "AADSTS70011"},
+		{"plain PKCE", func(v url.Values) { v.Set("code_challenge", "abc"); v.Set("code_challenge_method", "plain") }, "invalid_request", "AADSTS501491"},
+		{"admin-only scope by a non-admin", func(v url.Values) { v.Set("scope", "openid Application.ReadWrite.All"); v.Set("login_hint", memberUPN) }, "access_denied", "AADSTS90094"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			loc, err := noFollow(q(tt.mod))
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse(loc)
+			if u.Query().Get("error") != tt.wantErr || !strings.HasPrefix(u.Query().Get("error_description"), tt.wantCode) || u.Query().Get("state") != "st" {
+				t.Errorf("redirect = %s, want error=%s %s with state", loc, tt.wantErr, tt.wantCode)
+			}
+		})
+	}
+	for name, mod := range map[string]func(url.Values){
+		"AADSTS50011":  func(v url.Values) { v.Set("redirect_uri", "https://evil.example/cb") },
+		"AADSTS700016": func(v url.Values) { v.Set("client_id", "11111111-1111-1111-1111-111111111111") },
+	} {
+		r := call(t, "GET", q(mod), "", nil)
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), name) || r.header.Get("Location") != "" {
+			t.Errorf("%s: status %d, want an error page", name, r.status)
+		}
+	}
+}
+
+// Source: v2-oauth2-auth-code-flow (PKCE; public clients) — a publicClient redirect URI requires
+// code_challenge (AADSTS9002325); a wrong code_verifier fails (AADSTS501481).
+func TestPKCE(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	pub, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "CLI", PublicClientRedirectURIs: []string{"http://localhost"},
+		DelegatedPermissions: []string{"openid", "User.Read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := url.Values{"client_id": {pub.AppID}, "response_type": {"code"}, "redirect_uri": {"http://localhost"}, "scope": {"openid"}, "login_hint": {adminUPN}}
+	loc, _ := noFollow(w.srv.URL + "/" + w.tenant + "/oauth2/v2.0/authorize?" + v.Encode())
+	if !strings.Contains(loc, "AADSTS9002325") {
+		t.Errorf("public client without PKCE: redirect %s, want AADSTS9002325", loc)
+	}
+	v.Set("code_challenge", s256("right-verifier-right-verifier-right-verifier"))
+	v.Set("code_challenge_method", "S256")
+	loc, _ = noFollow(w.srv.URL + "/" + w.tenant + "/oauth2/v2.0/authorize?" + v.Encode())
+	u, _ := url.Parse(loc)
+	r := postForm(t, w.tokenURL(), url.Values{"client_id": {pub.AppID}, "grant_type": {"authorization_code"}, "code": {u.Query().Get("code")},
+		"redirect_uri": {"http://localhost"}, "code_verifier": {"wrong-verifier-wrong-verifier-wrong-verifier"}})
+	if r.status != http.StatusBadRequest || r.json(t)["error"] != "invalid_grant" || !strings.HasPrefix(r.json(t)["error_description"].(string), "AADSTS501481") {
+		t.Errorf("wrong verifier: %d %s", r.status, r.body)
+	}
+}
+
+// Source: v2-oauth2-auth-code-flow ("codes are short lived… single use"; RFC 6749 §4.1.2) — a code works
+// once (AADSTS54005), expires after 10 minutes (AADSTS70008) and is bound to the redirect URI.
+func TestAuthorizationCodeRules(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	getCode := func() (string, string) {
+		cfg := w.oauthConfig("openid")
+		ver := oauth2.GenerateVerifier()
+		loc, err := noFollow(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(ver), oauth2.SetAuthURLParam("login_hint", adminUPN)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(loc)
+		return u.Query().Get("code"), ver
+	}
+	redeem := func(code, ver, redirect string) response {
+		return postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText},
+			"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}, "code_verifier": {ver}})
+	}
+	code, ver := getCode()
+	if r := redeem(code, ver, redirectURI); r.status != 200 {
+		t.Fatalf("first redemption: %d %s", r.status, r.body)
+	}
+	if r := redeem(code, ver, redirectURI); !strings.Contains(string(r.body), "AADSTS54005") {
+		t.Errorf("second redemption: %s, want AADSTS54005", r.body)
+	}
+	code, ver = getCode()
+	if r := redeem(code, ver, "http://127.0.0.1:9999/other"); !strings.Contains(string(r.body), "AADSTS500112") {
+		t.Errorf("other redirect_uri: %s, want AADSTS500112", r.body)
+	}
+	code, ver = getCode()
+	w.sim.Advance(11 * time.Minute)
+	if r := redeem(code, ver, redirectURI); !strings.Contains(string(r.body), "AADSTS70008") {
+		t.Errorf("after 11 minutes: %s, want AADSTS70008", r.body)
+	}
+}
+
+// Source: v2-oauth2-auth-code-flow "Refresh the access token" — a refresh token yields new tokens and a
+// new refresh token; the emulator rotates them (the old one stops working).
+func TestRefreshTokenRotates(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	tok, err := w.authCode(adminUPN, "", "openid", "offline_access", "User.Read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh := func(rt string) response {
+		return postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText},
+			"grant_type": {"refresh_token"}, "refresh_token": {rt}, "scope": {"openid offline_access User.Read"}})
+	}
+	r := refresh(tok.RefreshToken)
+	m := r.json(t)
+	if r.status != 200 || m["refresh_token"] == nil || m["refresh_token"] == tok.RefreshToken || m["access_token"] == nil {
+		t.Fatalf("refresh: %d %s", r.status, r.body)
+	}
+	if r := refresh(tok.RefreshToken); r.status != 400 || r.json(t)["error"] != "invalid_grant" {
+		t.Errorf("reusing the old refresh token: %d %s, want invalid_grant", r.status, r.body)
+	}
+}
+
+// Source: v2-oauth2-client-creds-grant-flow — client_credentials with a secret; token response as in
+// testdata/client-credentials-token.json; roles carry the app's application permissions.
+func TestClientCredentialsWithSecret(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All", "Mail.Send")
+	r := postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText},
+		"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}})
+	got := r.json(t)
+	assertSameShape(t, "token", loadDoc(t, "client-credentials-token.json"), got)
+	c := claims(t, got["access_token"].(string))
+	roles := c["roles"].([]any)
+	if c["aud"] != "https://graph.microsoft.com" || c["tid"] != w.tenant || c["idtyp"] != "app" || len(roles) != 2 || c["scp"] != nil {
+		t.Errorf("claims = %v", c)
+	}
+}
+
+// Source: graph-entra.md §4.4 (token error body, testdata/token-error.json; AADSTS7000215 wrong secret,
+// AADSTS7000222 expired secret [C]) — secrets are checked against passwordCredentials.
+func TestClientCredentialsSecretErrors(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	form := func(secret string) url.Values {
+		return url.Values{"client_id": {w.app.AppID}, "client_secret": {secret}, "grant_type": {"client_credentials"},
+			"scope": {"https://graph.microsoft.com/.default"}}
+	}
+	r := postForm(t, w.tokenURL(), form("not-the-secret"))
+	assertSameShape(t, "error", loadDoc(t, "token-error.json"), r.json(t))
+	if r.status != http.StatusUnauthorized || r.json(t)["error"] != "invalid_client" || r.json(t)["error_codes"].([]any)[0] != float64(7000215) {
+		t.Errorf("wrong secret: %d %s", r.status, r.body)
+	}
+	w.sim.Advance(3 * 365 * 24 * time.Hour) // default lifetime is two years
+	r = postForm(t, w.tokenURL(), form(w.app.SecretText))
+	if r.status != http.StatusUnauthorized || r.json(t)["error_codes"].([]any)[0] != float64(7000222) {
+		t.Errorf("expired secret: %d %s, want AADSTS7000222", r.status, r.body)
+	}
+	r = postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText}, "grant_type": {"client_credentials"}, "scope": {"User.Read"}})
+	if !strings.Contains(string(r.body), "AADSTS1002012") {
+		t.Errorf("scope without /.default: %s, want AADSTS1002012", r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/entra/identity-platform/certificate-credentials — client_credentials
+// with a client assertion signed by a certificate in the app's keyCredentials.
+func TestClientCredentialsWithCertificate(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	now := time.Now()
+	der, key, err := entrasim.NewCertificate("portal-cert", now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sim.AddCertificate(w.app.ID, der, "", time.Time{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	assertion := func(k *rsa.PrivateKey) string {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k}, (&jose.SignerOptions{}).WithType("JWT"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := jwt.Signed(signer).Claims(jwt.Claims{Issuer: w.app.AppID, Subject: w.app.AppID, Audience: jwt.Audience{w.tokenURL()},
+			ID: "jti-1", Expiry: jwt.NewNumericDate(now.Add(5 * time.Minute)), NotBefore: jwt.NewNumericDate(now)}).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	form := func(a string) url.Values {
+		return url.Values{"client_id": {w.app.AppID}, "grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}}
+	}
+	if r := postForm(t, w.tokenURL(), form(assertion(key))); r.status != 200 || claims(t, r.json(t)["access_token"].(string))["appidacr"] != "2" {
+		t.Errorf("certificate assertion: %d %s", r.status, r.body)
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	if r := postForm(t, w.tokenURL(), form(assertion(other))); r.status != 401 || !strings.Contains(string(r.body), "AADSTS700027") {
+		t.Errorf("assertion signed by another key: %d %s, want 401 AADSTS700027", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code — devicecode response
+// fields; polling gets authorization_pending until the user approves.
+func TestDeviceCodeFlow(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{DeviceCodeInterval: time.Second})
+	r := postForm(t, w.srv.URL+"/"+w.tenant+"/oauth2/v2.0/devicecode", url.Values{"client_id": {w.app.AppID}, "scope": {"openid User.Read"}})
+	dc := r.json(t)
+	for _, f := range []string{"device_code", "user_code", "verification_uri", "expires_in", "interval", "message"} {
+		if dc[f] == nil {
+			t.Errorf("devicecode response lacks %s", f)
+		}
+	}
+	poll := func() response {
+		return postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {dc["device_code"].(string)}})
+	}
+	if got := poll().json(t)["error"]; got != "authorization_pending" {
+		t.Errorf("before approval: %v, want authorization_pending", got)
+	}
+	if err := w.sim.ApproveDeviceCode(dc["user_code"].(string), adminUPN); err != nil {
+		t.Fatal(err)
+	}
+	if r := poll(); r.status != 200 || r.json(t)["access_token"] == nil {
+		t.Errorf("after approval: %d %s", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-admin-consent and grant-admin-consent.md —
+// admin consent redirects with admin_consent=True, tenant and state; Microsoft Graph application
+// permissions need a Global or Privileged Role Administrator, other APIs' also an Application
+// Administrator.
+func TestAdminConsent(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	customer, _ := w.sim.CreateTenant("Fabrikam", "fabrikam.example")
+	ga, _ := w.sim.CreateUser(customer, entrasim.User{DisplayName: "Fiona", UserPrincipalName: "fiona@fabrikam.example", DirectoryRoles: []string{"Global Administrator"}})
+	w.sim.CreateUser(customer, entrasim.User{DisplayName: "Frank", UserPrincipalName: "frank@fabrikam.example", DirectoryRoles: []string{"Application Administrator"}})
+	_ = ga
+	scanner, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Scanner", SignInAudience: "AzureADMultipleOrgs",
+		RedirectURIs: []string{redirectURI}, ApplicationPermissions: []string{"Application.Read.All"}, Secret: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	consentURL := func(path, upn string, extra url.Values) string {
+		v := url.Values{"client_id": {scanner.AppID}, "redirect_uri": {redirectURI}, "state": {"onb-1"}, "login_hint": {upn}}
+		for k, x := range extra {
+			v[k] = x
+		}
+		return w.srv.URL + "/organizations/" + path + "?" + v.Encode()
+	}
+	// An Application Administrator cannot grant a Microsoft Graph application permission.
+	loc, _ := noFollow(consentURL("adminconsent", "frank@fabrikam.example", nil))
+	if !strings.Contains(loc, "error=access_denied") || !strings.Contains(loc, "state=onb-1") {
+		t.Errorf("app admin consent: %s, want access_denied", loc)
+	}
+	loc, _ = noFollow(consentURL("v2.0/adminconsent", "fiona@fabrikam.example", url.Values{"scope": {"https://graph.microsoft.com/.default"}}))
+	u, _ := url.Parse(loc)
+	if u.Query().Get("admin_consent") != "True" || u.Query().Get("tenant") != customer || u.Query().Get("state") != "onb-1" {
+		t.Fatalf("v2 admin consent redirect = %s", loc)
+	}
+	tok := appTokenFor(t, w.srv.URL, customer, scanner.AppID, scanner.SecretText)
+	if roles := claims(t, tok)["roles"].([]any); len(roles) != 1 || roles[0] != "Application.Read.All" {
+		t.Errorf("roles in the customer tenant = %v", roles)
+	}
+	// v2 admin consent must not use /common.
+	r := call(t, "GET", strings.Replace(consentURL("v2.0/adminconsent", "fiona@fabrikam.example", url.Values{"scope": {"https://graph.microsoft.com/.default"}}), "/organizations/", "/common/", 1), "", nil)
+	if r.status != 400 || !strings.Contains(string(r.body), "AADSTS90130") {
+		t.Errorf("v2 adminconsent at /common: %d", r.status)
+	}
+	// Exchange app roles can be granted by an Application Administrator.
+	ews, _ := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "EWS", SignInAudience: "AzureADMultipleOrgs",
+		RedirectURIs: []string{redirectURI}, ApplicationPermissions: []string{"https://outlook.office365.com/full_access_as_app"}})
+	v := url.Values{"client_id": {ews.AppID}, "redirect_uri": {redirectURI}, "state": {"s"}, "login_hint": {"frank@fabrikam.example"}}
+	loc, _ = noFollow(w.srv.URL + "/" + customer + "/adminconsent?" + v.Encode())
+	if !strings.Contains(loc, "admin_consent=True") {
+		t.Errorf("app admin consenting full_access_as_app: %s", loc)
+	}
+}
+
+// Source: graph-entra.md §3 (v1 admin consent redirect) via base64 check of the v1 route and the cancel
+// path "error=permission_denied".
+func TestAdminConsentV1CancelledByAdmin(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	v := url.Values{"client_id": {w.app.AppID}, "redirect_uri": {redirectURI}, "state": {"s9"}}
+	page := string(call(t, "GET", w.srv.URL+"/"+w.tenant+"/adminconsent?"+v.Encode(), "", nil).body)
+	req := regexp.MustCompile(`name="req" value="([^"]+)"`).FindStringSubmatch(page)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(w.srv.URL+"/"+w.tenant+"/login", url.Values{"req": {req[1]}, "user": {w.admin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = readAll(t, resp)
+	if !strings.Contains(page, "Read all applications") {
+		t.Fatalf("admin consent page lacks the permission: %s", page)
+	}
+	resp, _ = client.PostForm(w.srv.URL+"/"+w.tenant+"/consent", url.Values{"req": {req[1]}, "user": {w.admin}, "action": {"cancel"}})
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "error=permission_denied") || !strings.Contains(loc, "state=s9") {
+		t.Errorf("cancel: %s", loc)
+	}
+}
+
+// Source: consent revocation (an admin removes the grants) — refresh tokens stop working and new
+// app-only tokens carry no roles.
+func TestRevokeConsent(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true}, "Application.Read.All")
+	tok, err := w.authCode(adminUPN, "", "openid", "offline_access", "User.Read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sim.RevokeConsent(w.tenant, w.app.AppID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.oauthConfig("openid", "offline_access", "User.Read").TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err == nil {
+		t.Error("refresh after revocation succeeded")
+	}
+	if c := claims(t, w.appToken(t)); c["roles"] != nil {
+		t.Errorf("roles after revocation = %v", c["roles"])
+	}
+	if _, err := w.authCode(memberUPN, "", "openid", "User.Read"); err != nil {
+		t.Errorf("a user can consent again after revocation: %v", err)
+	}
+}
+
+// Source: graph-entra.md §4.4 (x/oauth2 sends client credentials with HTTP Basic, URL-encoded) — the
+// clientcredentials package works unchanged, whichever auth style it picks.
+func TestClientCredentialsAuthStyles(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
+		cc := clientcredentials.Config{ClientID: w.app.AppID, ClientSecret: w.app.SecretText, TokenURL: w.tokenURL(),
+			Scopes: []string{"https://graph.microsoft.com/.default"}, AuthStyle: style}
+		if _, err := cc.Token(context.Background()); err != nil {
+			t.Errorf("auth style %d: %v", style, err)
+		}
+	}
+}
+
+var _ = base64.StdEncoding
