@@ -359,14 +359,14 @@ func TestClientCredentialsSecretErrors(t *testing.T) {
 	if r.status != http.StatusUnauthorized || r.json(t)["error"] != "invalid_client" || r.json(t)["error_codes"].([]any)[0] != float64(7000215) {
 		t.Errorf("wrong secret: %d %s", r.status, r.body)
 	}
+	r = postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText}, "grant_type": {"client_credentials"}, "scope": {"User.Read"}})
+	if !strings.Contains(string(r.body), "AADSTS1002012") {
+		t.Errorf("scope without /.default: %s, want AADSTS1002012", r.body)
+	}
 	w.sim.Advance(3 * 365 * 24 * time.Hour) // default lifetime is two years
 	r = postForm(t, w.tokenURL(), form(w.app.SecretText))
 	if r.status != http.StatusUnauthorized || r.json(t)["error_codes"].([]any)[0] != float64(7000222) {
 		t.Errorf("expired secret: %d %s, want AADSTS7000222", r.status, r.body)
-	}
-	r = postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText}, "grant_type": {"client_credentials"}, "scope": {"User.Read"}})
-	if !strings.Contains(string(r.body), "AADSTS1002012") {
-		t.Errorf("scope without /.default: %s, want AADSTS1002012", r.body)
 	}
 }
 
