@@ -1,0 +1,535 @@
+package entrasim_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/entrasim"
+)
+
+func (w *world) graph(path string) string { return w.srv.URL + "/v1.0" + path }
+
+// Source: https://learn.microsoft.com/graph/errors (testdata/graph-error.json) and graph-entra.md §2 —
+// missing, expired and wrong-audience tokens are 401 InvalidAuthenticationToken with the error envelope
+// and Content-Type application/json.
+func TestGraphRejectsBadTokens(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	r := call(t, "GET", w.graph("/applications"), "", nil)
+	if r.status != 401 || r.graphErrorCode(t) != "InvalidAuthenticationToken" || r.header.Get("Content-Type") != "application/json" {
+		t.Errorf("no token: %d %s %s", r.status, r.header.Get("Content-Type"), r.body)
+	}
+	assertSameShape(t, "error", loadDoc(t, "graph-error.json"), r.json(t))
+	exo := postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText},
+		"grant_type": {"client_credentials"}, "scope": {"https://outlook.office365.com/.default"}}).json(t)["access_token"].(string)
+	if r := call(t, "GET", w.graph("/applications"), exo, nil); r.status != 401 || !strings.Contains(string(r.body), "Invalid audience") {
+		t.Errorf("Exchange token at Graph: %d %s", r.status, r.body)
+	}
+	if r := call(t, "GET", w.graph("/applications"), "not-a-jwt", nil); r.status != 401 {
+		t.Errorf("garbage token: %d", r.status)
+	}
+	tok := w.appToken(t)
+	w.sim.Advance(2 * time.Hour)
+	if r := call(t, "GET", w.graph("/applications"), tok, nil); r.status != 401 || r.graphErrorCode(t) != "InvalidAuthenticationToken" {
+		t.Errorf("expired token: %d %s", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/application-list (Permissions: Application.Read.All least
+// privileged) — without it, 403 Authorization_RequestDenied.
+func TestListApplicationsNeedsApplicationReadAll(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "User.Read.All")
+	r := call(t, "GET", w.graph("/applications"), w.appToken(t), nil)
+	if r.status != 403 || r.graphErrorCode(t) != "Authorization_RequestDenied" {
+		t.Errorf("list without Application.Read.All: %d %s", r.status, r.body)
+	}
+}
+
+// Source: application-list.md ($top default 100, max 999; $select; $filter) and
+// https://learn.microsoft.com/graph/paging (absolute @odata.nextLink until the last page).
+func TestListApplicationsPagingSelectFilter(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	for i := range 249 {
+		if _, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: fmt.Sprintf("App %03d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := w.appToken(t)
+	next := w.graph("/applications?$select=id,appId,displayName")
+	var sizes []int
+	var ids = map[string]bool{}
+	for next != "" {
+		if !strings.HasPrefix(next, w.srv.URL+"/v1.0/applications?") {
+			t.Fatalf("nextLink %q is not absolute", next)
+		}
+		m := call(t, "GET", next, tok, nil).json(t)
+		vals := m["value"].([]any)
+		sizes = append(sizes, len(vals))
+		for _, v := range vals {
+			o := v.(map[string]any)
+			ids[o["id"].(string)] = true
+			if len(o) != 3 {
+				t.Fatalf("$select=id,appId,displayName returned %v", o)
+			}
+		}
+		next, _ = m["@odata.nextLink"].(string)
+	}
+	if fmt.Sprint(sizes) != "[100 100 50]" || len(ids) != 250 {
+		t.Errorf("page sizes %v, %d distinct, want [100 100 50] and 250", sizes, len(ids))
+	}
+	m := call(t, "GET", w.graph("/applications?$top=999"), tok, nil).json(t)
+	if len(m["value"].([]any)) != 250 || m["@odata.nextLink"] != nil {
+		t.Errorf("$top=999 returned %d items", len(m["value"].([]any)))
+	}
+	if r := call(t, "GET", w.graph("/applications?$top=1000"), tok, nil); r.status != 400 {
+		t.Errorf("$top=1000: %d, want 400", r.status)
+	}
+	m = call(t, "GET", w.graph("/applications?$filter="+url.QueryEscape("appId eq '"+w.app.AppID+"'")), tok, nil).json(t)
+	if v := m["value"].([]any); len(v) != 1 || v[0].(map[string]any)["displayName"] != "Portal" {
+		t.Errorf("$filter appId: %v", v)
+	}
+	m = call(t, "GET", w.graph("/applications?$filter="+url.QueryEscape("startswith(displayName,'App 01')")), tok, nil).json(t)
+	if v := m["value"].([]any); len(v) != 10 {
+		t.Errorf("$filter startswith: %d, want 10", len(v))
+	}
+	if r := call(t, "GET", w.graph("/applications?$filter="+url.QueryEscape("notes eq 'x'")), tok, nil); r.status != 400 || r.graphErrorCode(t) != "Request_UnsupportedQuery" {
+		t.Errorf("unsupported filter: %d %s", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/application-post-applications — 201 with the full object
+// (testdata/application-post-applications.json); displayName is required.
+func TestCreateApplicationMatchesDocumentedResponse(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All")
+	tok := w.appToken(t)
+	r := call(t, "POST", w.graph("/applications"), tok, map[string]any{"displayName": "Display name", "signInAudience": "AzureADMyOrg",
+		"web": map[string]any{"redirectUris": []string{"https://app.contoso.com/auth/callback"}}})
+	if r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	got := r.json(t)
+	assertSameShape(t, "application", loadDoc(t, "application-post-applications.json"), got)
+	if got["@odata.context"] != w.srv.URL+"/v1.0/$metadata#applications/$entity" || got["web"].(map[string]any)["redirectUris"].([]any)[0] != "https://app.contoso.com/auth/callback" {
+		t.Errorf("create response = %v", got)
+	}
+	if r := call(t, "POST", w.graph("/applications"), tok, map[string]any{"signInAudience": "AzureADMyOrg"}); r.status != 400 {
+		t.Errorf("create without displayName: %d", r.status)
+	}
+	if r := call(t, "PATCH", w.graph("/applications/"+got["id"].(string)), tok, map[string]any{"passwordCredentials": []any{}}); r.status != 400 {
+		t.Errorf("PATCH passwordCredentials: %d, want 400 (use addPassword)", r.status)
+	}
+	if r := call(t, "PATCH", w.graph("/applications/"+got["id"].(string)), tok, map[string]any{"notes": "n"}); r.status != 204 {
+		t.Errorf("PATCH notes: %d, want 204", r.status)
+	}
+	if r := call(t, "DELETE", w.graph("/applications/"+got["id"].(string)), tok, nil); r.status != 204 {
+		t.Errorf("DELETE: %d", r.status)
+	}
+	if r := call(t, "GET", w.graph("/applications/"+got["id"].(string)), tok, nil); r.status != 404 || r.graphErrorCode(t) != "Request_ResourceNotFound" {
+		t.Errorf("GET deleted: %d %s", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/application-upsert — 404 without Prefer, 201 created with
+// Prefer: create-if-missing, 204 when it exists.
+func TestUpsertApplication(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All")
+	tok := w.appToken(t)
+	u := w.graph("/applications(uniqueName='app-65278')")
+	body := map[string]any{"displayName": "Upserted"}
+	if r := call(t, "PATCH", u, tok, body); r.status != 404 {
+		t.Errorf("no Prefer: %d, want 404", r.status)
+	}
+	r := call(t, "PATCH", u, tok, body, "Prefer", "create-if-missing")
+	if r.status != 201 || r.json(t)["uniqueName"] != "app-65278" {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	if r := call(t, "PATCH", u, tok, map[string]any{"displayName": "Renamed"}, "Prefer", "create-if-missing"); r.status != 204 || len(r.body) != 0 {
+		t.Errorf("update: %d %q, want 204 without body", r.status, r.body)
+	}
+	if got := call(t, "GET", u, tok, nil).json(t)["displayName"]; got != "Renamed" {
+		t.Errorf("displayName = %v", got)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/application-addpassword and -removepassword
+// (testdata/application-addpassword.json) — secretText only in this response, hint = first 3
+// characters; the secret works at the token endpoint until removed.
+func TestAddPasswordThenSignInWithIt(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All")
+	tok := w.appToken(t)
+	created := call(t, "POST", w.graph("/applications"), tok, map[string]any{"displayName": "Daemon"}).json(t)
+	id, appID := created["id"].(string), created["appId"].(string)
+	if r := call(t, "POST", w.graph("/servicePrincipals"), tok, map[string]any{"appId": appID}); r.status != 201 {
+		t.Fatalf("create SP: %d %s", r.status, r.body)
+	}
+	end := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
+	r := call(t, "POST", w.graph("/applications/"+id+"/addPassword"), tok, map[string]any{"passwordCredential": map[string]any{"displayName": "ci", "endDateTime": end}})
+	pc := r.json(t)
+	assertSameShape(t, "passwordCredential", loadDoc(t, "application-addpassword.json"), pc)
+	secret, _ := pc["secretText"].(string)
+	if r.status != 200 || len(secret) < 16 || pc["hint"] != secret[:3] || pc["endDateTime"] != end.Format("2006-01-02T15:04:05.0000000Z") {
+		t.Fatalf("addPassword: %d %v", r.status, pc)
+	}
+	listed := call(t, "GET", w.graph("/applications/"+id), tok, nil).json(t)["passwordCredentials"].([]any)[0].(map[string]any)
+	if listed["secretText"] != nil || listed["keyId"] != pc["keyId"] {
+		t.Errorf("GET shows %v", listed)
+	}
+	appTokenFor(t, w.srv.URL, w.tenant, appID, secret)
+	if r := call(t, "POST", w.graph("/applications/"+id+"/removePassword"), tok, map[string]any{"keyId": pc["keyId"]}); r.status != 204 {
+		t.Fatalf("removePassword: %d %s", r.status, r.body)
+	}
+	r = postForm(t, w.tokenURL(), url.Values{"client_id": {appID}, "client_secret": {secret}, "grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}})
+	if r.status != 401 {
+		t.Errorf("removed secret still works: %d", r.status)
+	}
+}
+
+// Source: graph-entra.md §6 (tenantAppManagementPolicy, passwordCredentialConfiguration) and §2
+// (CredentialInvalidLifetimeAsPerAppPolicy [C]) — the policy is readable and enforced by addPassword.
+func TestAddPasswordRespectsAppManagementPolicy(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All", "Policy.Read.All")
+	if err := w.sim.SetPasswordLifetimePolicy(w.tenant, 90*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	tok := w.appToken(t)
+	pol := call(t, "GET", w.graph("/policies/defaultAppManagementPolicy"), tok, nil).json(t)
+	pcs := pol["applicationRestrictions"].(map[string]any)["passwordCredentials"].([]any)
+	if pol["isEnabled"] != true || len(pcs) != 1 || pcs[0].(map[string]any)["maxLifetime"] != "P90D" {
+		t.Errorf("policy = %v", pol)
+	}
+	end := time.Now().AddDate(1, 0, 0)
+	r := call(t, "POST", w.graph("/applications/"+w.app.ID+"/addPassword"), tok, map[string]any{"passwordCredential": map[string]any{"endDateTime": end}})
+	e := r.json(t)["error"].(map[string]any)
+	if r.status != 400 || e["code"] != "CredentialInvalidLifetimeAsPerAppPolicy" || e["details"].([]any)[0].(map[string]any)["code"] != "InvalidKeyEndDate" {
+		t.Errorf("1-year secret under a 90-day policy: %d %s", r.status, r.body)
+	}
+	end = time.Now().AddDate(0, 0, 60)
+	if r := call(t, "POST", w.graph("/applications/"+w.app.ID+"/addPassword"), tok, map[string]any{"passwordCredential": map[string]any{"endDateTime": end}}); r.status != 200 {
+		t.Errorf("60-day secret: %d %s", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/application-delta and /graph/delta-query-overview —
+// pages end in @odata.deltaLink; a later round returns only changes, removed items with @removed.
+func TestApplicationsDelta(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All")
+	tok := w.appToken(t)
+	other := call(t, "POST", w.graph("/applications"), tok, map[string]any{"displayName": "Other"}).json(t)["id"].(string)
+	m := call(t, "GET", w.graph("/applications/delta?$select=displayName"), tok, nil).json(t)
+	if len(m["value"].([]any)) != 2 || m["@odata.deltaLink"] == nil {
+		t.Fatalf("initial delta: %v", m)
+	}
+	delta := m["@odata.deltaLink"].(string)
+	call(t, "PATCH", w.graph("/applications/"+w.app.ID), tok, map[string]any{"displayName": "Portal 2"})
+	call(t, "DELETE", w.graph("/applications/"+other), tok, nil)
+	m = call(t, "GET", delta, tok, nil).json(t)
+	vals := m["value"].([]any)
+	if len(vals) != 2 || m["@odata.deltaLink"] == nil {
+		t.Fatalf("second round: %v", m)
+	}
+	changed, removed := vals[0].(map[string]any), vals[1].(map[string]any)
+	if changed["displayName"] != "Portal 2" || removed["id"] != other || removed["@removed"].(map[string]any)["reason"] != "changed" {
+		t.Errorf("changes = %v", vals)
+	}
+	m = call(t, "GET", w.graph("/applications/delta?$deltatoken=latest"), tok, nil).json(t)
+	if len(m["value"].([]any)) != 0 || m["@odata.deltaLink"] == nil {
+		t.Errorf("$deltatoken=latest: %v", m)
+	}
+}
+
+// Source: graph-entra.md §5 (MERILL dump of the live Graph service principal, EXDOCS for Exchange) —
+// every tenant has both first-party service principals with their real permissions, at tenant-specific
+// object IDs.
+func TestFirstPartyServicePrincipals(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	tok := w.appToken(t)
+	sp := call(t, "GET", w.graph("/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')"), tok, nil).json(t)
+	roles, scopes := sp["appRoles"].([]any), sp["oauth2PermissionScopes"].([]any)
+	if sp["displayName"] != "Microsoft Graph" || len(roles) != 716 || len(scopes) != 807 {
+		t.Errorf("Graph SP: %v with %d roles, %d scopes; want 716 and 807 (the CSV dumps)", sp["displayName"], len(roles), len(scopes))
+	}
+	found := false
+	for _, r := range roles {
+		if m := r.(map[string]any); m["value"] == "Application.Read.All" && m["id"] == "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("Application.Read.All app role with its documented GUID missing")
+	}
+	exo := call(t, "GET", w.graph("/servicePrincipals(appId='00000002-0000-0ff1-ce00-000000000000')"), tok, nil).json(t)
+	var values []string
+	for _, r := range exo["appRoles"].([]any) {
+		values = append(values, r.(map[string]any)["value"].(string))
+	}
+	if got := strings.Join(values, ","); !strings.Contains(got, "full_access_as_app") || !strings.Contains(got, "IMAP.AccessAsApp") || !strings.Contains(got, "SMTP.SendAsApp") {
+		t.Errorf("Exchange app roles = %s", got)
+	}
+	other, _ := w.sim.CreateTenant("Other", "other.example")
+	if st := w.sim.State(); st.Tenants[0].ServicePrincipals[0].ID == "" || other == "" {
+		t.Fatal("no state")
+	} else {
+		a, b := st.Tenants[0].ServicePrincipals[0], st.Tenants[1].ServicePrincipals[0]
+		if a.AppID != b.AppID || a.ID == b.ID {
+			t.Errorf("Graph SP object IDs must differ per tenant: %s %s", a.ID, b.ID)
+		}
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals and
+// serviceprincipal-upsert — 201; a duplicate is 409 Request_MultipleObjectsWithSameKeyValue [C]; upsert by
+// appId with Prefer: create-if-missing.
+func TestServicePrincipalCreateAndUpsert(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All")
+	tok := w.appToken(t)
+	a := call(t, "POST", w.graph("/applications"), tok, map[string]any{"displayName": "X"}).json(t)["appId"].(string)
+	r := call(t, "PATCH", w.graph("/servicePrincipals(appId='"+a+"')"), tok, map[string]any{}, "Prefer", "create-if-missing")
+	if r.status != 201 || r.json(t)["appId"] != a || r.json(t)["servicePrincipalNames"].([]any)[0] != a {
+		t.Fatalf("upsert create: %d %s", r.status, r.body)
+	}
+	if r := call(t, "PATCH", w.graph("/servicePrincipals(appId='"+a+"')"), tok, map[string]any{"tags": []string{"x"}}, "Prefer", "create-if-missing"); r.status != 204 {
+		t.Errorf("upsert update: %d", r.status)
+	}
+	if r := call(t, "POST", w.graph("/servicePrincipals"), tok, map[string]any{"appId": a}); r.status != 409 || r.graphErrorCode(t) != "Request_MultipleObjectsWithSameKeyValue" {
+		t.Errorf("duplicate: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", w.graph("/servicePrincipals"), tok, map[string]any{"appId": "11111111-2222-3333-4444-555555555555"}); r.status != 400 || !strings.Contains(string(r.body), "NoBackingApplicationObject") {
+		t.Errorf("unknown appId: %d %s", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto
+// (testdata/serviceprincipal-post-approleassignedto.json) and grant-admin-consent.md — needs
+// AppRoleAssignment.ReadWrite.All; in a delegated call Microsoft Graph app roles only by a Global or
+// Privileged Role Administrator, other resources' also by an Application Administrator.
+func TestAppRoleAssignedTo(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	target, _ := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Target"})
+	app := w.sim.State().Tenants[0]
+	var graphSP, exoSP, targetSP string
+	for _, sp := range app.ServicePrincipals {
+		switch sp.AppID {
+		case entrasim.GraphAppID:
+			graphSP = sp.ID
+		case entrasim.ExchangeAppID:
+			exoSP = sp.ID
+		case target.AppID:
+			targetSP = sp.ID
+		}
+	}
+	scopes := []string{"AppRoleAssignment.ReadWrite.All", "Application.Read.All"}
+	ga := w.delegatedToken(t, adminUPN, scopes...)
+	appAdmin := w.delegatedToken(t, appAdminUPN, scopes...)
+	assign := func(tok, resource, role string) response {
+		return call(t, "POST", w.graph("/servicePrincipals/"+resource+"/appRoleAssignedTo"), tok,
+			map[string]any{"principalId": targetSP, "resourceId": resource, "appRoleId": role})
+	}
+	const mailSend, fullAccess = "b633e1c5-b582-4048-a93e-9f11b44c7e96", "dc890d15-9560-4a4c-9b7f-a736ec74ec40"
+	if r := assign(appAdmin, graphSP, mailSend); r.status != 403 || r.graphErrorCode(t) != "Authorization_RequestDenied" {
+		t.Errorf("App Admin granting Graph Mail.Send: %d %s", r.status, r.body)
+	}
+	if r := assign(appAdmin, exoSP, fullAccess); r.status != 201 {
+		t.Errorf("App Admin granting full_access_as_app: %d %s", r.status, r.body)
+	}
+	r := assign(ga, graphSP, mailSend)
+	if r.status != 201 {
+		t.Fatalf("GA granting Mail.Send: %d %s", r.status, r.body)
+	}
+	got := r.json(t)
+	assertSameShape(t, "appRoleAssignment", loadDoc(t, "serviceprincipal-post-approleassignedto.json"), got)
+	if len(got["id"].(string)) != 43 || got["principalType"] != "ServicePrincipal" || got["resourceDisplayName"] != "Microsoft Graph" {
+		t.Errorf("assignment = %v", got)
+	}
+	if r := assign(ga, graphSP, mailSend); r.status != 400 || !strings.Contains(string(r.body), "already exists") {
+		t.Errorf("duplicate: %d %s", r.status, r.body)
+	}
+	list := call(t, "GET", w.graph("/servicePrincipals/"+targetSP+"/appRoleAssignments"), ga, nil).json(t)["value"].([]any)
+	if len(list) != 2 {
+		t.Errorf("appRoleAssignments = %d, want 2", len(list))
+	}
+	if r := call(t, "DELETE", w.graph("/servicePrincipals/"+graphSP+"/appRoleAssignedTo/"+got["id"].(string)), ga, nil); r.status != 204 {
+		t.Errorf("DELETE: %d", r.status)
+	}
+	// Entra puts every consented scope into scp, so use an app-only token without the permission.
+	if r := assign(w.appToken(t), graphSP, mailSend); r.status != 403 {
+		t.Errorf("without AppRoleAssignment.ReadWrite.All: %d", r.status)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/oauth2permissiongrant-post
+// (testdata/oauth2permissiongrant-post.json) — one grant per client and resource (409 "Permission entry
+// already exists." [C]); PATCH scope 204; DELETE 204.
+func TestOAuth2PermissionGrants(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "DelegatedPermissionGrant.ReadWrite.All", "Application.Read.All")
+	target, _ := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Target"})
+	tok := w.appToken(t)
+	graphSP := call(t, "GET", w.graph("/servicePrincipals(appId='"+entrasim.GraphAppID+"')?$select=id"), tok, nil).json(t)["id"].(string)
+	targetSP := call(t, "GET", w.graph("/servicePrincipals(appId='"+target.AppID+"')"), tok, nil).json(t)["id"].(string)
+	body := map[string]any{"clientId": targetSP, "consentType": "AllPrincipals", "resourceId": graphSP, "scope": "User.Read.All Group.Read.All"}
+	r := call(t, "POST", w.graph("/oauth2PermissionGrants"), tok, body)
+	if r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	got := r.json(t)
+	assertSameShape(t, "grant", loadDoc(t, "oauth2permissiongrant-post.json"), got)
+	if r := call(t, "POST", w.graph("/oauth2PermissionGrants"), tok, body); r.status != 409 || r.graphErrorCode(t) != "Request_MultipleObjectsWithSameKeyValue" {
+		t.Errorf("duplicate: %d %s", r.status, r.body)
+	}
+	id := got["id"].(string)
+	if r := call(t, "PATCH", w.graph("/oauth2PermissionGrants/"+id), tok, map[string]any{"scope": "User.Read.All"}); r.status != 204 {
+		t.Errorf("PATCH: %d", r.status)
+	}
+	list := call(t, "GET", w.graph("/oauth2PermissionGrants?$filter="+url.QueryEscape("clientId eq '"+targetSP+"'")), tok, nil).json(t)["value"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["scope"] != "User.Read.All" {
+		t.Errorf("list = %v", list)
+	}
+	if r := call(t, "DELETE", w.graph("/oauth2PermissionGrants/"+id), tok, nil); r.status != 204 {
+		t.Errorf("DELETE: %d", r.status)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/organization-get — a collection of one; with only
+// User.Read, only id, displayName and verifiedDomains are populated.
+func TestOrganization(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true}, "Organization.Read.All")
+	m := call(t, "GET", w.graph("/organization"), w.delegatedToken(t, memberUPN, "User.Read"), nil).json(t)
+	orgs := m["value"].([]any)
+	o := orgs[0].(map[string]any)
+	if len(orgs) != 1 || o["id"] != w.tenant || o["displayName"] != "Contoso" || len(o["verifiedDomains"].([]any)) != 2 || o["createdDateTime"] != nil {
+		t.Errorf("organization with User.Read = %v", o)
+	}
+	o = call(t, "GET", w.graph("/organization"), w.appToken(t), nil).json(t)["value"].([]any)[0].(map[string]any)
+	if o["createdDateTime"] == nil {
+		t.Errorf("organization with Organization.Read.All lacks createdDateTime: %v", o)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/user-get and user-list-transitivememberof
+// (testdata/user-list-transitivememberof.json) — /me is delegated only; directory roles carry
+// roleTemplateId.
+func TestMeAndTransitiveMemberOf(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true}, "User.Read.All")
+	tok := w.delegatedToken(t, adminUPN, "User.Read")
+	if me := call(t, "GET", w.graph("/me"), tok, nil).json(t); me["id"] != w.admin || me["userPrincipalName"] != adminUPN {
+		t.Errorf("/me = %v", me)
+	}
+	m := call(t, "GET", w.graph("/me/transitiveMemberOf"), tok, nil).json(t)
+	assertSameShape(t, "memberOf", loadDoc(t, "user-list-transitivememberof.json"), m)
+	role := m["value"].([]any)[0].(map[string]any)
+	if role["roleTemplateId"] != "62e90394-69f5-4237-9190-012177145e10" || role["@odata.type"] != "#microsoft.graph.directoryRole" {
+		t.Errorf("role = %v", role)
+	}
+	if r := call(t, "GET", w.graph("/me"), w.appToken(t), nil); r.status != 400 {
+		t.Errorf("/me app-only: %d, want 400", r.status)
+	}
+	if users := call(t, "GET", w.graph("/users"), w.appToken(t), nil).json(t)["value"].([]any); len(users) != 3 {
+		t.Errorf("/users = %d users", len(users))
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/api/user-sendmail — 202 Accepted, empty body; app-only needs
+// Mail.Send. The emulator keeps the message in the tenant's outbox.
+func TestSendMailGoesToOutbox(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Mail.Send")
+	msg := map[string]any{"message": map[string]any{"subject": "3 app secrets expire within 30 days",
+		"body":         map[string]any{"contentType": "HTML", "content": "<p>…</p>"},
+		"toRecipients": []any{map[string]any{"emailAddress": map[string]any{"address": "secops@contoso.com"}}}}, "saveToSentItems": false}
+	r := call(t, "POST", w.graph("/users/"+adminUPN+"/sendMail"), w.appToken(t), msg)
+	if r.status != 202 || len(r.body) != 0 {
+		t.Fatalf("sendMail: %d %s", r.status, r.body)
+	}
+	out := w.sim.Outbox(w.tenant)
+	if len(out) != 1 || out[0].Subject != "3 app secrets expire within 30 days" || out[0].To[0] != "secops@contoso.com" || out[0].From != adminUPN {
+		t.Errorf("outbox = %+v", out)
+	}
+	noMail := newTestWorld(t, entrasim.Options{}, "User.Read.All")
+	if r := call(t, "POST", noMail.graph("/users/"+adminUPN+"/sendMail"), noMail.appToken(t), msg); r.status != 403 {
+		t.Errorf("without Mail.Send: %d", r.status)
+	}
+}
+
+// Source: ecosystem-notes §1 (msgraph-sdk-go's CompressionHandler sends Content-Encoding: gzip) — gzip
+// request bodies are accepted.
+func TestGzipRequestBody(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	json.NewEncoder(zw).Encode(map[string]any{"displayName": "Zipped"})
+	zw.Close()
+	req, _ := http.NewRequest("POST", w.graph("/applications"), &buf)
+	req.Header.Set("Authorization", "Bearer "+w.appToken(t))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != 201 || m["displayName"] != "Zipped" {
+		t.Errorf("gzip body: %d %v", resp.StatusCode, m)
+	}
+}
+
+// Source: graph-entra.md §1.1 (replication lag [C]: msgraph-sdk-dotnet#3108, terraform-provider-azuread
+// #581) — a new application is invisible for a while: 404 Request_ResourceNotFound on reads, 400
+// NoBackingApplicationObject when creating its service principal.
+func TestReplicationLag(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All")
+	w.sim.SetReplicationLag(time.Minute)
+	tok := w.appToken(t)
+	created := call(t, "POST", w.graph("/applications"), tok, map[string]any{"displayName": "Fresh"}).json(t)
+	if r := call(t, "GET", w.graph("/applications/"+created["id"].(string)), tok, nil); r.status != 404 || r.graphErrorCode(t) != "Request_ResourceNotFound" {
+		t.Errorf("read during lag: %d %s", r.status, r.body)
+	}
+	r := call(t, "POST", w.graph("/servicePrincipals"), tok, map[string]any{"appId": created["appId"]})
+	details, _ := r.json(t)["error"].(map[string]any)["details"].([]any)
+	if r.status != 400 || len(details) == 0 || details[0].(map[string]any)["code"] != "NoBackingApplicationObject" {
+		t.Errorf("SP during lag: %d %s", r.status, r.body)
+	}
+	w.sim.Advance(time.Minute)
+	if r := call(t, "POST", w.graph("/servicePrincipals"), tok, map[string]any{"appId": created["appId"]}); r.status != 201 {
+		t.Errorf("SP after lag: %d %s", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/throttling — 429 with Retry-After; injected per method and
+// path for the next N requests, or a percentage; 5xx likewise; the token endpoint answers in its own shape.
+func TestFaults(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	tok := w.appToken(t)
+	if err := w.sim.AddFault(entrasim.Fault{Method: "GET", Path: "/v1.0/applications*", Status: 429, RetryAfter: 7, Count: 2}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		r := call(t, "GET", w.graph("/applications"), tok, nil)
+		if r.status != 429 || r.header.Get("Retry-After") != "7" || r.graphErrorCode(t) != "TooManyRequests" {
+			t.Errorf("request %d: %d Retry-After %q", i, r.status, r.header.Get("Retry-After"))
+		}
+	}
+	if r := call(t, "GET", w.graph("/applications"), tok, nil); r.status != 200 {
+		t.Errorf("third request: %d", r.status)
+	}
+	w.sim.AddFault(entrasim.Fault{Path: "/v1.0/organization", Status: 503, Percent: 100})
+	for range 3 {
+		if r := call(t, "GET", w.graph("/organization"), tok, nil); r.status != 503 {
+			t.Errorf("100%% fault: %d", r.status)
+		}
+	}
+	w.sim.ClearFaults()
+	w.sim.AddFault(entrasim.Fault{Method: "POST", Path: "*/oauth2/v2.0/token", Status: 504})
+	r := postForm(t, w.tokenURL(), url.Values{})
+	if r.status != 504 || r.json(t)["error"] != "temporarily_unavailable" {
+		t.Errorf("token endpoint fault: %d %s", r.status, r.body)
+	}
+	if err := w.sim.AddFault(entrasim.Fault{Status: 418}); err == nil {
+		t.Error("status 418 accepted")
+	}
+}
