@@ -233,6 +233,7 @@ var permissionTable = sync.OnceValue(func() map[permKey]Permission {
 	}
 	for _, p := range exchangePermissions {
 		p.Resource = ExchangeOnline
+		p.Source = "GUID: " + p.Source + "; texts: the portal's wording"
 		t[permKey{ExchangeOnline.AppID, p.Type, p.Name}] = finish(p)
 	}
 	return t

@@ -195,7 +195,7 @@ func TestLookup(t *testing.T) {
 		}},
 		{"office 365 exchange online", "full_access_as_app", Application, Permission{
 			Resource: ExchangeOnline, Name: "full_access_as_app", Type: Application, ID: "dc890d15-9560-4a4c-9b7f-a736ec74ec40",
-			Confidence: Verified, Source: "Exchange EWS OAuth documentation (app manifest example)",
+			Confidence: Verified, Source: "GUID: Exchange EWS OAuth documentation (app manifest example); texts: the portal's wording",
 			DisplayName:  "Use Exchange Web Services with full access to all mailboxes",
 			Description:  "Allows the app to use Exchange Web Services with full access to all mailboxes, without a signed-in user.",
 			AdminConsent: ConsentRequired, Privilege: PrivilegeCritical,
@@ -203,7 +203,7 @@ func TestLookup(t *testing.T) {
 		}},
 		{"Office 365 Exchange Online", "SMTP.SendAsApp", Application, Permission{
 			Resource: ExchangeOnline, Name: "SMTP.SendAsApp", Type: Application, ID: "7146a1f0-8703-45b3-9eae-527a64c00995",
-			Confidence: Unverified, Source: "two community sources; Microsoft documents the name but no GUID",
+			Confidence: Unverified, Source: "GUID: two community sources; Microsoft documents the name but no GUID; texts: the portal's wording",
 			DisplayName:  "SMTP.SendAsApp",
 			Description:  "Allows the app to send mail over SMTP AUTH without a signed-in user, as mailboxes Exchange grants it.",
 			AdminConsent: ConsentRequired, Privilege: PrivilegeHigh,
