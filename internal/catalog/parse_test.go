@@ -101,6 +101,21 @@ func TestParseBad(t *testing.T) {
 	}{
 		{"unknown permission", withLine(31, "    name: Mail.Sendd"), ValidationErrors{
 			{31, "permissions[0].name", `unknown Microsoft Graph application permission "Mail.Sendd" (did you mean "Mail.Send"?)`}}},
+		{"Windows line endings", strings.ReplaceAll(withLine(31, "    name: Mail.Sendd"), "\n", "\r\n"), ValidationErrors{
+			{31, "permissions[0].name", `unknown Microsoft Graph application permission "Mail.Sendd" (did you mean "Mail.Send"?)`}}},
+		{"JSON", `{"apiVersion": "appreg.portal/v1",` + "\n" + `"kind": "Blueprint", "id": "x"}`, ValidationErrors{
+			{1, "name", "missing; this field is required"},
+			{1, "vendor", "missing; this field is required"},
+			{1, "description", "missing; this field is required"},
+			{1, "appliesTo", "missing; name at least one product (and its versions)"},
+			{1, "source.title", "missing; this field is required"},
+			{1, "registration.displayName", "missing; this field is required"},
+			{1, "registration.signInAudience", "missing; want one of AzureADMyOrg, AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount"},
+			{1, "permissions", "missing; a blueprint asks for at least one permission"},
+			{1, "secret.maxLifetimeMonths", "missing; give the longest secret lifetime in months (at most 24)"},
+			{1, "secret.defaultLifetimeMonths", "missing; give the default secret lifetime in months"},
+			{1, "secret.portalDoes", "missing; this field is required"},
+			{1, "handoff", "missing; say where the client ID, tenant ID and secret go in the product"}}},
 		{"wrong permission type", withLine(32, "    type: app"), ValidationErrors{
 			{32, "permissions[0].type", `unknown permission type "app"; want application or delegated`}}},
 		{"permission of the other type", withLine(36, "    type: application"), ValidationErrors{
