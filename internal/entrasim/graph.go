@@ -384,7 +384,7 @@ func (s *Sim) writeCollection(g *graphReq, set string, items []any) {
 			page = append(page, project(it, sel))
 		}
 	}
-	if end < len(items) {
+	if end < len(items) || (s.opts.TrailingEmptyPage && off < len(items) && end == len(items)) {
 		nq := url.Values{}
 		for k, v := range q {
 			if k != "$skiptoken" {

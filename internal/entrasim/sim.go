@@ -30,6 +30,10 @@ type Options struct {
 	ReplicationLag time.Duration
 	// DeviceCodeInterval is the polling interval the device code endpoint announces (default 5s, as Entra).
 	DeviceCodeInterval time.Duration
+	// TrailingEmptyPage makes collections that end exactly on a page boundary, or fit one page, end with an
+	// @odata.nextLink to an empty last page, as Graph sometimes answers; clients must keep following
+	// nextLink until there is none (https://learn.microsoft.com/graph/paging; msgraph-sdk-go-core #193).
+	TrailingEmptyPage bool
 }
 
 // Sim is one emulated world of Entra ID tenants and Microsoft Graph. It is an http.Handler and safe for
