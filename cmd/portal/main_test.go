@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/pgcluster"
 	"github.com/appreg-portal/portal/internal/pgtest"
+	"github.com/appreg-portal/portal/migrations"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -51,6 +54,12 @@ func TestMigrateCommand(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.EmptyURL(t)
 	getenv := func(k string) string { return map[string]string{"PORTAL_DATABASE_URL": url}[k] }
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("migrations: %v, %v", files, err)
+	}
+	slices.Sort(files)
+	latest := files[len(files)-1]
 	for _, step := range []struct {
 		args []string
 		want string
@@ -58,8 +67,8 @@ func TestMigrateCommand(t *testing.T) {
 		{[]string{"migrate", "status"}, "pending"},
 		{[]string{"migrate"}, "applied  00001_create_tenants.sql"},
 		{[]string{"migrate", "up"}, "nothing to apply"},
-		{[]string{"migrate", "down"}, "rolled back  00003_create_audit_events.sql"},
-		{[]string{"migrate", "status"}, "00003_create_audit_events.sql  pending"},
+		{[]string{"migrate", "down"}, "rolled back  " + latest},
+		{[]string{"migrate", "status"}, latest + "  pending"},
 	} {
 		var out bytes.Buffer
 		if err := run(ctx, step.args, getenv, &out, io.Discard); err != nil {
