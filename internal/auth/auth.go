@@ -31,6 +31,10 @@ import (
 // checking token expiry.
 const ClockSkew = 2 * time.Minute
 
+// MaxTokenAge is how old (by iat) an ID token may be when it reaches the
+// callback: a sign-in takes seconds, so an older token is a replay.
+const MaxTokenAge = 10 * time.Minute
+
 // Config configures sign-in.
 type Config struct {
 	Authority      string   // e.g. https://login.microsoftonline.com
@@ -223,7 +227,17 @@ func (c *Client) Verify(ctx context.Context, raw, nonce string) (Identity, error
 			return Identity{}, refuse("token_invalid", "The sign-in token could not be verified. "+tryAgain, err)
 		}
 	}
+	if len(t.Audience) != 1 {
+		// Entra v2 ID tokens have one audience; more means someone else's token too.
+		return Identity{}, refuse("audience_mismatch", "The sign-in token was issued for more than this application. "+tryAgain, fmt.Errorf("aud %v", t.Audience))
+	}
+	now := c.cfg.Now()
+	if t.IssuedAt.After(now.Add(ClockSkew)) || t.IssuedAt.Before(now.Add(-MaxTokenAge-ClockSkew)) {
+		return Identity{}, refuse("token_stale", "The sign-in token is too old or dated in the future. Check the server's clock, then "+strings.ToLower(tryAgain[:1])+tryAgain[1:],
+			fmt.Errorf("iat %s, now %s", t.IssuedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+	}
 	var cl struct {
+		AZP               string   `json:"azp"`
 		TID               string   `json:"tid"`
 		OID               string   `json:"oid"`
 		Name              string   `json:"name"`
@@ -234,6 +248,9 @@ func (c *Client) Verify(ctx context.Context, raw, nonce string) (Identity, error
 	}
 	if err := t.Claims(&cl); err != nil {
 		return Identity{}, refuse("token_invalid", "The sign-in token could not be read. "+tryAgain, err)
+	}
+	if cl.AZP != "" && cl.AZP != c.cfg.ClientID {
+		return Identity{}, refuse("audience_mismatch", "The sign-in token was issued to another application. "+tryAgain, fmt.Errorf("azp %q", cl.AZP))
 	}
 	tid := strings.ToLower(cl.TID)
 	if !config.IsGUID(tid) {

@@ -274,6 +274,24 @@ func TestRefusedSignIns(t *testing.T) {
 				return "", false
 			}
 		}},
+		{name: "two audiences", user: "ada", reason: "audience_mismatch", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) {
+				c["aud"] = []any{c["aud"], "00000003-0000-0000-c000-000000000000"}
+				return "", false
+			}
+		}},
+		{name: "authorized party is another app", user: "ada", reason: "audience_mismatch", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) {
+				c["azp"] = "11111111-1111-1111-1111-111111111111"
+				return "", false
+			}
+		}},
+		{name: "issued long ago", user: "ada", reason: "token_stale", status: 400, setup: func(e *flowEnv) {
+			e.tamperToken = func(c map[string]any) (string, bool) {
+				c["iat"] = time.Now().Add(-auth.MaxTokenAge - auth.ClockSkew - time.Minute).Unix()
+				return "", false
+			}
+		}},
 		{name: "tenant not allowed", user: "fiona", reason: "tenant_not_allowed", status: 403},
 		{name: "expired token", user: "ada", reason: "token_expired", status: 400, setup: func(e *flowEnv) {
 			e.tamperToken = func(c map[string]any) (string, bool) {
