@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -219,24 +221,67 @@ func selectFields(q url.Values) []string {
 	return out
 }
 
-// project applies $select: only the selected properties (and id) are returned.
+// project applies $select: only the selected properties (and id) are returned. Structs are projected by
+// their JSON field names through reflection, so that large pages stay cheap.
 func project(v any, sel []string) any {
 	if len(sel) == 0 {
 		return v
 	}
-	m := toMap(v)
-	out := map[string]any{}
-	if id, ok := m["id"]; ok {
-		out["id"] = id
-	}
-	for _, f := range sel {
-		for k, val := range m {
-			if strings.EqualFold(k, f) {
-				out[k] = val
+	out := make(map[string]any, len(sel)+1)
+	if m, ok := v.(map[string]any); ok {
+		if id, ok := m["id"]; ok {
+			out["id"] = id
+		}
+		for _, f := range sel {
+			for k, val := range m {
+				if strings.EqualFold(k, f) {
+					out[k] = val
+				}
 			}
+		}
+		return out
+	}
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct {
+		return v
+	}
+	fields := jsonFields(rv.Type())
+	if f, ok := fields["id"]; ok {
+		out["id"] = rv.Field(f.index).Interface()
+	}
+	for _, name := range sel {
+		if f, ok := fields[strings.ToLower(name)]; ok {
+			out[f.name] = rv.Field(f.index).Interface()
 		}
 	}
 	return out
+}
+
+type jsonField struct {
+	name  string
+	index int
+}
+
+var jsonFieldCache sync.Map // reflect.Type → map[string]jsonField (lower-case JSON name → field)
+
+func jsonFields(t reflect.Type) map[string]jsonField {
+	if m, ok := jsonFieldCache.Load(t); ok {
+		return m.(map[string]jsonField)
+	}
+	m := map[string]jsonField{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		m[strings.ToLower(name)] = jsonField{name: name, index: i}
+	}
+	jsonFieldCache.Store(t, m)
+	return m
 }
 
 type filterTerm struct {

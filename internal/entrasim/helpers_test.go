@@ -306,3 +306,5 @@ func s256(v string) string {
 }
 
 var _ = time.Second
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
