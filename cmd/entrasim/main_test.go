@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/entrasim"
+)
+
+// startRun runs the command with args and returns the lines it prints until "listening on".
+func startRun(t *testing.T, args ...string) (base string, lines []string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, pw); pw.Close() }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	sc := bufio.NewScanner(pr)
+	deadline := time.After(20 * time.Second)
+	got := make(chan string)
+	go func() {
+		for sc.Scan() {
+			got <- sc.Text()
+		}
+		close(got)
+	}()
+	for {
+		select {
+		case l, ok := <-got:
+			if !ok {
+				t.Fatalf("output ended before the base URL: %v", lines)
+			}
+			lines = append(lines, l)
+			if b, ok := strings.CutPrefix(l, "entrasim listening on "); ok {
+				go func() {
+					for range got {
+					}
+				}()
+				return b, lines
+			}
+		case <-deadline:
+			t.Fatalf("no base URL printed: %v", lines)
+		}
+	}
+}
+
+// `entrasim -tls -seed demo` serves HTTPS with a generated certificate, writes the CA certificate, and
+// prints what the seed created.
+func TestRunTLSWithDemoSeed(t *testing.T) {
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	base, lines := startRun(t, "-addr", "127.0.0.1:0", "-tls", "-ca-out", caFile, "-seed", "demo", "-auto-login")
+	if !strings.HasPrefix(base, "https://127.0.0.1:") {
+		t.Fatalf("base = %q", base)
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), "app    portal       appId 5e7a1c2d-8b3f-4d6e-9a0b-1c2d3e4f5a6b") {
+		t.Errorf("output lacks the portal app:\n%s", strings.Join(lines, "\n"))
+	}
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	ca, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := entrasim.TLSClient(ca).Get(base + "/organizations/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatalf("HTTPS with the written CA: %v", err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	json.NewDecoder(resp.Body).Decode(&doc)
+	if doc["issuer"] != base+"/{tenantid}/v2.0" {
+		t.Errorf("issuer = %v", doc["issuer"])
+	}
+	if _, err := http.Get(base + "/organizations/v2.0/.well-known/openid-configuration"); err == nil {
+		t.Error("a client without the CA trusted the generated certificate")
+	}
+}
+
+func TestRunHTTP(t *testing.T) {
+	base, _ := startRun(t, "-addr", "127.0.0.1:0")
+	resp, err := http.Post(base+"/_sim/tenants", "application/json", strings.NewReader(`{"displayName":"T","domain":"t.example"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Errorf("POST /_sim/tenants: %d", resp.StatusCode)
+	}
+}
