@@ -233,7 +233,7 @@ func (c *Client) Verify(ctx context.Context, raw, nonce string) (Identity, error
 	}
 	now := c.cfg.Now()
 	if t.IssuedAt.After(now.Add(ClockSkew)) || t.IssuedAt.Before(now.Add(-MaxTokenAge-ClockSkew)) {
-		return Identity{}, refuse("token_stale", "The sign-in token is too old or dated in the future. Check the server's clock, then "+strings.ToLower(tryAgain[:1])+tryAgain[1:],
+		return Identity{}, refuse("token_stale", "The sign-in token is too old or dated in the future; check that the server's clock is right. "+tryAgain,
 			fmt.Errorf("iat %s, now %s", t.IssuedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
 	}
 	var cl struct {

@@ -183,13 +183,9 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	if len(c.Entra.AllowedTenants) == 0 && c.Entra.TenantID != "" {
 		c.Entra.AllowedTenants = []string{c.Entra.TenantID}
 	}
-	for _, name := range []string{"PORTAL_ENTRA_AUTHORITY", "PORTAL_GRAPH_URL"} {
-		v := c.Entra.Authority
-		if name == "PORTAL_GRAPH_URL" {
-			v = c.Entra.GraphURL
-		}
-		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && IsLoopback(u.Hostname()))) {
-			r.problem("%s %q must be an https URL (plain http is only for localhost)", name, v)
+	for _, v := range []struct{ name, val string }{{"PORTAL_ENTRA_AUTHORITY", c.Entra.Authority}, {"PORTAL_GRAPH_URL", c.Entra.GraphURL}} {
+		if u, err := url.Parse(v.val); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && IsLoopback(u.Hostname()))) {
+			r.problem("%s %q must be an https URL (plain http is only for localhost)", v.name, v.val)
 		}
 	}
 	if c.Session.IdleTimeout > c.Session.Lifetime {
