@@ -198,6 +198,7 @@ func (s *Sim) canWriteApp(g *graphReq, app *application, perms []string) bool {
 // (application-list.md), secretText never.
 func appView(app *application, sel []string) appData {
 	d := app.Data
+	d.PasswordCredentials = slices.Clone(app.Data.PasswordCredentials) // removePassword edits in place
 	withKey := slices.ContainsFunc(sel, func(f string) bool { return strings.EqualFold(f, "keyCredentials") })
 	d.KeyCredentials = make([]keyCredential, len(app.Data.KeyCredentials))
 	for i, kc := range app.Data.KeyCredentials {

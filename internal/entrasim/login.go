@@ -408,11 +408,14 @@ func (s *Sim) signedIn(w http.ResponseWriter, r *http.Request, ar *authRequest, 
 		s.errorPage(w, http.StatusBadRequest, 50034, "Sign in", "The user account does not exist.")
 		return
 	}
+	s.mu.Lock()
+	audience, home := app.Data.SignInAudience, app.TenantID
+	s.mu.Unlock()
 	if ar.TenantID != "" && ar.TenantID != t.ID {
 		s.errorPage(w, http.StatusBadRequest, 50020, "Sign in", fmt.Sprintf("User account '%s' from identity provider does not exist in tenant '%s' and cannot access the application '%s' in that tenant.", u.UserPrincipalName, ar.TenantSeg, ar.ClientID))
 		return
 	}
-	if app.Data.SignInAudience == "AzureADMyOrg" && app.TenantID != t.ID {
+	if audience == "AzureADMyOrg" && home != t.ID {
 		s.errorPage(w, http.StatusBadRequest, 50020, "Sign in", fmt.Sprintf("User account '%s' does not exist in the application's home tenant.", u.UserPrincipalName))
 		return
 	}
@@ -708,7 +711,9 @@ func canGrant(u *user, resAppID string, role bool) bool {
 }
 
 func (s *Sim) adminConsentSignedIn(w http.ResponseWriter, r *http.Request, ar *authRequest, t *tenant, u *user, app *application, auto bool) {
+	s.mu.Lock()
 	items := adminConsentItems(app, ar)
+	s.mu.Unlock()
 	for _, it := range items {
 		if !canGrant(u, it.Res.AppID, it.Role) {
 			s.redirectError(w, r, ar, "access_denied", 90094, "The grant requires admin permission.")
@@ -727,7 +732,9 @@ func (s *Sim) adminConsentSignedIn(w http.ResponseWriter, r *http.Request, ar *a
 }
 
 func (s *Sim) finishAdminConsent(w http.ResponseWriter, r *http.Request, ar *authRequest, t *tenant, u *user, app *application) {
+	s.mu.Lock()
 	items := adminConsentItems(app, ar)
+	s.mu.Unlock()
 	for _, it := range items {
 		if !canGrant(u, it.Res.AppID, it.Role) {
 			s.redirectError(w, r, ar, "access_denied", 90094, "The grant requires admin permission.")
