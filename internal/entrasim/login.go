@@ -267,11 +267,11 @@ func (s *Sim) authorize(w http.ResponseWriter, r *http.Request, seg string) {
 	case "", "query", "form_post", "fragment":
 	default:
 		ar.ResponseMode = ""
-		s.redirectError(w, r, ar, "invalid_request", 900144, "The request body must contain a valid 'response_mode' parameter.")
+		s.redirectError(w, r, ar, "invalid_request", 70007, "The application returned an unsupported value of 'response_mode' when requesting a token.")
 		return
 	}
 	if q.Get("response_type") != "code" {
-		s.redirectError(w, r, ar, "unsupported_response_type", 700054, "response_type '"+q.Get("response_type")+"' is not supported by this emulator; use the authorization code flow.")
+		s.redirectError(w, r, ar, "unsupported_response_type", 70005, "The application returned an unsupported response type '"+q.Get("response_type")+"'; the emulator supports the authorization code flow.")
 		return
 	}
 	if ar.CodeChallenge != "" && ar.CodeChallengeMethod != "S256" {
@@ -326,7 +326,7 @@ func resolveScopes(scopes []string) (res *resource, list []string, e *scopeErr) 
 			return nil, nil, &scopeErr{500011, fmt.Sprintf("The resource principal named %s was not found in the tenant. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", sc)}
 		}
 		if res != nil && res != r {
-			return nil, nil, &scopeErr{28000, "Provided value for the input parameter scope is not valid because it contains more than one resource. Scope " + strings.Join(scopes, " ") + " is not valid."}
+			return nil, nil, &scopeErr{700022, "The provided value for the input parameter scope is not valid because it contains more than one resource. Scope " + strings.Join(scopes, " ") + " is not valid."}
 		}
 		res = r
 		if v != ".default" {

@@ -220,7 +220,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		wantErr  string
 		wantCode string
 	}{
-		{"unsupported response_type", func(v url.Values) { v.Set("response_type", "token") }, "unsupported_response_type", "AADSTS700054"},
+		{"unsupported response_type", func(v url.Values) { v.Set("response_type", "token") }, "unsupported_response_type", "AADSTS70005"},
 		{"unknown scope", func(v url.Values) { v.Set("scope", "openid Nope.Nothing") }, "invalid_scope", "AADSTS70011"},
 		{"plain PKCE", func(v url.Values) { v.Set("code_challenge", "abc"); v.Set("code_challenge_method", "plain") }, "invalid_request", "AADSTS501491"},
 		{"admin-only scope by a non-admin", func(v url.Values) { v.Set("scope", "openid Application.ReadWrite.All"); v.Set("login_hint", memberUPN) }, "access_denied", "AADSTS90094"},
@@ -543,3 +543,31 @@ func TestClientCredentialsAuthStyles(t *testing.T) {
 }
 
 var _ = base64.StdEncoding
+
+// Source: https://learn.microsoft.com/entra/identity-platform/reference-error-codes — client credentials
+// need a tenant (AADSTS9001023 at /common), a code is redeemed at the tenant it was issued for
+// (AADSTS700005), and scopes may name only one resource (AADSTS700022).
+func TestTokenEndpointTenantRules(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true}, "Application.Read.All")
+	r := postForm(t, w.srv.URL+"/common/oauth2/v2.0/token", url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText},
+		"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}})
+	if r.status != 400 || r.json(t)["error_codes"].([]any)[0] != float64(9001023) {
+		t.Errorf("client credentials at /common: %d %s", r.status, r.body)
+	}
+	other, _ := w.sim.CreateTenant("Other", "other.example")
+	cfg := w.oauthConfig("openid")
+	ver := oauth2.GenerateVerifier()
+	loc, _ := noFollow(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(ver), oauth2.SetAuthURLParam("login_hint", adminUPN)))
+	u, _ := url.Parse(loc)
+	r = postForm(t, w.srv.URL+"/"+other+"/oauth2/v2.0/token", url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText},
+		"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "redirect_uri": {redirectURI}, "code_verifier": {ver}})
+	if r.status != 400 || r.json(t)["error_codes"].([]any)[0] != float64(700005) {
+		t.Errorf("code at another tenant: %d %s", r.status, r.body)
+	}
+	v := url.Values{"client_id": {w.app.AppID}, "response_type": {"code"}, "redirect_uri": {redirectURI}, "state": {"s"},
+		"scope": {"openid https://graph.microsoft.com/User.Read https://outlook.office365.com/EWS.AccessAsUser.All"}}
+	loc, _ = noFollow(w.srv.URL + "/" + w.tenant + "/oauth2/v2.0/authorize?" + v.Encode())
+	if !strings.Contains(loc, "AADSTS700022") {
+		t.Errorf("two resources: %s", loc)
+	}
+}

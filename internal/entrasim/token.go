@@ -95,6 +95,10 @@ func (s *Sim) token(w http.ResponseWriter, r *http.Request, seg string) {
 	}
 	switch gt {
 	case "client_credentials":
+		if strings.EqualFold(seg, "common") {
+			s.writeTokenError(w, http.StatusBadRequest, "invalid_request", 9001023, "The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.")
+			return
+		}
 		if multi {
 			s.writeTokenError(w, http.StatusBadRequest, "invalid_request", 50059, "No tenant-identifying information found in either the request or implied by any provided credentials.")
 			return
@@ -316,7 +320,7 @@ func (s *Sim) redeemCode(w http.ResponseWriter, r *http.Request, tid string, ca 
 		return
 	}
 	if tid != "" && tid != ac.TenantID {
-		s.writeTokenError(w, http.StatusBadRequest, "invalid_grant", 70000, "The provided value for the 'code' parameter is not valid for this tenant.")
+		s.writeTokenError(w, http.StatusBadRequest, "invalid_grant", 700005, "Provided Authorization Code is intended to use against other tenant, thus rejected.")
 		return
 	}
 	if r.PostFormValue("redirect_uri") != ac.RedirectURI {
@@ -389,7 +393,7 @@ func (s *Sim) redeemDevice(w http.ResponseWriter, r *http.Request, ca clientAuth
 	case dg == nil || dg.ClientID != ca.app.AppID:
 		s.writeTokenError(w, http.StatusBadRequest, "invalid_grant", 70000, "The provided value for the 'device_code' parameter is not valid.")
 	case !now.Before(dg.Expires):
-		s.writeTokenError(w, http.StatusBadRequest, "expired_token", 70020, "The provided value for the input parameter 'device_code' is not valid. This device code has expired.")
+		s.writeTokenError(w, http.StatusBadRequest, "expired_token", 70019, "The provided value for the input parameter 'device_code' is not valid. This device code has expired.")
 	case status == "pending":
 		s.writeTokenError(w, http.StatusBadRequest, "authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
 	case status == "declined":
