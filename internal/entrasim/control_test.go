@@ -111,8 +111,9 @@ func TestDemoSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	portal := res.Applications["portal"]
-	if portal.AppID != "5e7a1c2d-8b3f-4d6e-9a0b-1c2d3e4f5a6b" || portal.SecretText != "dev8Q~DEMO-ONLY.portal-secret.not-a-real-one" {
-		t.Errorf("portal app = %+v", portal)
+	if portal.AppID != entrasim.DemoPortalAppID || portal.SecretText != entrasim.DemoPortalSecret || res.Tenants["contoso"] != entrasim.DemoOperatorTenantID ||
+		res.Tenants["fabrikam"] != entrasim.DemoFabrikamTenantID || res.Tenants["northwind"] != entrasim.DemoNorthwindTenantID {
+		t.Errorf("portal app = %+v, tenants %v: want the Demo* constants", portal, res.Tenants)
 	}
 	contoso, fabrikam, northwind := res.Tenants["contoso"], res.Tenants["fabrikam"], res.Tenants["northwind"]
 	for _, tid := range []string{contoso, fabrikam} {
@@ -128,7 +129,7 @@ func TestDemoSeed(t *testing.T) {
 	w := &world{sim: sim, srv: srv, tenant: contoso, app: portal}
 	for user, want := range map[string]string{"ada": "Portal.Admin", "oscar": "Portal.Operator", "vera": "Portal.Viewer", "nina": ""} {
 		cfg := w.oauthConfig("openid", "profile", "email")
-		cfg.RedirectURL = "http://127.0.0.1:8080/auth/callback"
+		cfg.RedirectURL = entrasim.DemoPortalRedirectURI
 		ver := oauth2.GenerateVerifier()
 		loc, err := noFollow(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(ver), oauth2.SetAuthURLParam("login_hint", res.UserPrincipalNames[user])))
 		if err != nil {

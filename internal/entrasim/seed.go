@@ -10,6 +10,19 @@ import (
 	"time"
 )
 
+// Fixed values of the demo world, for `portal dev`'s configuration. The secret is a demo-only value
+// that exists nowhere but in this emulator.
+const (
+	DemoOperatorTenantID   = "c0a7e2d4-5b1f-4e8a-9c3d-2f6b8a1e4d70"
+	DemoOperatorDomain     = "contoso-consulting.example"
+	DemoPortalAppID        = "5e7a1c2d-8b3f-4d6e-9a0b-1c2d3e4f5a6b"
+	DemoPortalSecret       = "dev8Q~DEMO-ONLY.portal-secret.not-a-real-one"
+	DemoPortalRedirectURI  = "http://127.0.0.1:8080/auth/callback"
+	DemoOnboardRedirectURI = "http://127.0.0.1:8080/onboarding/callback"
+	DemoFabrikamTenantID   = "fab41c4e-2d3b-4a5c-8e6f-7a8b9c0d1e2f"
+	DemoNorthwindTenantID  = "a0e7b1d2-3c4f-4a6b-9d8e-0f1a2b3c4d5e"
+)
+
 // DemoSeed is the demo world `portal dev` loads: the operator tenant "Contoso Consulting" with the portal
 // app and four users, and two customer tenants (Fabrikam, Northwind) with app registrations whose
 // credentials expire at various dates. The portal app's secret is a fixed, demo-only value.

@@ -371,3 +371,23 @@ func TestResourceLookupAndGrants(t *testing.T) {
 		t.Errorf("grant scope = %q, want %q", scope, "User.Read Mail.Read")
 	}
 }
+
+// Source: https://learn.microsoft.com/graph/api/user-sendmail — alert mail through Graph arrives in the
+// emulator's outbox; without Mail.Send the call is denied.
+func TestSendMail(t *testing.T) {
+	e := newEnv(t, false, entrasim.Options{}, "Mail.Send")
+	e.sim.CreateUser(e.tenant, entrasim.User{DisplayName: "Alerts", UserPrincipalName: "alerts@contoso.example"})
+	err := e.client(t).SendMail(context.Background(), "alerts@contoso.example", graph.Mail{To: []string{"ops@contoso.example"},
+		Subject: "2 secrets expire within 7 days", HTMLBody: "<p>Exact Globe+ mail</p>"})
+	if err != nil {
+		t.Fatalf("SendMail: %v", err)
+	}
+	out := e.sim.Outbox(e.tenant)
+	if len(out) != 1 || out[0].Subject != "2 secrets expire within 7 days" || out[0].To[0] != "ops@contoso.example" || out[0].ContentType != "HTML" {
+		t.Errorf("outbox = %+v", out)
+	}
+	e2 := newEnv(t, false, entrasim.Options{}, "Application.Read.All")
+	if err := e2.client(t).SendMail(context.Background(), "x@contoso.example", graph.Mail{To: []string{"a@b"}}); !errors.Is(err, graph.ErrInsufficientPrivileges) {
+		t.Errorf("SendMail without Mail.Send: err = %v, want ErrInsufficientPrivileges", err)
+	}
+}
