@@ -571,3 +571,20 @@ func TestTokenEndpointTenantRules(t *testing.T) {
 		t.Errorf("two resources: %s", loc)
 	}
 }
+
+// SignJWT produces tokens that verify against the published JWKS, so relying-party tests can alter claims.
+func TestSignJWTUsesPublishedKey(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{})
+	raw, err := w.sim.SignJWT(map[string]any{"iss": w.srv.URL + "/" + w.tenant + "/v2.0", "aud": w.app.AppID, "sub": "s",
+		"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := oidc.NewProvider(context.Background(), w.srv.URL+"/"+w.tenant+"/v2.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Verifier(&oidc.Config{ClientID: w.app.AppID}).Verify(context.Background(), raw); err != nil {
+		t.Errorf("go-oidc rejects a SignJWT token: %v", err)
+	}
+}
