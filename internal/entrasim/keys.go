@@ -126,13 +126,3 @@ func certKey() (*rsa.PrivateKey, error) {
 	return certKeyVal, certKeyErr
 }
 
-// SignJWT signs claims with the emulator's published RS256 key (kid in the header), as Entra signs its
-// tokens. Tests use it to build tokens the emulator would never issue — expired, another audience, a
-// foreign tenant — and check that relying parties reject them for the right reason.
-func (s *Sim) SignJWT(claims any) (string, error) {
-	k, err := getKey()
-	if err != nil {
-		return "", err
-	}
-	return k.sign(claims)
-}
