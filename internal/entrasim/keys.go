@@ -125,4 +125,3 @@ func certKey() (*rsa.PrivateKey, error) {
 	certKeyOnce.Do(func() { certKeyVal, certKeyErr = rsa.GenerateKey(rand.Reader, 2048) })
 	return certKeyVal, certKeyErr
 }
-
