@@ -437,6 +437,9 @@ func (s *Sim) issueUserTokens(w http.ResponseWriter, r *http.Request, app *appli
 	// Entra puts every consented scope of the resource into scp, not only the requested ones.
 	var resScopes []string
 	for _, v := range consented {
+		if strings.EqualFold(v, "offline_access") {
+			continue // governs the refresh token, never appears in scp
+		}
 		if !oidcScopes[strings.ToLower(v)] || res.AppID == GraphAppID {
 			resScopes = append(resScopes, v)
 		}
