@@ -155,11 +155,15 @@ func TestSignInAndConsentPages(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{})
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	cfg := w.oauthConfig("openid", "profile", "Calendars.Read")
-	resp, err := client.Get(cfg.AuthCodeURL("s1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	resp, err := client.Get(cfg.AuthCodeURL("s1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("login_hint", memberUPN)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	page := readAll(t, resp)
+	// login_hint preselects: the hinted account comes first and has the focus.
+	if i, j := strings.Index(page, "signin-user-"+memberUPN), strings.Index(page, "signin-user-"+adminUPN); i < 0 || j < 0 || i > j || !strings.Contains(page[i:i+strings.Index(page[i:], ">")], "autofocus") {
+		t.Errorf("login_hint did not preselect %s", memberUPN)
+	}
 	for _, want := range []string{`data-testid="signin-user-` + memberUPN + `"`, "Nina Norole", `<button type="submit"`, `lang="en"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("sign-in page lacks %q", want)

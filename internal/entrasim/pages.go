@@ -20,6 +20,7 @@ body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0
 button{display:block;width:100%;text-align:left;padding:.75rem;margin:.5rem 0;font-size:1rem;border:1px solid #8a8886;background:#fff;border-radius:2px;cursor:pointer}
 button:focus{outline:3px solid #0067b8;outline-offset:2px}
 button.primary{background:#0067b8;color:#fff;text-align:center}
+button.hinted{border:2px solid #0067b8}
 .upn{display:block;color:#605e5c;font-size:.875rem}
 fieldset{border:0;padding:0;margin:1rem 0}
 legend{font-weight:600}
@@ -37,13 +38,16 @@ var signInTmpl = template.Must(template.New("signin").Parse(pageHead + `
 <input type="hidden" name="req" value="{{.Req}}">
 {{range .Groups}}<fieldset data-testid="signin-tenant-{{.Domain}}">
 <legend>{{.Name}}</legend>
-{{range .Users}}<button type="submit" name="user" value="{{.ID}}" data-testid="signin-user-{{.UPN}}" aria-label="Sign in as {{.Name}} ({{.UPN}})">{{.Name}}<span class="upn">{{.UPN}}</span></button>
+{{range .Users}}<button type="submit" name="user" value="{{.ID}}" data-testid="signin-user-{{.UPN}}" aria-label="Sign in as {{.Name}} ({{.UPN}})"{{if .Hinted}} autofocus class="hinted"{{end}}>{{.Name}}<span class="upn">{{.UPN}}</span></button>
 {{end}}</fieldset>
 {{else}}<p class="error" role="alert">There are no users to sign in with.</p>
 {{end}}</form>
 ` + pageFoot))
 
-type signInUser struct{ ID, Name, UPN string }
+type signInUser struct {
+	ID, Name, UPN string
+	Hinted        bool // named by login_hint: listed first and focused
+}
 type signInGroup struct {
 	Name, Domain string
 	Users        []signInUser
@@ -58,7 +62,13 @@ func (s *Sim) renderSignIn(w http.ResponseWriter, ar *authRequest) {
 		}
 		g := signInGroup{Name: t.DisplayName, Domain: t.Domain}
 		for _, u := range t.users {
-			g.Users = append(g.Users, signInUser{ID: u.ID, Name: u.DisplayName, UPN: u.UserPrincipalName})
+			su := signInUser{ID: u.ID, Name: u.DisplayName, UPN: u.UserPrincipalName,
+				Hinted: ar.LoginHint != "" && strings.EqualFold(ar.LoginHint, u.UserPrincipalName)}
+			if su.Hinted {
+				g.Users = append([]signInUser{su}, g.Users...)
+			} else {
+				g.Users = append(g.Users, su)
+			}
 		}
 		if len(g.Users) > 0 {
 			groups = append(groups, g)
