@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // startRun runs the command with args and returns the lines it prints until "listening on".
@@ -91,6 +94,28 @@ func TestRunTLSWithDemoSeed(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/organizations/v2.0/.well-known/openid-configuration"); err == nil {
 		t.Error("a client without the CA trusted the generated certificate")
+	}
+	// go-oidc and x/oauth2 work over HTTPS with the CA, unchanged.
+	ctx := oidc.ClientContext(context.Background(), entrasim.TLSClient(ca))
+	p, err := oidc.NewProvider(ctx, base+"/"+entrasim.DemoOperatorTenantID+"/v2.0")
+	if err != nil {
+		t.Fatalf("go-oidc over HTTPS: %v", err)
+	}
+	cc := clientcredentials.Config{ClientID: entrasim.DemoPortalAppID, ClientSecret: entrasim.DemoPortalSecret,
+		TokenURL: p.Endpoint().TokenURL, Scopes: []string{"https://graph.microsoft.com/.default"}}
+	tok, err := cc.Token(context.WithValue(context.Background(), oauth2.HTTPClient, entrasim.TLSClient(ca)))
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("x/oauth2 client credentials over HTTPS: %v", err)
+	}
+	req, _ := http.NewRequest("GET", base+"/v1.0/applications?$top=1", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = entrasim.TLSClient(ca).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("Graph over HTTPS: %d", resp.StatusCode)
 	}
 }
 
