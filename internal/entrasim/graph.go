@@ -260,6 +260,28 @@ func project(v any, sel []string) any {
 	return out
 }
 
+// selectKnown answers 400 for a $select of a property the type does not have, as Graph does ("Could not
+// find a property named 'x' on type 'microsoft.graph.application'."), so typos fail loudly.
+func (s *Sim) selectKnown(g *graphReq, v any, sel []string) bool {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct {
+		return true
+	}
+	fields := jsonFields(rv.Type())
+	for _, f := range sel {
+		if _, ok := fields[strings.ToLower(f)]; !ok {
+			typ := map[string]string{"appData": "application", "spData": "servicePrincipal", "appRoleAssignment": "appRoleAssignment",
+				"oauth2Grant": "oAuth2PermissionGrant"}[rv.Type().Name()]
+			s.badRequest(g.w, g.r, fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.%s'.", f, typ))
+			return false
+		}
+	}
+	return true
+}
+
 type jsonField struct {
 	name  string
 	index int
@@ -418,6 +440,9 @@ func (s *Sim) writeCollection(g *graphReq, set string, items []any) {
 		off = t.Offset
 	}
 	sel := selectFields(q)
+	if len(items) > 0 && !s.selectKnown(g, items[0], sel) {
+		return
+	}
 	out := map[string]any{"@odata.context": contextURL(g.base, set, sel)}
 	if q.Get("$count") == "true" && off == 0 {
 		out["@odata.count"] = len(items)
@@ -445,6 +470,9 @@ func (s *Sim) writeCollection(g *graphReq, set string, items []any) {
 
 func (s *Sim) writeEntity(g *graphReq, status int, set string, v any) {
 	sel := selectFields(g.r.URL.Query())
+	if !s.selectKnown(g, v, sel) {
+		return
+	}
 	m := toMap(project(v, sel))
 	ctx := map[string]any{"@odata.context": contextURL(g.base, set, sel) + "/$entity"}
 	for k, val := range m {

@@ -87,6 +87,9 @@ func TestListApplicationsPagingSelectFilter(t *testing.T) {
 	if len(m["value"].([]any)) != 250 || m["@odata.nextLink"] != nil {
 		t.Errorf("$top=999 returned %d items", len(m["value"].([]any)))
 	}
+	if r := call(t, "GET", w.graph("/applications?$select=id,nosuchProperty"), tok, nil); r.status != 400 || !strings.Contains(string(r.body), "nosuchProperty") {
+		t.Errorf("$select of an unknown property: %d %s", r.status, r.body)
+	}
 	if r := call(t, "GET", w.graph("/applications?$top=1000"), tok, nil); r.status != 400 {
 		t.Errorf("$top=1000: %d, want 400", r.status)
 	}

@@ -187,7 +187,7 @@ func (s *Sim) redirectError(w http.ResponseWriter, r *http.Request, ar *authRequ
 	}
 	te := s.newTokenError(errCode, aadsts, msg)
 	v := url.Values{"error": {errCode}, "error_description": {te.ErrorDescription}}
-	if ar.Kind == "adminconsent" || ar.Kind == "adminconsent2" {
+	if ar.Kind == "adminconsent2" { // v2 errors carry admin_consent=True; v1 errors do not (graph-entra.md §3)
 		v.Set("admin_consent", "True")
 	}
 	if ar.State != "" {
