@@ -519,3 +519,71 @@ func (c *Client) AppManagementPolicy(ctx context.Context) (PasswordPolicy, error
 	}
 	return out, nil
 }
+
+// ServicePrincipalCredentials is a service principal with its own credentials (for example SAML signing
+// certificates), which the credential inventory scans too.
+type ServicePrincipalCredentials struct {
+	ObjectID    string
+	AppID       string
+	DisplayName string
+	Credentials []Credential
+}
+
+// ListServicePrincipalCredentials returns every service principal of the tenant with its
+// passwordCredentials and keyCredentials, following @odata.nextLink with the PageIterator.
+func (c *Client) ListServicePrincipalCredentials(ctx context.Context) ([]ServicePrincipalCredentials, error) {
+	top := int32(999)
+	cfg := &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{
+			Select: []string{"id", "appId", "displayName", "passwordCredentials", "keyCredentials"},
+			Top:    &top,
+		},
+	}
+	res, err := serviceprincipals.NewServicePrincipalsRequestBuilderInternal(c.pathParams(), c.adapter).Get(ctx, cfg)
+	if err != nil {
+		return nil, mapError("list service principals", err)
+	}
+	if res == nil {
+		return nil, errors.New("graph: list service principals: empty response")
+	}
+	it, err := msgraphgocore.NewPageIterator[models.ServicePrincipalable](res, c.adapter, models.CreateServicePrincipalCollectionResponseFromDiscriminatorValue)
+	if err != nil {
+		return nil, fmt.Errorf("graph: list service principals: page iterator: %w", err)
+	}
+	out := []ServicePrincipalCredentials{}
+	err = it.Iterate(ctx, func(sp models.ServicePrincipalable) bool {
+		if sp == nil {
+			return true
+		}
+		s := ServicePrincipalCredentials{ObjectID: deref(sp.GetId()), AppID: deref(sp.GetAppId()), DisplayName: deref(sp.GetDisplayName())}
+		for _, p := range sp.GetPasswordCredentials() {
+			if p != nil {
+				s.Credentials = append(s.Credentials, Credential{Kind: CredentialPassword, KeyID: uuidString(p.GetKeyId()),
+					DisplayName: deref(p.GetDisplayName()), Hint: deref(p.GetHint()), Start: deref(p.GetStartDateTime()), End: deref(p.GetEndDateTime())})
+			}
+		}
+		for _, k := range sp.GetKeyCredentials() {
+			if k != nil {
+				cr := Credential{Kind: CredentialCertificate, KeyID: uuidString(k.GetKeyId()), DisplayName: deref(k.GetDisplayName()),
+					Start: deref(k.GetStartDateTime()), End: deref(k.GetEndDateTime())}
+				if id := k.GetCustomKeyIdentifier(); len(id) > 0 {
+					cr.Thumbprint = base64.StdEncoding.EncodeToString(id)
+				}
+				s.Credentials = append(s.Credentials, cr)
+			}
+		}
+		out = append(out, s)
+		return true
+	})
+	if err != nil {
+		return nil, mapError("list service principals", err)
+	}
+	return out, nil
+}
+
+// DeleteApplication deletes an application registration (DELETE /applications/{id}); Graph moves it to
+// deleted items and deletes its service principal.
+func (c *Client) DeleteApplication(ctx context.Context, appObjectID string) error {
+	err := applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).ByApplicationId(appObjectID).Delete(ctx, nil)
+	return mapError("delete application", err)
+}

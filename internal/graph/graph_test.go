@@ -391,3 +391,31 @@ func TestSendMail(t *testing.T) {
 		t.Errorf("SendMail without Mail.Send: err = %v, want ErrInsufficientPrivileges", err)
 	}
 }
+
+// Source: https://learn.microsoft.com/graph/api/serviceprincipal-list and application-delete — the
+// inventory also lists service principals; a deleted application is gone with its service principal.
+func TestServicePrincipalCredentialsAndDelete(t *testing.T) {
+	e := newEnv(t, false, entrasim.Options{}, "Application.ReadWrite.All")
+	c := e.client(t)
+	ctx := context.Background()
+	sps, err := c.ListServicePrincipalCredentials(ctx)
+	if err != nil || len(sps) != 3 { // Microsoft Graph, Exchange Online, the portal
+		t.Fatalf("ListServicePrincipalCredentials = %d, %v; want 3", len(sps), err)
+	}
+	app, _, err := c.UpsertApplication(ctx, "temp", graph.ApplicationSpec{DisplayName: "Temp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteApplication(ctx, app.ObjectID); err != nil {
+		t.Fatalf("DeleteApplication: %v", err)
+	}
+	if _, err := c.ResourceServicePrincipal(ctx, app.AppID); !errors.Is(err, graph.ErrNotFound) {
+		t.Errorf("service principal after delete: %v, want ErrNotFound", err)
+	}
+	if err := c.DeleteApplication(ctx, app.ObjectID); !errors.Is(err, graph.ErrNotFound) {
+		t.Errorf("second delete: %v, want ErrNotFound", err)
+	}
+}
