@@ -339,7 +339,7 @@ func (s *Sim) patchApp(app *application, body map[string]json.RawMessage, creati
 	switch d.SignInAudience {
 	case "AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount":
 	default:
-		return fmt.Sprintf("Invalid value specified for property 'signInAudience' of resource 'Application'.")
+		return "Invalid value specified for property 'signInAudience' of resource 'Application'."
 	}
 	d.normalize()
 	for i := range d.KeyCredentials {

@@ -91,8 +91,7 @@ func firstPartyResources() []*resource {
 	return []*resource{graphRes, exchangeRes}
 }
 
-func graphResource() *resource    { firstPartyResources(); return graphRes }
-func exchangeResource() *resource { firstPartyResources(); return exchangeRes }
+func graphResource() *resource { firstPartyResources(); return graphRes }
 
 // userConsentable lists delegated Graph scopes ending in ".All" that users may consent to themselves
 // (PERMREF "Admin consent required: No"). Every other ".All" scope, and Directory.AccessAsUser.All, needs an

@@ -188,7 +188,7 @@ func (s *Sim) authenticateClient(r *http.Request, seg string) (clientAuth, *toke
 }
 
 func (s *Sim) verifyAssertion(app *application, assertion, clientID string, now time.Time, fail func(string, int, string) (clientAuth, *tokenError)) (clientAuth, *tokenError) {
-	jws, err := jose.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.RS256, jose.PS256})
+	jws, err := jose.ParseSignedCompact(assertion, []jose.SignatureAlgorithm{jose.RS256, jose.PS256})
 	if err != nil {
 		return fail("invalid_client", 50027, "JWT token is invalid or malformed.")
 	}
