@@ -592,3 +592,28 @@ func TestSignJWTUsesPublishedKey(t *testing.T) {
 		t.Errorf("go-oidc rejects a SignJWT token: %v", err)
 	}
 }
+
+// Source: v2-oauth2-device-code — the user opens verification_uri, enters the code, signs in; the polling
+// client then gets its tokens.
+func TestDeviceCodeThroughPages(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{DeviceCodeInterval: time.Second})
+	dc := postForm(t, w.srv.URL+"/"+w.tenant+"/oauth2/v2.0/devicecode", url.Values{"client_id": {w.app.AppID}, "scope": {"openid User.Read"}}).json(t)
+	if page := string(call(t, "GET", dc["verification_uri"].(string), "", nil).body); !strings.Contains(page, `data-testid="device-code"`) || !strings.Contains(page, `<label for="otc">`) {
+		t.Fatalf("verification page lacks the labelled code field:\n%s", page)
+	}
+	if page := string(postForm(t, dc["verification_uri"].(string), url.Values{"otc": {"WRONGCODE"}}).body); !strings.Contains(page, `role="alert"`) {
+		t.Errorf("wrong code accepted")
+	}
+	page := string(postForm(t, dc["verification_uri"].(string), url.Values{"otc": {strings.ToLower(dc["user_code"].(string))}}).body)
+	req := regexp.MustCompile(`name="req" value="([^"]+)"`).FindStringSubmatch(page)
+	if req == nil {
+		t.Fatalf("no sign-in page after the code:\n%s", page)
+	}
+	if done := string(postForm(t, w.srv.URL+"/"+w.tenant+"/login", url.Values{"req": {req[1]}, "user": {w.admin}}).body); !strings.Contains(done, `data-testid="device-done"`) {
+		t.Fatalf("after sign-in:\n%s", done)
+	}
+	r := postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {dc["device_code"].(string)}})
+	if r.status != 200 || claims(t, r.json(t)["access_token"].(string))["oid"] != w.admin {
+		t.Errorf("token after device sign-in: %d %s", r.status, r.body)
+	}
+}
