@@ -120,8 +120,11 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		cfg.ReplicationBackoff = time.Second
 	}
 	registerSerializers()
-	hosts := absauth.NewAllowedHostsValidator([]string{u.Hostname()})
-	auth := absauth.NewBaseBearerTokenAuthenticationProvider(&tokenProvider{ts: cfg.TokenSource, hosts: &hosts})
+	hosts, err := absauth.NewAllowedHostsValidatorErrorCheck([]string{u.Hostname()})
+	if err != nil {
+		return nil, fmt.Errorf("graph: allowed hosts: %w", err)
+	}
+	auth := absauth.NewBaseBearerTokenAuthenticationProvider(&tokenProvider{ts: cfg.TokenSource, hosts: hosts})
 
 	// The middleware chain, in a fixed order and without the CompressionHandler (ecosystem-notes §1:
 	// kiota's default order is random and compression breaks retried POST bodies).
