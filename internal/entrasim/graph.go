@@ -389,6 +389,7 @@ func matchFilter(terms []filterTerm, get func(prop string) string) bool {
 type pageToken struct {
 	Offset int   `json:"o"`
 	Seq    int64 `json:"s,omitempty"`
+	Issued int64 `json:"t,omitempty"` // delta tokens: when issued (Unix seconds, Sim clock)
 }
 
 func encodeToken(t pageToken) string {

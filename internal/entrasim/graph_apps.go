@@ -516,6 +516,7 @@ func (s *Sim) applicationsDelta(g *graphReq) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seqNow := s.seq
+	now := s.now().Unix()
 	out := map[string]any{"@odata.context": contextURL(g.base, "applications", sel)}
 	dt := q.Get("$deltatoken")
 	if dt == "" {
@@ -523,7 +524,7 @@ func (s *Sim) applicationsDelta(g *graphReq) {
 	}
 	if dt == "latest" {
 		out["value"] = []any{}
-		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqNow})
+		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqNow, Issued: now})
 		writeJSON(g.w, http.StatusOK, out)
 		return
 	}
@@ -531,6 +532,23 @@ func (s *Sim) applicationsDelta(g *graphReq) {
 		tok, ok := decodeToken(dt)
 		if !ok {
 			s.writeGraphError(g.w, g.r, http.StatusBadRequest, "syncStateNotFound", "The sync state generation is not found. Delta token is expired or not valid.")
+			return
+		}
+		// Directory delta tokens are valid for 7 days; then the client must start over
+		// (delta-query-overview.md: 410 Gone with a Location to a fresh round; errors.md resyncRequired).
+		if now-tok.Issued > int64((7 * 24 * time.Hour).Seconds()) {
+			restart := url.Values{}
+			for k, x := range q {
+				if k != "$deltatoken" && k != "$deltaToken" && k != "$skiptoken" {
+					restart[k] = x
+				}
+			}
+			loc := g.base + "/v1.0/applications/delta"
+			if len(restart) > 0 {
+				loc += "?" + restart.Encode()
+			}
+			g.w.Header().Set("Location", loc)
+			s.writeGraphError(g.w, g.r, http.StatusGone, "resyncRequired", "The delta token has expired; the application must restart the synchronization.")
 			return
 		}
 		last := map[string]appChange{}
@@ -555,7 +573,7 @@ func (s *Sim) applicationsDelta(g *graphReq) {
 			items = append(items, project(appView(app, sel), sel))
 		}
 		out["value"] = items
-		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqNow})
+		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqNow, Issued: now})
 		writeJSON(g.w, http.StatusOK, out)
 		return
 	}
@@ -587,7 +605,7 @@ func (s *Sim) applicationsDelta(g *graphReq) {
 	if end < len(apps) {
 		out["@odata.nextLink"] = link("$skiptoken", pageToken{Offset: end, Seq: seqStart})
 	} else {
-		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqStart})
+		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqStart, Issued: now})
 	}
 	writeJSON(g.w, http.StatusOK, out)
 }

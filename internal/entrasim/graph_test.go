@@ -219,7 +219,8 @@ func TestAddPasswordRespectsAppManagementPolicy(t *testing.T) {
 }
 
 // Source: https://learn.microsoft.com/graph/api/application-delta and /graph/delta-query-overview —
-// pages end in @odata.deltaLink; a later round returns only changes, removed items with @removed.
+// pages end in @odata.deltaLink; a later round returns only changes, removed items with @removed; a delta
+// token older than 7 days answers 410 Gone (resyncRequired) with a Location to start over.
 func TestApplicationsDelta(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All")
 	tok := w.appToken(t)
@@ -239,6 +240,11 @@ func TestApplicationsDelta(t *testing.T) {
 	changed, removed := vals[0].(map[string]any), vals[1].(map[string]any)
 	if changed["displayName"] != "Portal 2" || removed["id"] != other || removed["@removed"].(map[string]any)["reason"] != "changed" {
 		t.Errorf("changes = %v", vals)
+	}
+	w.sim.Advance(8 * 24 * time.Hour)
+	tok = w.appToken(t)
+	if r := call(t, "GET", m["@odata.deltaLink"].(string), tok, nil); r.status != http.StatusGone || r.graphErrorCode(t) != "resyncRequired" || !strings.HasPrefix(r.header.Get("Location"), w.graph("/applications/delta")) {
+		t.Errorf("8-day-old delta token: %d %s Location %q", r.status, r.body, r.header.Get("Location"))
 	}
 	m = call(t, "GET", w.graph("/applications/delta?$deltatoken=latest"), tok, nil).json(t)
 	if len(m["value"].([]any)) != 0 || m["@odata.deltaLink"] == nil {
