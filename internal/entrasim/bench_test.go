@@ -40,7 +40,7 @@ func BenchmarkTokenRequests(b *testing.B) {
 func BenchmarkApplicationList(b *testing.B) {
 	for _, n := range []int{100, 999} {
 		b.Run(fmt.Sprintf("page=%d", n), func(b *testing.B) {
-			w := newTestWorld(b, entrasim.Options{}, "Application.Read.All")
+			w := newTestWorld(b, entrasim.Options{DisableServiceLimits: true}, "Application.Read.All")
 			for i := range n - 1 {
 				a, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: fmt.Sprintf("App %d", i), Secret: true})
 				if err != nil {

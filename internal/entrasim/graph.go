@@ -763,6 +763,30 @@ func policyJSON(p appManagementPolicy) map[string]any {
 		"servicePrincipalRestrictions": map[string]any{"passwordCredentials": []any{}, "keyCredentials": []any{}}}
 }
 
+// keyCredentialsLimit enforces "$select of keyCredentials is throttled at 150 requests per minute per
+// tenant" (application-list.md, serviceprincipal-get.md): the 151st request within a minute gets 429 with
+// Retry-After. It writes the 429 itself.
+func (s *Sim) keyCredentialsLimit(g *graphReq) bool {
+	if s.opts.DisableServiceLimits || !slices.ContainsFunc(selectFields(g.r.URL.Query()), func(f string) bool { return strings.EqualFold(f, "keyCredentials") }) {
+		return true
+	}
+	s.mu.Lock()
+	t := g.c.t
+	now := s.now()
+	t.keySelects = slices.DeleteFunc(t.keySelects, func(x time.Time) bool { return !now.Before(x.Add(time.Minute)) })
+	if len(t.keySelects) >= 150 {
+		wait := int(t.keySelects[0].Add(time.Minute).Sub(now).Seconds()) + 1
+		s.mu.Unlock()
+		g.w.Header().Set("Retry-After", strconv.Itoa(wait))
+		s.writeGraphError(g.w, g.r, http.StatusTooManyRequests, "TooManyRequests",
+			"Too many requests with $select=keyCredentials: the limit is 150 requests per minute per tenant.")
+		return false
+	}
+	t.keySelects = append(t.keySelects, now)
+	s.mu.Unlock()
+	return true
+}
+
 // visible reports whether an object created at visibleAt can be read yet (replication lag).
 func (s *Sim) visible(visibleAt time.Time) bool {
 	return visibleAt.IsZero() || !s.now().Before(visibleAt)

@@ -78,6 +78,9 @@ func (s *Sim) graphApplications(g *graphReq) {
 				s.notFound(g.w, g.r, key)
 				return
 			}
+			if !s.keyCredentialsLimit(g) {
+				return
+			}
 			s.mu.Lock()
 			v := appView(app, selectFields(g.r.URL.Query()))
 			s.mu.Unlock()
@@ -214,6 +217,9 @@ func (s *Sim) listApplications(g *graphReq) {
 	c := g.c
 	if !c.has(permAppRead...) {
 		s.denied(g.w, g.r)
+		return
+	}
+	if !s.keyCredentialsLimit(g) {
 		return
 	}
 	q := g.r.URL.Query()

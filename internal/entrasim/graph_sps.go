@@ -117,6 +117,9 @@ func (s *Sim) listServicePrincipals(g *graphReq) {
 		s.denied(g.w, g.r)
 		return
 	}
+	if !s.keyCredentialsLimit(g) {
+		return
+	}
 	terms, ok := parseFilter(g.r.URL.Query().Get("$filter"), "appId", "displayName", "id", "servicePrincipalType")
 	if !ok {
 		s.writeGraphError(g.w, g.r, http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property.")

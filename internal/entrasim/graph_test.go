@@ -542,3 +542,28 @@ func TestFaults(t *testing.T) {
 		t.Error("status 418 accepted")
 	}
 }
+
+// Source: https://learn.microsoft.com/graph/api/application-list ("$select of keyCredentials is throttled
+// at 150 requests per minute per tenant") — the 151st such request within a minute is a 429 with
+// Retry-After; other tenants and other selects are unaffected.
+func TestKeyCredentialsSelectLimit(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	tok := w.appToken(t)
+	u := w.graph("/applications?$select=id,keyCredentials")
+	for i := range 150 {
+		if r := call(t, "GET", u, tok, nil); r.status != 200 {
+			t.Fatalf("request %d: %d", i+1, r.status)
+		}
+	}
+	r := call(t, "GET", u, tok, nil)
+	if r.status != 429 || r.header.Get("Retry-After") == "" || r.graphErrorCode(t) != "TooManyRequests" {
+		t.Errorf("151st request: %d Retry-After %q", r.status, r.header.Get("Retry-After"))
+	}
+	if r := call(t, "GET", w.graph("/applications?$select=id,passwordCredentials"), tok, nil); r.status != 200 {
+		t.Errorf("without keyCredentials: %d", r.status)
+	}
+	w.sim.Advance(time.Minute)
+	if r := call(t, "GET", u, w.appToken(t), nil); r.status != 200 {
+		t.Errorf("a minute later: %d", r.status)
+	}
+}

@@ -34,6 +34,9 @@ type Options struct {
 	// @odata.nextLink to an empty last page, as Graph sometimes answers; clients must keep following
 	// nextLink until there is none (https://learn.microsoft.com/graph/paging; msgraph-sdk-go-core #193).
 	TrailingEmptyPage bool
+	// DisableServiceLimits turns off Graph's documented per-tenant limit of 150 requests a minute that
+	// $select keyCredentials on applications and service principals (application-list.md), for load tests.
+	DisableServiceLimits bool
 }
 
 // Sim is one emulated world of Entra ID tenants and Microsoft Graph. It is an http.Handler and safe for

@@ -65,6 +65,7 @@ type tenant struct {
 	changes     []appChange // for /applications/delta
 	apps        []*application
 	deleted     []*application
+	keySelects  []time.Time // recent requests with $select=keyCredentials (Sim clock)
 }
 
 type appManagementPolicy struct {
