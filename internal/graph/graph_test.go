@@ -419,3 +419,80 @@ func TestServicePrincipalCredentialsAndDelete(t *testing.T) {
 		t.Errorf("second delete: %v, want ErrNotFound", err)
 	}
 }
+
+// delegatedTokenSource signs upn in through the authorization code flow with PKCE (auto-login, admins
+// consent for the organisation) and returns a refreshing token source, as the portal's wizard holds one.
+func (e *env) delegatedTokenSource(t *testing.T, app entrasim.AppCreated, upn string, scopes ...string) oauth2.TokenSource {
+	t.Helper()
+	cfg := &oauth2.Config{ClientID: app.AppID, ClientSecret: app.SecretText, RedirectURL: "http://127.0.0.1:9/cb",
+		Scopes:   append([]string{"openid", "offline_access"}, scopes...),
+		Endpoint: oauth2.Endpoint{AuthURL: e.url + "/" + e.tenant + "/oauth2/v2.0/authorize", TokenURL: e.url + "/" + e.tenant + "/oauth2/v2.0/token"}}
+	ver := oauth2.GenerateVerifier()
+	hc := *e.hc
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Get(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(ver), oauth2.SetAuthURLParam("login_hint", upn),
+		oauth2.SetAuthURLParam("prompt", "consent")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("authorize for %s: %v %v", upn, loc, err)
+	}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, e.hc)
+	tok, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(ver))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.TokenSource(ctx, tok)
+}
+
+// Source: grant-admin-consent.md and serviceprincipal-post-approleassignedto.md — with the signed-in
+// admin's delegated token, granting a Microsoft Graph application permission needs a Global or
+// Privileged Role Administrator; an Application Administrator gets ErrInsufficientPrivileges but may
+// grant Exchange Online's full_access_as_app.
+func TestDelegatedGrantNeedsTheRightRole(t *testing.T) {
+	e := newEnv(t, true, entrasim.Options{AutoLogin: true})
+	e.sim.CreateUser(e.tenant, entrasim.User{DisplayName: "Ada", UserPrincipalName: "ada@contoso.example", DirectoryRoles: []string{"Global Administrator"}})
+	e.sim.CreateUser(e.tenant, entrasim.User{DisplayName: "Oscar", UserPrincipalName: "oscar@contoso.example", DirectoryRoles: []string{"Application Administrator"}})
+	portal, err := e.sim.CreateApplication(e.tenant, entrasim.AppSpec{DisplayName: "Portal", RedirectURIs: []string{"http://127.0.0.1:9/cb"}, Secret: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes := []string{"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"}
+	ctx := context.Background()
+	clientFor := func(upn string) *graph.Client {
+		return e.client(t, func(cfg *graph.Config) { cfg.TokenSource = e.delegatedTokenSource(t, portal, upn, scopes...) })
+	}
+	oscar := clientFor("oscar@contoso.example")
+	app, _, err := oscar.UpsertApplication(ctx, "vendor-app", graph.ApplicationSpec{DisplayName: "Vendor app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, _, err := oscar.UpsertServicePrincipal(ctx, app.AppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gsp, err := oscar.ResourceServicePrincipal(ctx, graph.MicrosoftGraphAppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exo, err := oscar.ResourceServicePrincipal(ctx, graph.ExchangeOnlineAppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mailSend, fullAccess = "b633e1c5-b582-4048-a93e-9f11b44c7e96", "dc890d15-9560-4a4c-9b7f-a736ec74ec40"
+	if err := oscar.GrantAppRole(ctx, sp.ObjectID, gsp.ObjectID, mailSend); !errors.Is(err, graph.ErrInsufficientPrivileges) {
+		t.Errorf("Application Administrator granting Mail.Send: %v, want ErrInsufficientPrivileges", err)
+	}
+	if err := oscar.GrantAppRole(ctx, sp.ObjectID, exo.ObjectID, fullAccess); err != nil {
+		t.Errorf("Application Administrator granting full_access_as_app: %v", err)
+	}
+	if err := oscar.GrantDelegated(ctx, sp.ObjectID, gsp.ObjectID, []string{"User.Read"}); err != nil {
+		t.Errorf("Application Administrator granting delegated User.Read: %v", err)
+	}
+	if err := clientFor("ada@contoso.example").GrantAppRole(ctx, sp.ObjectID, gsp.ObjectID, mailSend); err != nil {
+		t.Errorf("Global Administrator granting Mail.Send: %v", err)
+	}
+}
