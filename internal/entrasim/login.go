@@ -395,7 +395,7 @@ func (s *Sim) loginSelect(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusBadRequest, 50058, "Sign in", "The sign-in request expired. Start again from the application.")
 		return
 	}
-	s.signedIn(w, r, ar, r.PostFormValue("user"), s.opts.AutoLogin, false)
+	s.signedIn(w, r, ar, r.PostFormValue("user"), false, false) // a person clicked: show consent if needed
 }
 
 // signedIn continues a pending request once the user is known: tenant checks, consent, then the code.
