@@ -71,6 +71,10 @@ func (s *Sim) graphServicePrincipals(g *graphReq) {
 				s.notFound(g.w, g.r, key)
 				return
 			}
+			if !s.ownsSP(c, sp) {
+				s.denied(g.w, g.r)
+				return
+			}
 			s.mu.Lock()
 			c.t.deleteSP(sp)
 			s.mu.Unlock()
@@ -237,10 +241,26 @@ func (s *Sim) upsertServicePrincipal(g *graphReq, appID string) {
 		s.writeEntity(g, http.StatusCreated, "servicePrincipals", v)
 		return
 	}
+	if !s.ownsSP(c, sp) {
+		s.denied(g.w, g.r)
+		return
+	}
 	s.mu.Lock()
 	applySPPatch(sp, body)
 	s.mu.Unlock()
 	g.w.WriteHeader(http.StatusNoContent)
+}
+
+// ownsSP reports whether an app-only caller holding only Application.ReadWrite.OwnedBy may change the
+// service principal: only when it owns the backing application (or is that application).
+func (s *Sim) ownsSP(c *caller, sp *servicePrincipal) bool {
+	if !c.appOnly || c.has("Application.ReadWrite.All", "Directory.ReadWrite.All") {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app := s.appsByAppID[sp.Data.AppID]
+	return app != nil && (app.OwnerID == c.spID || app.AppID == c.appID)
 }
 
 func applySPPatch(sp *servicePrincipal, body map[string]json.RawMessage) {

@@ -567,3 +567,34 @@ func TestKeyCredentialsSelectLimit(t *testing.T) {
 		t.Errorf("a minute later: %d", r.status)
 	}
 }
+
+// Source: graph-entra.md §1.3 and §1.5 (PERMREF: Application.ReadWrite.OwnedBy lists all apps but manages
+// only the ones the caller owns; creating the service principal of an app it does not own is 403 [C]
+// terraform-provider-azuread#611).
+func TestApplicationReadWriteOwnedBy(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.OwnedBy")
+	other, _ := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Not mine"})
+	tok := w.appToken(t)
+	if v := call(t, "GET", w.graph("/applications"), tok, nil).json(t)["value"].([]any); len(v) != 2 {
+		t.Errorf("list with OwnedBy: %d apps, want all 2", len(v))
+	}
+	mine := call(t, "POST", w.graph("/applications"), tok, map[string]any{"displayName": "Mine"}).json(t)
+	if r := call(t, "POST", w.graph("/applications/"+mine["id"].(string)+"/addPassword"), tok, map[string]any{}); r.status != 200 {
+		t.Errorf("addPassword on an owned app: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", w.graph("/servicePrincipals"), tok, map[string]any{"appId": mine["appId"]}); r.status != 201 {
+		t.Errorf("SP for an owned app: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", w.graph("/applications/"+other.ID+"/addPassword"), tok, map[string]any{}); r.status != 403 {
+		t.Errorf("addPassword on another app: %d, want 403", r.status)
+	}
+	if r := call(t, "DELETE", w.graph("/servicePrincipals(appId='"+other.AppID+"')"), tok, nil); r.status != 403 {
+		t.Errorf("deleting another app's SP: %d, want 403", r.status)
+	}
+	admin, _ := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Admin tool", ApplicationPermissions: []string{"Application.ReadWrite.All"}, Secret: true})
+	adminTok := appTokenFor(t, w.srv.URL, w.tenant, admin.AppID, admin.SecretText)
+	theirs := call(t, "POST", w.graph("/applications"), adminTok, map[string]any{"displayName": "Theirs"}).json(t)["appId"].(string)
+	if r := call(t, "PATCH", w.graph("/servicePrincipals(appId='"+theirs+"')"), tok, map[string]any{}, "Prefer", "create-if-missing"); r.status != 403 || r.graphErrorCode(t) != "Authorization_RequestDenied" {
+		t.Errorf("SP for another app: %d %s", r.status, r.body)
+	}
+}
