@@ -176,13 +176,16 @@ func (s *Sim) newSPChecked(g *graphReq, appID string) (*servicePrincipal, bool) 
 			fmt.Sprintf("The service principal cannot be created, updated, or restored because the service principal name %s is already in use.", appID))
 		return nil, false
 	}
-	if c.appOnly && !c.has("Application.ReadWrite.All", "Directory.ReadWrite.All") && app.OwnerID != c.spID {
-		s.writeGraphError(g.w, g.r, http.StatusForbidden, "Authorization_RequestDenied",
-			"When using this permission, the backing application of the service principal being created must in the local tenant and owned by the calling application.")
-		return nil, false
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.ownsApp(c, app) {
+		msg := "Insufficient privileges to complete the operation."
+		if c.appOnly {
+			msg = "When using this permission, the backing application of the service principal being created must in the local tenant and owned by the calling application."
+		}
+		s.writeGraphError(g.w, g.r, http.StatusForbidden, "Authorization_RequestDenied", msg)
+		return nil, false
+	}
 	sp := s.newSPForApp(c.t, app, s.now())
 	c.t.sps = append(c.t.sps, sp)
 	return sp, true
@@ -254,13 +257,21 @@ func (s *Sim) upsertServicePrincipal(g *graphReq, appID string) {
 // ownsSP reports whether an app-only caller holding only Application.ReadWrite.OwnedBy may change the
 // service principal: only when it owns the backing application (or is that application).
 func (s *Sim) ownsSP(c *caller, sp *servicePrincipal) bool {
-	if !c.appOnly || c.has("Application.ReadWrite.All", "Directory.ReadWrite.All") {
-		return true
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	app := s.appsByAppID[sp.Data.AppID]
-	return app != nil && (app.OwnerID == c.spID || app.AppID == c.appID)
+	return s.ownsApp(c, s.appsByAppID[sp.Data.AppID])
+}
+
+// ownsApp: app-only callers with only Application.ReadWrite.OwnedBy, and signed-in users without an
+// application admin role, manage only the applications they own. Callers hold s.mu.
+func (s *Sim) ownsApp(c *caller, app *application) bool {
+	if c.appOnly {
+		if c.has("Application.ReadWrite.All", "Directory.ReadWrite.All") {
+			return true
+		}
+		return app != nil && (app.OwnerID == c.spID || app.AppID == c.appID)
+	}
+	return c.user.isAdmin() || (app != nil && app.OwnerID == c.user.ID)
 }
 
 func applySPPatch(sp *servicePrincipal, body map[string]json.RawMessage) {
