@@ -598,3 +598,28 @@ func TestApplicationReadWriteOwnedBy(t *testing.T) {
 		t.Errorf("SP for another app: %d %s", r.status, r.body)
 	}
 }
+
+// Source: graph-entra.md §1.1 (rbac-application-apis-write.md: a non-admin member may register apps unless
+// restricted) — a member with Application.ReadWrite.All manages the apps they created, not others.
+func TestMemberManagesOnlyOwnApps(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	tok := w.delegatedToken(t, adminUPN, "Application.ReadWrite.All") // Ada consents for the organisation
+	mt, err := w.authCode(memberUPN, "", "Application.ReadWrite.All") // no prompt=consent: the org grant covers Nina
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := mt.AccessToken
+	mine := call(t, "POST", w.graph("/applications"), member, map[string]any{"displayName": "Nina's app"})
+	if mine.status != 201 {
+		t.Fatalf("member creates an app: %d %s", mine.status, mine.body)
+	}
+	if r := call(t, "POST", w.graph("/applications/"+mine.json(t)["id"].(string)+"/addPassword"), member, map[string]any{}); r.status != 200 {
+		t.Errorf("member adds a secret to their app: %d", r.status)
+	}
+	if r := call(t, "POST", w.graph("/applications/"+w.app.ID+"/addPassword"), member, map[string]any{}); r.status != 403 {
+		t.Errorf("member adds a secret to someone else's app: %d, want 403", r.status)
+	}
+	if r := call(t, "POST", w.graph("/applications/"+w.app.ID+"/addPassword"), tok, map[string]any{}); r.status != 200 {
+		t.Errorf("Global Administrator adds a secret: %d", r.status)
+	}
+}
