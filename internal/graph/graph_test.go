@@ -16,7 +16,6 @@ import (
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/graph"
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 type env struct {
@@ -61,10 +60,7 @@ func newEnv(t *testing.T, useTLS bool, opts entrasim.Options, perms ...string) *
 }
 
 func (e *env) tokenSource(tenant, clientID, secret string) oauth2.TokenSource {
-	cc := clientcredentials.Config{ClientID: clientID, ClientSecret: secret, TokenURL: e.url + "/" + tenant + "/oauth2/v2.0/token",
-		Scopes: []string{"https://graph.microsoft.com/.default"}}
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, e.hc)
-	return cc.TokenSource(ctx)
+	return graph.AppOnlyTokenSource(context.Background(), e.url, tenant, clientID, secret, e.hc)
 }
 
 func (e *env) client(t *testing.T, mod ...func(*graph.Config)) *graph.Client {
