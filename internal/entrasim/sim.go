@@ -149,7 +149,7 @@ type RecordedRequest struct {
 	Status int // status the Sim answered with
 }
 
-// Requests returns the requests received so far (oldest first). Tests use it to check, for example, that a
+// Requests returns the requests received so far (oldest first; the most recent 10,000). Tests use it to check, for example, that a
 // POST retried after a 429 arrived with its body intact.
 func (s *Sim) Requests() []RecordedRequest {
 	s.mu.Lock()
@@ -173,9 +173,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, status: 200}
 	defer func() {
 		s.mu.Lock()
-		if len(s.requests) < maxRecorded {
-			s.requests = append(s.requests, RecordedRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: body, Status: sw.status})
+		if len(s.requests) >= maxRecorded { // keep the most recent ones
+			s.requests = append(s.requests[:0:0], s.requests[maxRecorded/10:]...)
 		}
+		s.requests = append(s.requests, RecordedRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: body, Status: sw.status})
 		s.mu.Unlock()
 	}()
 	p := r.URL.Path
