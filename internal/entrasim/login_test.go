@@ -313,8 +313,8 @@ func TestAuthorizationCodeRules(t *testing.T) {
 	}
 }
 
-// Source: v2-oauth2-auth-code-flow "Refresh the access token" — a refresh token yields new tokens and a
-// new refresh token; the emulator rotates them (the old one stops working).
+// Source: v2-oauth2-auth-code-flow "Refresh the access token" (testdata/auth-code-token.json) — a refresh
+// token yields new tokens and a new refresh token; the emulator rotates them (the old one stops working).
 func TestRefreshTokenRotates(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
 	tok, err := w.authCode(adminUPN, "", "openid", "offline_access", "User.Read")
@@ -327,6 +327,7 @@ func TestRefreshTokenRotates(t *testing.T) {
 	}
 	r := refresh(tok.RefreshToken)
 	m := r.json(t)
+	assertSameShape(t, "token", loadDoc(t, "auth-code-token.json"), m)
 	if r.status != 200 || m["refresh_token"] == nil || m["refresh_token"] == tok.RefreshToken || m["access_token"] == nil {
 		t.Fatalf("refresh: %d %s", r.status, r.body)
 	}
@@ -411,12 +412,13 @@ func TestClientCredentialsWithCertificate(t *testing.T) {
 	}
 }
 
-// Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code — devicecode response
-// fields; polling gets authorization_pending until the user approves.
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code
+// (testdata/device-code.json) — polling gets authorization_pending until the user approves.
 func TestDeviceCodeFlow(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{DeviceCodeInterval: time.Second})
 	r := postForm(t, w.srv.URL+"/"+w.tenant+"/oauth2/v2.0/devicecode", url.Values{"client_id": {w.app.AppID}, "scope": {"openid User.Read"}})
 	dc := r.json(t)
+	assertSameShape(t, "devicecode", loadDoc(t, "device-code.json"), dc)
 	for _, f := range []string{"device_code", "user_code", "verification_uri", "expires_in", "interval", "message"} {
 		if dc[f] == nil {
 			t.Errorf("devicecode response lacks %s", f)
