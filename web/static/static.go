@@ -25,7 +25,7 @@ type asset struct {
 }
 
 var (
-	byName   = map[string]asset{} // logical name → asset
+	byName   = map[string]asset{}  // logical name → asset
 	byHashed = map[string]string{} // hashed name → logical name
 )
 
