@@ -291,10 +291,15 @@ func (c *Client) UpsertApplication(ctx context.Context, uniqueName string, spec 
 	if res != nil {
 		return toApplication(res), true, nil
 	}
-	// 204: updated, no body. Read it back.
-	got, err := b.Get(ctx, nil)
+	// 204: updated, no body. Read it back (retrying while a just-created app is still replicating).
+	var got models.Applicationable
+	err = c.retryReplication(ctx, func() error {
+		var err error
+		got, err = b.Get(ctx, nil)
+		return mapError("get application", err)
+	})
 	if err != nil {
-		return Application{}, false, mapError("get application", err)
+		return Application{}, false, err
 	}
 	if got == nil {
 		return Application{}, false, fmt.Errorf("get application: %w", ErrNotFound)

@@ -222,6 +222,10 @@ func TestReplicationLagIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Applying again right away (a resumed wizard) updates the app and reads it back through the lag.
+	if again, created, err := c.UpsertApplication(ctx, "fresh", graph.ApplicationSpec{DisplayName: "Fresh"}); err != nil || created || again.AppID != app.AppID {
+		t.Errorf("second UpsertApplication during lag = %+v, %v, %v", again, created, err)
+	}
 	if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID); err != nil {
 		t.Errorf("UpsertServicePrincipal during lag: %v", err)
 	}
