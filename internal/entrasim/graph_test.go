@@ -305,6 +305,10 @@ func TestServicePrincipalCreateAndUpsert(t *testing.T) {
 	if r := call(t, "PATCH", w.graph("/servicePrincipals(appId='"+a+"')"), tok, map[string]any{"tags": []string{"x"}}, "Prefer", "create-if-missing"); r.status != 204 {
 		t.Errorf("upsert update: %d", r.status)
 	}
+	list := call(t, "GET", w.graph("/servicePrincipals?$filter="+url.QueryEscape("appId eq '"+a+"'")+"&$select=id,appId,displayName"), tok, nil).json(t)["value"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["appId"] != a || len(list[0].(map[string]any)) != 3 {
+		t.Errorf("list with $filter appId and $select = %v", list)
+	}
 	if r := call(t, "POST", w.graph("/servicePrincipals"), tok, map[string]any{"appId": a}); r.status != 409 || r.graphErrorCode(t) != "Request_MultipleObjectsWithSameKeyValue" {
 		t.Errorf("duplicate: %d %s", r.status, r.body)
 	}
@@ -361,6 +365,10 @@ func TestAppRoleAssignedTo(t *testing.T) {
 	list := call(t, "GET", w.graph("/servicePrincipals/"+targetSP+"/appRoleAssignments"), ga, nil).json(t)["value"].([]any)
 	if len(list) != 2 {
 		t.Errorf("appRoleAssignments = %d, want 2", len(list))
+	}
+	assignedTo := call(t, "GET", w.graph("/servicePrincipals/"+graphSP+"/appRoleAssignedTo"), ga, nil).json(t)["value"].([]any)
+	if len(assignedTo) != 1 || assignedTo[0].(map[string]any)["principalId"] != targetSP {
+		t.Errorf("appRoleAssignedTo of Microsoft Graph = %v", assignedTo)
 	}
 	if r := call(t, "DELETE", w.graph("/servicePrincipals/"+graphSP+"/appRoleAssignedTo/"+got["id"].(string)), ga, nil); r.status != 204 {
 		t.Errorf("DELETE: %d", r.status)

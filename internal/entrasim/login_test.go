@@ -619,3 +619,21 @@ func TestDeviceCodeThroughPages(t *testing.T) {
 		t.Errorf("token after device sign-in: %d %s", r.status, r.body)
 	}
 }
+
+// Source: v2-oauth2-auth-code-flow (response_mode query | fragment | form_post) — form_post answers with a
+// page that posts code and state to the redirect URI; fragment puts them after '#'.
+func TestResponseModes(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	v := url.Values{"client_id": {w.app.AppID}, "response_type": {"code"}, "redirect_uri": {redirectURI}, "scope": {"openid"},
+		"state": {"st-fp"}, "login_hint": {adminUPN}, "response_mode": {"form_post"}}
+	r := call(t, "GET", w.srv.URL+"/"+w.tenant+"/oauth2/v2.0/authorize?"+v.Encode(), "", nil)
+	page := string(r.body)
+	if r.status != 200 || !strings.Contains(page, `<form method="post" action="`+redirectURI+`">`) || !strings.Contains(page, `name="code"`) || !strings.Contains(page, `value="st-fp"`) {
+		t.Errorf("form_post page:\n%s", page)
+	}
+	v.Set("response_mode", "fragment")
+	loc, err := noFollow(w.srv.URL + "/" + w.tenant + "/oauth2/v2.0/authorize?" + v.Encode())
+	if err != nil || !strings.HasPrefix(loc, redirectURI+"#") || !strings.Contains(loc, "code=") {
+		t.Errorf("fragment redirect = %q, %v", loc, err)
+	}
+}
