@@ -342,18 +342,26 @@ func resolveScopes(scopes []string) (res *resource, list []string, e *scopeErr) 
 	return res, list, nil
 }
 
-// requestedDelegated returns the delegated permission values a request needs consent for on the resource:
-// the explicit scopes, the OIDC scopes, and for ".default" the app's statically configured scopes.
-func requestedDelegated(app *application, res *resource, scopes []string) []string {
-	var out []string
-	add := func(v string) {
-		if !slices.ContainsFunc(out, func(x string) bool { return strings.EqualFold(x, v) }) {
-			out = append(out, v)
+// scopeNeed is one delegated permission a request needs consent for, on its resource. The OpenID Connect
+// scopes are Microsoft Graph permissions whatever the request's resource is.
+type scopeNeed struct {
+	res   *resource
+	value string
+}
+
+// requestedDelegated returns the delegated permissions a request needs consent for: the OIDC scopes (on
+// Microsoft Graph), the explicit scopes, and for ".default" the app's statically configured scopes of the
+// resource.
+func requestedDelegated(app *application, res *resource, scopes []string) []scopeNeed {
+	var out []scopeNeed
+	add := func(r *resource, v string) {
+		if !slices.ContainsFunc(out, func(x scopeNeed) bool { return x.res == r && strings.EqualFold(x.value, v) }) {
+			out = append(out, scopeNeed{r, v})
 		}
 	}
 	for _, sc := range scopes {
 		if oidcScopes[strings.ToLower(sc)] {
-			add(strings.ToLower(sc))
+			add(graphResource(), strings.ToLower(sc))
 			continue
 		}
 		_, v := resolvePermissionName(sc)
@@ -368,7 +376,7 @@ func requestedDelegated(app *application, res *resource, scopes []string) []stri
 					}
 					for _, p := range res.Scopes {
 						if p.ID == ra.ID {
-							add(p.Value)
+							add(res, p.Value)
 						}
 					}
 				}
@@ -376,7 +384,24 @@ func requestedDelegated(app *application, res *resource, scopes []string) []stri
 			continue
 		}
 		if p, ok := res.scope(v); ok {
-			add(p.Value)
+			add(res, p.Value)
+		}
+	}
+	return out
+}
+
+// missingConsent returns the needs the client does not hold for the user yet (all of them with
+// prompt=consent). Callers hold s.mu.
+func (t *tenant) missingConsent(app *application, u *user, needs []scopeNeed, force bool) []scopeNeed {
+	csp := t.spByAppID(app.AppID)
+	var out []scopeNeed
+	have := map[*resource][]string{}
+	for _, n := range needs {
+		if _, ok := have[n.res]; !ok && csp != nil {
+			have[n.res] = t.consentedScopes(csp.Data.ID, t.spByAppID(n.res.AppID).Data.ID, u.ID)
+		}
+		if force || !slices.ContainsFunc(have[n.res], func(x string) bool { return strings.EqualFold(x, n.value) }) {
+			out = append(out, n)
 		}
 	}
 	return out
@@ -426,21 +451,11 @@ func (s *Sim) signedIn(w http.ResponseWriter, r *http.Request, ar *authRequest, 
 	}
 	res, _, _ := resolveScopes(ar.Scopes)
 	s.mu.Lock()
-	want := requestedDelegated(app, res, ar.Scopes)
-	var missing []string
+	missing := t.missingConsent(app, u, requestedDelegated(app, res, ar.Scopes), ar.Prompt == "consent")
 	needsAdmin := false
-	csp := t.spByAppID(app.AppID)
-	rsp := t.spByAppID(res.AppID)
-	var have []string
-	if csp != nil {
-		have = t.consentedScopes(csp.Data.ID, rsp.Data.ID, u.ID)
-	}
-	for _, v := range want {
-		if ar.Prompt == "consent" || !slices.ContainsFunc(have, func(x string) bool { return strings.EqualFold(x, v) }) {
-			missing = append(missing, v)
-			if p, ok := res.scope(v); ok && p.Admin {
-				needsAdmin = true
-			}
+	for _, n := range missing {
+		if p, ok := n.res.scope(n.value); ok && p.Admin {
+			needsAdmin = true
 		}
 	}
 	isAdmin := u.isAdmin()
@@ -451,17 +466,17 @@ func (s *Sim) signedIn(w http.ResponseWriter, r *http.Request, ar *authRequest, 
 			return
 		}
 		if !auto {
-			s.renderConsent(w, ar, u, app, res, missing, isAdmin)
+			s.renderConsent(w, ar, u, app, missing, isAdmin)
 			return
 		}
 		// Auto sign-in consents as the user would click Accept: on behalf of the organisation when an admin
 		// asked for it with prompt=consent.
-		s.grantConsent(t, u, app, res, missing, isAdmin && ar.Prompt == "consent")
+		s.grantConsent(t, u, app, missing, isAdmin && ar.Prompt == "consent")
 	}
 	s.finishAuthorize(w, r, ar, t, u)
 }
 
-func (s *Sim) grantConsent(t *tenant, u *user, app *application, res *resource, scopes []string, org bool) {
+func (s *Sim) grantConsent(t *tenant, u *user, app *application, needs []scopeNeed, org bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	csp := t.spByAppID(app.AppID)
@@ -470,12 +485,21 @@ func (s *Sim) grantConsent(t *tenant, u *user, app *application, res *resource, 
 		csp.VisibleAt = time.Time{}
 		t.sps = append(t.sps, csp)
 	}
-	rsp := t.spByAppID(res.AppID)
 	principal := u.ID
 	if org {
 		principal = ""
 	}
-	t.grantScopes(csp.Data.ID, rsp.Data.ID, principal, scopes)
+	byRes := map[*resource][]string{}
+	var order []*resource
+	for _, n := range needs {
+		if _, ok := byRes[n.res]; !ok {
+			order = append(order, n.res)
+		}
+		byRes[n.res] = append(byRes[n.res], n.value)
+	}
+	for _, r := range order {
+		t.grantScopes(csp.Data.ID, t.spByAppID(r.AppID).Data.ID, principal, byRes[r])
+	}
 }
 
 func (s *Sim) finishAuthorize(w http.ResponseWriter, r *http.Request, ar *authRequest, t *tenant, u *user) {
@@ -543,7 +567,7 @@ func (s *Sim) consentSubmit(w http.ResponseWriter, r *http.Request) {
 	isAdmin := u.isAdmin()
 	s.mu.Unlock()
 	org := isAdmin && r.PostFormValue("org") == "on"
-	s.grantConsent(t, u, app, res, want, org)
+	s.grantConsent(t, u, app, want, org)
 	s.signedIn(w, r, ar, u.ID, false, true)
 }
 

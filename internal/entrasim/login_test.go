@@ -637,3 +637,34 @@ func TestResponseModes(t *testing.T) {
 		t.Errorf("fragment redirect = %q, %v", loc, err)
 	}
 }
+
+// Source: v2-permissions-and-consent (OpenID Connect scopes are Microsoft Graph permissions) and
+// graph-entra.md §5.3 — a sign-in asking for Exchange Online's EWS.AccessAsUser.All and openid consents each
+// on its own resource; the access token is for Exchange, the ID token still comes.
+func TestConsentForAnotherResource(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	tok, err := w.authCode(adminUPN, "consent", "openid", "https://outlook.office365.com/EWS.AccessAsUser.All")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := claims(t, tok.AccessToken); c["aud"] != "https://outlook.office365.com" || c["scp"] != "EWS.AccessAsUser.All" {
+		t.Errorf("access token claims = %v", c)
+	}
+	if tok.Extra("id_token") == nil {
+		t.Error("no ID token")
+	}
+	var exoScope, graphScope string
+	for _, g := range w.sim.State().Tenants[0].OAuth2PermissionGrants {
+		for _, sp := range w.sim.State().Tenants[0].ServicePrincipals {
+			if sp.ID == g.ResourceID && sp.AppID == entrasim.ExchangeAppID {
+				exoScope = g.Scope
+			}
+			if sp.ID == g.ResourceID && sp.AppID == entrasim.GraphAppID {
+				graphScope = g.Scope
+			}
+		}
+	}
+	if exoScope != "EWS.AccessAsUser.All" || !strings.Contains(graphScope, "openid") {
+		t.Errorf("grants: Exchange %q, Graph %q", exoScope, graphScope)
+	}
+}

@@ -105,11 +105,11 @@ var consentTmpl = template.Must(template.New("consent").Parse(pageHead + `
 </form>
 ` + pageFoot))
 
-func (s *Sim) renderConsent(w http.ResponseWriter, ar *authRequest, u *user, app *application, res *resource, scopes []string, isAdmin bool) {
+func (s *Sim) renderConsent(w http.ResponseWriter, ar *authRequest, u *user, app *application, needs []scopeNeed, isAdmin bool) {
 	var items []string
-	for _, v := range scopes {
-		if p, ok := res.scope(v); ok {
-			items = append(items, fmt.Sprintf("%s (%s: %s)", p.DisplayName, res.DisplayName, p.Value))
+	for _, n := range needs {
+		if p, ok := n.res.scope(n.value); ok {
+			items = append(items, fmt.Sprintf("%s (%s: %s)", p.DisplayName, n.res.DisplayName, p.Value))
 		}
 	}
 	s.renderConsentPage(w, ar, u, app, items, isAdmin, ar.Prompt == "consent" && isAdmin)

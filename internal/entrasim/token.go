@@ -425,13 +425,10 @@ func (s *Sim) issueUserTokens(w http.ResponseWriter, r *http.Request, app *appli
 	}
 	rsp := t.spByAppID(res.AppID)
 	consented := t.consentedScopes(csp.Data.ID, rsp.Data.ID, u.ID)
-	want := requestedDelegated(app, res, scopes)
-	for _, v := range want {
-		if !slices.ContainsFunc(consented, func(x string) bool { return strings.EqualFold(x, v) }) {
-			s.mu.Unlock()
-			s.writeTokenError(w, http.StatusBadRequest, "invalid_grant", 65001, fmt.Sprintf("The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource.", app.AppID, app.Data.DisplayName))
-			return
-		}
+	if len(t.missingConsent(app, u, requestedDelegated(app, res, scopes), false)) > 0 {
+		s.mu.Unlock()
+		s.writeTokenError(w, http.StatusBadRequest, "invalid_grant", 65001, fmt.Sprintf("The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource.", app.AppID, app.Data.DisplayName))
+		return
 	}
 	now := s.now()
 	// Entra puts every consented scope of the resource into scp, not only the requested ones.
