@@ -3,6 +3,7 @@ package entrasim_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/appreg-portal/portal/internal/entrasim"
+	"golang.org/x/oauth2"
 )
 
 func (w *world) graph(path string) string { return w.srv.URL + "/v1.0" + path }
@@ -629,5 +631,40 @@ func TestMemberManagesOnlyOwnApps(t *testing.T) {
 	}
 	if r := call(t, "POST", w.graph("/applications/"+w.app.ID+"/addPassword"), tok, map[string]any{}); r.status != 200 {
 		t.Errorf("Global Administrator adds a secret: %d", r.status)
+	}
+}
+
+// Source: https://learn.microsoft.com/entra/identity-platform/howto-convert-app-to-be-multi-tenant — a
+// customer's admin signs in to the multi-tenant portal app at the customer tenant, consents for the
+// organisation (prompt=consent), and the delegated token works on the customer tenant's Graph; a
+// single-tenant app cannot be used there (AADSTS700016).
+func TestCrossTenantDelegatedSignIn(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	customer, _ := w.sim.CreateTenant("Fabrikam", "fabrikam.example")
+	w.sim.CreateUser(customer, entrasim.User{DisplayName: "Fiona", UserPrincipalName: "fiona@fabrikam.example", DirectoryRoles: []string{"Global Administrator"}})
+	cfg := w.oauthConfig("openid", "offline_access", "Application.ReadWrite.All")
+	cfg.Endpoint.AuthURL = w.srv.URL + "/" + customer + "/oauth2/v2.0/authorize"
+	cfg.Endpoint.TokenURL = w.srv.URL + "/" + customer + "/oauth2/v2.0/token"
+	ver := oauth2.GenerateVerifier()
+	loc, err := noFollow(cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(ver), oauth2.SetAuthURLParam("login_hint", "fiona@fabrikam.example"), oauth2.SetAuthURLParam("prompt", "consent")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(loc)
+	tok, err := cfg.Exchange(context.Background(), u.Query().Get("code"), oauth2.VerifierOption(ver))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := claims(t, tok.AccessToken); c["tid"] != customer {
+		t.Errorf("tid = %v, want the customer tenant", c["tid"])
+	}
+	r := call(t, "POST", w.graph("/applications"), tok.AccessToken, map[string]any{"displayName": "Created in Fabrikam"})
+	if r.status != 201 || r.json(t)["publisherDomain"] != "fabrikam.example" {
+		t.Errorf("create in the customer tenant: %d %s", r.status, r.body)
+	}
+	single, _ := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Single", RedirectURIs: []string{redirectURI}})
+	v := url.Values{"client_id": {single.AppID}, "response_type": {"code"}, "redirect_uri": {redirectURI}, "scope": {"openid"}}
+	if r := call(t, "GET", w.srv.URL+"/"+customer+"/oauth2/v2.0/authorize?"+v.Encode(), "", nil); r.status != 400 || !strings.Contains(string(r.body), "AADSTS700016") {
+		t.Errorf("single-tenant app at another tenant: %d", r.status)
 	}
 }
