@@ -410,6 +410,11 @@ func TestClientCredentialsWithCertificate(t *testing.T) {
 	if r := postForm(t, w.tokenURL(), form(assertion(other))); r.status != 401 || !strings.Contains(string(r.body), "AADSTS700027") {
 		t.Errorf("assertion signed by another key: %d %s, want 401 AADSTS700027", r.status, r.body)
 	}
+	w.sim.Advance(400 * 24 * time.Hour) // past the certificate's end; the assertion itself is fresh
+	now = w.sim.Now()
+	if r := postForm(t, w.tokenURL(), form(assertion(key))); r.status != 401 || !strings.Contains(string(r.body), "expired") {
+		t.Errorf("assertion with an expired certificate: %d %s", r.status, r.body)
+	}
 }
 
 // Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code
