@@ -2,6 +2,8 @@
 # The curl flow of issue 3 against a running emulator:
 #   go run ./cmd/entrasim -addr 127.0.0.1:18080 &
 #   sh cmd/entrasim/testdata/curl-flow.sh http://127.0.0.1:18080
+# Over HTTPS (entrasim -tls -ca-out entrasim-ca.pem):
+#   CURL_CA_BUNDLE=entrasim-ca.pem sh cmd/entrasim/testdata/curl-flow.sh https://127.0.0.1:18080
 # Needs curl and jq. Exits non-zero on the first failing step.
 set -eu
 B=${1:-http://127.0.0.1:18080}
