@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,5 +129,43 @@ func TestRunHTTP(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 201 {
 		t.Errorf("POST /_sim/tenants: %d", resp.StatusCode)
+	}
+}
+
+// The curl flow, run with curl itself against the command over
+// HTTP and HTTPS: create a tenant and an app with the control API, get an
+// app-only token, create an application through Graph, add a password, get
+// a token with the new secret.
+func TestCurlFlow(t *testing.T) {
+	for _, prog := range []string{"sh", "curl", "jq"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			t.Fatalf("the curl flow needs %s: install it (make test does, as root on Debian)", prog)
+		}
+	}
+	script, err := filepath.Abs("testdata/curl-flow.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("http", func(t *testing.T) {
+		base, _ := startRun(t, "-addr", "127.0.0.1:0")
+		runCurlFlow(t, script, base, nil)
+	})
+	t.Run("tls", func(t *testing.T) {
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		base, _ := startRun(t, "-addr", "127.0.0.1:0", "-tls", "-ca-out", ca)
+		runCurlFlow(t, script, base, []string{"CURL_CA_BUNDLE=" + ca})
+	})
+}
+
+func runCurlFlow(t *testing.T, script, base string, env []string) {
+	t.Helper()
+	cmd := exec.Command("sh", script, base)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl flow against %s: %v\n%s", base, err, out)
+	}
+	if !strings.Contains(string(out), "token with the new secret obtained: OK") {
+		t.Fatalf("curl flow did not finish:\n%s", out)
 	}
 }
