@@ -101,6 +101,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		Auth:            authc,
 		Sessions:        handlers.NewSessionManager(st.Pool(), cfg.BaseURL, cfg.Session.IdleTimeout, cfg.Session.Lifetime),
 		BootstrapAdmins: cfg.Entra.BootstrapAdmins,
+		TrustedProxies:  cfg.TrustedProxies,
 		SessionLifetime: cfg.Session.Lifetime,
 	})
 	srv := &http.Server{

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -28,6 +29,9 @@ type Config struct {
 	LogFormat       string        // "json" or "text"
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
+	// portal believes when it records who made a request.
+	TrustedProxies []netip.Prefix
 
 	Entra   Entra
 	Session Session
@@ -66,6 +70,7 @@ var Vars = []Var{
 	{"PORTAL_LOG_FORMAT", "json", "log format: json or text", false},
 	{"PORTAL_LOG_LEVEL", "info", "log level: debug, info, warn or error", false},
 	{"PORTAL_SHUTDOWN_TIMEOUT", "20s", "how long to let requests finish at shutdown", false},
+	{"PORTAL_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", false},
 	{"PORTAL_ENTRA_AUTHORITY", "https://login.microsoftonline.com", "Entra ID sign-in endpoint", false},
 	{"PORTAL_GRAPH_URL", "https://graph.microsoft.com/v1.0", "Microsoft Graph endpoint", false},
 	{"PORTAL_TENANT_ID", "", "your (the operator's) Entra tenant ID, a GUID (required)", false},
@@ -122,6 +127,18 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	c.LogFormat = r.oneOf("PORTAL_LOG_FORMAT", "json", "json", "text")
 	c.LogLevel = r.level("PORTAL_LOG_LEVEL")
 	c.ShutdownTimeout = r.duration("PORTAL_SHUTDOWN_TIMEOUT", 20*time.Second)
+	for _, v := range r.list("PORTAL_TRUSTED_PROXIES", strings.TrimSpace) {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				r.problem("PORTAL_TRUSTED_PROXIES: %q is not an IP address or CIDR (like 10.0.0.0/8)", v)
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
 
 	c.Entra.Authority = strings.TrimRight(r.str("PORTAL_ENTRA_AUTHORITY", "https://login.microsoftonline.com"), "/")
 	c.Entra.GraphURL = strings.TrimRight(r.str("PORTAL_GRAPH_URL", "https://graph.microsoft.com/v1.0"), "/")

@@ -118,3 +118,23 @@ func TestMigrateNeedsOnlyTheDatabase(t *testing.T) {
 		t.Errorf("Load(Migrate) without a database = %v", err)
 	}
 }
+
+func TestTrustedProxies(t *testing.T) {
+	m := validServe()
+	m["PORTAL_TRUSTED_PROXIES"] = "10.0.0.0/8, 192.168.1.10, fd00::/8"
+	c, err := Load(env(m), Serve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.10/32 fd00::/8" {
+		t.Errorf("TrustedProxies = %v", got)
+	}
+	m["PORTAL_TRUSTED_PROXIES"] = "10.0.0.0/8, proxy.local"
+	if _, err := Load(env(m), Serve); err == nil || !strings.Contains(err.Error(), `"proxy.local" is not an IP address or CIDR`) {
+		t.Errorf("bad proxy: err = %v", err)
+	}
+}

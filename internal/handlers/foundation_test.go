@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -209,5 +210,38 @@ func TestStaticAssetsAreHashedAndCachedForever(t *testing.T) {
 	h.Routes().ServeHTTP(rec, httptest.NewRequest("GET", "/static/vendor/htmx-2.0.11.min.js", nil))
 	if rec.Code != 404 {
 		t.Errorf("unhashed name = %d, want 404", rec.Code)
+	}
+}
+
+func TestClientIPBelievesOnlyTrustedProxies(t *testing.T) {
+	h := newTestHandler(t, Deps{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	tests := []struct {
+		name   string
+		remote string
+		xff    []string
+		want   string
+	}{
+		{"direct client, no header", "203.0.113.7:5000", nil, "203.0.113.7"},
+		{"direct client spoofing the header", "203.0.113.7:5000", []string{"198.51.100.1"}, "203.0.113.7"},
+		{"through the proxy", "10.1.2.3:443", []string{"198.51.100.9"}, "198.51.100.9"},
+		{"client prepends a fake hop", "10.1.2.3:443", []string{"1.2.3.4, 198.51.100.9"}, "198.51.100.9"},
+		{"two trusted proxies", "10.1.2.3:443", []string{"198.51.100.9, 10.9.9.9"}, "198.51.100.9"},
+		{"several header lines", "10.1.2.3:443", []string{"1.2.3.4", "198.51.100.9"}, "198.51.100.9"},
+		{"garbage in the header", "10.1.2.3:443", []string{"198.51.100.9, not-an-ip"}, "10.1.2.3"},
+		{"proxy with no header", "10.1.2.3:443", nil, "10.1.2.3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			req := httptest.NewRequest("GET", "/", nil)
+			req.RemoteAddr = tt.remote
+			for _, v := range tt.xff {
+				req.Header.Add("X-Forwarded-For", v)
+			}
+			h.realIP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = clientIP(r) })).ServeHTTP(httptest.NewRecorder(), req)
+			if got != tt.want {
+				t.Errorf("clientIP(remote %s, XFF %v) = %s, want %s", tt.remote, tt.xff, got, tt.want)
+			}
+		})
 	}
 }

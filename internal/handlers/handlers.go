@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -34,6 +35,7 @@ type Handler struct {
 
 	bootstrapAdmins []string
 	sessionLifetime time.Duration
+	trustedProxies  []netip.Prefix
 	// formTargets are origins besides our own that forms may lead to
 	// (sign-out ends at Entra's end-session endpoint).
 	formTargets []string
@@ -49,6 +51,8 @@ type Deps struct {
 	Health healthChecker
 	// FormTargets are extra origins allowed as form targets in the CSP.
 	FormTargets []string
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 
 	Auth            authenticator
 	Sessions        *scs.SessionManager
@@ -59,7 +63,7 @@ type Deps struct {
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
-		auth: d.Auth, sessions: d.Sessions, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+		auth: d.Auth, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}

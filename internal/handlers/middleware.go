@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -74,7 +76,7 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 			level = slog.LevelDebug
 		}
 		h.log.Log(r.Context(), level, "http",
-			"request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path,
+			"request_id", RequestID(r.Context()), "remote", clientIP(r), "method", r.Method, "path", r.URL.Path,
 			"status", rec.status, "bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds())
 	})
 }
@@ -133,4 +135,60 @@ func (h *Handler) crossOriginProtection(next http.Handler) http.Handler {
 		h.serveError(w, r, errForbidden("This request came from another site, so the portal refused it. If you clicked a link or button on the portal itself, reload the page and try again."))
 	}))
 	return cop.Handler(next)
+}
+
+type clientIPKey struct{}
+
+// clientIP is who made the request: the peer address, or, when the peer is
+// a trusted reverse proxy, the nearest address in X-Forwarded-For that is
+// not itself a trusted proxy. Headers from anyone else are ignored, so a
+// client cannot choose what the audit trail records.
+func clientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(clientIPKey{}).(string); ok {
+		return ip
+	}
+	return peerIP(r)
+}
+
+func peerIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (h *Handler) trusted(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range h.trustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// realIP works out clientIP once per request.
+func (h *Handler) realIP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := peerIP(r)
+		if h.trusted(ip) {
+			hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+			for i := len(hops) - 1; i >= 0; i-- {
+				hop := strings.TrimSpace(hops[i])
+				if _, err := netip.ParseAddr(hop); err != nil {
+					break // garbage: stop at the last address we could trust
+				}
+				ip = hop
+				if !h.trusted(hop) {
+					break
+				}
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, ip)))
+	})
 }

@@ -12,7 +12,7 @@ import (
 // Routes is the portal's whole HTTP surface.
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, h.logRequests, h.recoverPanics, h.securityHeaders, h.crossOriginProtection)
+	r.Use(requestID, h.realIP, h.logRequests, h.recoverPanics, h.securityHeaders, h.crossOriginProtection)
 	r.NotFound(h.wrap(func(w http.ResponseWriter, r *http.Request) error { return errNotFound() }))
 	r.MethodNotAllowed(h.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{status: http.StatusMethodNotAllowed, title: "Not allowed here", message: "This address does not accept that kind of request."}
