@@ -205,6 +205,8 @@ func (h *Handler) requireUser(next http.Handler) http.Handler {
 			a, err := h.sessionStore.TouchSession(ctx, sid)
 			switch {
 			case err == nil:
+				// Signed-in pages are for this person only: no shared or back-button caches.
+				w.Header().Set("Cache-Control", "no-store")
 				u := &currentUser{ID: a.UserID, ObjectID: a.UserOID, TenantID: a.TenantID, Name: a.UserName, Email: a.UserEmail, Role: a.UserRole, SessionID: a.ID}
 				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))
 				return

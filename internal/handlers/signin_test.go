@@ -179,6 +179,9 @@ func TestSignInLandsOnDashboardWithNameAndRole(t *testing.T) {
 	if !strings.Contains(body, `data-testid="current-user-name">Ada Admin</strong>`) || !strings.Contains(body, `data-testid="current-user-role">Admin<`) {
 		t.Fatalf("after sign-in the page does not show Ada as Admin:\n%.2000s", body)
 	}
+	if resp, _ := b.get(e.portal.URL + "/"); resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("signed-in page Cache-Control = %q, want no-store", resp.Header.Get("Cache-Control"))
+	}
 	ev := e.auditEvents("signin")
 	if len(ev) != 1 || ev[0].Action != "signin" || ev[0].ActorName != "Ada Admin" || ev[0].Details["role"] != "admin" {
 		t.Errorf("audit after sign-in = %+v, want one signin by Ada as admin", ev)
