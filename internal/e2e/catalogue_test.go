@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/testenv"
 )
 
@@ -75,4 +76,38 @@ func TestCatalogueInChromium(t *testing.T) {
 	if loc != env.Portal.URL+"/catalogue/browser-made" {
 		t.Errorf("after saving, the browser is at %s", loc)
 	}
+}
+
+// When the session ends while a page is open, the next htmx request takes
+// the whole browser to sign-in instead of swapping a sign-in page into the
+// fragment it asked for.
+func TestExpiredSessionDuringHtmxRequestRedirectsTheWholePage(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	browser := newBrowser(t)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	defer cancel()
+	signIn(t, ctx, env, "vera")
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.Portal.URL+"/catalogue"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="catalogue-search"]`)),
+	))
+	sessions, err := env.Store.ListSessions(context.Background())
+	must(t, err)
+	for _, s := range sessions {
+		must(t, env.Store.EndSession(context.Background(), s.ID, store.AuditEvent{Action: "session.end"}))
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="catalogue-search"]`), "exact"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="signin-user-`+env.Users["vera"]+`"]`)),
+	))
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	must(t, err)
+	if !strings.HasPrefix(loc, env.Entra.URL+"/organizations/oauth2/v2.0/authorize") {
+		t.Errorf("after the session ended, the htmx search led to %s, want Entra's sign-in", loc)
+	}
+	// Signing in again returns to the catalogue page the person was on.
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-user-`+env.Users["vera"]+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="blueprint-list"]`)),
+	))
 }
