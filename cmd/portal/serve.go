@@ -16,6 +16,7 @@ import (
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/handlers"
+	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -98,7 +99,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 	})
 	h := handlers.New(handlers.Deps{
 		Log: log, BaseURL: cfg.BaseURL, Store: st, FormTargets: []string{originOf(cfg.Entra.Authority)},
-		Auth:            authc,
+		Auth: authc,
+		Confirmer: onboard.New(onboard.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
+			ClientSecret: cfg.Entra.ClientSecret, RedirectURL: cfg.BaseURL.JoinPath("/onboarding/callback").String()}),
 		Sessions:        handlers.NewSessionManager(st.Pool(), cfg.BaseURL, cfg.Session.IdleTimeout, cfg.Session.Lifetime),
 		BootstrapAdmins: cfg.Entra.BootstrapAdmins,
 		TrustedProxies:  cfg.TrustedProxies,

@@ -21,19 +21,6 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handler) tenantsPage(w http.ResponseWriter, r *http.Request) error {
-	tenants, err := h.tenants.ListTenants(r.Context())
-	if err != nil {
-		return err
-	}
-	rows := make([]templates.TenantRow, 0, len(tenants))
-	for _, t := range tenants {
-		rows = append(rows, templates.TenantRow{Name: t.DisplayName, TenantID: t.EntraTenantID, Domain: t.DefaultDomain, Status: t.Status, Added: fmtTime(t.CreatedAt)})
-	}
-	h.render(w, r, http.StatusOK, templates.TenantsPage(h.page(r, "Tenants", templates.SectionTenants), rows))
-	return nil
-}
-
 func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request) error {
 	h.render(w, r, http.StatusOK, templates.AlertsPage(h.page(r, "Alerts", templates.SectionAlerts)))
 	return nil

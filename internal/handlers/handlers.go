@@ -31,6 +31,8 @@ type Handler struct {
 	audit        auditLister
 	admin        adminStore
 	blueprints   blueprintStore
+	onboardings  onboardingStore
+	confirmer    tenantConfirmer
 	now          func() time.Time
 
 	bootstrapAdmins []string
@@ -54,7 +56,9 @@ type Deps struct {
 	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 
-	Auth            authenticator
+	Auth authenticator
+	// Confirmer makes admin consent links and confirms consents (internal/onboard).
+	Confirmer       tenantConfirmer
 	Sessions        *scs.SessionManager
 	BootstrapAdmins []string
 	SessionLifetime time.Duration
@@ -63,7 +67,7 @@ type Deps struct {
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
-		auth: d.Auth, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+		auth: d.Auth, confirmer: d.Confirmer, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}
@@ -77,6 +81,7 @@ func New(d Deps) *Handler {
 		h.audit = d.Store
 		h.admin = d.Store
 		h.blueprints = d.Store
+		h.onboardings = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health

@@ -30,6 +30,8 @@ func (h *Handler) Routes() http.Handler {
 		r.Get("/login", h.wrap(h.login))
 		r.Get("/auth/callback", h.wrap(h.callback))
 		r.Get("/signed-out", h.wrap(h.signedOut))
+		// Where a customer's administrator lands after consenting: no portal account needed.
+		r.Get("/onboarding/callback", h.wrap(h.onboardingCallback))
 
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
@@ -49,6 +51,8 @@ func (h *Handler) Routes() http.Handler {
 			// Operators: changes.
 			r.Group(func(r chi.Router) {
 				r.Use(h.requireRole(auth.RoleOperator))
+				r.Get("/tenants/connect", h.wrap(h.connectTenantForm))
+				r.Post("/tenants/connect", h.wrap(h.startConnect))
 				r.Get("/catalogue/new", h.wrap(h.newBlueprintForm))
 				r.Post("/catalogue", h.wrap(h.createBlueprint))
 				r.Post("/catalogue/{id}/delete", h.wrap(h.deleteBlueprint))

@@ -228,3 +228,44 @@ func TestRecordSignInAuditsRoleChanges(t *testing.T) {
 		t.Errorf("EndSession twice = %v, want ErrNotFound", err)
 	}
 }
+
+func TestOnboardingLinksCompleteOnce(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	hash := make([]byte, 32)
+	hash[0] = 1
+	o, err := st.CreateOnboarding(ctx, store.Onboarding{StateHash: hash, Label: "Fabrikam", ExpiresAt: time.Now().Add(time.Hour)}, store.AuditEvent{Action: "tenant.consent_link"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.PendingOnboarding(ctx, hash); err != nil || got.ID != o.ID {
+		t.Fatalf("PendingOnboarding() = %+v, %v", got, err)
+	}
+	tn := store.Tenant{EntraTenantID: "fab41c4e-2d3b-4a5c-8e6f-7a8b9c0d1e2f", DisplayName: "Fabrikam", DefaultDomain: "fabrikam.example"}
+	got, err := st.CompleteOnboarding(ctx, o.ID, tn, store.AuditEvent{Action: "tenant.connect"})
+	if err != nil || got.Status != "connected" {
+		t.Fatalf("CompleteOnboarding() = %+v, %v", got, err)
+	}
+	if _, err := st.CompleteOnboarding(ctx, o.ID, tn, store.AuditEvent{Action: "tenant.connect"}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("second CompleteOnboarding() = %v, want ErrConflict", err)
+	}
+	if _, err := st.PendingOnboarding(ctx, hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("PendingOnboarding(completed) = %v, want ErrNotFound", err)
+	}
+	if ev, _ := st.ListAudit(ctx, store.AuditFilter{Action: "tenant.connect"}); len(ev) != 1 {
+		t.Errorf("the refused second completion left an audit row: %d rows", len(ev))
+	}
+
+	// An expired link is gone.
+	hash2 := make([]byte, 32)
+	hash2[0] = 2
+	if _, err := st.CreateOnboarding(ctx, store.Onboarding{StateHash: hash2, Label: "Old", ExpiresAt: time.Now().Add(-time.Minute)}, store.AuditEvent{Action: "tenant.consent_link"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PendingOnboarding(ctx, hash2); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("PendingOnboarding(expired) = %v, want ErrNotFound", err)
+	}
+	if list, _ := st.ListOnboardings(ctx); len(list) != 0 {
+		t.Errorf("ListOnboardings() = %+v, want none open", list)
+	}
+}

@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/handlers"
+	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/pgtest"
 	"github.com/appreg-portal/portal/internal/store"
 )
@@ -76,8 +78,9 @@ func New(tb testing.TB, o Options) *Env {
 	}
 	app, err := e.Sim.CreateApplication(e.TenantID, entrasim.AppSpec{
 		DisplayName: "AppReg Portal", SignInAudience: "AzureADMultipleOrgs",
-		RedirectURIs: []string{e.Portal.URL + "/auth/callback", e.Portal.URL + "/signed-out"}, Secret: true,
-		DelegatedPermissions: []string{"openid", "profile", "email"},
+		RedirectURIs: []string{e.Portal.URL + "/auth/callback", e.Portal.URL + "/signed-out", e.Portal.URL + "/onboarding/callback"}, Secret: true,
+		DelegatedPermissions:   []string{"openid", "profile", "email"},
+		ApplicationPermissions: []string{"Application.Read.All", "Organization.Read.All"},
 		AppRoles: []entrasim.AppRole{
 			{Value: auth.AppRoleAdmin, DisplayName: "Admin"},
 			{Value: auth.AppRoleOperator, DisplayName: "Operator"},
@@ -116,6 +119,9 @@ func New(tb testing.TB, o Options) *Env {
 	logw := o.Log
 	if logw == nil {
 		logw = io.Discard
+		if os.Getenv("PORTAL_TEST_LOG") != "" {
+			logw = os.Stderr // PORTAL_TEST_LOG=1 go test … shows the portal's log
+		}
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = time.Hour
@@ -128,6 +134,8 @@ func New(tb testing.TB, o Options) *Env {
 		FormTargets: []string{e.Entra.URL},
 		Auth: auth.New(auth.Config{Authority: e.Entra.URL, ClientID: app.AppID, ClientSecret: app.SecretText,
 			RedirectURL: e.Portal.URL + "/auth/callback", AllowedTenants: []string{e.TenantID}}),
+		Confirmer: onboard.New(onboard.Config{Authority: e.Entra.URL, GraphURL: e.Entra.URL + "/v1.0", ClientID: app.AppID,
+			ClientSecret: app.SecretText, RedirectURL: e.Portal.URL + "/onboarding/callback", Wait: 2 * time.Second}),
 		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, o.IdleTimeout, o.Lifetime),
 		SessionLifetime: o.Lifetime,
 	})

@@ -155,3 +155,49 @@ type TenantRow struct {
 	Status   string
 	Added    string
 }
+
+// OnboardingRow is an open consent link on the tenants page.
+type OnboardingRow struct {
+	Label    string
+	Expected string
+	By       string
+	Created  string
+	Expires  string
+}
+
+// TenantsData is the tenants page.
+type TenantsData struct {
+	Tenants    []TenantRow
+	Pending    []OnboardingRow
+	CanConnect bool
+}
+
+// ConnectTenantData is the form to start connecting a tenant.
+type ConnectTenantData struct {
+	Label, Expected string
+	Errors          map[string]string
+}
+
+// ConsentLinkData shows a fresh consent link, once.
+type ConsentLinkData struct {
+	Label    string
+	Expected string
+	Link     string
+	Expires  string
+}
+
+// OnboardingResultData is what the administrator who consented sees.
+type OnboardingResultData struct {
+	Connected bool
+	Tenant    string // display name
+	Domain    string
+	Title     string
+	Message   string
+}
+
+func ariaInvalid(errMsg string) string {
+	if errMsg != "" {
+		return "true"
+	}
+	return "false"
+}

@@ -1,0 +1,186 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/config"
+	"github.com/appreg-portal/portal/internal/onboard"
+	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/web/templates"
+)
+
+// ConsentLinkLifetime is how long an admin consent link stays valid.
+const ConsentLinkLifetime = 7 * 24 * time.Hour
+
+// onboardingStore keeps consent links and connects tenants.
+type onboardingStore interface {
+	CreateOnboarding(ctx context.Context, o store.Onboarding, audit store.AuditEvent) (store.Onboarding, error)
+	PendingOnboarding(ctx context.Context, stateHash []byte) (store.Onboarding, error)
+	ListOnboardings(ctx context.Context) ([]store.Onboarding, error)
+	CompleteOnboarding(ctx context.Context, id int64, t store.Tenant, audit store.AuditEvent) (store.Tenant, error)
+	FailOnboarding(ctx context.Context, id int64, outcome, detail string, audit store.AuditEvent) error
+	RecordAudit(ctx context.Context, e store.AuditEvent) error
+}
+
+// tenantConfirmer makes consent links and confirms, app-only, which tenant
+// consented (internal/onboard).
+type tenantConfirmer interface {
+	ConsentURL(tenantHint, state string) string
+	Confirm(ctx context.Context, tenantID string) (onboard.Tenant, error)
+}
+
+func (h *Handler) tenantsPage(w http.ResponseWriter, r *http.Request) error {
+	tenants, err := h.tenants.ListTenants(r.Context())
+	if err != nil {
+		return err
+	}
+	pending, err := h.onboardings.ListOnboardings(r.Context())
+	if err != nil {
+		return err
+	}
+	d := templates.TenantsData{CanConnect: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator)}
+	for _, t := range tenants {
+		d.Tenants = append(d.Tenants, templates.TenantRow{Name: t.DisplayName, TenantID: t.EntraTenantID, Domain: t.DefaultDomain, Status: t.Status, Added: fmtTime(t.CreatedAt)})
+	}
+	for _, o := range pending {
+		d.Pending = append(d.Pending, templates.OnboardingRow{Label: o.Label, Expected: o.ExpectedTenant, By: o.CreatedByName, Created: fmtTime(o.CreatedAt), Expires: fmtTime(o.ExpiresAt)})
+	}
+	h.render(w, r, http.StatusOK, templates.TenantsPage(h.page(r, "Tenants", templates.SectionTenants), d))
+	return nil
+}
+
+func (h *Handler) connectTenantForm(w http.ResponseWriter, r *http.Request) error {
+	h.render(w, r, http.StatusOK, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), templates.ConnectTenantData{}))
+	return nil
+}
+
+var domainRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
+
+// startConnect records the consent link's intent (a hash of its state)
+// before showing the link once.
+func (h *Handler) startConnect(w http.ResponseWriter, r *http.Request) error {
+	d := templates.ConnectTenantData{Label: strings.TrimSpace(r.PostFormValue("label")), Expected: strings.ToLower(strings.TrimSpace(r.PostFormValue("expected"))), Errors: map[string]string{}}
+	switch {
+	case d.Label == "":
+		d.Errors["label"] = "Name the customer, so you recognise the tenant while you wait for consent."
+	case len(d.Label) > 200:
+		d.Errors["label"] = "Keep the name under 200 characters."
+	}
+	if d.Expected != "" && !config.IsGUID(d.Expected) && !domainRE.MatchString(d.Expected) {
+		d.Errors["expected"] = "Enter a domain such as fabrikam.onmicrosoft.com, a tenant ID (a GUID), or leave it empty."
+	}
+	if len(d.Errors) > 0 {
+		h.render(w, r, http.StatusUnprocessableEntity, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), d))
+		return nil
+	}
+	state := auth.NewPending("").State // 256 random bits, URL-safe
+	sum := sha256.Sum256([]byte(state))
+	u := userFrom(r.Context())
+	oid := u.ObjectID
+	o, err := h.onboardings.CreateOnboarding(r.Context(), store.Onboarding{StateHash: sum[:], Label: d.Label, ExpectedTenant: d.Expected, ExpiresAt: h.now().Add(ConsentLinkLifetime)},
+		store.AuditEvent{ActorOID: &oid, ActorName: u.Name, Action: "tenant.consent_link", Target: d.Label, RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r),
+			Details: map[string]string{"expected_tenant": d.Expected}})
+	if err != nil {
+		return err
+	}
+	// The link carries a one-time capability: keep it out of caches and history.
+	w.Header().Set("Cache-Control", "no-store")
+	page := h.page(r, "Consent link", templates.SectionTenants)
+	page.NoHistory = true
+	h.render(w, r, http.StatusOK, templates.ConsentLinkPage(page, templates.ConsentLinkData{
+		Label: o.Label, Expected: o.ExpectedTenant, Link: h.confirmer.ConsentURL(o.ExpectedTenant, state), Expires: fmtTime(o.ExpiresAt)}))
+	return nil
+}
+
+// onboardingCallback is where Entra sends the consenting administrator back.
+// It is public: that administrator is a customer with no portal account.
+// Nothing in the query is believed on its own: the state must match an open
+// link, and the tenant is confirmed with an app-only Graph call.
+func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	w.Header().Set("Cache-Control", "no-store")
+	page := h.page(r, "Connecting your tenant", templates.SectionTenants)
+	fail := func(status int, title, msg string) error {
+		h.render(w, r, status, templates.OnboardingResultPage(page, templates.OnboardingResultData{Title: title, Message: msg}))
+		return nil
+	}
+	audit := func(action, outcome string, details map[string]string) store.AuditEvent {
+		return store.AuditEvent{Action: action, Outcome: outcome, RequestID: RequestID(ctx), RemoteAddr: clientIP(r), Details: details}
+	}
+	state := q.Get("state")
+	var o store.Onboarding
+	err := errors.New("no state")
+	if state != "" {
+		sum := sha256.Sum256([]byte(state))
+		o, err = h.onboardings.PendingOnboarding(ctx, sum[:])
+	}
+	if errors.Is(err, store.ErrNotFound) || state == "" {
+		if aerr := h.onboardings.RecordAudit(ctx, audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "link_unknown"})); aerr != nil {
+			return aerr
+		}
+		return fail(http.StatusBadRequest, "This consent link cannot be used",
+			"It was used already, has expired, or was not made by this portal. Ask the person who sent it for a new link.")
+	}
+	if err != nil {
+		return err
+	}
+	if e := q.Get("error"); e != "" {
+		detail := truncateString(e+": "+q.Get("error_description"), 300)
+		if err := h.onboardings.FailOnboarding(ctx, o.ID, "declined", detail, audit("tenant.connect.refused", store.OutcomeDenied,
+			map[string]string{"reason": "consent_declined", "entra_error": truncateString(e, 64)})); err != nil {
+			return err
+		}
+		msg := "Entra ID did not grant the consent, so nothing was connected."
+		if e == "access_denied" {
+			msg = "The consent was declined, or the account that signed in may not grant it (a Global Administrator or Privileged Role Administrator must). Nothing was connected."
+		}
+		return fail(http.StatusBadRequest, "The tenant was not connected", msg+" Ask the person who sent the link for a new one.")
+	}
+	tid := strings.ToLower(q.Get("tenant"))
+	if !config.IsGUID(tid) || !strings.EqualFold(q.Get("admin_consent"), "true") {
+		if err := h.onboardings.FailOnboarding(ctx, o.ID, "failed", "callback without consent or tenant", audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "callback_malformed"})); err != nil {
+			return err
+		}
+		return fail(http.StatusBadRequest, "The tenant was not connected", "The answer from Entra ID was incomplete. Ask the person who sent the link for a new one.")
+	}
+	t, err := h.confirmer.Confirm(ctx, tid)
+	if err != nil {
+		h.log.WarnContext(ctx, "tenant not confirmed", "request_id", RequestID(ctx), "tenant", tid, "err", err)
+		if errors.Is(err, onboard.ErrNotConsented) {
+			if err := h.onboardings.FailOnboarding(ctx, o.ID, "failed", "no app-only access after consent", audit("tenant.connect.refused", store.OutcomeFailure, map[string]string{"reason": "not_confirmed", "tenant": tid})); err != nil {
+				return err
+			}
+			return fail(http.StatusBadGateway, "The tenant was not connected", "The portal could not read the tenant after the consent: the consent may not have been granted. Ask the person who sent the link for a new one.")
+		}
+		// Microsoft unreachable or throttling: keep the link open so the same link can be tried again.
+		return &httpError{status: http.StatusBadGateway, title: "Microsoft could not be reached", message: "The consent was given, but the portal could not confirm it with Microsoft Graph just now. Open the link again in a few minutes.", err: err}
+	}
+	if exp := o.ExpectedTenant; exp != "" && exp != t.ID && !slices.Contains(t.Domains, exp) {
+		if err := h.onboardings.FailOnboarding(ctx, o.ID, "failed", "tenant "+t.ID+" is not "+exp, audit("tenant.connect.refused", store.OutcomeDenied,
+			map[string]string{"reason": "wrong_tenant", "tenant": t.ID, "expected_tenant": exp})); err != nil {
+			return err
+		}
+		return fail(http.StatusForbidden, "This link is for another tenant",
+			"The consent came from "+t.DisplayName+", but the link was made for "+exp+". Nothing was connected; sign in with an administrator of "+exp+" and ask for a new link.")
+	}
+	tn, err := h.onboardings.CompleteOnboarding(ctx, o.ID, store.Tenant{EntraTenantID: t.ID, DisplayName: t.DisplayName, DefaultDomain: t.DefaultDomain},
+		audit("tenant.connect", store.OutcomeSuccess, map[string]string{"label": o.Label}))
+	if errors.Is(err, store.ErrConflict) {
+		return fail(http.StatusConflict, "This consent link was used already", "The tenant connected with it is on the portal already.")
+	}
+	if err != nil {
+		return err
+	}
+	h.log.InfoContext(ctx, "tenant connected", "request_id", RequestID(ctx), "tenant", tn.EntraTenantID)
+	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain}))
+	return nil
+}
