@@ -25,7 +25,7 @@ generate: ## regenerate templ components
 
 check-generated: ## fail if generated code is not up to date with its sources
 	@$(GO) tool templ generate -path web/templates >/dev/null 2>&1
-	@git diff --exit-code -- web/templates || { echo "generated *_templ.go files are stale: run 'make generate' and commit"; exit 1; }
+	@git diff --exit-code --stat -- web/templates || { echo "generated *_templ.go files are stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- web/templates | grep '^??')" || { echo "untracked generated files in web/templates: run 'make generate' and commit"; exit 1; }
 
 lint: ## gofmt, go vet, staticcheck
