@@ -59,11 +59,9 @@ func userFrom(ctx context.Context) *currentUser {
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	returnTo := auth.SafeReturnTo(q.Get("return_to"))
-	if h.sessions.GetString(r.Context(), keySession) != "" {
-		if _, err := h.sessionStore.TouchSession(r.Context(), h.sessions.GetString(r.Context(), keySession)); err == nil {
-			http.Redirect(w, r, returnTo, http.StatusSeeOther)
-			return nil
-		}
+	if userFrom(r.Context()) != nil {
+		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		return nil
 	}
 	p := auth.NewPending(returnTo)
 	target, err := h.auth.AuthCodeURL(r.Context(), p, q.Get("login_hint"), q.Get("domain_hint"))
@@ -194,34 +192,45 @@ func (h *Handler) signedOut(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// loadUser puts the signed-in person, if any, in the request context. A
+// session ended by an admin or by sign-out elsewhere is destroyed here.
+func (h *Handler) loadUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		sid := h.sessions.GetString(ctx, keySession)
+		if sid == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		a, err := h.sessionStore.TouchSession(ctx, sid)
+		switch {
+		case err == nil:
+			// Signed-in pages are for this person only: no shared or back-button caches.
+			w.Header().Set("Cache-Control", "no-store")
+			u := &currentUser{ID: a.UserID, ObjectID: a.UserOID, TenantID: a.TenantID, Name: a.UserName, Email: a.UserEmail, Role: a.UserRole, SessionID: a.ID}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))
+		case errors.Is(err, store.ErrNotFound):
+			if err := h.sessions.Destroy(ctx); err != nil {
+				h.serveError(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		default:
+			h.serveError(w, r, err)
+		}
+	})
+}
+
 // requireUser lets signed-in people through and sends everyone else to
 // sign in, returning them to where they were afterwards. htmx requests get
 // HX-Redirect so a sign-in page is never swapped into a fragment.
 func (h *Handler) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		sid := h.sessions.GetString(ctx, keySession)
-		if sid != "" {
-			a, err := h.sessionStore.TouchSession(ctx, sid)
-			switch {
-			case err == nil:
-				// Signed-in pages are for this person only: no shared or back-button caches.
-				w.Header().Set("Cache-Control", "no-store")
-				u := &currentUser{ID: a.UserID, ObjectID: a.UserOID, TenantID: a.TenantID, Name: a.UserName, Email: a.UserEmail, Role: a.UserRole, SessionID: a.ID}
-				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))
-				return
-			case errors.Is(err, store.ErrNotFound):
-				// Ended by an admin, signed out elsewhere, or expired.
-				if err := h.sessions.Destroy(ctx); err != nil {
-					h.serveError(w, r, err)
-					return
-				}
-			default:
-				h.serveError(w, r, err)
-				return
-			}
+		if userFrom(r.Context()) == nil {
+			h.redirectToLogin(w, r)
+			return
 		}
-		h.redirectToLogin(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -24,7 +24,7 @@ func (h *Handler) Routes() http.Handler {
 	r.Handle(static.Prefix+"*", static.Handler())
 
 	r.Group(func(r chi.Router) {
-		r.Use(h.sessions.LoadAndSave)
+		r.Use(h.sessions.LoadAndSave, h.loadUser)
 
 		// Sign-in.
 		r.Get("/login", h.wrap(h.login))
