@@ -16,6 +16,7 @@ import (
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/handlers"
+	"github.com/appreg-portal/portal/internal/inventory"
 	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/store"
 )
@@ -102,6 +103,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		Auth: authc,
 		Confirmer: onboard.New(onboard.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
 			ClientSecret: cfg.Entra.ClientSecret, RedirectURL: cfg.BaseURL.JoinPath("/onboarding/callback").String()}),
+		Scanner: inventory.New(inventory.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
+			ClientSecret: cfg.Entra.ClientSecret}, st),
 		Sessions:        handlers.NewSessionManager(st.Pool(), cfg.BaseURL, cfg.Session.IdleTimeout, cfg.Session.Lifetime),
 		BootstrapAdmins: cfg.Entra.BootstrapAdmins,
 		TrustedProxies:  cfg.TrustedProxies,

@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"context"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
@@ -12,13 +15,94 @@ type tenantLister interface {
 	ListTenants(ctx context.Context) ([]store.Tenant, error)
 }
 
+// credentialLister reads the credential inventory.
+type credentialLister interface {
+	ListCredentials(ctx context.Context, f store.CredentialFilter) ([]store.Credential, error)
+	CredentialSummary(ctx context.Context, now time.Time) (store.ExpirySummary, []store.ExpiryMonth, error)
+}
+
+const dashboardRows = 500
+
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
-	tenants, err := h.tenants.ListTenants(r.Context())
+	ctx := r.Context()
+	now := h.now()
+	tenants, err := h.tenants.ListTenants(ctx)
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, templates.DashboardPage(h.page(r, "Dashboard", templates.SectionDashboard), templates.DashboardData{Tenants: len(tenants)}))
+	sum, months, err := h.credentials.CredentialSummary(ctx, now)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	d := templates.DashboardData{Tenants: len(tenants), Expired: sum.Expired, Within30: sum.Within30, Within90: sum.Within90, Tracked: sum.Total,
+		Tenant: q.Get("tenant"), Within: q.Get("within")}
+	f := store.CredentialFilter{Limit: dashboardRows + 1}
+	if d.Tenant != "" {
+		id, err := strconv.ParseInt(d.Tenant, 10, 64)
+		if err != nil || id <= 0 {
+			return errBadRequest("That tenant filter is not valid; choose a tenant from the list.")
+		}
+		f.TenantID = id
+	}
+	switch d.Within {
+	case "":
+	case "30", "90":
+		days, _ := strconv.Atoi(d.Within) // one of the two values above
+		f.Before = now.Add(time.Duration(days) * 24 * time.Hour)
+	default:
+		return errBadRequest("That expiry filter is not valid; choose 30 or 90 days.")
+	}
+	for _, t := range tenants {
+		d.TenantOpts = append(d.TenantOpts, templates.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.DisplayName})
+	}
+	creds, err := h.credentials.ListCredentials(ctx, f)
+	if err != nil {
+		return err
+	}
+	if len(creds) > dashboardRows {
+		creds, d.Truncated = creds[:dashboardRows], true
+	}
+	for _, c := range creds {
+		d.Rows = append(d.Rows, credentialRow(c, now))
+	}
+	highest := 0
+	for _, m := range months {
+		highest = max(highest, m.Count)
+	}
+	for i, m := range months {
+		pct := 0
+		if highest > 0 {
+			pct = int(math.Round(float64(m.Count)/float64(highest)*20)) * 5
+		}
+		d.Months = append(d.Months, templates.MonthBar{Label: m.Month.Format("Jan 2006"), Count: m.Count, Percent: pct, Soon: i < 2 && m.Count > 0})
+	}
+	h.render(w, r, http.StatusOK, templates.DashboardPage(h.page(r, "Dashboard", templates.SectionDashboard), d))
 	return nil
+}
+
+func credentialRow(c store.Credential, now time.Time) templates.CredentialRow {
+	// Whole days, rounded towards now: "in 11 days" until 12 full days are left, "expired 3 days ago" from 3 full days on.
+	left := c.EndsAt.Sub(now).Hours() / 24
+	days := int(math.Floor(left))
+	if left < 0 {
+		days = -int(math.Floor(-left))
+	}
+	row := templates.CredentialRow{Tenant: c.TenantName, Owner: c.OwnerName, OwnerKind: "App registration", Kind: "Client secret",
+		Name: c.DisplayName, Hint: c.Hint, Ends: c.EndsAt.UTC().Format("2 Jan 2006 15:04 UTC"), Days: days, State: "later"}
+	if c.OwnerKind == "service_principal" {
+		row.OwnerKind = "Enterprise application"
+	}
+	if c.Kind == "certificate" {
+		row.Kind = "Certificate"
+	}
+	switch {
+	case !c.EndsAt.After(now):
+		row.State = "expired"
+	case days <= 30:
+		row.State = "soon"
+	}
+	return row
 }
 
 func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request) error {

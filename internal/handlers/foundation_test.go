@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/static"
 )
 
@@ -243,5 +245,26 @@ func TestClientIPBelievesOnlyTrustedProxies(t *testing.T) {
 				t.Errorf("clientIP(remote %s, XFF %v) = %s, want %s", tt.remote, tt.xff, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCredentialRowStates(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		ends      time.Duration
+		wantDays  int
+		wantState string
+	}{
+		{-72 * time.Hour, -3, "expired"},
+		{-time.Hour, 0, "expired"},
+		{time.Hour, 0, "soon"},
+		{30 * 24 * time.Hour, 30, "soon"},
+		{31*24*time.Hour + time.Minute, 31, "later"},
+	}
+	for _, tt := range tests {
+		got := credentialRow(store.Credential{EndsAt: now.Add(tt.ends), Kind: "certificate", OwnerKind: "service_principal"}, now)
+		if got.Days != tt.wantDays || got.State != tt.wantState || got.Kind != "Certificate" || got.OwnerKind != "Enterprise application" {
+			t.Errorf("credentialRow(ends in %s) = %+v, want %d days, %s", tt.ends, got, tt.wantDays, tt.wantState)
+		}
 	}
 }

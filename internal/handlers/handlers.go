@@ -32,6 +32,9 @@ type Handler struct {
 	admin        adminStore
 	blueprints   blueprintStore
 	onboardings  onboardingStore
+	credentials  credentialLister
+	scans        scanStore
+	scanner      tenantScanner
 	confirmer    tenantConfirmer
 	now          func() time.Time
 
@@ -58,7 +61,9 @@ type Deps struct {
 
 	Auth authenticator
 	// Confirmer makes admin consent links and confirms consents (internal/onboard).
-	Confirmer       tenantConfirmer
+	Confirmer tenantConfirmer
+	// Scanner reads a tenant's credentials into the inventory (internal/inventory).
+	Scanner         tenantScanner
 	Sessions        *scs.SessionManager
 	BootstrapAdmins []string
 	SessionLifetime time.Duration
@@ -67,7 +72,7 @@ type Deps struct {
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
-		auth: d.Auth, confirmer: d.Confirmer, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}
@@ -82,6 +87,8 @@ func New(d Deps) *Handler {
 		h.admin = d.Store
 		h.blueprints = d.Store
 		h.onboardings = d.Store
+		h.credentials = d.Store
+		h.scans = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +49,12 @@ func (h *Handler) tenantsPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := templates.TenantsData{CanConnect: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator)}
 	for _, t := range tenants {
-		d.Tenants = append(d.Tenants, templates.TenantRow{Name: t.DisplayName, TenantID: t.EntraTenantID, Domain: t.DefaultDomain, Status: t.Status, Added: fmtTime(t.CreatedAt)})
+		row := templates.TenantRow{ID: strconv.FormatInt(t.ID, 10), Name: t.DisplayName, TenantID: t.EntraTenantID, Domain: t.DefaultDomain,
+			Status: t.Status, Added: fmtTime(t.CreatedAt), ScanError: t.LastScanError}
+		if t.LastScanAt != nil {
+			row.LastScan = fmtTime(*t.LastScanAt)
+		}
+		d.Tenants = append(d.Tenants, row)
 	}
 	for _, o := range pending {
 		d.Pending = append(d.Pending, templates.OnboardingRow{Label: o.Label, Expected: o.ExpectedTenant, By: o.CreatedByName, Created: fmtTime(o.CreatedAt), Expires: fmtTime(o.ExpiresAt)})
@@ -181,6 +187,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	h.log.InfoContext(ctx, "tenant connected", "request_id", RequestID(ctx), "tenant", tn.EntraTenantID)
+	h.scanInBackground(tn)
 	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain}))
 	return nil
 }

@@ -269,3 +269,65 @@ func TestOnboardingLinksCompleteOnce(t *testing.T) {
 		t.Errorf("ListOnboardings() = %+v, want none open", list)
 	}
 }
+
+func TestRecordScan(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	tn, err := st.CreateTenant(ctx, store.Tenant{EntraTenantID: "fab41c4e-2d3b-4a5c-8e6f-7a8b9c0d1e2f", DisplayName: "Fabrikam", Status: "connected"}, store.AuditEvent{Action: "tenant.create"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	cred := func(key string, endsIn time.Duration) store.Credential {
+		return store.Credential{OwnerKind: "application", OwnerObjectID: "0a0a0a0a-0000-4000-8000-000000000001", OwnerAppID: "b0b0b0b0-0000-4000-8000-000000000001",
+			OwnerName: "Exact Globe+", KeyID: key, Kind: "password", DisplayName: "globe", Hint: "abcdef", EndsAt: now.Add(endsIn)}
+	}
+	first := []store.Credential{
+		cred("c0000000-0000-4000-8000-000000000001", -24*time.Hour),   // expired
+		cred("c0000000-0000-4000-8000-000000000002", 10*24*time.Hour), // within 30 days
+		cred("c0000000-0000-4000-8000-000000000003", 60*24*time.Hour), // within 90 days
+	}
+	res, err := st.RecordScan(ctx, tn.ID, first, now)
+	if err != nil || res != (store.ScanResult{Found: 3, New: 3}) {
+		t.Fatalf("first RecordScan() = %+v, %v", res, err)
+	}
+	sum, months, err := st.CredentialSummary(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum != (store.ExpirySummary{Total: 3, Expired: 1, Within30: 1, Within90: 2}) {
+		t.Errorf("CredentialSummary() = %+v", sum)
+	}
+	if len(months) != 12 || months[0].Count != 1 || months[1].Count != 1 || months[2].Count != 1 || months[3].Count != 0 {
+		t.Errorf("months = %+v, want 12: the expired one in November, 1 December 1, 20 January", months)
+	}
+	list, err := st.ListCredentials(ctx, store.CredentialFilter{})
+	if err != nil || len(list) != 3 || list[0].KeyID != first[0].KeyID || list[0].Hint != "abc" || list[0].TenantName != "Fabrikam" {
+		t.Fatalf("ListCredentials() = %+v, %v", list, err)
+	}
+
+	// The expired secret was rotated away, a new one appeared.
+	second := []store.Credential{first[1], first[2], cred("c0000000-0000-4000-8000-000000000004", 300*24*time.Hour)}
+	res, err = st.RecordScan(ctx, tn.ID, second, now.Add(time.Hour))
+	if err != nil || res != (store.ScanResult{Found: 3, New: 1, Removed: 1}) {
+		t.Fatalf("second RecordScan() = %+v, %v", res, err)
+	}
+	list, _ = st.ListCredentials(ctx, store.CredentialFilter{TenantID: tn.ID, Before: now.Add(90 * 24 * time.Hour)})
+	if len(list) != 2 {
+		t.Errorf("live credentials ending within 90 days = %d, want 2", len(list))
+	}
+	got, err := st.GetTenant(ctx, tn.ID)
+	if err != nil || got.LastScanAt == nil || !got.LastScanAt.Equal(now.Add(time.Hour)) || got.LastScanError != "" {
+		t.Errorf("tenant after scan = %+v, %v", got, err)
+	}
+	if err := st.RecordScanFailure(ctx, tn.ID, "consent revoked"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetTenant(ctx, tn.ID); got.LastScanError != "consent revoked" {
+		t.Errorf("LastScanError = %q", got.LastScanError)
+	}
+	// An empty scan removes everything and still succeeds.
+	if res, err := st.RecordScan(ctx, tn.ID, nil, now.Add(2*time.Hour)); err != nil || res.Removed != 3 {
+		t.Errorf("empty RecordScan() = %+v, %v", res, err)
+	}
+}

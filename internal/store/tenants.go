@@ -10,17 +10,34 @@ import (
 
 // Tenant is an Entra ID tenant the portal manages.
 type Tenant struct {
-	ID            int64     `db:"id"`
-	EntraTenantID string    `db:"entra_tenant_id"`
-	DisplayName   string    `db:"display_name"`
-	DefaultDomain string    `db:"default_domain"`
-	Status        string    `db:"status"`
-	Contacts      []string  `db:"contacts"`
-	CreatedAt     time.Time `db:"created_at"`
-	UpdatedAt     time.Time `db:"updated_at"`
+	ID            int64      `db:"id"`
+	EntraTenantID string     `db:"entra_tenant_id"`
+	DisplayName   string     `db:"display_name"`
+	DefaultDomain string     `db:"default_domain"`
+	Status        string     `db:"status"`
+	Contacts      []string   `db:"contacts"`
+	CreatedAt     time.Time  `db:"created_at"`
+	UpdatedAt     time.Time  `db:"updated_at"`
+	LastScanAt    *time.Time `db:"last_scan_at"`
+	LastScanError string     `db:"last_scan_error"`
 }
 
-const tenantColumns = `id, entra_tenant_id::text, display_name, default_domain, status, contacts, created_at, updated_at`
+const tenantColumns = `id, entra_tenant_id::text, display_name, default_domain, status, contacts, created_at, updated_at, last_scan_at, last_scan_error`
+
+// GetTenant returns one tenant by its portal ID, or ErrNotFound.
+func (s *Store) GetTenant(ctx context.Context, id int64) (Tenant, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("store: get tenant: %w", err)
+	}
+	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Tenant])
+	if err != nil {
+		return Tenant{}, fmt.Errorf("store: get tenant: %w", mapErr(err))
+	}
+	return t, nil
+}
 
 // ListTenants returns every tenant, by name.
 func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {

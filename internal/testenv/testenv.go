@@ -17,6 +17,7 @@ import (
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/handlers"
+	"github.com/appreg-portal/portal/internal/inventory"
 	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/pgtest"
 	"github.com/appreg-portal/portal/internal/store"
@@ -136,6 +137,8 @@ func New(tb testing.TB, o Options) *Env {
 			RedirectURL: e.Portal.URL + "/auth/callback", AllowedTenants: []string{e.TenantID}}),
 		Confirmer: onboard.New(onboard.Config{Authority: e.Entra.URL, GraphURL: e.Entra.URL + "/v1.0", ClientID: app.AppID,
 			ClientSecret: app.SecretText, RedirectURL: e.Portal.URL + "/onboarding/callback", Wait: 2 * time.Second}),
+		Scanner: inventory.New(inventory.Config{Authority: e.Entra.URL, GraphURL: e.Entra.URL + "/v1.0", ClientID: app.AppID,
+			ClientSecret: app.SecretText}, e.Store),
 		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, o.IdleTimeout, o.Lifetime),
 		SessionLifetime: o.Lifetime,
 	})

@@ -1,8 +1,8 @@
 // AppReg Portal — progressive enhancements. Everything works without this file.
 (function () {
   "use strict";
-  // A session that ended while the page was open: htmx gets HX-Redirect from
-  // the server, so nothing to do here. Copy buttons for values shown once.
+
+  // Copy buttons for values shown once (consent links).
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("[data-copy-target]");
     if (!btn) return;
@@ -13,5 +13,17 @@
       btn.textContent = "Copied";
       setTimeout(function () { btn.textContent = old; }, 1500);
     });
+  });
+
+  // Long-running forms (a tenant scan): show Pico's spinner and prevent a second submit.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-busy")) return;
+    var btn = form.querySelector("button[type=submit]");
+    if (btn) {
+      btn.setAttribute("aria-busy", "true");
+      btn.textContent = "Scanning…";
+      setTimeout(function () { btn.disabled = true; }, 0);
+    }
   });
 })();

@@ -3,6 +3,11 @@
 // nonce and request flags.
 package templates
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Section names a top-level navigation entry.
 type Section string
 
@@ -84,7 +89,44 @@ type ErrorData struct {
 
 // DashboardData is the dashboard's content.
 type DashboardData struct {
-	Tenants int
+	Tenants  int
+	Expired  int
+	Within30 int
+	Within90 int
+	Tracked  int
+	Months   []MonthBar
+	Rows     []CredentialRow
+	// Filter: a tenant (portal ID as text, "" for all) and a window.
+	Tenant     string
+	Within     string // "30", "90" or "" (everything)
+	TenantOpts []Option
+	Truncated  bool // more rows than shown
+}
+
+// MonthBar is one bar of the expiry timeline.
+type MonthBar struct {
+	Label   string // "Nov 2026"
+	Count   int
+	Percent int // bar height relative to the tallest, 0–100 in steps of 5 (CSS classes h-0 … h-100)
+	Soon    bool
+}
+
+// CredentialRow is one secret or certificate on the dashboard.
+type CredentialRow struct {
+	Tenant    string
+	Owner     string
+	OwnerKind string // "App registration" or "Enterprise app"
+	Kind      string // "Client secret" or "Certificate"
+	Name      string
+	Hint      string
+	Ends      string // date, UTC
+	Days      int    // days left; negative when expired
+	State     string // "expired", "soon" (≤ 30 days), "later"
+}
+
+// Option is one choice of a select.
+type Option struct {
+	Value, Label string
 }
 
 // AuditData is the audit page: the filter as entered, one page of events,
@@ -149,11 +191,14 @@ func featureSuffix(f string) string {
 
 // TenantRow is one tenant on the tenants page.
 type TenantRow struct {
-	Name     string
-	TenantID string
-	Domain   string
-	Status   string
-	Added    string
+	ID        string // portal ID
+	Name      string
+	TenantID  string
+	Domain    string
+	Status    string
+	Added     string
+	LastScan  string // "" when never scanned
+	ScanError string
 }
 
 // OnboardingRow is an open consent link on the tenants page.
@@ -200,4 +245,49 @@ func ariaInvalid(errMsg string) string {
 		return "true"
 	}
 	return "false"
+}
+
+func stateClass(state string) string {
+	switch state {
+	case "expired":
+		return "tag danger"
+	case "soon":
+		return "tag warn"
+	}
+	return "tag ok"
+}
+
+func daysText(days int, state string) string {
+	switch {
+	case state == "expired" && days >= 0:
+		return "expired today"
+	case days < -1:
+		return "expired " + strconv.Itoa(-days) + " days ago"
+	case days == -1:
+		return "expired yesterday"
+	case days == 0:
+		return "today"
+	case days == 1:
+		return "tomorrow"
+	}
+	return "in " + strconv.Itoa(days) + " days"
+}
+
+func countOrBlank(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func timelineLabel(months []MonthBar) string {
+	var b strings.Builder
+	b.WriteString("Expiries per month: ")
+	for i, m := range months {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(m.Label + " " + strconv.Itoa(m.Count))
+	}
+	return b.String()
 }

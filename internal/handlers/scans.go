@@ -1,0 +1,88 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+// tenantScanner scans one tenant's credentials (internal/inventory).
+type tenantScanner interface {
+	Scan(ctx context.Context, t store.Tenant) (store.ScanResult, error)
+}
+
+type scanStore interface {
+	GetTenant(ctx context.Context, id int64) (store.Tenant, error)
+	RecordAudit(ctx context.Context, e store.AuditEvent) error
+}
+
+// scanTimeout bounds one scan started from the page; a tenant with
+// thousands of apps takes seconds against Graph.
+const scanTimeout = 2 * time.Minute
+
+// scanTenant scans a tenant now and shows its credentials on the dashboard.
+// Scans only read, so repeating one is harmless.
+func (h *Handler) scanTenant(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return errNotFound()
+	}
+	t, err := h.scans.GetTenant(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if t.Status != "connected" {
+		return errBadRequest("This tenant is not connected, so it cannot be scanned. Connect it first.")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), scanTimeout)
+	defer cancel()
+	res, scanErr := h.scanner.Scan(ctx, t)
+	u := userFrom(r.Context())
+	oid, tid := u.ObjectID, t.EntraTenantID
+	ev := store.AuditEvent{ActorOID: &oid, ActorName: u.Name, Action: "tenant.scan", TenantID: &tid, Target: t.DisplayName,
+		RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r),
+		Details: map[string]string{"found": strconv.Itoa(res.Found), "new": strconv.Itoa(res.New), "removed": strconv.Itoa(res.Removed)}}
+	if scanErr != nil {
+		ev.Outcome, ev.Details = store.OutcomeFailure, nil
+	}
+	if err := h.scans.RecordAudit(r.Context(), ev); err != nil {
+		return err
+	}
+	if scanErr != nil {
+		return &httpError{status: http.StatusBadGateway, title: "The scan did not finish",
+			message: "The portal could not read " + t.DisplayName + " from Microsoft Graph. The Tenants page says why; the inventory from the last good scan is kept.", err: scanErr}
+	}
+	target := fmt.Sprintf("/?tenant=%d", t.ID)
+	if isFragmentRequest(r) {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
+}
+
+// scanInBackground starts a first scan after a tenant connects, so the
+// dashboard fills without anyone pressing a button. It outlives the request.
+func (h *Handler) scanInBackground(t store.Tenant) {
+	if h.scanner == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), scanTimeout)
+		defer cancel()
+		res, err := h.scanner.Scan(ctx, t)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			h.log.Warn("first scan failed", "tenant", t.EntraTenantID, "err", err)
+			return
+		}
+		h.log.Info("first scan", "tenant", t.EntraTenantID, "found", res.Found)
+	}()
+}

@@ -1,0 +1,121 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+// seedFabrikam gives the customer tenant apps with secrets and a certificate
+// at known distances from now.
+func seedFabrikam(t *testing.T, e *flowEnv) {
+	t.Helper()
+	now := time.Now()
+	globe, err := e.sim.CreateApplication(e.other, entrasim.AppSpec{DisplayName: "Exact Globe+ mail"})
+	must(t, err)
+	_, err = e.sim.AddSecret(globe.ID, "globe 2025", "", now.Add(-700*24*time.Hour), now.Add(-3*24*time.Hour))
+	must(t, err)
+	_, err = e.sim.AddSecret(globe.ID, "globe 2026", "", now.Add(-300*24*time.Hour), now.Add(12*24*time.Hour))
+	must(t, err)
+	afas, err := e.sim.CreateApplication(e.other, entrasim.AppSpec{DisplayName: "AFAS Profit sync"})
+	must(t, err)
+	der, _, err := entrasim.NewCertificate("afas", now.Add(-24*time.Hour), now.Add(200*24*time.Hour))
+	must(t, err)
+	_, err = e.sim.AddCertificate(afas.ID, der, "afas cert", now.Add(-24*time.Hour), now.Add(200*24*time.Hour))
+	must(t, err)
+}
+
+func connectFabrikam(t *testing.T, e *flowEnv) store.Tenant {
+	t.Helper()
+	link := makeConsentLink(t, e, "Fabrikam", "fabrikam.example")
+	if status, page := consent(t, e, link, "fiona"); status != 200 {
+		t.Fatalf("consent = %d\n%.800s", status, page)
+	}
+	tenants, err := e.store.ListTenants(context.Background())
+	must(t, err)
+	return tenants[0]
+}
+
+func TestScanFillsTheDashboard(t *testing.T) {
+	e := newFlowEnv(t)
+	seedFabrikam(t, e)
+	tn := connectFabrikam(t, e)
+
+	// Connecting starts a first scan in the background.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		creds, err := e.store.ListCredentials(context.Background(), store.CredentialFilter{TenantID: tn.ID})
+		must(t, err)
+		if len(creds) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after connecting, the background scan found %d credentials, want 3", len(creds))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	op := e.browser()
+	op.signIn("oscar")
+	resp, page := op.postForm("/tenants/"+itoa(tn.ID)+"/scan", nil)
+	if resp.StatusCode != 200 || resp.Request.URL.RequestURI() != "/?tenant="+itoa(tn.ID) {
+		t.Fatalf("scan now = %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	for _, want := range []string{
+		`data-testid="stat-expired">1<`, `data-testid="stat-within30">1<`, `data-testid="stat-tracked">3<`,
+		"Exact Globe+ mail", "AFAS Profit sync", "expired 3 days ago", "in 11 days", `data-testid="expiry-timeline"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	if strings.Count(page, `data-testid="credential-row"`) != 3 {
+		t.Errorf("dashboard shows %d rows, want 3", strings.Count(page, `data-testid="credential-row"`))
+	}
+	// Filters.
+	if _, p := op.get(e.portal.URL + "/?within=30"); strings.Count(p, `data-testid="credential-row"`) != 2 {
+		t.Errorf("within 30 days shows %d rows, want 2 (expired + 12 days)", strings.Count(p, `data-testid="credential-row"`))
+	}
+	if r, _ := op.get(e.portal.URL + "/?within=7000"); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad filter = %d, want 400", r.StatusCode)
+	}
+	if ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.scan"}); len(ev) != 1 || ev[0].Details["found"] != "3" {
+		t.Errorf("audit tenant.scan = %+v", ev)
+	}
+	// Viewers may look but not scan.
+	v := e.browser()
+	v.signIn("vera")
+	if r, _ := v.postForm("/tenants/"+itoa(tn.ID)+"/scan", nil); r.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer scan = %d, want 403", r.StatusCode)
+	}
+}
+
+func TestScanAfterConsentRevokedKeepsTheInventory(t *testing.T) {
+	e := newFlowEnv(t)
+	seedFabrikam(t, e)
+	tn := connectFabrikam(t, e)
+	op := e.browser()
+	op.signIn("oscar")
+	if r, _ := op.postForm("/tenants/"+itoa(tn.ID)+"/scan", nil); r.StatusCode != 200 {
+		t.Fatalf("first scan = %d", r.StatusCode)
+	}
+	must(t, e.sim.RevokeConsent(e.other, e.AppID))
+	resp, page := op.postForm("/tenants/"+itoa(tn.ID)+"/scan", nil)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(page, "The scan did not finish") {
+		t.Fatalf("scan after revocation = %d\n%.800s", resp.StatusCode, page)
+	}
+	if _, list := op.get(e.portal.URL + "/tenants"); !strings.Contains(list, "consent may have been revoked") {
+		t.Error("the tenants page does not say why the scan failed")
+	}
+	if creds, _ := e.store.ListCredentials(context.Background(), store.CredentialFilter{TenantID: tn.ID}); len(creds) != 3 {
+		t.Errorf("a failed scan changed the inventory: %d credentials, want 3", len(creds))
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
