@@ -291,3 +291,10 @@ func timelineLabel(months []MonthBar) string {
 	}
 	return b.String()
 }
+
+func tenantsText(n int) string {
+	if n == 1 {
+		return "1 tenant"
+	}
+	return strconv.Itoa(n) + " tenants"
+}
