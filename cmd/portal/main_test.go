@@ -68,13 +68,14 @@ func TestMigrateCommand(t *testing.T) {
 		{[]string{"migrate"}, "applied  00001_create_tenants.sql"},
 		{[]string{"migrate", "up"}, "nothing to apply"},
 		{[]string{"migrate", "down"}, "rolled back  " + latest},
-		{[]string{"migrate", "status"}, latest + "  pending"},
+		{[]string{"migrate", "status"}, latest + " pending"},
 	} {
 		var out bytes.Buffer
 		if err := run(ctx, step.args, getenv, &out, io.Discard); err != nil {
 			t.Fatalf("portal %v = %v", step.args, err)
 		}
-		if !strings.Contains(out.String(), step.want) {
+		// Collapse tabwriter's padding: column widths change as migrations are added.
+		if !strings.Contains(strings.Join(strings.Fields(out.String()), " "), strings.Join(strings.Fields(step.want), " ")) {
 			t.Errorf("portal %v printed:\n%s\nwant it to contain %q", step.args, out.String(), step.want)
 		}
 	}
