@@ -17,6 +17,7 @@ import (
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/handlers"
 	"github.com/appreg-portal/portal/internal/inventory"
+	"github.com/appreg-portal/portal/internal/jobs"
 	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/store"
 )
@@ -91,6 +92,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 	}
 	defer st.Close()
 
+	scanner := inventory.New(inventory.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
+		ClientSecret: cfg.Entra.ClientSecret}, st)
+	runner, err := jobs.New(jobs.Config{Pool: st.Pool(), Tenants: st, Scanner: scanner, Log: log})
+	if err != nil {
+		return err
+	}
 	authc := auth.New(auth.Config{
 		Authority:      cfg.Entra.Authority,
 		ClientID:       cfg.Entra.ClientID,
@@ -103,8 +110,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		Auth: authc,
 		Confirmer: onboard.New(onboard.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
 			ClientSecret: cfg.Entra.ClientSecret, RedirectURL: cfg.BaseURL.JoinPath("/onboarding/callback").String()}),
-		Scanner: inventory.New(inventory.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
-			ClientSecret: cfg.Entra.ClientSecret}, st),
+		Scanner:         scanner,
+		ScanQueue:       runner,
 		Sessions:        handlers.NewSessionManager(st.Pool(), cfg.BaseURL, cfg.Session.IdleTimeout, cfg.Session.Lifetime),
 		BootstrapAdmins: cfg.Entra.BootstrapAdmins,
 		TrustedProxies:  cfg.TrustedProxies,
@@ -129,8 +136,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 	if hooks.listening != nil {
 		hooks.listening(ln.Addr().String())
 	}
+	// Background jobs need the schema, so they start once it is current.
+	jobsStarted := make(chan bool, 1)
 	go func() {
-		if migrateUntilDone(ctx, st, log) && hooks.ready != nil {
+		if !migrateUntilDone(ctx, st, log) {
+			jobsStarted <- false
+			return
+		}
+		// Not ctx: a signal must let running scans finish (Stop below), not cut them off.
+		if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+			log.Error("background jobs did not start; scans run only when asked for", "err", err)
+			jobsStarted <- false
+		} else {
+			jobsStarted <- true
+		}
+		if hooks.ready != nil {
 			hooks.ready(ln.Addr().String())
 		}
 	}()
@@ -147,6 +167,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	select {
+	case started := <-jobsStarted:
+		if started {
+			if err := runner.Stop(sctx); err != nil {
+				log.Warn("background jobs did not stop in time", "err", err)
+			}
+		}
+	case <-sctx.Done():
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -35,6 +35,7 @@ type Handler struct {
 	credentials  credentialLister
 	scans        scanStore
 	scanner      tenantScanner
+	scanQueue    scanQueue
 	confirmer    tenantConfirmer
 	now          func() time.Time
 
@@ -63,7 +64,9 @@ type Deps struct {
 	// Confirmer makes admin consent links and confirms consents (internal/onboard).
 	Confirmer tenantConfirmer
 	// Scanner reads a tenant's credentials into the inventory (internal/inventory).
-	Scanner         tenantScanner
+	Scanner tenantScanner
+	// ScanQueue queues background scans (internal/jobs).
+	ScanQueue       scanQueue
 	Sessions        *scs.SessionManager
 	BootstrapAdmins []string
 	SessionLifetime time.Duration
@@ -72,7 +75,7 @@ type Deps struct {
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
-		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -69,20 +68,7 @@ func (h *Handler) scanTenant(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// scanInBackground starts a first scan after a tenant connects, so the
-// dashboard fills without anyone pressing a button. It outlives the request.
-func (h *Handler) scanInBackground(t store.Tenant) {
-	if h.scanner == nil {
-		return
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), scanTimeout)
-		defer cancel()
-		res, err := h.scanner.Scan(ctx, t)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			h.log.Warn("first scan failed", "tenant", t.EntraTenantID, "err", err)
-			return
-		}
-		h.log.Info("first scan", "tenant", t.EntraTenantID, "found", res.Found)
-	}()
+// scanQueue queues background scans (internal/jobs on River).
+type scanQueue interface {
+	EnqueueScan(ctx context.Context, tenantID int64) error
 }

@@ -187,7 +187,13 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	h.log.InfoContext(ctx, "tenant connected", "request_id", RequestID(ctx), "tenant", tn.EntraTenantID)
-	h.scanInBackground(tn)
+	// The first scan runs as a background job so the administrator need not
+	// wait. Should queuing fail, the periodic scan of all tenants catches up.
+	if h.scanQueue != nil {
+		if err := h.scanQueue.EnqueueScan(ctx, tn.ID); err != nil {
+			h.log.ErrorContext(ctx, "queue first scan", "request_id", RequestID(ctx), "tenant", tn.EntraTenantID, "err", err)
+		}
+	}
 	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain}))
 	return nil
 }

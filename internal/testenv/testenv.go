@@ -5,6 +5,7 @@
 package testenv
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/handlers"
 	"github.com/appreg-portal/portal/internal/inventory"
+	"github.com/appreg-portal/portal/internal/jobs"
 	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/pgtest"
 	"github.com/appreg-portal/portal/internal/store"
@@ -51,7 +53,15 @@ type Env struct {
 	Users map[string]string
 	// Names maps short names to display names.
 	Names map[string]string
+	// Jobs runs background jobs (scans) against the test database.
+	Jobs *jobs.Runner
+
+	portalSecret string
 }
+
+// PortalSecret is the portal app's client secret, for tests that build
+// their own clients of the emulator.
+func (e *Env) PortalSecret() (string, bool) { return e.portalSecret, e.portalSecret != "" }
 
 // New starts everything; it is all stopped when the test ends.
 func New(tb testing.TB, o Options) *Env {
@@ -91,7 +101,7 @@ func New(tb testing.TB, o Options) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e.AppID = app.AppID
+	e.AppID, e.portalSecret = app.AppID, app.SecretText
 	for _, u := range []struct{ key, name, role string }{
 		{"ada", "Ada Admin", auth.AppRoleAdmin},
 		{"oscar", "Oscar Operator", auth.AppRoleOperator},
@@ -130,6 +140,22 @@ func New(tb testing.TB, o Options) *Env {
 	if o.Lifetime == 0 {
 		o.Lifetime = 12 * time.Hour
 	}
+	scanner := inventory.New(inventory.Config{Authority: e.Entra.URL, GraphURL: e.Entra.URL + "/v1.0", ClientID: app.AppID,
+		ClientSecret: app.SecretText}, e.Store)
+	runner, err := jobs.New(jobs.Config{Pool: e.Store.Pool(), Tenants: e.Store, Scanner: scanner,
+		Log: slog.New(slog.NewTextHandler(logw, nil)), PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := runner.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = runner.Stop(ctx) // jobs still running are cancelled; the database goes next
+	})
+	e.Jobs = runner
 	h := handlers.New(handlers.Deps{
 		Log: slog.New(slog.NewTextHandler(logw, nil)), BaseURL: base, Store: e.Store,
 		FormTargets: []string{e.Entra.URL},
@@ -137,8 +163,8 @@ func New(tb testing.TB, o Options) *Env {
 			RedirectURL: e.Portal.URL + "/auth/callback", AllowedTenants: []string{e.TenantID}}),
 		Confirmer: onboard.New(onboard.Config{Authority: e.Entra.URL, GraphURL: e.Entra.URL + "/v1.0", ClientID: app.AppID,
 			ClientSecret: app.SecretText, RedirectURL: e.Portal.URL + "/onboarding/callback", Wait: 2 * time.Second}),
-		Scanner: inventory.New(inventory.Config{Authority: e.Entra.URL, GraphURL: e.Entra.URL + "/v1.0", ClientID: app.AppID,
-			ClientSecret: app.SecretText}, e.Store),
+		Scanner:         scanner,
+		ScanQueue:       runner,
 		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, o.IdleTimeout, o.Lifetime),
 		SessionLifetime: o.Lifetime,
 	})

@@ -1,0 +1,95 @@
+package jobs_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/inventory"
+	"github.com/appreg-portal/portal/internal/jobs"
+	"github.com/appreg-portal/portal/internal/pgtest"
+	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/internal/testenv"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// A portal replica starting up scans every connected tenant (the periodic
+// job with RunOnStart). Periodic jobs are scheduled by the elected leader,
+// so the test environment's own runner steps down first.
+func TestPeriodicScanOfAllTenants(t *testing.T) {
+	ctx := context.Background()
+	env := testenv.New(t, testenv.Options{})
+	// The operator tenant hosts the portal app, which may read it app-only.
+	app, err := env.Sim.CreateApplication(env.TenantID, entrasim.AppSpec{DisplayName: "Payroll export"})
+	must(t, err)
+	_, err = env.Sim.AddSecret(app.ID, "payroll", "", time.Now().Add(-time.Hour), time.Now().Add(20*24*time.Hour))
+	must(t, err)
+	tn, err := env.Store.CreateTenant(ctx, store.Tenant{EntraTenantID: env.TenantID, DisplayName: "Contoso Consulting", Status: "connected"}, store.AuditEvent{Action: "tenant.create"})
+	must(t, err)
+	_, err = env.Store.CreateTenant(ctx, store.Tenant{EntraTenantID: "0f0f0f0f-0000-4000-8000-00000000abcd", DisplayName: "Pending Ltd"}, store.AuditEvent{Action: "tenant.create"})
+	must(t, err)
+
+	must(t, env.Jobs.Stop(ctx))
+	secret, ok := env.PortalSecret()
+	if !ok {
+		t.Fatal("testenv has no portal secret")
+	}
+	replica, err := jobs.New(jobs.Config{
+		Pool: env.Store.Pool(), Tenants: env.Store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Scanner:    inventory.New(inventory.Config{Authority: env.Entra.URL, GraphURL: env.Entra.URL + "/v1.0", ClientID: env.AppID, ClientSecret: secret}, env.Store),
+		RunOnStart: true, PollInterval: 50 * time.Millisecond,
+	})
+	must(t, err)
+	must(t, replica.Start(ctx))
+	defer replica.Stop(ctx)
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		creds, err := env.Store.ListCredentials(ctx, store.CredentialFilter{TenantID: tn.ID})
+		must(t, err)
+		found := false
+		for _, c := range creds {
+			found = found || c.OwnerName == "Payroll export"
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the periodic scan did not record the operator tenant's credentials: %+v", creds)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Only connected tenants are scanned: the pending one was never touched.
+	ts, err := env.Store.ListTenants(ctx)
+	must(t, err)
+	for _, x := range ts {
+		if x.Status != "connected" && x.LastScanAt != nil {
+			t.Errorf("tenant %s (%s) was scanned", x.DisplayName, x.Status)
+		}
+	}
+}
+
+func TestEnqueueScanTwiceQueuesOne(t *testing.T) {
+	ctx := context.Background()
+	env := testenv.New(t, testenv.Options{})
+	must(t, env.Jobs.Stop(ctx)) // keep the job waiting
+	must(t, env.Jobs.EnqueueScan(ctx, 42))
+	must(t, env.Jobs.EnqueueScan(ctx, 42))
+	must(t, env.Jobs.EnqueueScan(ctx, 43))
+	var n int
+	must(t, env.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'scan_tenant'`).Scan(&n))
+	if n != 2 {
+		t.Errorf("scan jobs queued = %d, want 2 (one per tenant)", n)
+	}
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
