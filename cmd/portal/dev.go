@@ -28,6 +28,7 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve the portal on (loopback only: dev has no real sign-in secrets)")
 	dataDir := fs.String("data", ".data", "where the local Postgres cluster keeps its files")
 	entraAddr := fs.String("entra-addr", "127.0.0.1:8081", "address for the embedded Entra ID and Graph emulator")
+	smtpAddr := fs.String("smtp-addr", "127.0.0.1:2525", "address for the dev mail sink that logs alert e-mail (used unless PORTAL_SMTP_ADDR is set)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,6 +59,19 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	cfg.Entra.Authority, cfg.Entra.GraphURL = demo.base, demo.base+"/v1.0"
 	cfg.Entra.TenantID, cfg.Entra.ClientID, cfg.Entra.ClientSecret = demo.tenantID, demo.clientID, demo.clientSecret
 	cfg.Entra.AllowedTenants = []string{demo.tenantID}
+
+	// Alerts go to a local mail sink that logs them, unless a real server is configured.
+	if cfg.Alerts.SMTPAddr == "" {
+		addr, stopMail, err := startDevMail(*smtpAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopMail()
+		cfg.Alerts.SMTPAddr, cfg.Alerts.SMTPFrom, cfg.Alerts.SMTPTLS = addr, "portal@contoso-consulting.example", "none"
+		if len(cfg.Alerts.Recipients) == 0 {
+			cfg.Alerts.Recipients = []string{"alerts@contoso-consulting.example"}
+		}
+	}
 
 	if cfg.DatabaseURL == "" {
 		c, err := startDevCluster(ctx, *dataDir, stdout)

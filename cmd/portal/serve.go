@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/handlers"
@@ -94,7 +95,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 
 	scanner := inventory.New(inventory.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
 		ClientSecret: cfg.Entra.ClientSecret}, st)
-	runner, err := jobs.New(jobs.Config{Pool: st.Pool(), Tenants: st, Scanner: scanner, Log: log})
+	alerter := alerts.New(alerts.Config{
+		SMTP: alerts.SMTP{Addr: cfg.Alerts.SMTPAddr, Username: cfg.Alerts.SMTPUsername, Password: cfg.Alerts.SMTPPassword,
+			From: cfg.Alerts.SMTPFrom, TLS: cfg.Alerts.SMTPTLS},
+		Recipients: cfg.Alerts.Recipients, Thresholds: cfg.Alerts.Thresholds, PortalURL: cfg.BaseURL.String(), Log: log,
+	}, st)
+	jcfg := jobs.Config{Pool: st.Pool(), Tenants: st, Scanner: scanner, Log: log}
+	if alerter.Enabled() {
+		jcfg.Alerter = alerter
+	} else {
+		log.Info("e-mail alerts are off: set PORTAL_SMTP_ADDR, PORTAL_SMTP_FROM and PORTAL_ALERT_RECIPIENTS to turn them on")
+	}
+	runner, err := jobs.New(jcfg)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -35,6 +37,18 @@ type Config struct {
 
 	Entra   Entra
 	Session Session
+	Alerts  Alerts
+}
+
+// Alerts configures e-mail alerts before credentials expire.
+type Alerts struct {
+	SMTPAddr     string // host:port; empty turns alerts off
+	SMTPUsername string
+	SMTPPassword string
+	SMTPFrom     string
+	SMTPTLS      string // starttls, tls or none
+	Recipients   []string
+	Thresholds   []int // days before expiry, descending; 0 = on expiry
 }
 
 // Entra configures the portal app registration and the Microsoft endpoints.
@@ -80,6 +94,13 @@ var Vars = []Var{
 	{"PORTAL_BOOTSTRAP_ADMINS", "", "comma-separated object IDs or e-mail addresses made admin when they sign in", false},
 	{"PORTAL_SESSION_IDLE_TIMEOUT", "1h", "sign out after this long without a request", false},
 	{"PORTAL_SESSION_LIFETIME", "12h", "sign out this long after sign-in, active or not", false},
+	{"PORTAL_SMTP_ADDR", "", "mail server for alerts, host:port (alerts are off without it)", false},
+	{"PORTAL_SMTP_USERNAME", "", "mail server user name, if it wants one", false},
+	{"PORTAL_SMTP_PASSWORD", "", "mail server password", true},
+	{"PORTAL_SMTP_FROM", "", "sender address of alert e-mail (required with PORTAL_SMTP_ADDR)", false},
+	{"PORTAL_SMTP_TLS", "starttls", "starttls, tls (implicit) or none (a relay on a trusted network only)", false},
+	{"PORTAL_ALERT_RECIPIENTS", "", "comma-separated e-mail addresses that get expiry alerts", false},
+	{"PORTAL_ALERT_THRESHOLDS", "60,30,14,7,1,0", "days before expiry that alerts go out (0: on expiry)", false},
 }
 
 // Problems is every configuration problem found by Load.
@@ -150,6 +171,44 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 
 	c.Session.IdleTimeout = r.duration("PORTAL_SESSION_IDLE_TIMEOUT", time.Hour)
 	c.Session.Lifetime = r.duration("PORTAL_SESSION_LIFETIME", 12*time.Hour)
+
+	c.Alerts.SMTPAddr = r.str("PORTAL_SMTP_ADDR", "")
+	c.Alerts.SMTPUsername = r.str("PORTAL_SMTP_USERNAME", "")
+	c.Alerts.SMTPPassword = r.secret("PORTAL_SMTP_PASSWORD")
+	c.Alerts.SMTPFrom = r.str("PORTAL_SMTP_FROM", "")
+	c.Alerts.SMTPTLS = r.oneOf("PORTAL_SMTP_TLS", "starttls", "starttls", "tls", "none")
+	c.Alerts.Recipients = r.list("PORTAL_ALERT_RECIPIENTS", strings.ToLower)
+	for _, a := range append(slices.Clone(c.Alerts.Recipients), c.Alerts.SMTPFrom) {
+		if a != "" {
+			if _, err := mail.ParseAddress(a); err != nil || strings.ContainsAny(a, "<> ") {
+				r.problem("%q is not an e-mail address (PORTAL_ALERT_RECIPIENTS / PORTAL_SMTP_FROM)", a)
+			}
+		}
+	}
+	if c.Alerts.SMTPAddr != "" {
+		if _, port, err := net.SplitHostPort(c.Alerts.SMTPAddr); err != nil || port == "" {
+			r.problem("PORTAL_SMTP_ADDR %q must be host:port, e.g. smtp.example.com:587", c.Alerts.SMTPAddr)
+		}
+		if c.Alerts.SMTPFrom == "" {
+			r.problem("PORTAL_SMTP_FROM is required when PORTAL_SMTP_ADDR is set")
+		}
+	}
+	c.Alerts.Thresholds = []int{60, 30, 14, 7, 1, 0}
+	if v := r.getenv("PORTAL_ALERT_THRESHOLDS"); v != "" {
+		c.Alerts.Thresholds = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 0 || n > 365 {
+				r.problem("PORTAL_ALERT_THRESHOLDS: %q must be whole days from 0 to 365", strings.TrimSpace(f))
+				continue
+			}
+			if !slices.Contains(c.Alerts.Thresholds, n) {
+				c.Alerts.Thresholds = append(c.Alerts.Thresholds, n)
+			}
+		}
+		slices.Sort(c.Alerts.Thresholds)
+		slices.Reverse(c.Alerts.Thresholds)
+	}
 
 	base := r.str("PORTAL_BASE_URL", "")
 	if base != "" {

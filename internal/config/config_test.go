@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,5 +137,34 @@ func TestTrustedProxies(t *testing.T) {
 	m["PORTAL_TRUSTED_PROXIES"] = "10.0.0.0/8, proxy.local"
 	if _, err := Load(env(m), Serve); err == nil || !strings.Contains(err.Error(), `"proxy.local" is not an IP address or CIDR`) {
 		t.Errorf("bad proxy: err = %v", err)
+	}
+}
+
+func TestAlertSettings(t *testing.T) {
+	m := validServe()
+	c, err := Load(env(m), Serve)
+	if err != nil || c.Alerts.SMTPAddr != "" || len(c.Alerts.Thresholds) != 6 || c.Alerts.Thresholds[0] != 60 || c.Alerts.SMTPTLS != "starttls" {
+		t.Fatalf("defaults = %+v, %v", c.Alerts, err)
+	}
+	m["PORTAL_SMTP_ADDR"] = "smtp.example.com:587"
+	m["PORTAL_SMTP_FROM"] = "portal@example.com"
+	m["PORTAL_ALERT_RECIPIENTS"] = "Ops@Example.com, ada@example.com"
+	m["PORTAL_ALERT_THRESHOLDS"] = "7, 30, 0, 30"
+	c, err = Load(env(m), Serve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.Alerts.Recipients, " ") != "ops@example.com ada@example.com" || fmt.Sprint(c.Alerts.Thresholds) != "[30 7 0]" {
+		t.Errorf("alerts = %+v", c.Alerts)
+	}
+	m["PORTAL_SMTP_ADDR"] = "smtp.example.com"
+	m["PORTAL_SMTP_FROM"] = ""
+	m["PORTAL_ALERT_RECIPIENTS"] = "not-an-address"
+	m["PORTAL_ALERT_THRESHOLDS"] = "7,-1,soon"
+	_, err = Load(env(m), Serve)
+	for _, want := range []string{"must be host:port", "PORTAL_SMTP_FROM is required", `"not-an-address" is not an e-mail address`, `"-1" must be whole days`, `"soon" must be whole days`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/appreg-portal/portal/internal/store"
@@ -105,7 +106,61 @@ func credentialRow(c store.Credential, now time.Time) templates.CredentialRow {
 	return row
 }
 
+// AlertSettings is what the alerts page shows of the configuration.
+type AlertSettings struct {
+	Enabled    bool
+	From       string
+	Recipients []string
+	Thresholds []int
+}
+
+type deliveryLister interface {
+	RecentDeliveries(ctx context.Context, limit int) ([]store.AlertDelivery, error)
+}
+
 func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request) error {
-	h.render(w, r, http.StatusOK, templates.AlertsPage(h.page(r, "Alerts", templates.SectionAlerts)))
+	ds, err := h.deliveries.RecentDeliveries(r.Context(), 100)
+	if err != nil {
+		return err
+	}
+	d := templates.AlertsData{Enabled: h.alertSettings.Enabled, From: h.alertSettings.From, Recipients: h.alertSettings.Recipients,
+		Thresholds: thresholdsText(h.alertSettings.Thresholds)}
+	for _, x := range ds {
+		th := strconv.Itoa(x.ThresholdDays) + " days before"
+		if x.ThresholdDays == 0 {
+			th = "on expiry"
+		}
+		d.Deliveries = append(d.Deliveries, templates.DeliveryRow{When: fmtTime(x.CreatedAt), Recipient: x.Recipient, Tenant: x.TenantName,
+			Owner: x.OwnerName, Threshold: th, Status: x.Status, Error: x.LastError})
+	}
+	h.render(w, r, http.StatusOK, templates.AlertsPage(h.page(r, "Alerts", templates.SectionAlerts), d))
 	return nil
+}
+
+// thresholdsText says "60, 30 and 7 days before expiry, and on expiry".
+func thresholdsText(ts []int) string {
+	var days []string
+	onExpiry := false
+	for _, t := range ts {
+		if t == 0 {
+			onExpiry = true
+			continue
+		}
+		days = append(days, strconv.Itoa(t))
+	}
+	out := ""
+	switch len(days) {
+	case 0:
+	case 1:
+		out = days[0] + " days before expiry"
+	default:
+		out = strings.Join(days[:len(days)-1], ", ") + " and " + days[len(days)-1] + " days before expiry"
+	}
+	if onExpiry {
+		if out != "" {
+			out += ", and "
+		}
+		out += "on the day of expiry"
+	}
+	return out
 }

@@ -36,8 +36,11 @@ type Handler struct {
 	scans        scanStore
 	scanner      tenantScanner
 	scanQueue    scanQueue
-	confirmer    tenantConfirmer
-	now          func() time.Time
+	deliveries   deliveryLister
+
+	alertSettings AlertSettings
+	confirmer     tenantConfirmer
+	now           func() time.Time
 
 	bootstrapAdmins []string
 	sessionLifetime time.Duration
@@ -65,6 +68,8 @@ type Deps struct {
 	Confirmer tenantConfirmer
 	// Scanner reads a tenant's credentials into the inventory (internal/inventory).
 	Scanner tenantScanner
+	// Alerts is shown on the alerts page.
+	Alerts AlertSettings
 	// ScanQueue queues background scans (internal/jobs).
 	ScanQueue       scanQueue
 	Sessions        *scs.SessionManager
@@ -75,7 +80,7 @@ type Deps struct {
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
-		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}
@@ -92,6 +97,7 @@ func New(d Deps) *Handler {
 		h.onboardings = d.Store
 		h.credentials = d.Store
 		h.scans = d.Store
+		h.deliveries = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/handlers"
 	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/internal/testenv"
 )
 
 // seedFabrikam gives the customer tenant apps with secrets and a certificate
@@ -119,3 +121,25 @@ func TestScanAfterConsentRevokedKeepsTheInventory(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestAlertsPage(t *testing.T) {
+	e := newFlowEnv(t)
+	b := e.browser()
+	b.signIn("vera")
+	if _, page := b.get(e.portal.URL + "/alerts"); !strings.Contains(page, `data-testid="alerts-not-configured"`) || !strings.Contains(page, "PORTAL_SMTP_ADDR") {
+		t.Errorf("alerts page without SMTP does not say how to turn alerts on")
+	}
+
+	on := &flowEnv{t: t}
+	on.Env = testenv.New(t, testenv.Options{AutoLogin: true, Alerts: handlers.AlertSettings{Enabled: true, From: "portal@contoso.example",
+		Recipients: []string{"ops@contoso.example"}, Thresholds: []int{30, 7, 0}}})
+	on.portal, on.sim, on.store, on.users, on.other = on.Portal, on.Sim, on.Store, on.Users, on.Other
+	b = on.browser()
+	b.signIn("vera")
+	_, page := b.get(on.portal.URL + "/alerts")
+	for _, want := range []string{`data-testid="alerts-policy"`, "ops@contoso.example", "30 and 7 days before expiry, and on the day of expiry", `data-testid="deliveries-empty"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("alerts page lacks %q", want)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 // Package jobs runs the portal's background work on River, a Postgres-backed
 // job queue: several portal replicas share one database safely, and a job
-// survives restarts. Today that work is scanning tenants: every connected
-// tenant periodically, and a tenant right after it connects.
+// survives restarts: scanning tenants (every connected tenant periodically,
+// and a tenant right after it connects) and sending expiry alerts hourly.
 package jobs
 
 import (
@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -30,6 +31,45 @@ const ScanInterval = 6 * time.Hour
 // Scanner scans one tenant (internal/inventory).
 type Scanner interface {
 	Scan(ctx context.Context, t store.Tenant) (store.ScanResult, error)
+}
+
+// AlertInterval is how often due alerts are queued and sent.
+const AlertInterval = time.Hour
+
+// Alerter sends the alerts that are due (internal/alerts).
+type Alerter interface {
+	Run(ctx context.Context) (alerts.RunResult, error)
+}
+
+// AlertRunArgs asks for an alert run.
+type AlertRunArgs struct{}
+
+// Kind names the job in River's table.
+func (AlertRunArgs) Kind() string { return "alert_run" }
+
+// InsertOpts keeps at most one alert run waiting.
+func (AlertRunArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{rivertype.JobStateAvailable,
+		rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
+}
+
+type alertRunWorker struct {
+	river.WorkerDefaults[AlertRunArgs]
+	alerter Alerter
+	log     *slog.Logger
+}
+
+func (w *alertRunWorker) Work(ctx context.Context, job *river.Job[AlertRunArgs]) error {
+	res, err := w.alerter.Run(ctx)
+	if res.Mails > 0 || res.Failed > 0 {
+		w.log.InfoContext(ctx, "alert run", "queued", res.Queued, "sent", res.Sent, "failed", res.Failed, "mails", res.Mails)
+	}
+	// Failed deliveries stay open and are retried by the next run: the run
+	// itself only fails when the database does.
+	if err != nil && res.Failed == 0 {
+		return err
+	}
+	return nil
 }
 
 // Tenants finds the tenants to scan (internal/store).
@@ -64,6 +104,7 @@ type scanTenantWorker struct {
 	river.WorkerDefaults[ScanTenantArgs]
 	tenants Tenants
 	scanner Scanner
+	alerts  bool // queue an alert run after a scan that found something new
 	log     *slog.Logger
 }
 
@@ -85,6 +126,12 @@ func (w *scanTenantWorker) Work(ctx context.Context, job *river.Job[ScanTenantAr
 		return err // River retries with back-off; the scan recorded why it failed
 	}
 	w.log.InfoContext(ctx, "tenant scanned", "tenant", t.EntraTenantID, "found", res.Found, "new", res.New, "removed", res.Removed)
+	if w.alerts && res.New > 0 {
+		// New credentials may already be due: alert now rather than at the next hourly run.
+		if _, err := river.ClientFromContext[pgx.Tx](ctx).Insert(ctx, AlertRunArgs{}, nil); err != nil {
+			w.log.WarnContext(ctx, "queue alert run", "err", err) // the hourly run catches up
+		}
+	}
 	return nil
 }
 
@@ -117,6 +164,8 @@ type Config struct {
 	Pool    *pgxpool.Pool
 	Tenants Tenants
 	Scanner Scanner
+	// Alerter, if set, runs every AlertInterval (and once at start).
+	Alerter Alerter
 	Log     *slog.Logger
 	// ScanInterval overrides ScanInterval (tests); RunOnStart scans every
 	// tenant as soon as the runner starts.
@@ -138,15 +187,22 @@ func New(cfg Config) (*Runner, error) {
 		cfg.ScanInterval = ScanInterval
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &scanTenantWorker{tenants: cfg.Tenants, scanner: cfg.Scanner, log: cfg.Log})
+	river.AddWorker(workers, &scanTenantWorker{tenants: cfg.Tenants, scanner: cfg.Scanner, alerts: cfg.Alerter != nil, log: cfg.Log})
 	river.AddWorker(workers, &scanAllWorker{tenants: cfg.Tenants})
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ScanInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return ScanAllArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: cfg.RunOnStart})}
+	if cfg.Alerter != nil {
+		river.AddWorker(workers, &alertRunWorker{alerter: cfg.Alerter, log: cfg.Log})
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(AlertInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return AlertRunArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	rc := &river.Config{
-		Logger:  cfg.Log,
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
-		Workers: workers,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ScanInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return ScanAllArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: cfg.RunOnStart})},
+		Logger:       cfg.Log,
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
+		Workers:      workers,
+		PeriodicJobs: periodic,
 	}
 	if cfg.PollInterval > 0 {
 		rc.FetchPollInterval = cfg.PollInterval

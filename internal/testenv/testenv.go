@@ -36,6 +36,8 @@ type Options struct {
 	Log io.Writer
 	// IdleTimeout and Lifetime of sessions (defaults 1h and 12h).
 	IdleTimeout, Lifetime time.Duration
+	// Alerts is what the alerts page shows of the configuration.
+	Alerts handlers.AlertSettings
 }
 
 // Env is one running portal with its world.
@@ -165,6 +167,7 @@ func New(tb testing.TB, o Options) *Env {
 			ClientSecret: app.SecretText, RedirectURL: e.Portal.URL + "/onboarding/callback", Wait: 2 * time.Second}),
 		Scanner:         scanner,
 		ScanQueue:       runner,
+		Alerts:          o.Alerts,
 		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, o.IdleTimeout, o.Lifetime),
 		SessionLifetime: o.Lifetime,
 	})

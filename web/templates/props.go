@@ -298,3 +298,33 @@ func tenantsText(n int) string {
 	}
 	return strconv.Itoa(n) + " tenants"
 }
+
+// AlertsData is the alerts page.
+type AlertsData struct {
+	Enabled    bool
+	Recipients []string
+	Thresholds string // "60, 30, 14, 7 and 1 days before, and on expiry"
+	From       string
+	Deliveries []DeliveryRow
+}
+
+// DeliveryRow is one alert e-mail delivery.
+type DeliveryRow struct {
+	When      string
+	Recipient string
+	Tenant    string
+	Owner     string
+	Threshold string
+	Status    string
+	Error     string
+}
+
+func deliveryState(status string) string {
+	switch status {
+	case "failed":
+		return "expired"
+	case "pending":
+		return "soon"
+	}
+	return "later"
+}

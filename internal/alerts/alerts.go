@@ -1,0 +1,230 @@
+// Package alerts e-mails the people who must act before a client secret or
+// certificate expires. An alert run queues the deliveries that came due
+// (internal/store decides which: the most urgent threshold reached, once per
+// credential, threshold and recipient), then sends one digest per recipient
+// over SMTP and records each outcome, so nothing is missed or repeated and
+// failed deliveries are retried on the next run.
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+// DefaultThresholds are the days before expiry that alerts go out; 0 is
+// the day it expires.
+var DefaultThresholds = []int{60, 30, 14, 7, 1, 0}
+
+// MaxAttempts is how often one delivery is tried before it is left failed.
+const MaxAttempts = 5
+
+// SMTP configures the mail server.
+type SMTP struct {
+	Addr     string // host:port
+	Username string
+	Password string
+	From     string
+	// TLS is "starttls" (required), "tls" (implicit TLS) or "none" (only for
+	// a relay on localhost or a trusted network).
+	TLS string
+}
+
+// Config configures alerting.
+type Config struct {
+	SMTP       SMTP
+	Recipients []string
+	Thresholds []int
+	PortalURL  string // links in the e-mail point here
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+type deliveryStore interface {
+	QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error)
+	OpenDeliveries(ctx context.Context, maxAttempts int) ([]store.AlertDelivery, error)
+	MarkDeliveries(ctx context.Context, ids []int64, sendErr error, at time.Time) error
+}
+
+// Alerter runs alert runs.
+type Alerter struct {
+	cfg   Config
+	store deliveryStore
+}
+
+// New returns an Alerter; it makes no network call.
+func New(cfg Config, st deliveryStore) *Alerter {
+	if len(cfg.Thresholds) == 0 {
+		cfg.Thresholds = DefaultThresholds
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Alerter{cfg: cfg, store: st}
+}
+
+// Enabled reports whether alerts can go out: a mail server and recipients.
+func (a *Alerter) Enabled() bool { return a.cfg.SMTP.Addr != "" && len(a.cfg.Recipients) > 0 }
+
+// RunResult says what one run did.
+type RunResult struct {
+	Queued, Sent, Failed int // deliveries
+	Mails                int // digests sent
+}
+
+// Run queues what came due and sends every open delivery, one digest per
+// recipient. A recipient whose digest fails keeps its deliveries open for
+// the next run; the others are not held back.
+func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
+	var res RunResult
+	if !a.Enabled() {
+		return res, nil
+	}
+	now := a.cfg.Now()
+	n, err := a.store.QueueDueAlerts(ctx, now, a.cfg.Thresholds, a.cfg.Recipients)
+	if err != nil {
+		return res, err
+	}
+	res.Queued = n
+	open, err := a.store.OpenDeliveries(ctx, MaxAttempts)
+	if err != nil {
+		return res, err
+	}
+	byRecipient := map[string][]store.AlertDelivery{}
+	var order []string
+	for _, d := range open {
+		if _, ok := byRecipient[d.Recipient]; !ok {
+			order = append(order, d.Recipient)
+		}
+		byRecipient[d.Recipient] = append(byRecipient[d.Recipient], d)
+	}
+	var errs []error
+	for _, rcpt := range order {
+		ds := byRecipient[rcpt]
+		ids := make([]int64, len(ds))
+		for i, d := range ds {
+			ids[i] = d.ID
+		}
+		sendErr := a.send(ctx, rcpt, ds, now)
+		if err := a.store.MarkDeliveries(ctx, ids, sendErr, a.cfg.Now()); err != nil {
+			return res, err
+		}
+		if sendErr != nil {
+			res.Failed += len(ds)
+			errs = append(errs, fmt.Errorf("alerts: mail to %s: %w", rcpt, sendErr))
+			continue
+		}
+		res.Sent += len(ds)
+		res.Mails++
+	}
+	return res, errors.Join(errs...)
+}
+
+func (a *Alerter) send(ctx context.Context, rcpt string, ds []store.AlertDelivery, now time.Time) error {
+	m := mail.NewMsg()
+	if err := m.From(a.cfg.SMTP.From); err != nil {
+		return err
+	}
+	if err := m.To(rcpt); err != nil {
+		return err
+	}
+	m.Subject(Subject(ds, now))
+	m.SetDate()
+	m.SetMessageID()
+	m.SetBodyString(mail.TypeTextPlain, Body(ds, now, a.cfg.PortalURL))
+
+	host, portStr, err := net.SplitHostPort(a.cfg.SMTP.Addr)
+	if err != nil {
+		return fmt.Errorf("bad SMTP address: %w", err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("bad SMTP port: %w", err)
+	}
+	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(30 * time.Second)}
+	switch a.cfg.SMTP.TLS {
+	case "none":
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	case "tls":
+		opts = append(opts, mail.WithSSL())
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	}
+	if a.cfg.SMTP.Username != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(a.cfg.SMTP.Username), mail.WithPassword(a.cfg.SMTP.Password))
+	}
+	c, err := mail.NewClient(host, opts...)
+	if err != nil {
+		return err
+	}
+	return c.DialAndSendWithContext(ctx, m)
+}
+
+// Subject names the most urgent item of a digest.
+func Subject(ds []store.AlertDelivery, now time.Time) string {
+	expired, soonest := 0, ds[0]
+	for _, d := range ds {
+		if !d.EndsAt.After(now) {
+			expired++
+		}
+		if d.EndsAt.Before(soonest.EndsAt) {
+			soonest = d
+		}
+	}
+	switch {
+	case expired > 0:
+		return fmt.Sprintf("[AppReg Portal] %d expired: %s and %d more need attention", expired, soonest.OwnerName, len(ds)-1)
+	case len(ds) == 1:
+		return fmt.Sprintf("[AppReg Portal] %s: %s expires %s", soonest.TenantName, soonest.OwnerName, when(soonest.EndsAt, now))
+	}
+	return fmt.Sprintf("[AppReg Portal] %d secrets and certificates expire soon, first %s %s", len(ds), soonest.OwnerName, when(soonest.EndsAt, now))
+}
+
+// Body is the plain-text digest. It names tenants, applications, key IDs
+// and dates; it never carries a secret or any part of one.
+func Body(ds []store.AlertDelivery, now time.Time, portalURL string) string {
+	var b strings.Builder
+	b.WriteString("These client secrets and certificates need a new one before they stop working:\n\n")
+	for _, d := range ds {
+		kind := "Client secret"
+		if d.Kind == "certificate" {
+			kind = "Certificate"
+		}
+		status := "Expires " + when(d.EndsAt, now)
+		if !d.EndsAt.After(now) {
+			status = "Expired"
+		}
+		fmt.Fprintf(&b, "- %s — %s\n  %s %q (key ID %s), application ID %s\n  %s: %s\n\n",
+			d.TenantName, d.OwnerName, kind, d.DisplayName, d.KeyID, d.OwnerAppID,
+			status, d.EndsAt.UTC().Format("Monday 2 January 2006 15:04 UTC"))
+	}
+	b.WriteString("Rotate each one in the portal or the Entra admin center, then enter the new value in the product that uses it.\n")
+	if portalURL != "" {
+		fmt.Fprintf(&b, "\nDashboard: %s/?within=30\n", strings.TrimRight(portalURL, "/"))
+	}
+	b.WriteString("\nYou get this e-mail because you are on the portal's alert list. Each alert is sent once per threshold (60, 30, 14, 7 and 1 days before, and on expiry).\n")
+	return b.String()
+}
+
+func when(end, now time.Time) string {
+	d := end.Sub(now)
+	days := int(d.Hours() / 24)
+	switch {
+	case d <= 0:
+		return "now"
+	case days == 0:
+		return "within a day"
+	case days == 1:
+		return "tomorrow"
+	}
+	return fmt.Sprintf("in %d days", days)
+}

@@ -1,0 +1,128 @@
+package alerts_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/alerts"
+	"github.com/appreg-portal/portal/internal/mailtest"
+	"github.com/appreg-portal/portal/internal/pgtest"
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func seed(t *testing.T, st *store.Store, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	tn, err := st.CreateTenant(ctx, store.Tenant{EntraTenantID: "fab41c4e-2d3b-4a5c-8e6f-7a8b9c0d1e2f", DisplayName: "Fabrikam", Status: "connected"}, store.AuditEvent{Action: "tenant.create"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := func(key, owner string, endsIn time.Duration) store.Credential {
+		return store.Credential{OwnerKind: "application", OwnerObjectID: "0a0a0a0a-0000-4000-8000-00000000000" + key[len(key)-1:], OwnerAppID: "app-" + owner,
+			OwnerName: owner, KeyID: key, Kind: "password", DisplayName: owner + " secret", Hint: "Xy~", EndsAt: now.Add(endsIn)}
+	}
+	if _, err := st.RecordScan(ctx, tn.ID, []store.Credential{
+		c("c0000000-0000-4000-8000-000000000001", "Exact Globe+", 5*24*time.Hour+time.Hour), // 7-day threshold
+		c("c0000000-0000-4000-8000-000000000002", "AFAS Profit", -2*24*time.Hour),           // expired: threshold 0
+		c("c0000000-0000-4000-8000-000000000003", "ResourceXpress", 200*24*time.Hour),       // nothing due
+	}, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAlertRunSendsOneDigestPerRecipientOnce(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	now := time.Now()
+	seed(t, st, now)
+	mb := mailtest.Start(t, "127.0.0.1:0")
+	a := alerts.New(alerts.Config{
+		SMTP:       alerts.SMTP{Addr: mb.Addr, From: "portal@contoso.example", TLS: "none"},
+		Recipients: []string{"ops@contoso.example", "ada@contoso.example"},
+		PortalURL:  "https://portal.contoso.example",
+	}, st)
+
+	res, err := a.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (alerts.RunResult{Queued: 4, Sent: 4, Mails: 2}) {
+		t.Errorf("first run = %+v, want 2 due credentials × 2 recipients in 2 digests", res)
+	}
+	mails := mb.Mails()
+	if len(mails) != 2 {
+		t.Fatalf("mails = %d, want 2", len(mails))
+	}
+	for _, m := range mails {
+		if m.Subject != "[AppReg Portal] 1 expired: AFAS Profit and 1 more need attention" {
+			t.Errorf("subject = %q", m.Subject)
+		}
+		for _, want := range []string{"Exact Globe+", "AFAS Profit", "Fabrikam",
+			"c0000000-0000-4000-8000-000000000001", "https://portal.contoso.example/?within=30"} {
+			if !strings.Contains(m.Body, want) {
+				t.Errorf("mail to %v lacks %q:\n%s", m.To, want, m.Body)
+			}
+		}
+		if strings.Contains(m.Body, "ResourceXpress") {
+			t.Error("a credential with nothing due was mailed")
+		}
+		if strings.Contains(m.Raw, "Xy~") {
+			t.Error("the mail carries part of a secret (its hint)")
+		}
+	}
+
+	// Not repeated.
+	if res, err := a.Run(ctx); err != nil || res != (alerts.RunResult{}) {
+		t.Errorf("second run = %+v, %v; want nothing to do", res, err)
+	}
+	if len(mb.Mails()) != 2 {
+		t.Errorf("mails after the second run = %d, want still 2", len(mb.Mails()))
+	}
+}
+
+func TestAlertsSurviveAnSMTPOutage(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	now := time.Now()
+	seed(t, st, now)
+	// Reserve an address, then leave it closed: the mail server is down.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	a := alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: addr, From: "portal@contoso.example", TLS: "none"}, Recipients: []string{"ops@contoso.example"}}, st)
+	res, err := a.Run(ctx)
+	if err == nil || res.Failed != 2 || res.Sent != 0 {
+		t.Fatalf("run with SMTP down = %+v, %v; want 2 failed and an error", res, err)
+	}
+	recent, _ := st.RecentDeliveries(ctx, 10)
+	for _, d := range recent {
+		if d.Status != "failed" || d.Attempts != 1 || d.LastError == "" {
+			t.Errorf("delivery after the outage = %+v", d)
+		}
+	}
+	// The server comes back on the same address: the next run delivers.
+	mb := mailtest.Start(t, addr)
+	res, err = a.Run(ctx)
+	if err != nil || res.Sent != 2 || res.Mails != 1 || len(mb.Mails()) != 1 {
+		t.Fatalf("run after the outage = %+v, %v, %d mails", res, err, len(mb.Mails()))
+	}
+}
+
+func TestDisabledWithoutServerOrRecipients(t *testing.T) {
+	st := pgtest.NewStore(t)
+	a := alerts.New(alerts.Config{Recipients: []string{"ops@contoso.example"}}, st)
+	if a.Enabled() {
+		t.Error("Enabled() without an SMTP server = true")
+	}
+	if res, err := a.Run(context.Background()); err != nil || res != (alerts.RunResult{}) {
+		t.Errorf("Run() disabled = %+v, %v", res, err)
+	}
+}

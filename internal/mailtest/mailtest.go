@@ -1,0 +1,95 @@
+// Package mailtest runs a real SMTP server on loopback for tests and keeps
+// every message it receives, decoded, so tests can read what people would.
+package mailtest
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	netmail "net/mail"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Mail is one received message.
+type Mail struct {
+	From    string
+	To      []string
+	Subject string
+	Body    string // decoded text
+	Raw     string
+}
+
+// Server is a running SMTP server.
+type Server struct {
+	Addr string
+
+	mu    sync.Mutex
+	mails []Mail
+	srv   *smtp.Server
+}
+
+// Start listens on addr ("127.0.0.1:0" for any free port) until the test ends.
+func Start(tb testing.TB, addr string) *Server {
+	tb.Helper()
+	s := &Server{}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	s.srv.Domain = "localhost"
+	s.srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.Addr = ln.Addr().String()
+	go s.srv.Serve(ln) //nolint:errcheck // returns when Close is called
+	tb.Cleanup(func() { s.srv.Close() })
+	return s
+}
+
+// Mails returns what has arrived so far.
+func (s *Server) Mails() []Mail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Mail(nil), s.mails...)
+}
+
+type session struct {
+	s   *Server
+	cur Mail
+}
+
+func (x *session) Reset()                                      { x.cur = Mail{} }
+func (x *session) Logout() error                               { return nil }
+func (x *session) Mail(from string, _ *smtp.MailOptions) error { x.cur.From = from; return nil }
+func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.cur.To = append(x.cur.To, to)
+	return nil
+}
+
+func (x *session) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	m := x.cur
+	m.Raw = string(raw)
+	if msg, err := netmail.ReadMessage(bytes.NewReader(raw)); err == nil {
+		m.Subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+		var body []byte
+		if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+			body, _ = io.ReadAll(quotedprintable.NewReader(msg.Body))
+		} else {
+			body, _ = io.ReadAll(msg.Body)
+		}
+		m.Body = string(body)
+	}
+	x.s.mu.Lock()
+	x.s.mails = append(x.s.mails, m)
+	x.s.mu.Unlock()
+	return nil
+}
