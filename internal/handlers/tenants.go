@@ -122,14 +122,15 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	audit := func(action, outcome string, details map[string]string) store.AuditEvent {
 		return store.AuditEvent{Action: action, Outcome: outcome, RequestID: RequestID(ctx), RemoteAddr: clientIP(r), Details: details}
 	}
-	state := q.Get("state")
-	var o store.Onboarding
-	err := errors.New("no state")
-	if state != "" {
+	var (
+		o   store.Onboarding
+		err = store.ErrNotFound // no state, no link
+	)
+	if state := q.Get("state"); state != "" {
 		sum := sha256.Sum256([]byte(state))
 		o, err = h.onboardings.PendingOnboarding(ctx, sum[:])
 	}
-	if errors.Is(err, store.ErrNotFound) || state == "" {
+	if errors.Is(err, store.ErrNotFound) {
 		if aerr := h.onboardings.RecordAudit(ctx, audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "link_unknown"})); aerr != nil {
 			return aerr
 		}
