@@ -104,7 +104,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 	if alerter.Enabled() {
 		jcfg.Alerter = alerter
 	} else {
-		log.Info("e-mail alerts are off: set PORTAL_SMTP_ADDR, PORTAL_SMTP_FROM and PORTAL_ALERT_RECIPIENTS to turn them on")
+		log.Info("e-mail alerts are off: set PORTAL_SMTP_ADDR and PORTAL_SMTP_FROM to turn them on")
 	}
 	runner, err := jobs.New(jcfg)
 	if err != nil {

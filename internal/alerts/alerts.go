@@ -42,7 +42,7 @@ type SMTP struct {
 // Config configures alerting.
 type Config struct {
 	SMTP       SMTP
-	Recipients []string
+	Recipients []string // portal-wide; each tenant's contacts are added
 	Thresholds []int
 	PortalURL  string // links in the e-mail point here
 	Log        *slog.Logger
@@ -72,8 +72,9 @@ func New(cfg Config, st deliveryStore) *Alerter {
 	return &Alerter{cfg: cfg, store: st}
 }
 
-// Enabled reports whether alerts can go out: a mail server and recipients.
-func (a *Alerter) Enabled() bool { return a.cfg.SMTP.Addr != "" && len(a.cfg.Recipients) > 0 }
+// Enabled reports whether alerts can go out: a mail server is configured.
+// Recipients are the portal-wide list plus each tenant's contacts.
+func (a *Alerter) Enabled() bool { return a.cfg.SMTP.Addr != "" }
 
 // RunResult says what one run did.
 type RunResult struct {

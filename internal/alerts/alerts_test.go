@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func TestAlertsSurviveAnSMTPOutage(t *testing.T) {
 	}
 }
 
-func TestDisabledWithoutServerOrRecipients(t *testing.T) {
+func TestDisabledWithoutServer(t *testing.T) {
 	st := pgtest.NewStore(t)
 	a := alerts.New(alerts.Config{Recipients: []string{"ops@contoso.example"}}, st)
 	if a.Enabled() {
@@ -124,5 +125,34 @@ func TestDisabledWithoutServerOrRecipients(t *testing.T) {
 	}
 	if res, err := a.Run(context.Background()); err != nil || res != (alerts.RunResult{}) {
 		t.Errorf("Run() disabled = %+v, %v", res, err)
+	}
+}
+
+func TestTenantContactsGetTheirTenantsAlerts(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	now := time.Now()
+	seed(t, st, now)
+	ts, err := st.ListTenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The portal-wide list also names the contact, in other letters: one mail, not two.
+	if err := st.SetTenantContacts(ctx, ts[0].ID, []string{"it@fabrikam.example", "ops@contoso.example"}, store.AuditEvent{Action: "tenant.contacts"}); err != nil {
+		t.Fatal(err)
+	}
+	mb := mailtest.Start(t, "127.0.0.1:0")
+	a := alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: mb.Addr, From: "portal@contoso.example", TLS: "none"}, Recipients: []string{"OPS@contoso.example"}}, st)
+	res, err := a.Run(ctx)
+	if err != nil || res.Mails != 2 || res.Sent != 4 {
+		t.Fatalf("run = %+v, %v; want 2 mails (ops, it@fabrikam) with 2 items each", res, err)
+	}
+	var to []string
+	for _, m := range mb.Mails() {
+		to = append(to, m.To...)
+	}
+	slices.Sort(to)
+	if strings.Join(to, " ") != "it@fabrikam.example ops@contoso.example" {
+		t.Errorf("mailed %v", to)
 	}
 }

@@ -37,6 +37,7 @@ type Handler struct {
 	scanner      tenantScanner
 	scanQueue    scanQueue
 	deliveries   deliveryLister
+	tenantAdmin  tenantAdmin
 
 	alertSettings AlertSettings
 	confirmer     tenantConfirmer
@@ -98,6 +99,7 @@ func New(d Deps) *Handler {
 		h.credentials = d.Store
 		h.scans = d.Store
 		h.deliveries = d.Store
+		h.tenantAdmin = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health

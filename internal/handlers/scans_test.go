@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,5 +142,33 @@ func TestAlertsPage(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("alerts page lacks %q", want)
 		}
+	}
+}
+
+func TestTenantContacts(t *testing.T) {
+	e := newFlowEnv(t)
+	tn := connectFabrikam(t, e)
+	op := e.browser()
+	op.signIn("oscar")
+	path := "/tenants/" + itoa(tn.ID) + "/contacts"
+	resp, page := op.postForm(path, url.Values{"contacts": {"IT@fabrikam.example\nsecurity@fabrikam.example, it@fabrikam.example"}})
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/tenants" || !strings.Contains(page, "security@fabrikam.example") {
+		t.Fatalf("save contacts = %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	got, err := e.store.GetTenant(context.Background(), tn.ID)
+	must(t, err)
+	if strings.Join(got.Contacts, " ") != "it@fabrikam.example security@fabrikam.example" {
+		t.Errorf("contacts = %v, want both, lower case, once each", got.Contacts)
+	}
+	if resp, page := op.postForm(path, url.Values{"contacts": {"it@fabrikam.example\nBob <bob@x.example>"}}); resp.StatusCode != 400 || !strings.Contains(page, "is not an e-mail address") {
+		t.Errorf("bad address = %d", resp.StatusCode)
+	}
+	if ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.contacts"}); len(ev) != 1 {
+		t.Errorf("audit tenant.contacts = %d rows, want 1 (the refused change is not applied)", len(ev))
+	}
+	v := e.browser()
+	v.signIn("vera")
+	if resp, _ := v.postForm(path, url.Values{"contacts": {"x@y.example"}}); resp.StatusCode != 403 {
+		t.Errorf("viewer sets contacts = %d, want 403", resp.StatusCode)
 	}
 }

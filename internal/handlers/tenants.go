@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
+	netmail "net/mail"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/config"
@@ -31,6 +35,11 @@ type onboardingStore interface {
 	RecordAudit(ctx context.Context, e store.AuditEvent) error
 }
 
+// tenantAdmin changes a tenant's settings.
+type tenantAdmin interface {
+	SetTenantContacts(ctx context.Context, id int64, contacts []string, audit store.AuditEvent) error
+}
+
 // tenantConfirmer makes consent links and confirms, app-only, which tenant
 // consented (internal/onboard).
 type tenantConfirmer interface {
@@ -50,7 +59,7 @@ func (h *Handler) tenantsPage(w http.ResponseWriter, r *http.Request) error {
 	d := templates.TenantsData{CanConnect: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator)}
 	for _, t := range tenants {
 		row := templates.TenantRow{ID: strconv.FormatInt(t.ID, 10), Name: t.DisplayName, TenantID: t.EntraTenantID, Domain: t.DefaultDomain,
-			Status: t.Status, Added: fmtTime(t.CreatedAt), ScanError: t.LastScanError}
+			Status: t.Status, Added: fmtTime(t.CreatedAt), ScanError: t.LastScanError, Contacts: t.Contacts}
 		if t.LastScanAt != nil {
 			row.LastScan = fmtTime(*t.LastScanAt)
 		}
@@ -196,5 +205,34 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		}
 	}
 	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain}))
+	return nil
+}
+
+// setContacts replaces who gets a tenant's alerts.
+func (h *Handler) setContacts(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return errNotFound()
+	}
+	var contacts []string
+	for _, f := range strings.FieldsFunc(r.PostFormValue("contacts"), func(c rune) bool { return c == ',' || c == ';' || c == '\n' || c == '\r' || c == ' ' }) {
+		a, err := netmail.ParseAddress(f)
+		if err != nil || a.Address != f {
+			return errBadRequest(fmt.Sprintf("%q is not an e-mail address. Enter plain addresses such as it@fabrikam.com, one per line.", truncateString(f, 100)))
+		}
+		if a := strings.ToLower(f); !slices.Contains(contacts, a) {
+			contacts = append(contacts, a)
+		}
+	}
+	if len(contacts) > 20 {
+		return errBadRequest("Enter at most 20 addresses; use a distribution list for more people.")
+	}
+	u := userFrom(r.Context())
+	oid := u.ObjectID
+	if err := h.tenantAdmin.SetTenantContacts(r.Context(), id, contacts, store.AuditEvent{ActorOID: &oid, ActorName: u.Name, Action: "tenant.contacts",
+		RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r), Details: map[string]string{"contacts": strings.Join(contacts, ",")}}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
 	return nil
 }

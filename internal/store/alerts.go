@@ -8,7 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// QueueDueAlerts creates the deliveries that are due at `now`. For each live
+// QueueDueAlerts creates the deliveries that are due at `now`, for the
+// portal-wide recipients and the credential's tenant contacts. For each live
 // credential only the most urgent threshold it has reached counts (a secret
 // first seen 5 days before expiry gets the 7-day alert, not also the 60-,
 // 30- and 14-day ones); 0 means "has expired". Existing rows are left alone,
@@ -21,10 +22,10 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		INSERT INTO alert_deliveries (credential_id, threshold_days, recipient)
 		SELECT c.id, d.threshold, r.recipient
 		FROM credentials c
+		JOIN tenants tn ON tn.id = c.tenant_id AND tn.status = 'connected'
 		CROSS JOIN LATERAL (SELECT min(t) AS threshold FROM unnest($2::int[]) AS t
 		                    WHERE c.ends_at <= $1::timestamptz + make_interval(days => t)) d
-		CROSS JOIN unnest($3::text[]) AS r(recipient)
-		JOIN tenants tn ON tn.id = c.tenant_id AND tn.status = 'connected'
+		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient FROM unnest($3::text[] || tn.contacts) AS x) r
 		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL
 		ON CONFLICT (credential_id, threshold_days, recipient) DO NOTHING`, now, thresholds, recipients)
 	if err != nil {

@@ -89,3 +89,27 @@ func (s *Store) CreateTenant(ctx context.Context, t Tenant, audit AuditEvent) (T
 	}
 	return out, nil
 }
+
+// SetTenantContacts replaces the e-mail addresses that get this tenant's
+// alerts, with the audit row.
+func (s *Store) SetTenantContacts(ctx context.Context, id int64, contacts []string, audit AuditEvent) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	if contacts == nil {
+		contacts = []string{}
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var tid, name string
+		err := tx.QueryRow(ctx, `UPDATE tenants SET contacts = $2, updated_at = now() WHERE id = $1 RETURNING entra_tenant_id::text, display_name`,
+			id, contacts).Scan(&tid, &name)
+		if err != nil {
+			return err
+		}
+		audit.TenantID, audit.Target = &tid, name
+		return recordAudit(ctx, tx, audit)
+	})
+	if err != nil {
+		return fmt.Errorf("store: set tenant contacts: %w", mapErr(err))
+	}
+	return nil
+}

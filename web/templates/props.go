@@ -199,6 +199,7 @@ type TenantRow struct {
 	Added     string
 	LastScan  string // "" when never scanned
 	ScanError string
+	Contacts  []string // who gets this tenant's alerts
 }
 
 // OnboardingRow is an open consent link on the tenants page.
