@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -22,9 +23,10 @@ type scanStore interface {
 	RecordAudit(ctx context.Context, e store.AuditEvent) error
 }
 
-// scanTimeout bounds one scan started from the page; a tenant with
-// thousands of apps takes seconds against Graph.
-const scanTimeout = 2 * time.Minute
+// scanTimeout bounds one scan started from the page, within the server's
+// 60 s write timeout; a tenant with thousands of apps takes seconds. A scan
+// that takes longer goes on as a background job.
+const scanTimeout = 45 * time.Second
 
 // scanTenant scans a tenant now and shows its credentials on the dashboard.
 // Scans only read, so repeating one is harmless.
@@ -53,6 +55,13 @@ func (h *Handler) scanTenant(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := h.scans.RecordAudit(r.Context(), ev); err != nil {
 		return err
+	}
+	if errors.Is(scanErr, context.DeadlineExceeded) && h.scanQueue != nil {
+		if err := h.scanQueue.EnqueueScan(r.Context(), t.ID); err != nil {
+			return err
+		}
+		return &httpError{status: http.StatusAccepted, title: "The scan continues in the background",
+			message: t.DisplayName + " is large: its scan goes on as a background job. The dashboard shows the results when it is done.", err: scanErr}
 	}
 	if scanErr != nil {
 		return &httpError{status: http.StatusBadGateway, title: "The scan did not finish",
