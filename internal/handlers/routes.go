@@ -41,6 +41,7 @@ func (h *Handler) Routes() http.Handler {
 			r.Group(func(r chi.Router) {
 				r.Use(h.requireRole(auth.RoleViewer))
 				r.Get("/", h.wrap(h.dashboard))
+				r.Get("/credentials.csv", h.wrap(h.credentialsCSV))
 				r.Get("/tenants", h.wrap(h.tenantsPage))
 				r.Get("/alerts", h.wrap(h.alertsPage))
 				r.Get("/catalogue", h.wrap(h.cataloguePage))

@@ -88,6 +88,13 @@ func TestScanFillsTheDashboard(t *testing.T) {
 	if r, _ := op.get(e.portal.URL + "/?within=7000"); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad filter = %d, want 400", r.StatusCode)
 	}
+	// The CSV export carries the same rows, and no column for a secret's hint.
+	resp, csvBody := op.get(e.portal.URL + "/credentials.csv?within=30")
+	lines := strings.Split(strings.TrimSpace(csvBody), "\n")
+	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 3 || !strings.HasPrefix(lines[0], "tenant,application,") || strings.Contains(lines[0], "hint") ||
+		!strings.Contains(csvBody, "Exact Globe+ mail") || !strings.Contains(lines[1], ",expired") {
+		t.Errorf("credentials.csv = %q", csvBody)
+	}
 	if ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.scan"}); len(ev) != 1 || ev[0].Details["found"] != "3" {
 		t.Errorf("audit tenant.scan = %+v", ev)
 	}

@@ -4,6 +4,7 @@
 package templates
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -328,4 +329,18 @@ func deliveryState(status string) string {
 		return "soon"
 	}
 	return "later"
+}
+
+func csvHref(tenant, within string) string {
+	q := url.Values{}
+	if tenant != "" {
+		q.Set("tenant", tenant)
+	}
+	if within != "" {
+		q.Set("within", within)
+	}
+	if len(q) == 0 {
+		return "/credentials.csv"
+	}
+	return "/credentials.csv?" + q.Encode()
 }
