@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -193,5 +194,41 @@ func TestHealthcheckCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"healthcheck", "-url", down.URL}, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Errorf("healthcheck against a 503 = %v, want an error naming 503", err)
+	}
+}
+
+// serve exposes /metrics on PORTAL_METRICS_ADDR, separate from the portal.
+func TestServeMetricsListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	ln.Close()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_BASE_URL": "http://127.0.0.1:8080",
+			"PORTAL_DATABASE_URL": pgtest.URL(t), "PORTAL_METRICS_ADDR": metricsAddr}[k]
+	}, config.Dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	readyc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), serveHooks{ready: func(a string) { readyc <- a }})
+	}()
+	addr := <-readyc
+	get(t, "http://"+addr+"/healthz")
+	code, body := get(t, "http://"+metricsAddr+"/metrics")
+	if code != 200 || !strings.Contains(body, `appreg_http_requests_total{code="200",method="GET"}`) || !strings.Contains(body, "appreg_database_up 1") {
+		t.Errorf("GET /metrics = %d:\n%.600s", code, body)
+	}
+	if code, _ := get(t, "http://"+addr+"/metrics"); code != 404 {
+		t.Errorf("/metrics on the public listener = %d, want 404", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve() = %v", err)
 	}
 }

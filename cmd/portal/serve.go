@@ -19,6 +19,7 @@ import (
 	"github.com/appreg-portal/portal/internal/handlers"
 	"github.com/appreg-portal/portal/internal/inventory"
 	"github.com/appreg-portal/portal/internal/jobs"
+	"github.com/appreg-portal/portal/internal/metrics"
 	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/store"
 )
@@ -117,6 +118,23 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		RedirectURL:    cfg.BaseURL.JoinPath("/auth/callback").String(),
 		AllowedTenants: cfg.Entra.AllowedTenants,
 	})
+	m := metrics.New(st, log)
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsAddr, err)
+		}
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	h := handlers.New(handlers.Deps{
 		Log: log, BaseURL: cfg.BaseURL, Store: st, FormTargets: []string{originOf(cfg.Entra.Authority)},
 		Auth: authc,
@@ -124,6 +142,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 			ClientSecret: cfg.Entra.ClientSecret, RedirectURL: cfg.BaseURL.JoinPath("/onboarding/callback").String()}),
 		Scanner:         scanner,
 		ScanQueue:       runner,
+		Metrics:         m,
 		Sessions:        handlers.NewSessionManager(st.Pool(), cfg.BaseURL, cfg.Session.IdleTimeout, cfg.Session.Lifetime),
 		BootstrapAdmins: cfg.Entra.BootstrapAdmins,
 		TrustedProxies:  cfg.TrustedProxies,

@@ -31,6 +31,8 @@ type Config struct {
 	LogFormat       string        // "json" or "text"
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	// MetricsAddr serves Prometheus metrics on its own listener; empty: off.
+	MetricsAddr string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
 	// portal believes when it records who made a request.
 	TrustedProxies []netip.Prefix
@@ -84,6 +86,7 @@ var Vars = []Var{
 	{"PORTAL_LOG_FORMAT", "json", "log format: json or text", false},
 	{"PORTAL_LOG_LEVEL", "info", "log level: debug, info, warn or error", false},
 	{"PORTAL_SHUTDOWN_TIMEOUT", "20s", "how long to let requests finish at shutdown", false},
+	{"PORTAL_METRICS_ADDR", "", "address for Prometheus metrics at /metrics, e.g. 127.0.0.1:9090 (off when empty)", false},
 	{"PORTAL_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", false},
 	{"PORTAL_ENTRA_AUTHORITY", "https://login.microsoftonline.com", "Entra ID sign-in endpoint", false},
 	{"PORTAL_GRAPH_URL", "https://graph.microsoft.com/v1.0", "Microsoft Graph endpoint", false},
@@ -148,6 +151,12 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	c.LogFormat = r.oneOf("PORTAL_LOG_FORMAT", "json", "json", "text")
 	c.LogLevel = r.level("PORTAL_LOG_LEVEL")
 	c.ShutdownTimeout = r.duration("PORTAL_SHUTDOWN_TIMEOUT", 20*time.Second)
+	c.MetricsAddr = r.str("PORTAL_METRICS_ADDR", "")
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			r.problem("PORTAL_METRICS_ADDR %q must be host:port, e.g. 127.0.0.1:9090", c.MetricsAddr)
+		}
+	}
 	for _, v := range r.list("PORTAL_TRUSTED_PROXIES", strings.TrimSpace) {
 		p, err := netip.ParsePrefix(v)
 		if err != nil {

@@ -38,6 +38,7 @@ type Handler struct {
 	scanQueue    scanQueue
 	deliveries   deliveryLister
 	tenantAdmin  tenantAdmin
+	metrics      requestObserver
 
 	alertSettings AlertSettings
 	confirmer     tenantConfirmer
@@ -69,6 +70,8 @@ type Deps struct {
 	Confirmer tenantConfirmer
 	// Scanner reads a tenant's credentials into the inventory (internal/inventory).
 	Scanner tenantScanner
+	// Metrics, if set, counts requests (internal/metrics).
+	Metrics requestObserver
 	// Alerts is shown on the alerts page.
 	Alerts AlertSettings
 	// ScanQueue queues background scans (internal/jobs).
@@ -81,7 +84,7 @@ type Deps struct {
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
-		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, metrics: d.Metrics, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}

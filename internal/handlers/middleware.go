@@ -61,6 +61,11 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// requestObserver counts requests for metrics (internal/metrics).
+type requestObserver interface {
+	Observe(method string, code int, d time.Duration)
+}
+
 // logRequests logs one line per request. It logs the path only: query
 // strings can carry authorization codes and state.
 func (h *Handler) logRequests(next http.Handler) http.Handler {
@@ -70,6 +75,9 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
+		}
+		if h.metrics != nil {
+			h.metrics.Observe(r.Method, rec.status, time.Since(start))
 		}
 		level := slog.LevelInfo
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/static/") {

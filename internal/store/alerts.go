@@ -106,3 +106,23 @@ func (s *Store) MarkDeliveries(ctx context.Context, ids []int64, sendErr error, 
 	}
 	return nil
 }
+
+// DeliveryCounts counts alert deliveries by status.
+func (s *Store) DeliveryCounts(ctx context.Context) (map[string]int, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*)::int FROM alert_deliveries GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("store: delivery counts: %w", err)
+	}
+	out := map[string]int{}
+	var (
+		status string
+		n      int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error { out[status] = n; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("store: delivery counts: %w", err)
+	}
+	return out, nil
+}
