@@ -3,12 +3,16 @@ package handlers
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
@@ -131,6 +135,132 @@ func (h *Handler) credentialsCSV(w http.ResponseWriter, r *http.Request) error {
 	}
 	cw.Flush()
 	return nil
+}
+
+// credentialJSON is one credential in the JSON export.
+type credentialJSON struct {
+	Tenant        string     `json:"tenant"`
+	Application   string     `json:"application"`
+	OwnerKind     string     `json:"ownerKind"`
+	ApplicationID string     `json:"applicationId"`
+	ObjectID      string     `json:"objectId"`
+	Kind          string     `json:"kind"`
+	Name          string     `json:"name"`
+	KeyID         string     `json:"keyId"`
+	StartsAt      *time.Time `json:"startsAt,omitempty"`
+	EndsAt        time.Time  `json:"endsAt"`
+	DaysLeft      int        `json:"daysLeft"`
+	State         string     `json:"state"`
+}
+
+// credentialsJSON exports the inventory for scripts, with the dashboard's filter.
+func (h *Handler) credentialsJSON(w http.ResponseWriter, r *http.Request) error {
+	now := h.now()
+	f, err := credentialFilter(r.URL.Query(), now)
+	if err != nil {
+		return err
+	}
+	f.Limit = 100_000
+	creds, err := h.credentials.ListCredentials(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		GeneratedAt time.Time        `json:"generatedAt"`
+		Credentials []credentialJSON `json:"credentials"`
+	}{GeneratedAt: now.UTC(), Credentials: make([]credentialJSON, 0, len(creds))}
+	for _, c := range creds {
+		row := credentialRow(c, now)
+		out.Credentials = append(out.Credentials, credentialJSON{Tenant: c.TenantName, Application: c.OwnerName, OwnerKind: c.OwnerKind,
+			ApplicationID: c.OwnerAppID, ObjectID: c.OwnerObjectID, Kind: c.Kind, Name: c.DisplayName, KeyID: c.KeyID,
+			StartsAt: c.StartsAt, EndsAt: c.EndsAt.UTC(), DaysLeft: row.Days, State: row.State})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="credentials-`+now.UTC().Format("20060102")+`.json"`)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// credentialsICS exports expiry dates as an iCalendar file to import into a
+// calendar: one all-day event per live credential, with reminders 14 and 2
+// days before. It is a download for the signed-in user, not a subscription
+// URL, so no token ever travels in a link.
+func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
+	now := h.now()
+	f, err := credentialFilter(r.URL.Query(), now)
+	if err != nil {
+		return err
+	}
+	f.Limit = 100_000
+	creds, err := h.credentials.ListCredentials(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	line := func(s string) { b.WriteString(icsFold(s)); b.WriteString("\r\n") }
+	line("BEGIN:VCALENDAR")
+	line("VERSION:2.0")
+	line("PRODID:-//AppReg Portal//Credential expiry//EN")
+	line("CALSCALE:GREGORIAN")
+	line("X-WR-CALNAME:App registration secrets expiring")
+	stamp := now.UTC().Format("20060102T150405Z")
+	for _, c := range creds {
+		if !c.EndsAt.After(now) {
+			continue // already expired: nothing to plan
+		}
+		kind := "Client secret"
+		if c.Kind == "certificate" {
+			kind = "Certificate"
+		}
+		day := c.EndsAt.UTC()
+		line("BEGIN:VEVENT")
+		line("UID:" + c.KeyID + "@" + h.baseURL.Hostname())
+		line("DTSTAMP:" + stamp)
+		line("DTSTART;VALUE=DATE:" + day.Format("20060102"))
+		line("DTEND;VALUE=DATE:" + day.AddDate(0, 0, 1).Format("20060102"))
+		line("SUMMARY:" + icsText(kind+" expires: "+c.OwnerName+" ("+c.TenantName+")"))
+		line("DESCRIPTION:" + icsText(fmt.Sprintf("%s %q of %s in %s expires %s. Key ID %s. Rotate it and enter the new value in the product that uses it: %s",
+			kind, c.DisplayName, c.OwnerName, c.TenantName, day.Format("2 Jan 2006 15:04 UTC"), c.KeyID, h.baseURL.String())))
+		for _, before := range []string{"-P14D", "-P2D"} {
+			line("BEGIN:VALARM")
+			line("ACTION:DISPLAY")
+			line("DESCRIPTION:" + icsText(kind+" expires soon: "+c.OwnerName))
+			line("TRIGGER:" + before)
+			line("END:VALARM")
+		}
+		line("END:VEVENT")
+	}
+	line("END:VCALENDAR")
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="credential-expiry.ics"`)
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+// icsText escapes a TEXT value (RFC 5545 §3.3.11).
+func icsText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\n", `\n`, "\r", "").Replace(s)
+}
+
+// icsFold folds a content line at 75 octets (RFC 5545 §3.1), never inside
+// a UTF-8 character.
+func icsFold(s string) string {
+	if len(s) <= 75 {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		size := utf8.RuneLen(r)
+		if n+size > 75 {
+			b.WriteString("\r\n ")
+			n = 1
+		}
+		b.WriteRune(r)
+		n += size
+	}
+	return b.String()
 }
 
 func credentialRow(c store.Credential, now time.Time) templates.CredentialRow {

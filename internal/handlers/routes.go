@@ -42,6 +42,8 @@ func (h *Handler) Routes() http.Handler {
 				r.Use(h.requireRole(auth.RoleViewer))
 				r.Get("/", h.wrap(h.dashboard))
 				r.Get("/credentials.csv", h.wrap(h.credentialsCSV))
+				r.Get("/credentials.json", h.wrap(h.credentialsJSON))
+				r.Get("/credentials.ics", h.wrap(h.credentialsICS))
 				r.Get("/tenants", h.wrap(h.tenantsPage))
 				r.Get("/alerts", h.wrap(h.alertsPage))
 				r.Get("/catalogue", h.wrap(h.cataloguePage))

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -94,6 +95,30 @@ func TestScanFillsTheDashboard(t *testing.T) {
 	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 3 || !strings.HasPrefix(lines[0], "tenant,application,") || strings.Contains(lines[0], "hint") ||
 		!strings.Contains(csvBody, "Exact Globe+ mail") || !strings.Contains(lines[1], ",expired") {
 		t.Errorf("credentials.csv = %q", csvBody)
+	}
+	// JSON for scripts.
+	resp, jsonBody := op.get(e.portal.URL + "/credentials.json")
+	var exported struct {
+		Credentials []struct {
+			Application string `json:"application"`
+			State       string `json:"state"`
+			DaysLeft    int    `json:"daysLeft"`
+		} `json:"credentials"`
+	}
+	if err := json.Unmarshal([]byte(jsonBody), &exported); err != nil || resp.Header.Get("Content-Type") != "application/json" || len(exported.Credentials) != 3 ||
+		exported.Credentials[0].State != "expired" || exported.Credentials[2].Application != "AFAS Profit sync" {
+		t.Errorf("credentials.json = %v %+v", err, exported)
+	}
+	// iCalendar: an all-day event with reminders for each credential still to expire.
+	resp, ics := op.get(e.portal.URL + "/credentials.ics")
+	if resp.Header.Get("Content-Type") != "text/calendar; charset=utf-8" || strings.Count(ics, "BEGIN:VEVENT") != 2 ||
+		strings.Count(ics, "TRIGGER:-P14D") != 2 || !strings.HasPrefix(ics, "BEGIN:VCALENDAR\r\n") || !strings.Contains(ics, "SUMMARY:Client secret expires: Exact Globe+ mail (Fabrikam)") {
+		t.Errorf("credentials.ics =\n%s", ics)
+	}
+	for _, l := range strings.Split(ics, "\r\n") {
+		if len(l) > 75 {
+			t.Errorf("unfolded iCalendar line of %d octets: %q", len(l), l)
+		}
 	}
 	if ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.scan"}); len(ev) != 1 || ev[0].Details["found"] != "3" {
 		t.Errorf("audit tenant.scan = %+v", ev)

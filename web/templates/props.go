@@ -331,7 +331,7 @@ func deliveryState(status string) string {
 	return "later"
 }
 
-func csvHref(tenant, within string) string {
+func exportHref(format, tenant, within string) string {
 	q := url.Values{}
 	if tenant != "" {
 		q.Set("tenant", tenant)
@@ -340,7 +340,7 @@ func csvHref(tenant, within string) string {
 		q.Set("within", within)
 	}
 	if len(q) == 0 {
-		return "/credentials.csv"
+		return "/credentials." + format
 	}
-	return "/credentials.csv?" + q.Encode()
+	return "/credentials." + format + "?" + q.Encode()
 }
