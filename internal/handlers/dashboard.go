@@ -99,16 +99,22 @@ func credentialFilter(q url.Values, now time.Time) (store.CredentialFilter, erro
 	return f, nil
 }
 
+// exportedCredentials is what the exports carry: every live credential
+// matching the dashboard's filter.
+func (h *Handler) exportedCredentials(r *http.Request, now time.Time) ([]store.Credential, error) {
+	f, err := credentialFilter(r.URL.Query(), now)
+	if err != nil {
+		return nil, err
+	}
+	f.Limit = 100_000
+	return h.credentials.ListCredentials(r.Context(), f)
+}
+
 // credentialsCSV exports the inventory with the dashboard's filter, for
 // spreadsheets and change tickets. It holds no secret values.
 func (h *Handler) credentialsCSV(w http.ResponseWriter, r *http.Request) error {
 	now := h.now()
-	f, err := credentialFilter(r.URL.Query(), now)
-	if err != nil {
-		return err
-	}
-	f.Limit = 100_000
-	creds, err := h.credentials.ListCredentials(r.Context(), f)
+	creds, err := h.exportedCredentials(r, now)
 	if err != nil {
 		return err
 	}
@@ -156,12 +162,7 @@ type credentialJSON struct {
 // credentialsJSON exports the inventory for scripts, with the dashboard's filter.
 func (h *Handler) credentialsJSON(w http.ResponseWriter, r *http.Request) error {
 	now := h.now()
-	f, err := credentialFilter(r.URL.Query(), now)
-	if err != nil {
-		return err
-	}
-	f.Limit = 100_000
-	creds, err := h.credentials.ListCredentials(r.Context(), f)
+	creds, err := h.exportedCredentials(r, now)
 	if err != nil {
 		return err
 	}
@@ -188,12 +189,7 @@ func (h *Handler) credentialsJSON(w http.ResponseWriter, r *http.Request) error 
 // URL, so no token ever travels in a link.
 func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
 	now := h.now()
-	f, err := credentialFilter(r.URL.Query(), now)
-	if err != nil {
-		return err
-	}
-	f.Limit = 100_000
-	creds, err := h.credentials.ListCredentials(r.Context(), f)
+	creds, err := h.exportedCredentials(r, now)
 	if err != nil {
 		return err
 	}
