@@ -17,9 +17,9 @@ import (
 // postForm sends a same-origin form POST from the browser.
 func (b *browser) postForm(path string, form url.Values) (*http.Response, string) {
 	b.t.Helper()
-	req, _ := http.NewRequest("POST", b.e.portal.URL+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", b.e.Portal.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", b.e.portal.URL)
+	req.Header.Set("Origin", b.e.Portal.URL)
 	resp, err := b.client.Do(req)
 	must(b.t, err)
 	defer resp.Body.Close()
@@ -31,7 +31,7 @@ func TestCatalogueListsEveryBuiltinWithPlainPermissions(t *testing.T) {
 	e := newFlowEnv(t)
 	b := e.browser()
 	b.signIn("vera")
-	_, list := b.get(e.portal.URL + "/catalogue")
+	_, list := b.get(e.Portal.URL + "/catalogue")
 	for _, bp := range catalog.Builtins() {
 		if !strings.Contains(list, `data-testid="blueprint-card-`+bp.ID+`"`) {
 			t.Errorf("catalogue lacks %s", bp.ID)
@@ -41,14 +41,14 @@ func TestCatalogueListsEveryBuiltinWithPlainPermissions(t *testing.T) {
 		t.Error("a viewer is offered 'Add a custom blueprint'")
 	}
 	// Search narrows the list.
-	_, found := b.get(e.portal.URL + "/catalogue?q=" + url.QueryEscape("full_access_as_app"))
+	_, found := b.get(e.Portal.URL + "/catalogue?q=" + url.QueryEscape("full_access_as_app"))
 	if !strings.Contains(found, "blueprint-card-resourcexpress-ews") || strings.Contains(found, "blueprint-card-afas-profit-exchange") {
 		t.Errorf("search for full_access_as_app did not narrow to the EWS blueprint")
 	}
 
 	// Every built-in page shows each permission with its plain-language summary.
 	for _, bp := range catalog.Builtins() {
-		resp, page := b.get(e.portal.URL + "/catalogue/" + bp.ID)
+		resp, page := b.get(e.Portal.URL + "/catalogue/" + bp.ID)
 		if resp.StatusCode != 200 {
 			t.Errorf("GET /catalogue/%s = %d", bp.ID, resp.StatusCode)
 			continue
@@ -65,7 +65,7 @@ func TestCatalogueListsEveryBuiltinWithPlainPermissions(t *testing.T) {
 			t.Errorf("%s: EWS notice shown = %v, want %v", bp.ID, !bp.UsesEWS(), bp.UsesEWS())
 		}
 	}
-	if resp, _ := b.get(e.portal.URL + "/catalogue/no-such-blueprint"); resp.StatusCode != 404 {
+	if resp, _ := b.get(e.Portal.URL + "/catalogue/no-such-blueprint"); resp.StatusCode != 404 {
 		t.Errorf("unknown blueprint = %d, want 404", resp.StatusCode)
 	}
 }
@@ -81,7 +81,7 @@ func TestOperatorAddsCustomBlueprint(t *testing.T) {
 	op.signIn("oscar")
 
 	// The form starts from the template, or from a built-in with a new ID.
-	_, form := op.get(e.portal.URL + "/catalogue/new?from=exact-globe-mail")
+	_, form := op.get(e.Portal.URL + "/catalogue/new?from=exact-globe-mail")
 	if !strings.Contains(form, "id: exact-globe-mail-custom") {
 		t.Fatalf("form from a built-in does not suggest a new ID:\n%.800s", form)
 	}
@@ -96,7 +96,7 @@ func TestOperatorAddsCustomBlueprint(t *testing.T) {
 	if !strings.Contains(page, "Line 7") || !strings.Contains(page, "id_typo") {
 		t.Errorf("the unknown field is not named with its line:\n%.3000s", page)
 	}
-	if customs, _ := e.store.ListCustomBlueprints(context.Background()); len(customs) != 0 {
+	if customs, _ := e.Store.ListCustomBlueprints(context.Background()); len(customs) != 0 {
 		t.Fatalf("an invalid blueprint was stored: %+v", customs)
 	}
 
@@ -106,10 +106,10 @@ func TestOperatorAddsCustomBlueprint(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/catalogue/contoso-crm" || !strings.Contains(page, `data-testid="blueprint-name"`) {
 		t.Fatalf("valid blueprint = %d at %s", resp.StatusCode, resp.Request.URL.Path)
 	}
-	if ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "blueprint.create"}); len(ev) != 1 || ev[0].Details["id"] != "contoso-crm" {
+	if ev, _ := e.Store.ListAudit(context.Background(), store.AuditFilter{Action: "blueprint.create"}); len(ev) != 1 || ev[0].Details["id"] != "contoso-crm" {
 		t.Errorf("audit blueprint.create = %+v", ev)
 	}
-	_, list := op.get(e.portal.URL + "/catalogue")
+	_, list := op.get(e.Portal.URL + "/catalogue")
 	if !strings.Contains(list, "blueprint-card-contoso-crm") {
 		t.Error("the custom blueprint is not in the catalogue")
 	}
@@ -130,9 +130,9 @@ func TestOperatorAddsCustomBlueprint(t *testing.T) {
 	fw, _ := mw.CreateFormFile("file", "other.yaml")
 	fw.Write([]byte(strings.Replace(string(catalog.CustomTemplate()), "id: my-product", "id: uploaded-one", 1)))
 	mw.Close()
-	req, _ := http.NewRequest("POST", e.portal.URL+"/catalogue", &buf)
+	req, _ := http.NewRequest("POST", e.Portal.URL+"/catalogue", &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Origin", e.portal.URL)
+	req.Header.Set("Origin", e.Portal.URL)
 	up, err := op.client.Do(req)
 	must(t, err)
 	up.Body.Close()
@@ -150,7 +150,7 @@ func TestOperatorAddsCustomBlueprint(t *testing.T) {
 	if resp, _ := op.postForm("/catalogue/contoso-crm/delete", nil); resp.Request.URL.Path != "/catalogue" {
 		t.Errorf("delete ended at %s", resp.Request.URL.Path)
 	}
-	if resp, _ := op.get(e.portal.URL + "/catalogue/contoso-crm"); resp.StatusCode != 404 {
+	if resp, _ := op.get(e.Portal.URL + "/catalogue/contoso-crm"); resp.StatusCode != 404 {
 		t.Errorf("deleted blueprint = %d, want 404", resp.StatusCode)
 	}
 }
@@ -164,10 +164,10 @@ func TestViewerCannotAddBlueprints(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("viewer POST /catalogue = %d, want 403", resp.StatusCode)
 	}
-	if customs, _ := e.store.ListCustomBlueprints(context.Background()); len(customs) != 0 {
+	if customs, _ := e.Store.ListCustomBlueprints(context.Background()); len(customs) != 0 {
 		t.Errorf("a viewer stored a blueprint: %+v", customs)
 	}
-	if resp, _ := v.get(e.portal.URL + "/catalogue/new"); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := v.get(e.Portal.URL + "/catalogue/new"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("viewer GET /catalogue/new = %d, want 403", resp.StatusCode)
 	}
 }

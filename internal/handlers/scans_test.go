@@ -21,17 +21,17 @@ import (
 func seedFabrikam(t *testing.T, e *flowEnv) {
 	t.Helper()
 	now := time.Now()
-	globe, err := e.sim.CreateApplication(e.other, entrasim.AppSpec{DisplayName: "Exact Globe+ mail"})
+	globe, err := e.Sim.CreateApplication(e.Other, entrasim.AppSpec{DisplayName: "Exact Globe+ mail"})
 	must(t, err)
-	_, err = e.sim.AddSecret(globe.ID, "globe 2025", "", now.Add(-700*24*time.Hour), now.Add(-3*24*time.Hour))
+	_, err = e.Sim.AddSecret(globe.ID, "globe 2025", "", now.Add(-700*24*time.Hour), now.Add(-3*24*time.Hour))
 	must(t, err)
-	_, err = e.sim.AddSecret(globe.ID, "globe 2026", "", now.Add(-300*24*time.Hour), now.Add(12*24*time.Hour))
+	_, err = e.Sim.AddSecret(globe.ID, "globe 2026", "", now.Add(-300*24*time.Hour), now.Add(12*24*time.Hour))
 	must(t, err)
-	afas, err := e.sim.CreateApplication(e.other, entrasim.AppSpec{DisplayName: "AFAS Profit sync"})
+	afas, err := e.Sim.CreateApplication(e.Other, entrasim.AppSpec{DisplayName: "AFAS Profit sync"})
 	must(t, err)
 	der, _, err := entrasim.NewCertificate("afas", now.Add(-24*time.Hour), now.Add(200*24*time.Hour))
 	must(t, err)
-	_, err = e.sim.AddCertificate(afas.ID, der, "afas cert", now.Add(-24*time.Hour), now.Add(200*24*time.Hour))
+	_, err = e.Sim.AddCertificate(afas.ID, der, "afas cert", now.Add(-24*time.Hour), now.Add(200*24*time.Hour))
 	must(t, err)
 }
 
@@ -41,7 +41,7 @@ func connectFabrikam(t *testing.T, e *flowEnv) store.Tenant {
 	if status, page := consent(t, e, link, "fiona"); status != 200 {
 		t.Fatalf("consent = %d\n%.800s", status, page)
 	}
-	tenants, err := e.store.ListTenants(context.Background())
+	tenants, err := e.Store.ListTenants(context.Background())
 	must(t, err)
 	return tenants[0]
 }
@@ -54,7 +54,7 @@ func TestScanFillsTheDashboard(t *testing.T) {
 	// Connecting starts a first scan in the background.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		creds, err := e.store.ListCredentials(context.Background(), store.CredentialFilter{TenantID: tn.ID})
+		creds, err := e.Store.ListCredentials(context.Background(), store.CredentialFilter{TenantID: tn.ID})
 		must(t, err)
 		if len(creds) == 3 {
 			break
@@ -83,21 +83,21 @@ func TestScanFillsTheDashboard(t *testing.T) {
 		t.Errorf("dashboard shows %d rows, want 3", strings.Count(page, `data-testid="credential-row"`))
 	}
 	// Filters.
-	if _, p := op.get(e.portal.URL + "/?within=30"); strings.Count(p, `data-testid="credential-row"`) != 2 {
+	if _, p := op.get(e.Portal.URL + "/?within=30"); strings.Count(p, `data-testid="credential-row"`) != 2 {
 		t.Errorf("within 30 days shows %d rows, want 2 (expired + 12 days)", strings.Count(p, `data-testid="credential-row"`))
 	}
-	if r, _ := op.get(e.portal.URL + "/?within=7000"); r.StatusCode != http.StatusBadRequest {
+	if r, _ := op.get(e.Portal.URL + "/?within=7000"); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad filter = %d, want 400", r.StatusCode)
 	}
 	// The CSV export carries the same rows, and no column for a secret's hint.
-	resp, csvBody := op.get(e.portal.URL + "/credentials.csv?within=30")
+	resp, csvBody := op.get(e.Portal.URL + "/credentials.csv?within=30")
 	lines := strings.Split(strings.TrimSpace(csvBody), "\n")
 	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 3 || !strings.HasPrefix(lines[0], "tenant,application,") || strings.Contains(lines[0], "hint") ||
 		!strings.Contains(csvBody, "Exact Globe+ mail") || !strings.Contains(lines[1], ",expired") {
 		t.Errorf("credentials.csv = %q", csvBody)
 	}
 	// JSON for scripts.
-	resp, jsonBody := op.get(e.portal.URL + "/credentials.json")
+	resp, jsonBody := op.get(e.Portal.URL + "/credentials.json")
 	var exported struct {
 		Credentials []struct {
 			Application string `json:"application"`
@@ -110,7 +110,7 @@ func TestScanFillsTheDashboard(t *testing.T) {
 		t.Errorf("credentials.json = %v %+v", err, exported)
 	}
 	// iCalendar: an all-day event with reminders for each credential still to expire.
-	resp, ics := op.get(e.portal.URL + "/credentials.ics")
+	resp, ics := op.get(e.Portal.URL + "/credentials.ics")
 	if resp.Header.Get("Content-Type") != "text/calendar; charset=utf-8" || strings.Count(ics, "BEGIN:VEVENT") != 2 ||
 		strings.Count(ics, "TRIGGER:-P14D") != 2 || !strings.HasPrefix(ics, "BEGIN:VCALENDAR\r\n") || !strings.Contains(ics, "SUMMARY:Client secret expires: Exact Globe+ mail (Fabrikam)") {
 		t.Errorf("credentials.ics =\n%s", ics)
@@ -120,7 +120,7 @@ func TestScanFillsTheDashboard(t *testing.T) {
 			t.Errorf("unfolded iCalendar line of %d octets: %q", len(l), l)
 		}
 	}
-	if ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.scan"}); len(ev) != 1 || ev[0].Details["found"] != "3" {
+	if ev, _ := e.Store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.scan"}); len(ev) != 1 || ev[0].Details["found"] != "3" {
 		t.Errorf("audit tenant.scan = %+v", ev)
 	}
 	// Viewers may look but not scan.
@@ -140,15 +140,15 @@ func TestScanAfterConsentRevokedKeepsTheInventory(t *testing.T) {
 	if r, _ := op.postForm("/tenants/"+itoa(tn.ID)+"/scan", nil); r.StatusCode != 200 {
 		t.Fatalf("first scan = %d", r.StatusCode)
 	}
-	must(t, e.sim.RevokeConsent(e.other, e.AppID))
+	must(t, e.Sim.RevokeConsent(e.Other, e.AppID))
 	resp, page := op.postForm("/tenants/"+itoa(tn.ID)+"/scan", nil)
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(page, "The scan did not finish") {
 		t.Fatalf("scan after revocation = %d\n%.800s", resp.StatusCode, page)
 	}
-	if _, list := op.get(e.portal.URL + "/tenants"); !strings.Contains(list, "consent may have been revoked") {
+	if _, list := op.get(e.Portal.URL + "/tenants"); !strings.Contains(list, "consent may have been revoked") {
 		t.Error("the tenants page does not say why the scan failed")
 	}
-	if creds, _ := e.store.ListCredentials(context.Background(), store.CredentialFilter{TenantID: tn.ID}); len(creds) != 3 {
+	if creds, _ := e.Store.ListCredentials(context.Background(), store.CredentialFilter{TenantID: tn.ID}); len(creds) != 3 {
 		t.Errorf("a failed scan changed the inventory: %d credentials, want 3", len(creds))
 	}
 }
@@ -159,17 +159,15 @@ func TestAlertsPage(t *testing.T) {
 	e := newFlowEnv(t)
 	b := e.browser()
 	b.signIn("vera")
-	if _, page := b.get(e.portal.URL + "/alerts"); !strings.Contains(page, `data-testid="alerts-not-configured"`) || !strings.Contains(page, "PORTAL_SMTP_ADDR") {
+	if _, page := b.get(e.Portal.URL + "/alerts"); !strings.Contains(page, `data-testid="alerts-not-configured"`) || !strings.Contains(page, "PORTAL_SMTP_ADDR") {
 		t.Errorf("alerts page without SMTP does not say how to turn alerts on")
 	}
 
-	on := &flowEnv{t: t}
-	on.Env = testenv.New(t, testenv.Options{AutoLogin: true, Alerts: handlers.AlertSettings{Enabled: true, From: "portal@contoso.example",
+	on := newFlowEnvWith(t, testenv.Options{Alerts: handlers.AlertSettings{Enabled: true, From: "portal@contoso.example",
 		Recipients: []string{"ops@contoso.example"}, Thresholds: []int{30, 7, 0}}})
-	on.portal, on.sim, on.store, on.users, on.other = on.Portal, on.Sim, on.Store, on.Users, on.Other
 	b = on.browser()
 	b.signIn("vera")
-	_, page := b.get(on.portal.URL + "/alerts")
+	_, page := b.get(on.Portal.URL + "/alerts")
 	for _, want := range []string{`data-testid="alerts-policy"`, "ops@contoso.example", "30 and 7 days before expiry, and on the day of expiry", `data-testid="deliveries-empty"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("alerts page lacks %q", want)
@@ -187,7 +185,7 @@ func TestTenantContacts(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/tenants" || !strings.Contains(page, "security@fabrikam.example") {
 		t.Fatalf("save contacts = %d at %s", resp.StatusCode, resp.Request.URL.Path)
 	}
-	got, err := e.store.GetTenant(context.Background(), tn.ID)
+	got, err := e.Store.GetTenant(context.Background(), tn.ID)
 	must(t, err)
 	if strings.Join(got.Contacts, " ") != "it@fabrikam.example security@fabrikam.example" {
 		t.Errorf("contacts = %v, want both, lower case, once each", got.Contacts)
@@ -195,7 +193,7 @@ func TestTenantContacts(t *testing.T) {
 	if resp, page := op.postForm(path, url.Values{"contacts": {"it@fabrikam.example\nBob <bob@x.example>"}}); resp.StatusCode != 400 || !strings.Contains(page, "is not an e-mail address") {
 		t.Errorf("bad address = %d", resp.StatusCode)
 	}
-	if ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.contacts"}); len(ev) != 1 {
+	if ev, _ := e.Store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.contacts"}); len(ev) != 1 {
 		t.Errorf("audit tenant.contacts = %d rows, want 1 (the refused change is not applied)", len(ev))
 	}
 	v := e.browser()

@@ -36,23 +36,23 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // authorize request or the ID token the token endpoint returns.
 type flowEnv struct {
 	*testenv.Env
-	t      *testing.T
-	portal *httptest.Server
-	sim    *entrasim.Sim
-	store  *store.Store
-	users  map[string]string
-	other  string
+	t *testing.T
 
 	mu          sync.Mutex
 	tamperToken func(claims map[string]any) (raw string, replace bool)
 	tamperAuthz func(q url.Values)
 }
 
-func newFlowEnv(t *testing.T) *flowEnv {
+func newFlowEnv(t *testing.T) *flowEnv { return newFlowEnvWith(t, testenv.Options{}) }
+
+// newFlowEnvWith is newFlowEnv with options; sign-in by login_hint and the
+// tampering proxy are always on.
+func newFlowEnvWith(t *testing.T, o testenv.Options) *flowEnv {
 	t.Helper()
 	e := &flowEnv{t: t}
-	e.Env = testenv.New(t, testenv.Options{AutoLogin: true, WrapEntra: func(*entrasim.Sim) http.Handler { return http.HandlerFunc(e.proxy) }})
-	e.portal, e.sim, e.store, e.users, e.other = e.Portal, e.Sim, e.Store, e.Users, e.Other
+	o.AutoLogin = true
+	o.WrapEntra = func(*entrasim.Sim) http.Handler { return http.HandlerFunc(e.proxy) }
+	e.Env = testenv.New(t, o)
 	return e
 }
 
@@ -74,11 +74,11 @@ func (e *flowEnv) proxy(w http.ResponseWriter, r *http.Request) {
 		r.URL.RawQuery = q.Encode()
 	}
 	if tamperToken == nil || !strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") {
-		e.sim.ServeHTTP(w, r)
+		e.Sim.ServeHTTP(w, r)
 		return
 	}
 	rec := httptest.NewRecorder()
-	e.sim.ServeHTTP(rec, r)
+	e.Sim.ServeHTTP(rec, r)
 	var body map[string]any
 	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body["id_token"] == nil {
 		w.WriteHeader(rec.Code)
@@ -89,7 +89,7 @@ func (e *flowEnv) proxy(w http.ResponseWriter, r *http.Request) {
 	if raw, replace := tamperToken(claims); replace {
 		body["id_token"] = raw
 	} else {
-		signed, err := e.sim.SignJWT(claims)
+		signed, err := e.Sim.SignJWT(claims)
 		must(e.t, err)
 		body["id_token"] = signed
 	}
@@ -134,13 +134,13 @@ func (b *browser) startLogin(user string) string {
 	c := *b.client
 	var callback string
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if strings.HasPrefix(req.URL.String(), b.e.portal.URL+"/auth/callback") {
+		if strings.HasPrefix(req.URL.String(), b.e.Portal.URL+"/auth/callback") {
 			callback = req.URL.String()
 			return http.ErrUseLastResponse
 		}
 		return nil
 	}
-	resp, err := c.Get(b.e.portal.URL + "/login?login_hint=" + url.QueryEscape(b.e.users[user]) + "&return_to=/")
+	resp, err := c.Get(b.e.Portal.URL + "/login?login_hint=" + url.QueryEscape(b.e.Users[user]) + "&return_to=/")
 	must(b.t, err)
 	resp.Body.Close()
 	if callback == "" {
@@ -156,7 +156,7 @@ func (b *browser) signIn(user string) string {
 }
 
 func (b *browser) cookie() string {
-	u, _ := url.Parse(b.e.portal.URL)
+	u, _ := url.Parse(b.e.Portal.URL)
 	for _, c := range b.client.Jar.Cookies(u) {
 		if c.Name == "portal_session" {
 			return c.Value
@@ -167,7 +167,7 @@ func (b *browser) cookie() string {
 
 func (e *flowEnv) auditEvents(action string) []store.AuditEvent {
 	e.t.Helper()
-	ev, err := e.store.ListAudit(context.Background(), store.AuditFilter{Action: action})
+	ev, err := e.Store.ListAudit(context.Background(), store.AuditFilter{Action: action})
 	must(e.t, err)
 	return ev
 }
@@ -179,7 +179,7 @@ func TestSignInLandsOnDashboardWithNameAndRole(t *testing.T) {
 	if !strings.Contains(body, `data-testid="current-user-name">Ada Admin</strong>`) || !strings.Contains(body, `data-testid="current-user-role">Admin<`) {
 		t.Fatalf("after sign-in the page does not show Ada as Admin:\n%.2000s", body)
 	}
-	if resp, _ := b.get(e.portal.URL + "/"); resp.Header.Get("Cache-Control") != "no-store" {
+	if resp, _ := b.get(e.Portal.URL + "/"); resp.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("signed-in page Cache-Control = %q, want no-store", resp.Header.Get("Cache-Control"))
 	}
 	ev := e.auditEvents("signin")
@@ -207,16 +207,16 @@ func TestSessionTokenIsRenewedAtSignInAndSignOut(t *testing.T) {
 		t.Fatalf("session token before sign-in %q, after %q: want a new one", before, after)
 	}
 	// The pre-login token is no signed-in session.
-	if resp := requestWithCookie(t, e.portal.URL+"/", before); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+	if resp := requestWithCookie(t, e.Portal.URL+"/", before); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
 		t.Errorf("old token: GET / = %d %s, want a redirect to sign-in", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if resp := requestWithCookie(t, e.portal.URL+"/", after); resp.StatusCode != http.StatusOK {
+	if resp := requestWithCookie(t, e.Portal.URL+"/", after); resp.StatusCode != http.StatusOK {
 		t.Errorf("new token: GET / = %d, want 200", resp.StatusCode)
 	}
 
 	// Sign-out ends the session for good and sends the browser to Entra's end-session endpoint.
-	req, _ := http.NewRequest("POST", e.portal.URL+"/logout", nil)
-	req.Header.Set("Origin", e.portal.URL)
+	req, _ := http.NewRequest("POST", e.Portal.URL+"/logout", nil)
+	req.Header.Set("Origin", e.Portal.URL)
 	req.AddCookie(&http.Cookie{Name: "portal_session", Value: after})
 	resp, err := noRedirect().Do(req)
 	must(t, err)
@@ -224,7 +224,7 @@ func TestSessionTokenIsRenewedAtSignInAndSignOut(t *testing.T) {
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "/oauth2/v2.0/logout?post_logout_redirect_uri=") {
 		t.Errorf("POST /logout = %d %s, want 303 to the end-session endpoint", resp.StatusCode, loc)
 	}
-	if resp := requestWithCookie(t, e.portal.URL+"/", after); resp.StatusCode != http.StatusSeeOther {
+	if resp := requestWithCookie(t, e.Portal.URL+"/", after); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("token after sign-out: GET / = %d, want a redirect to sign-in", resp.StatusCode)
 	}
 	if ev := e.auditEvents("signout"); len(ev) != 1 || ev[0].ActorName != "Oscar Operator" {
@@ -267,7 +267,7 @@ func TestRefusedSignIns(t *testing.T) {
 		}},
 		{name: "issuer of another tenant", user: "ada", reason: "issuer_mismatch", status: 400, setup: func(e *flowEnv) {
 			e.tamperToken = func(c map[string]any) (string, bool) {
-				c["iss"] = e.sim.BaseURL() + "/" + e.other + "/v2.0"
+				c["iss"] = e.Sim.BaseURL() + "/" + e.Other + "/v2.0"
 				return "", false
 			}
 		}},
@@ -305,12 +305,12 @@ func TestRefusedSignIns(t *testing.T) {
 		{name: "bad signature", user: "ada", reason: "token_invalid", status: 400, setup: func(e *flowEnv) {
 			e.tamperToken = func(c map[string]any) (string, bool) {
 				c["name"] = "Mallory"
-				raw, err := e.sim.SignJWT(c)
+				raw, err := e.Sim.SignJWT(c)
 				must(e.t, err)
 				parts := strings.Split(raw, ".")
 				// Keep the genuine signature but change the payload it covers.
 				c["name"] = "Ada"
-				good, _ := e.sim.SignJWT(c)
+				good, _ := e.Sim.SignJWT(c)
 				return parts[0] + "." + parts[1] + "." + strings.Split(good, ".")[2], true
 			}
 		}},
@@ -376,7 +376,7 @@ func TestRefusedSignIns(t *testing.T) {
 		{name: "error from Entra", user: "ada", reason: "entra_error", status: 400, drive: func(e *flowEnv, b *browser) (int, string) {
 			cb, _ := url.Parse(b.startLogin("ada"))
 			q := url.Values{"error": {"access_denied"}, "error_description": {"AADSTS65004: User declined to consent."}, "state": {cb.Query().Get("state")}}
-			resp, body := b.get(e.portal.URL + "/auth/callback?" + q.Encode())
+			resp, body := b.get(e.Portal.URL + "/auth/callback?" + q.Encode())
 			return resp.StatusCode, body
 		}},
 	}
@@ -406,7 +406,7 @@ func TestRefusedSignIns(t *testing.T) {
 				t.Fatalf("audit signin.refused = %+v, want reason %s", refused, tt.reason)
 			}
 			// Still signed out.
-			if resp, _ := b.get(e.portal.URL + "/audit"); !strings.HasPrefix(resp.Request.URL.Path, "/auth/callback") && strings.Contains(resp.Request.URL.Path, "/audit") {
+			if resp, _ := b.get(e.Portal.URL + "/audit"); !strings.HasPrefix(resp.Request.URL.Path, "/auth/callback") && strings.Contains(resp.Request.URL.Path, "/audit") {
 				t.Errorf("after a refused sign-in the browser reached /audit")
 			}
 		})
@@ -414,8 +414,8 @@ func TestRefusedSignIns(t *testing.T) {
 }
 
 func signOut(e *flowEnv, b *browser) error {
-	req, _ := http.NewRequest("POST", e.portal.URL+"/logout", nil)
-	req.Header.Set("Origin", e.portal.URL)
+	req, _ := http.NewRequest("POST", e.Portal.URL+"/logout", nil)
+	req.Header.Set("Origin", e.Portal.URL)
 	c := *b.client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
@@ -431,14 +431,14 @@ func TestRolesAreEnforcedOnTheServer(t *testing.T) {
 	viewer := e.browser()
 	viewer.signIn("vera")
 	// A viewer may look...
-	if resp, _ := viewer.get(e.portal.URL + "/"); resp.StatusCode != 200 {
+	if resp, _ := viewer.get(e.Portal.URL + "/"); resp.StatusCode != 200 {
 		t.Errorf("viewer GET / = %d, want 200", resp.StatusCode)
 	}
 	// ...but not use admin pages or actions, whatever the page showed.
-	if resp, _ := viewer.get(e.portal.URL + "/audit"); resp.StatusCode != 403 {
+	if resp, _ := viewer.get(e.Portal.URL + "/audit"); resp.StatusCode != 403 {
 		t.Errorf("viewer GET /audit = %d, want 403", resp.StatusCode)
 	}
-	req, _ := http.NewRequest("POST", e.portal.URL+"/admin/sessions/whatever/end", nil)
+	req, _ := http.NewRequest("POST", e.Portal.URL+"/admin/sessions/whatever/end", nil)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	resp, err := viewer.client.Do(req)
 	must(t, err)
@@ -459,7 +459,7 @@ func TestCrossSitePostIsRefusedEvenWhenSignedIn(t *testing.T) {
 	e := newFlowEnv(t)
 	b := e.browser()
 	b.signIn("ada")
-	req, _ := http.NewRequest("POST", e.portal.URL+"/logout", nil)
+	req, _ := http.NewRequest("POST", e.Portal.URL+"/logout", nil)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Origin", "https://evil.example")
 	resp, err := b.client.Do(req)
@@ -468,7 +468,7 @@ func TestCrossSitePostIsRefusedEvenWhenSignedIn(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Fatalf("cross-site POST /logout = %d, want 403", resp.StatusCode)
 	}
-	if r, _ := b.get(e.portal.URL + "/"); r.StatusCode != 200 {
+	if r, _ := b.get(e.Portal.URL + "/"); r.StatusCode != 200 {
 		t.Errorf("the refused cross-site POST signed the user out (GET / = %d)", r.StatusCode)
 	}
 }
@@ -478,7 +478,7 @@ func TestAdminCanEndAnotherSession(t *testing.T) {
 	admin, oscar := e.browser(), e.browser()
 	admin.signIn("ada")
 	oscar.signIn("oscar")
-	sessions, err := e.store.ListSessions(context.Background())
+	sessions, err := e.Store.ListSessions(context.Background())
 	must(t, err)
 	var oscarSID string
 	for _, s := range sessions {
@@ -489,12 +489,12 @@ func TestAdminCanEndAnotherSession(t *testing.T) {
 	if len(sessions) != 2 || oscarSID == "" {
 		t.Fatalf("ListSessions() = %+v, want Ada's and Oscar's", sessions)
 	}
-	_, page := admin.get(e.portal.URL + "/admin/sessions")
+	_, page := admin.get(e.Portal.URL + "/admin/sessions")
 	if !strings.Contains(page, "/admin/sessions/"+oscarSID+"/end") {
 		t.Fatalf("sessions page has no end button for Oscar:\n%.1500s", page)
 	}
-	req, _ := http.NewRequest("POST", e.portal.URL+"/admin/sessions/"+oscarSID+"/end", nil)
-	req.Header.Set("Origin", e.portal.URL)
+	req, _ := http.NewRequest("POST", e.Portal.URL+"/admin/sessions/"+oscarSID+"/end", nil)
+	req.Header.Set("Origin", e.Portal.URL)
 	resp, err := admin.client.Do(req)
 	must(t, err)
 	resp.Body.Close()
@@ -502,7 +502,7 @@ func TestAdminCanEndAnotherSession(t *testing.T) {
 		t.Errorf("end session = %d at %s", resp.StatusCode, resp.Request.URL.Path)
 	}
 	// Oscar's next request finds his session gone.
-	req2, _ := http.NewRequest("GET", e.portal.URL+"/", nil)
+	req2, _ := http.NewRequest("GET", e.Portal.URL+"/", nil)
 	c := *oscar.client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp2, err := c.Do(req2)
@@ -518,9 +518,9 @@ func TestAdminCanEndAnotherSession(t *testing.T) {
 
 func TestHtmxRequestWithoutSessionGetsHXRedirect(t *testing.T) {
 	e := newFlowEnv(t)
-	req, _ := http.NewRequest("GET", e.portal.URL+"/audit?x=1", nil)
+	req, _ := http.NewRequest("GET", e.Portal.URL+"/audit?x=1", nil)
 	req.Header.Set("HX-Request", "true")
-	req.Header.Set("HX-Current-URL", e.portal.URL+"/audit?action=signin")
+	req.Header.Set("HX-Current-URL", e.Portal.URL+"/audit?action=signin")
 	resp, err := noRedirect().Do(req)
 	must(t, err)
 	body, _ := io.ReadAll(resp.Body)
@@ -536,14 +536,14 @@ func TestHtmxRequestWithoutSessionGetsHXRedirect(t *testing.T) {
 func TestReturnToSurvivesSignIn(t *testing.T) {
 	e := newFlowEnv(t)
 	b := e.browser()
-	first, err := noRedirect().Get(e.portal.URL + "/audit?action=signin")
+	first, err := noRedirect().Get(e.Portal.URL + "/audit?action=signin")
 	must(t, err)
 	first.Body.Close()
 	loc := first.Header.Get("Location")
 	if first.StatusCode != http.StatusSeeOther || loc != "/login?return_to="+url.QueryEscape("/audit?action=signin") {
 		t.Fatalf("GET /audit signed out = %d %s", first.StatusCode, loc)
 	}
-	resp, _ := b.get(e.portal.URL + loc + "&login_hint=" + url.QueryEscape(e.users["ada"]))
+	resp, _ := b.get(e.Portal.URL + loc + "&login_hint=" + url.QueryEscape(e.Users["ada"]))
 	if resp.Request.URL.Path != "/audit" || resp.Request.URL.Query().Get("action") != "signin" {
 		t.Errorf("after sign-in the browser is at %s, want /audit?action=signin", resp.Request.URL)
 	}
@@ -554,7 +554,7 @@ func TestEveryNavigationEntryAnswers(t *testing.T) {
 	b := e.browser()
 	b.signIn("ada")
 	for _, path := range []string{"/", "/tenants", "/catalogue", "/alerts", "/audit", "/admin/sessions", "/admin/users", "/audit.csv"} {
-		if resp, _ := b.get(e.portal.URL + path); resp.StatusCode != 200 {
+		if resp, _ := b.get(e.Portal.URL + path); resp.StatusCode != 200 {
 			t.Errorf("GET %s as admin = %d, want 200", path, resp.StatusCode)
 		}
 	}
@@ -565,8 +565,8 @@ func TestAuditCSVExport(t *testing.T) {
 	b := e.browser()
 	b.signIn("ada")
 	// A value crafted to run as a spreadsheet formula.
-	must(t, e.store.RecordAudit(context.Background(), store.AuditEvent{ActorName: "=HYPERLINK(\"http://evil\")", Action: "test.csv"}))
-	resp, body := b.get(e.portal.URL + "/audit.csv?action=test")
+	must(t, e.Store.RecordAudit(context.Background(), store.AuditEvent{ActorName: "=HYPERLINK(\"http://evil\")", Action: "test.csv"}))
+	resp, body := b.get(e.Portal.URL + "/audit.csv?action=test")
 	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
 		t.Errorf("CSV headers = %v", resp.Header)
 	}
@@ -574,7 +574,7 @@ func TestAuditCSVExport(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "id,occurred_at,") || !strings.Contains(lines[1], `'=HYPERLINK`) {
 		t.Errorf("CSV = %q, want a header and one defused row", body)
 	}
-	if _, page := b.get(e.portal.URL + "/audit?since=yesterday"); !strings.Contains(page, "is not a date") {
+	if _, page := b.get(e.Portal.URL + "/audit?since=yesterday"); !strings.Contains(page, "is not a date") {
 		t.Error("a bad date filter is not explained")
 	}
 }
@@ -589,19 +589,17 @@ func TestIdleAndAbsoluteTimeoutsEndSessions(t *testing.T) {
 		{"absolute", time.Hour, 2 * time.Second, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &flowEnv{t: t}
-			e.Env = testenv.New(t, testenv.Options{AutoLogin: true, IdleTimeout: tt.idle, Lifetime: tt.lifetime})
-			e.portal, e.sim, e.store, e.users, e.other = e.Portal, e.Sim, e.Store, e.Users, e.Other
+			e := newFlowEnvWith(t, testenv.Options{IdleTimeout: tt.idle, Lifetime: tt.lifetime})
 			b := e.browser()
 			b.signIn("vera")
 			deadline := time.Now().Add(2500 * time.Millisecond)
 			for time.Now().Before(deadline) {
 				if tt.keepAlive {
-					requestWithCookie(t, e.portal.URL+"/", b.cookie())
+					requestWithCookie(t, e.Portal.URL+"/", b.cookie())
 				}
 				time.Sleep(400 * time.Millisecond)
 			}
-			resp := requestWithCookie(t, e.portal.URL+"/", b.cookie())
+			resp := requestWithCookie(t, e.Portal.URL+"/", b.cookie())
 			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
 				t.Errorf("after the %s timeout GET / = %d %s, want a redirect to sign-in", tt.name, resp.StatusCode, resp.Header.Get("Location"))
 			}

@@ -35,7 +35,7 @@ func makeConsentLink(t *testing.T, e *flowEnv, label, expected string) string {
 func consent(t *testing.T, e *flowEnv, link, user string) (int, string) {
 	t.Helper()
 	b := e.browser()
-	resp, page := b.get(link + "&login_hint=" + url.QueryEscape(e.users[user]))
+	resp, page := b.get(link + "&login_hint=" + url.QueryEscape(e.Users[user]))
 	if strings.Contains(page, `data-testid="consent-accept"`) {
 		t.Fatalf("the emulator asked for consent interactively; the test expects auto sign-in to consent")
 	}
@@ -54,7 +54,7 @@ func TestConnectTenantWithAdminConsent(t *testing.T) {
 	}
 	// Only a hash of the state is stored.
 	var leaks int
-	must(t, e.store.Pool().QueryRow(context.Background(),
+	must(t, e.Store.Pool().QueryRow(context.Background(),
 		`SELECT count(*) FROM tenant_onboardings WHERE position($1 in label || expected_tenant || encode(state_hash, 'escape')) > 0`, state).Scan(&leaks))
 	if leaks != 0 {
 		t.Error("the consent link's state is stored in plaintext")
@@ -64,12 +64,12 @@ func TestConnectTenantWithAdminConsent(t *testing.T) {
 	if status != 200 || !strings.Contains(page, `data-testid="onboarding-connected"`) || !strings.Contains(page, "Fabrikam is connected") {
 		t.Fatalf("after consent: %d\n%.2000s", status, page)
 	}
-	tenants, err := e.store.ListTenants(context.Background())
+	tenants, err := e.Store.ListTenants(context.Background())
 	must(t, err)
 	if len(tenants) != 1 || tenants[0].EntraTenantID != e.Other || tenants[0].Status != "connected" || tenants[0].DefaultDomain != "fabrikam.example" {
 		t.Fatalf("tenants after consent = %+v", tenants)
 	}
-	if ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.connect"}); len(ev) != 1 || ev[0].TenantID == nil || *ev[0].TenantID != e.Other {
+	if ev, _ := e.Store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.connect"}); len(ev) != 1 || ev[0].TenantID == nil || *ev[0].TenantID != e.Other {
 		t.Errorf("audit tenant.connect = %+v", ev)
 	}
 
@@ -82,7 +82,7 @@ func TestConnectTenantWithAdminConsent(t *testing.T) {
 	// The operator sees the tenant.
 	op := e.browser()
 	op.signIn("oscar")
-	if _, list := op.get(e.portal.URL + "/tenants"); !strings.Contains(list, e.Other) || strings.Contains(list, "pending-onboardings") {
+	if _, list := op.get(e.Portal.URL + "/tenants"); !strings.Contains(list, e.Other) || strings.Contains(list, "pending-onboardings") {
 		t.Errorf("tenants page does not list the connected tenant (or still lists the link as pending)")
 	}
 }
@@ -96,10 +96,10 @@ func TestConsentFromAnotherTenantIsRefused(t *testing.T) {
 	if status != http.StatusForbidden || !strings.Contains(page, "This link is for another tenant") {
 		t.Fatalf("consent from the wrong tenant = %d\n%.1500s", status, page)
 	}
-	if tenants, _ := e.store.ListTenants(context.Background()); len(tenants) != 0 {
+	if tenants, _ := e.Store.ListTenants(context.Background()); len(tenants) != 0 {
 		t.Errorf("a tenant was connected: %+v", tenants)
 	}
-	if ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.connect.refused"}); len(ev) != 1 || ev[0].Details["reason"] != "wrong_tenant" {
+	if ev, _ := e.Store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.connect.refused"}); len(ev) != 1 || ev[0].Details["reason"] != "wrong_tenant" {
 		t.Errorf("audit = %+v", ev)
 	}
 }
@@ -113,39 +113,39 @@ func TestForgedOnboardingCallbacks(t *testing.T) {
 	b := e.browser()
 	// A tenant that exists but never consented: the portal waits for
 	// replication (2s in tests), then refuses.
-	northwind, err := e.sim.CreateTenant("Northwind", "northwind.example")
+	northwind, err := e.Sim.CreateTenant("Northwind", "northwind.example")
 	must(t, err)
-	forged := e.portal.URL + "/onboarding/callback?" + url.Values{"admin_consent": {"True"}, "tenant": {northwind}, "state": {state}}.Encode()
+	forged := e.Portal.URL + "/onboarding/callback?" + url.Values{"admin_consent": {"True"}, "tenant": {northwind}, "state": {state}}.Encode()
 	resp, page := b.get(forged)
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(page, "could not read the tenant") {
 		t.Errorf("forged tenant = %d\n%.1000s", resp.StatusCode, page)
 	}
 	// A tenant that does not exist is refused at once.
 	link3 := makeConsentLink(t, e, "Nobody", "")
-	forged = e.portal.URL + "/onboarding/callback?" + url.Values{"admin_consent": {"True"}, "tenant": {"0f0f0f0f-0000-4000-8000-00000000abcd"},
+	forged = e.Portal.URL + "/onboarding/callback?" + url.Values{"admin_consent": {"True"}, "tenant": {"0f0f0f0f-0000-4000-8000-00000000abcd"},
 		"state": {mustParse(t, link3).Query().Get("state")}}.Encode()
 	if resp, page := b.get(forged); resp.StatusCode != http.StatusBadGateway || !strings.Contains(page, "could not read the tenant") {
 		t.Errorf("non-existent tenant = %d\n%.1000s", resp.StatusCode, page)
 	}
-	if tenants, _ := e.store.ListTenants(context.Background()); len(tenants) != 0 {
+	if tenants, _ := e.Store.ListTenants(context.Background()); len(tenants) != 0 {
 		t.Errorf("a forged callback connected %+v", tenants)
 	}
 	// Unknown state.
-	resp, page = b.get(e.portal.URL + "/onboarding/callback?admin_consent=True&tenant=" + e.Other + "&state=guessed")
+	resp, page = b.get(e.Portal.URL + "/onboarding/callback?admin_consent=True&tenant=" + e.Other + "&state=guessed")
 	if resp.StatusCode != 400 || !strings.Contains(page, "cannot be used") {
 		t.Errorf("unknown state = %d", resp.StatusCode)
 	}
 	// Declined consent closes the link.
 	link2 := makeConsentLink(t, e, "Fabrikam", "")
 	state2 := mustParse(t, link2).Query().Get("state")
-	resp, page = b.get(e.portal.URL + "/onboarding/callback?" + url.Values{"error": {"access_denied"}, "error_description": {"AADSTS65004: User declined to consent"}, "state": {state2}}.Encode())
+	resp, page = b.get(e.Portal.URL + "/onboarding/callback?" + url.Values{"error": {"access_denied"}, "error_description": {"AADSTS65004: User declined to consent"}, "state": {state2}}.Encode())
 	if resp.StatusCode != 400 || !strings.Contains(page, "declined") {
 		t.Errorf("declined = %d\n%.800s", resp.StatusCode, page)
 	}
 	if status, _ := consent(t, e, link2, "fiona"); status != 400 {
 		t.Errorf("link after a declined consent = %d, want it closed", status)
 	}
-	ev, _ := e.store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.connect.refused"})
+	ev, _ := e.Store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.connect.refused"})
 	var reasons []string
 	for _, a := range ev {
 		reasons = append(reasons, a.Details["reason"])
@@ -176,7 +176,7 @@ func TestConnectTenantFormAndRoles(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("viewer POST /tenants/connect = %d, want 403", resp.StatusCode)
 	}
-	if _, list := v.get(e.portal.URL + "/tenants"); strings.Contains(list, `data-testid="connect-tenant"`) {
+	if _, list := v.get(e.Portal.URL + "/tenants"); strings.Contains(list, `data-testid="connect-tenant"`) {
 		t.Error("a viewer is offered 'Connect a tenant'")
 	}
 	_ = io.Discard
