@@ -31,3 +31,24 @@ func AppOnlyTokenSource(ctx context.Context, loginBase, tenantID, clientID, clie
 	}
 	return cc.TokenSource(ctx)
 }
+
+// AppOnly names the portal app for app-only calls into customer tenants.
+type AppOnly struct {
+	LoginBase    string // default DefaultLoginBase
+	GraphURL     string // default DefaultBaseURL
+	ClientID     string
+	ClientSecret string
+	HTTPClient   *http.Client
+}
+
+// NewAppOnlyClient returns a Graph client for tenantID whose first token is
+// fetched now, so a tenant that will not issue one (no consent, no such
+// tenant, wrong secret) fails here with the token endpoint's
+// *oauth2.RetrieveError rather than on the first Graph call.
+func NewAppOnlyClient(ctx context.Context, a AppOnly, tenantID string) (*Client, error) {
+	ts := AppOnlyTokenSource(ctx, a.LoginBase, tenantID, a.ClientID, a.ClientSecret, a.HTTPClient)
+	if _, err := ts.Token(); err != nil {
+		return nil, err
+	}
+	return NewClient(ctx, Config{BaseURL: a.GraphURL, TokenSource: ts, HTTPClient: a.HTTPClient})
+}

@@ -72,17 +72,14 @@ func (s *Scanner) Scan(ctx context.Context, t store.Tenant) (store.ScanResult, e
 }
 
 func (s *Scanner) list(ctx context.Context, tenantID string) ([]store.Credential, error) {
-	ts := graph.AppOnlyTokenSource(ctx, s.cfg.Authority, tenantID, s.cfg.ClientID, s.cfg.ClientSecret, s.cfg.HTTPClient)
-	if _, err := ts.Token(); err != nil {
+	gc, err := graph.NewAppOnlyClient(ctx, graph.AppOnly{LoginBase: s.cfg.Authority, GraphURL: s.cfg.GraphURL,
+		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, HTTPClient: s.cfg.HTTPClient}, tenantID)
+	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
 			return nil, fmt.Errorf("%w: %v", ErrNoAccess, err)
 		}
-		return nil, fmt.Errorf("inventory: token for %s: %w", tenantID, err)
-	}
-	gc, err := graph.NewClient(ctx, graph.Config{BaseURL: s.cfg.GraphURL, TokenSource: ts, HTTPClient: s.cfg.HTTPClient})
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("inventory: Graph client for %s: %w", tenantID, err)
 	}
 	apps, err := gc.ListApplications(ctx)
 	if err != nil {

@@ -104,11 +104,8 @@ func (c *Confirmer) Confirm(ctx context.Context, tenantID string) (Tenant, error
 }
 
 func (c *Confirmer) confirmOnce(ctx context.Context, tenantID string) (Tenant, error) {
-	ts := graph.AppOnlyTokenSource(ctx, c.cfg.Authority, tenantID, c.cfg.ClientID, c.cfg.ClientSecret, c.cfg.HTTPClient)
-	if _, err := ts.Token(); err != nil {
-		return Tenant{}, err
-	}
-	gc, err := graph.NewClient(ctx, graph.Config{BaseURL: c.cfg.GraphURL, TokenSource: ts, HTTPClient: c.cfg.HTTPClient})
+	gc, err := graph.NewAppOnlyClient(ctx, graph.AppOnly{LoginBase: c.cfg.Authority, GraphURL: c.cfg.GraphURL,
+		ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret, HTTPClient: c.cfg.HTTPClient}, tenantID)
 	if err != nil {
 		return Tenant{}, err
 	}
