@@ -229,3 +229,12 @@ func (r *Runner) EnqueueScan(ctx context.Context, tenantID int64) error {
 	}
 	return nil
 }
+
+// EnqueueScanAll queues a scan of every connected tenant now, as the
+// periodic job does every ScanInterval.
+func (r *Runner) EnqueueScanAll(ctx context.Context) error {
+	if _, err := r.client.Insert(ctx, ScanAllArgs{}, nil); err != nil {
+		return fmt.Errorf("jobs: enqueue scan of all tenants: %w", err)
+	}
+	return nil
+}
