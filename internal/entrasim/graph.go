@@ -463,10 +463,32 @@ func (s *Sim) writeCollection(g *graphReq, set string, items []any) {
 			}
 		}
 		nq.Set("$skiptoken", encodeToken(pageToken{Offset: end}))
-		out["@odata.nextLink"] = g.base + g.r.URL.Path + "?" + nq.Encode()
+		out["@odata.nextLink"] = g.base + g.r.URL.Path + "?" + encodeODataQuery(nq)
 	}
 	out["value"] = page
 	writeJSON(g.w, http.StatusOK, out)
+}
+
+// encodeODataQuery encodes a query as Graph writes it in @odata.nextLink: system query option names such
+// as $top and $skiptoken stay literal, as in https://learn.microsoft.com/graph/paging ("$" is allowed
+// unescaped in a query, RFC 3986 §3.4), values are escaped.
+func encodeODataQuery(v url.Values) string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		ek := strings.ReplaceAll(url.QueryEscape(k), "%24", "$")
+		for _, val := range v[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(ek + "=" + url.QueryEscape(val))
+		}
+	}
+	return b.String()
 }
 
 func (s *Sim) writeEntity(g *graphReq, status int, set string, v any) {
@@ -519,7 +541,9 @@ func (s *Sim) graphOrganization(g *graphReq) {
 		"createdDateTime": nil, "onPremisesSyncEnabled": nil, "postalCode": nil, "preferredLanguage": nil,
 		"state": nil, "street": nil, "tenantType": nil, "technicalNotificationMails": []string{}, "assignedPlans": []string{},
 		"privacyProfile": nil, "provisionedPlans": []string{}, "securityComplianceNotificationMails": []string{},
-		"securityComplianceNotificationPhones": []string{}, "marketingNotificationEmails": []string{}}
+		"securityComplianceNotificationPhones": []string{}, "marketingNotificationEmails": []string{},
+		"defaultUsageLocation": nil, "isMultipleDataLocationsForServicesEnabled": nil, "onPremisesLastSyncDateTime": nil,
+		"partnerTenantType": nil}
 	if full {
 		// With only User.Read, only id, displayName and verifiedDomains are populated (organization-get.md).
 		org["createdDateTime"] = graphTime(t.Created)
@@ -529,7 +553,24 @@ func (s *Sim) graphOrganization(g *graphReq) {
 		org["technicalNotificationMails"] = []string{"admin@" + t.Domain}
 	}
 	s.mu.Unlock()
-	s.writeCollection(g, "organization", []any{org})
+	// GET /organization is a collection of one; GET /organization/{id} is that entity, and any other id is
+	// 404 (https://learn.microsoft.com/graph/api/organization-get).
+	switch {
+	case len(g.segs) == 1 && !g.segs[0].hasKey:
+		s.writeCollection(g, "organization", []any{org})
+	case len(g.segs) == 2 && !g.segs[0].hasKey && strings.EqualFold(g.segs[1].name, t.ID):
+		s.writeEntity(g, http.StatusOK, "organization", org)
+	case len(g.segs) == 1 && g.segs[0].hasKey && strings.EqualFold(g.segs[0].key, t.ID):
+		s.writeEntity(g, http.StatusOK, "organization", org)
+	case len(g.segs) == 2 && !g.segs[0].hasKey, len(g.segs) == 1 && g.segs[0].hasKey:
+		key := g.segs[0].key
+		if !g.segs[0].hasKey {
+			key = g.segs[1].name
+		}
+		s.notFound(g.w, g.r, key)
+	default:
+		s.writeGraphError(g.w, g.r, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", g.segs[len(g.segs)-1].name))
+	}
 }
 
 func userJSON(u *user) map[string]any {

@@ -668,3 +668,55 @@ func TestCrossTenantDelegatedSignIn(t *testing.T) {
 		t.Errorf("single-tenant app at another tenant: %d", r.status)
 	}
 }
+
+// Source: https://learn.microsoft.com/graph/api/organization-get ("GET /organization/{organization-id}")
+// and https://learn.microsoft.com/graph/api/resources/organization (v1.0 properties, among them
+// defaultUsageLocation, isMultipleDataLocationsForServicesEnabled, onPremisesLastSyncDateTime and
+// partnerTenantType) — the keyed request returns the entity; an unknown id is 404 Request_ResourceNotFound.
+func TestOrganizationByID(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Organization.Read.All")
+	tok := w.appToken(t)
+	r := call(t, "GET", w.graph("/organization/"+w.tenant), tok, nil)
+	o := r.json(t)
+	if r.status != 200 || o["id"] != w.tenant || o["displayName"] != "Contoso" || o["value"] != nil {
+		t.Fatalf("GET /organization/{id}: %d %s", r.status, r.body)
+	}
+	if ctx, _ := o["@odata.context"].(string); !strings.HasSuffix(ctx, "$metadata#organization/$entity") {
+		t.Errorf("@odata.context = %q, want …#organization/$entity", ctx)
+	}
+	for _, p := range []string{"defaultUsageLocation", "isMultipleDataLocationsForServicesEnabled", "onPremisesLastSyncDateTime", "partnerTenantType"} {
+		if _, ok := o[p]; !ok {
+			t.Errorf("organization lacks the documented property %s", p)
+		}
+	}
+	list := call(t, "GET", w.graph("/organization"), tok, nil).json(t)["value"].([]any)[0].(map[string]any)
+	if _, ok := list["partnerTenantType"]; !ok {
+		t.Errorf("listed organization lacks partnerTenantType: %v", list)
+	}
+	if r := call(t, "GET", w.graph("/organization('"+w.tenant+"')?$select=id"), tok, nil); r.status != 200 || r.json(t)["id"] != w.tenant {
+		t.Errorf("GET /organization('{id}'): %d %s", r.status, r.body)
+	}
+	if r := call(t, "GET", w.graph("/organization/00000000-0000-0000-0000-000000000001"), tok, nil); r.status != 404 || r.graphErrorCode(t) != "Request_ResourceNotFound" {
+		t.Errorf("unknown organization id: %d %s, want 404 Request_ResourceNotFound", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/graph/paging — the documented nextLink
+// (https://graph.microsoft.com/v1.0/users?$top=5&$skiptoken=…) carries $top and $skiptoken literally, not
+// percent-encoded.
+func TestNextLinkKeepsODataOptionsLiteral(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	for i := range 3 {
+		if _, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: fmt.Sprintf("App %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := call(t, "GET", w.graph("/applications?$top=2&$select=id,displayName"), w.appToken(t), nil).json(t)
+	next, _ := m["@odata.nextLink"].(string)
+	if !strings.Contains(next, "$top=2") || !strings.Contains(next, "$skiptoken=") || !strings.Contains(next, "$select=id%2CdisplayName") || strings.Contains(next, "%24") {
+		t.Errorf("nextLink = %q, want literal $top, $select and $skiptoken", next)
+	}
+	if r := call(t, "GET", next, w.appToken(t), nil); r.status != 200 || len(r.json(t)["value"].([]any)) != 2 {
+		t.Errorf("following the nextLink: %d %s", r.status, r.body)
+	}
+}

@@ -24,6 +24,9 @@ type signingKey struct {
 	cert   *x509.Certificate
 	kid    string
 	signer jose.Signer
+	// atSigner signs v1.0 access tokens, whose header also carries the legacy x5t (equal to kid), which
+	// Entra emits only in v1.0 access tokens (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
+	atSigner jose.Signer
 }
 
 var (
@@ -63,11 +66,21 @@ func newSigningKey() (*signingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &signingKey{priv: priv, cert: cert, kid: kid, signer: signer}, nil
+	atSigner, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: priv, KeyID: kid}},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("x5t", kid))
+	if err != nil {
+		return nil, err
+	}
+	return &signingKey{priv: priv, cert: cert, kid: kid, signer: signer, atSigner: atSigner}, nil
 }
 
 func (k *signingKey) sign(claims any) (string, error) {
 	return jwt.Signed(k.signer).Claims(claims).Serialize()
+}
+
+// signAccess signs a v1.0 access token (header typ, alg, x5t, kid).
+func (k *signingKey) signAccess(claims accessClaims) (string, error) {
+	return jwt.Signed(k.atSigner).Claims(claims).Serialize()
 }
 
 // jwks returns the key set in Entra's shape: kty, use, kid, x5t, n, e, x5c and a per-key issuer

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -313,9 +314,12 @@ func TestAuthorizationCodeRules(t *testing.T) {
 	}
 }
 
-// Source: v2-oauth2-auth-code-flow "Refresh the access token" (testdata/auth-code-token.json) — a refresh
-// token yields new tokens and a new refresh token; the emulator rotates them (the old one stops working).
-func TestRefreshTokenRotates(t *testing.T) {
+// Source: v2-oauth2-auth-code-flow "Refresh the access token" (testdata/auth-code-token.json) and
+// https://learn.microsoft.com/entra/identity-platform/refresh-tokens ("Refresh tokens replace themselves
+// with a fresh token upon every use. The Microsoft identity platform doesn't revoke old refresh tokens when
+// used to fetch new access tokens.") — a redemption yields a new refresh token, and the old one keeps
+// working until it expires.
+func TestRefreshTokenStaysValidAfterRedemption(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
 	tok, err := w.authCode(adminUPN, "", "openid", "offline_access", "User.Read")
 	if err != nil {
@@ -331,8 +335,15 @@ func TestRefreshTokenRotates(t *testing.T) {
 	if r.status != 200 || m["refresh_token"] == nil || m["refresh_token"] == tok.RefreshToken || m["access_token"] == nil {
 		t.Fatalf("refresh: %d %s", r.status, r.body)
 	}
+	if r := refresh(tok.RefreshToken); r.status != 200 || r.json(t)["access_token"] == nil {
+		t.Errorf("reusing the old refresh token: %d %s, want new tokens (Entra does not revoke it)", r.status, r.body)
+	}
+	if r := refresh(m["refresh_token"].(string)); r.status != 200 {
+		t.Errorf("the new refresh token: %d %s", r.status, r.body)
+	}
+	w.sim.Advance(91 * 24 * time.Hour) // default lifetime 90 days
 	if r := refresh(tok.RefreshToken); r.status != 400 || r.json(t)["error"] != "invalid_grant" {
-		t.Errorf("reusing the old refresh token: %d %s, want invalid_grant", r.status, r.body)
+		t.Errorf("after 91 days: %d %s, want invalid_grant", r.status, r.body)
 	}
 }
 
@@ -417,11 +428,25 @@ func TestClientCredentialsWithCertificate(t *testing.T) {
 	}
 }
 
+// publicApp registers an app that allows public client flows (isFallbackPublicClient), as the device code
+// flow without a client credential needs.
+func (w *world) publicApp(tb testing.TB) entrasim.AppCreated {
+	tb.Helper()
+	app, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "CLI", SignInAudience: "AzureADMyOrg",
+		IsFallbackPublicClient: true, DelegatedPermissions: []string{"openid", "profile", "email", "offline_access", "User.Read"}})
+	if err != nil {
+		tb.Fatalf("CreateApplication: %v", err)
+	}
+	return app
+}
+
 // Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code
-// (testdata/device-code.json) — polling gets authorization_pending until the user approves.
+// (testdata/device-code.json) — polling gets authorization_pending until the user approves; the success
+// response lists Microsoft Graph's scopes in short form ("scope": "User.Read profile openid email").
 func TestDeviceCodeFlow(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{DeviceCodeInterval: time.Second})
-	r := postForm(t, w.srv.URL+"/"+w.tenant+"/oauth2/v2.0/devicecode", url.Values{"client_id": {w.app.AppID}, "scope": {"openid User.Read"}})
+	app := w.publicApp(t)
+	r := postForm(t, w.srv.URL+"/"+w.tenant+"/oauth2/v2.0/devicecode", url.Values{"client_id": {app.AppID}, "scope": {"openid User.Read"}})
 	dc := r.json(t)
 	assertSameShape(t, "devicecode", loadDoc(t, "device-code.json"), dc)
 	for _, f := range []string{"device_code", "user_code", "verification_uri", "expires_in", "interval", "message"} {
@@ -430,7 +455,7 @@ func TestDeviceCodeFlow(t *testing.T) {
 		}
 	}
 	poll := func() response {
-		return postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {dc["device_code"].(string)}})
+		return postForm(t, w.tokenURL(), url.Values{"client_id": {app.AppID}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {dc["device_code"].(string)}})
 	}
 	if got := poll().json(t)["error"]; got != "authorization_pending" {
 		t.Errorf("before approval: %v, want authorization_pending", got)
@@ -438,8 +463,71 @@ func TestDeviceCodeFlow(t *testing.T) {
 	if err := w.sim.ApproveDeviceCode(dc["user_code"].(string), adminUPN); err != nil {
 		t.Fatal(err)
 	}
-	if r := poll(); r.status != 200 || r.json(t)["access_token"] == nil {
-		t.Errorf("after approval: %d %s", r.status, r.body)
+	r = poll()
+	if r.status != 200 || r.json(t)["access_token"] == nil {
+		t.Fatalf("after approval: %d %s", r.status, r.body)
+	}
+	for _, sc := range strings.Fields(r.json(t)["scope"].(string)) {
+		if strings.Contains(sc, "/") {
+			t.Errorf("scope %q is resource-qualified; Graph scopes come back in short form: %s", sc, r.json(t)["scope"])
+		}
+	}
+	if !strings.Contains(" "+r.json(t)["scope"].(string)+" ", " User.Read ") {
+		t.Errorf("scope = %q, want User.Read among them", r.json(t)["scope"])
+	}
+}
+
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code (grant_type
+// urn:ietf:params:oauth:grant-type:device_code) — Entra also accepts the short grant_type=device_code that
+// MSAL sends (https://learn.microsoft.com/entra/msal/go/, microsoft-authentication-library-for-go
+// apps/internal/oauth/ops/internal/grant: DeviceCode = "device_code").
+func TestDeviceCodeShortGrantType(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{DeviceCodeInterval: time.Second})
+	app := w.publicApp(t)
+	dc := postForm(t, w.srv.URL+"/"+w.tenant+"/oauth2/v2.0/devicecode", url.Values{"client_id": {app.AppID}, "scope": {"User.Read"}}).json(t)
+	if err := w.sim.ApproveDeviceCode(dc["user_code"].(string), memberUPN); err != nil {
+		t.Fatal(err)
+	}
+	r := postForm(t, w.tokenURL(), url.Values{"client_id": {app.AppID}, "grant_type": {"device_code"}, "device_code": {dc["device_code"].(string)}})
+	if r.status != 200 || claims(t, r.json(t)["access_token"].(string))["oid"] != w.member {
+		t.Errorf("grant_type=device_code: %d %s", r.status, r.body)
+	}
+	if r := postForm(t, w.tokenURL(), url.Values{"client_id": {app.AppID}, "grant_type": {"devicecode"}, "device_code": {"x"}}); !strings.Contains(string(r.body), "AADSTS70003") {
+		t.Errorf("an unknown grant type: %d %s, want AADSTS70003", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/confidential-client-application-authentication-error-aadsts7000218
+// — a confidential app (isFallbackPublicClient unset) that redeems a device code without client_secret or
+// client_assertion gets invalid_client AADSTS7000218; with its secret, or once public client flows are
+// allowed, it gets its tokens.
+func TestDeviceCodeConfidentialClientNeedsCredential(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true, DeviceCodeInterval: time.Second})
+	start := func() map[string]any {
+		dc := postForm(t, w.srv.URL+"/"+w.tenant+"/oauth2/v2.0/devicecode", url.Values{"client_id": {w.app.AppID}, "scope": {"openid User.Read"}}).json(t)
+		if err := w.sim.ApproveDeviceCode(dc["user_code"].(string), adminUPN); err != nil {
+			t.Fatal(err)
+		}
+		return dc
+	}
+	dc := start()
+	form := url.Values{"client_id": {w.app.AppID}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {dc["device_code"].(string)}}
+	r := postForm(t, w.tokenURL(), form)
+	if r.status != http.StatusUnauthorized || r.json(t)["error"] != "invalid_client" || r.json(t)["error_codes"].([]any)[0] != float64(7000218) {
+		t.Errorf("confidential app without a credential: %d %s, want 401 invalid_client AADSTS7000218", r.status, r.body)
+	}
+	form.Set("client_secret", w.app.SecretText)
+	if r := postForm(t, w.tokenURL(), form); r.status != 200 {
+		t.Errorf("confidential app with its secret: %d %s", r.status, r.body)
+	}
+	// Allow public client flows (the portal's switch is isFallbackPublicClient).
+	tok := w.delegatedToken(t, adminUPN, "Application.ReadWrite.All")
+	if r := call(t, "PATCH", w.graph("/applications(appId='"+w.app.AppID+"')"), tok, map[string]any{"isFallbackPublicClient": true}); r.status != 204 {
+		t.Fatalf("PATCH isFallbackPublicClient: %d %s", r.status, r.body)
+	}
+	dc = start()
+	if r := postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {dc["device_code"].(string)}}); r.status != 200 {
+		t.Errorf("after allowing public client flows: %d %s", r.status, r.body)
 	}
 }
 
@@ -619,7 +707,7 @@ func TestDeviceCodeThroughPages(t *testing.T) {
 	if done := string(postForm(t, w.srv.URL+"/"+w.tenant+"/login", url.Values{"req": {req[1]}, "user": {w.admin}}).body); !strings.Contains(done, `data-testid="device-done"`) {
 		t.Fatalf("after sign-in:\n%s", done)
 	}
-	r := postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {dc["device_code"].(string)}})
+	r := postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText}, "grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {dc["device_code"].(string)}})
 	if r.status != 200 || claims(t, r.json(t)["access_token"].(string))["oid"] != w.admin {
 		t.Errorf("token after device sign-in: %d %s", r.status, r.body)
 	}
@@ -671,5 +759,93 @@ func TestConsentForAnotherResource(t *testing.T) {
 	}
 	if exoScope != "EWS.AccessAsUser.All" || !strings.Contains(graphScope, "openid") {
 		t.Errorf("grants: Exchange %q, Graph %q", exoScope, graphScope)
+	}
+}
+
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow (scope is
+// "the resource identifier … affixed with the .default suffix") and
+// https://learn.microsoft.com/entra/identity-platform/scopes-oidc (openid, profile, offline_access are
+// OpenID Connect scopes) — MSAL and azidentity send "https://graph.microsoft.com/.default openid
+// offline_access profile"; Entra ignores the OpenID scopes beside the one /.default and issues an app token
+// (no refresh or ID token). Two resources' .default are still refused.
+func TestClientCredentialsIgnoresOIDCScopes(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
+	form := func(scope string) url.Values {
+		return url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText}, "grant_type": {"client_credentials"}, "scope": {scope}}
+	}
+	r := postForm(t, w.tokenURL(), form("https://graph.microsoft.com/.default openid offline_access profile"))
+	m := r.json(t)
+	if r.status != 200 || m["access_token"] == nil || m["refresh_token"] != nil || m["id_token"] != nil {
+		t.Fatalf(".default with OIDC scopes: %d %s", r.status, r.body)
+	}
+	if c := claims(t, m["access_token"].(string)); c["idtyp"] != "app" || c["aud"] != "https://graph.microsoft.com" {
+		t.Errorf("claims = %v", c)
+	}
+	if r := postForm(t, w.tokenURL(), form("openid profile")); !strings.Contains(string(r.body), "AADSTS1002012") {
+		t.Errorf("only OIDC scopes: %d %s, want AADSTS1002012", r.status, r.body)
+	}
+	if r := postForm(t, w.tokenURL(), form("https://graph.microsoft.com/.default https://outlook.office365.com/.default")); !strings.Contains(string(r.body), "AADSTS1002012") {
+		t.Errorf("two .default scopes: %d %s, want AADSTS1002012", r.status, r.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/javascript/api/@azure/msal-common/clientinfo (client info: uid = user
+// id, utid = tenant id) — with client_info=1 the token response carries client_info, base64url JSON
+// {"uid": <oid>, "utid": <tid>}; without it, none. MSAL derives the home account ID <uid>.<utid> from it.
+func TestClientInfo(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
+	tok, err := w.authCode(adminUPN, "", "openid", "offline_access", "User.Read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci := tok.Extra("client_info"); ci != nil {
+		t.Errorf("client_info without client_info=1: %v", ci)
+	}
+	r := postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText}, "client_info": {"1"},
+		"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "scope": {"openid offline_access User.Read"}})
+	ci, _ := r.json(t)["client_info"].(string)
+	b, err := base64.RawURLEncoding.DecodeString(ci)
+	if err != nil {
+		t.Fatalf("client_info %q is not base64url: %v (%s)", ci, err, r.body)
+	}
+	var got map[string]string
+	if err := json.Unmarshal(b, &got); err != nil || got["uid"] != w.admin || got["utid"] != w.tenant {
+		t.Errorf("client_info = %s, want uid %s utid %s", b, w.admin, w.tenant)
+	}
+	cc := postForm(t, w.tokenURL(), url.Values{"client_id": {w.app.AppID}, "client_secret": {w.app.SecretText}, "client_info": {"1"},
+		"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}})
+	if cc.json(t)["client_info"] != nil {
+		t.Errorf("app token with client_info: %s", cc.body)
+	}
+}
+
+// Source: https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference (header: "x5t
+// … Functions the same (in use and value) as kid. x5t is a legacy claim emitted only in v1.0 access tokens")
+// — Graph's v1.0 access tokens carry x5t equal to kid; v2.0 ID tokens carry only kid.
+func TestAccessTokenHeaderX5t(t *testing.T) {
+	w := newTestWorld(t, entrasim.Options{AutoLogin: true}, "Application.Read.All")
+	header := func(jwt string) map[string]any {
+		b, err := base64.RawURLEncoding.DecodeString(strings.Split(jwt, ".")[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h map[string]any
+		if err := json.Unmarshal(b, &h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if h := header(w.appToken(t)); h["x5t"] == nil || h["x5t"] != h["kid"] || h["alg"] != "RS256" || h["typ"] != "JWT" {
+		t.Errorf("app token header = %v", h)
+	}
+	tok, err := w.authCode(adminUPN, "", "openid", "User.Read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := header(tok.AccessToken); h["x5t"] == nil || h["x5t"] != h["kid"] {
+		t.Errorf("delegated access token header = %v", h)
+	}
+	if h := header(tok.Extra("id_token").(string)); h["x5t"] != nil || h["kid"] == nil {
+		t.Errorf("ID token header = %v, want kid only", h)
 	}
 }

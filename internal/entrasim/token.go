@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -108,7 +109,9 @@ func (s *Sim) token(w http.ResponseWriter, r *http.Request, seg string) {
 		s.redeemCode(w, r, tid, ca)
 	case "refresh_token":
 		s.redeemRefresh(w, r, tid, ca)
-	case "urn:ietf:params:oauth:grant-type:device_code":
+	case "urn:ietf:params:oauth:grant-type:device_code", "device_code":
+		// The documented value is the RFC 8628 URN; Entra also accepts the short "device_code", which MSAL
+		// sends (microsoft-authentication-library-for-go internal/oauth/ops/internal/grant).
 		s.redeemDevice(w, r, ca)
 	case "":
 		s.writeTokenError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
@@ -251,7 +254,14 @@ func (s *Sim) clientCredentials(w http.ResponseWriter, r *http.Request, tid stri
 		return
 	}
 	scope := r.PostFormValue("scope")
-	fields := strings.Fields(scope)
+	// Entra ignores the OpenID Connect scopes beside the one /.default (MSAL and azidentity always add
+	// openid, offline_access and profile): v2-oauth2-client-creds-grant-flow, scopes-oidc.
+	var fields []string
+	for _, f := range strings.Fields(scope) {
+		if !oidcScopes[strings.ToLower(f)] {
+			fields = append(fields, f)
+		}
+	}
 	if len(fields) != 1 || !strings.HasSuffix(fields[0], "/.default") {
 		s.writeTokenError(w, http.StatusBadRequest, "invalid_scope", 1002012, fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope))
 		return
@@ -284,7 +294,7 @@ func (s *Sim) clientCredentials(w http.ResponseWriter, r *http.Request, tid stri
 		s.writeTokenError(w, http.StatusInternalServerError, "server_error", 90000, err.Error())
 		return
 	}
-	at, err := k.sign(c)
+	at, err := k.signAccess(c)
 	if err != nil {
 		s.writeTokenError(w, http.StatusInternalServerError, "server_error", 90000, err.Error())
 		return
@@ -353,9 +363,8 @@ func (s *Sim) redeemRefresh(w http.ResponseWriter, r *http.Request, tid string, 
 	s.mu.Lock()
 	g := s.refresh[rt]
 	now := s.now()
-	if g != nil {
-		delete(s.refresh, rt) // rotating: a refresh token is good for one redemption
-	}
+	// Entra hands out a new refresh token on every redemption but does not revoke the old one: it stays
+	// valid until it expires (https://learn.microsoft.com/entra/identity-platform/refresh-tokens).
 	s.mu.Unlock()
 	if g == nil || !now.Before(g.Expires) {
 		s.writeTokenError(w, http.StatusBadRequest, "invalid_grant", 700082, "The refresh token has expired or is invalid. Sign in again.")
@@ -377,6 +386,17 @@ func (s *Sim) redeemRefresh(w http.ResponseWriter, r *http.Request, tid string, 
 }
 
 func (s *Sim) redeemDevice(w http.ResponseWriter, r *http.Request, ca clientAuth) {
+	// Without a credential, the device code flow is a public client flow: Entra allows it only when the
+	// app allows public client flows (isFallbackPublicClient), and otherwise answers invalid_client
+	// AADSTS7000218 (https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/confidential-client-application-authentication-error-aadsts7000218).
+	if ca.method == "none" {
+		s.mu.Lock()
+		fallback := ca.app.Data.IsFallbackPublicClient != nil && *ca.app.Data.IsFallbackPublicClient
+		s.mu.Unlock()
+		if !fallback && !s.requireConfidential(w, ca) {
+			return
+		}
+	}
 	dc := r.PostFormValue("device_code")
 	s.mu.Lock()
 	dg := s.devices[dc]
@@ -473,7 +493,7 @@ func (s *Sim) issueUserTokens(w http.ResponseWriter, r *http.Request, app *appli
 		return
 	}
 	out := map[string]any{"token_type": "Bearer", "expires_in": int(tokenLifetime.Seconds()), "ext_expires_in": int(tokenLifetime.Seconds())}
-	atStr, err := k.sign(at)
+	atStr, err := k.signAccess(at)
 	if err != nil {
 		s.writeTokenError(w, http.StatusInternalServerError, "server_error", 90000, err.Error())
 		return
@@ -481,7 +501,9 @@ func (s *Sim) issueUserTokens(w http.ResponseWriter, r *http.Request, app *appli
 	out["access_token"] = atStr
 	var granted []string
 	for _, v := range resScopes {
-		if oidcScopes[strings.ToLower(v)] {
+		if oidcScopes[strings.ToLower(v)] || res.AppID == GraphAppID {
+			// Microsoft Graph's scopes come back in short form ("User.Read profile openid email"), other
+			// resources' qualified (v2-oauth2-device-code, v2-oauth2-auth-code-flow).
 			granted = append(granted, v)
 		} else {
 			granted = append(granted, res.URIs[0]+"/"+v)
@@ -499,6 +521,13 @@ func (s *Sim) issueUserTokens(w http.ResponseWriter, r *http.Request, app *appli
 	}
 	if refresh != "" {
 		out["refresh_token"] = refresh
+	}
+	if r.PostFormValue("client_info") == "1" {
+		// client_info=1 asks for the account's home identifiers: base64url JSON {"uid": oid, "utid": tid},
+		// from which MSAL forms the home account ID "<oid>.<tid>"
+		// (https://learn.microsoft.com/javascript/api/@azure/msal-common/clientinfo).
+		ci, _ := json.Marshal(map[string]string{"uid": u.ID, "utid": tid})
+		out["client_info"] = base64.RawURLEncoding.EncodeToString(ci)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)

@@ -197,6 +197,9 @@ type AppSpec struct {
 	ID    string `json:"id,omitempty"`
 	// GroupMembershipClaims "DirectoryRole" or "All" adds the wids claim to ID tokens.
 	GroupMembershipClaims string `json:"groupMembershipClaims,omitempty"`
+	// IsFallbackPublicClient is the portal's "Allow public client flows": device code without a client
+	// credential is refused (AADSTS7000218) unless it is set.
+	IsFallbackPublicClient bool `json:"isFallbackPublicClient,omitempty"`
 }
 
 // AppCreated is what CreateApplication returns.
@@ -405,6 +408,10 @@ func (s *Sim) CreateApplication(tenantID string, a AppSpec) (AppCreated, error) 
 	app.Data.PublicClient.RedirectURIs = append([]string{}, a.PublicClientRedirectURIs...)
 	if a.GroupMembershipClaims != "" {
 		app.Data.GroupMembershipClaims = &a.GroupMembershipClaims
+	}
+	if a.IsFallbackPublicClient {
+		yes := true
+		app.Data.IsFallbackPublicClient = &yes
 	}
 	for _, r := range a.AppRoles {
 		id := r.ID
