@@ -20,6 +20,7 @@ import (
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/pgcluster"
+	"github.com/appreg-portal/portal/internal/seal"
 )
 
 func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -70,6 +71,13 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		cfg.Alerts.SMTPAddr, cfg.Alerts.SMTPFrom, cfg.Alerts.SMTPTLS = addr, "portal@contoso-consulting.example", "none"
 		if len(cfg.Alerts.Recipients) == 0 {
 			cfg.Alerts.Recipients = []string{"alerts@contoso-consulting.example"}
+		}
+	}
+
+	// A seal key that survives restarts, so a wizard run's sign-in does too.
+	if cfg.SealKey == nil {
+		if cfg.SealKey, err = devSealKey(*dataDir); err != nil {
+			return err
 		}
 	}
 
@@ -173,4 +181,21 @@ func startDevCluster(ctx context.Context, dir string, stdout io.Writer) (*pgclus
 		}
 	}
 	return c, nil
+}
+
+// devSealKey reads the dev seal key from dir/seal.key, making it (0600) on
+// first use.
+func devSealKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "seal.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return seal.ParseKey(string(b))
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("dev seal key: %w", err)
+	}
+	k := seal.NewKey()
+	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("dev seal key: %w", err)
+	}
+	return seal.ParseKey(k)
 }

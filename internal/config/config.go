@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/appreg-portal/portal/internal/seal"
 )
 
 // Config is the whole configuration of one portal process.
@@ -39,6 +41,9 @@ type Config struct {
 
 	Entra   Entra
 	Session Session
+	// SealKey (32 bytes) encrypts what the portal keeps for a while but never
+	// in plaintext: a wizard run's delegated token, a one-time share link.
+	SealKey []byte
 	Alerts  Alerts
 }
 
@@ -95,6 +100,7 @@ var Vars = []Var{
 	{"PORTAL_CLIENT_SECRET", "", "the portal app registration's client secret (required)", true},
 	{"PORTAL_ALLOWED_TENANTS", "PORTAL_TENANT_ID", "comma-separated tenant IDs whose users may sign in", false},
 	{"PORTAL_BOOTSTRAP_ADMINS", "", "comma-separated object IDs or e-mail addresses made admin when they sign in", false},
+	{"PORTAL_SEAL_KEY", "", "base64 of 32 random bytes (openssl rand -base64 32) that encrypts delegated tokens and share links at rest (required)", true},
 	{"PORTAL_SESSION_IDLE_TIMEOUT", "1h", "sign out after this long without a request", false},
 	{"PORTAL_SESSION_LIFETIME", "12h", "sign out this long after sign-in, active or not", false},
 	{"PORTAL_SMTP_ADDR", "", "mail server for alerts, host:port (alerts are off without it)", false},
@@ -178,6 +184,14 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	c.Entra.AllowedTenants = r.list("PORTAL_ALLOWED_TENANTS", strings.ToLower)
 	c.Entra.BootstrapAdmins = r.list("PORTAL_BOOTSTRAP_ADMINS", strings.ToLower)
 
+	if k := r.secret("PORTAL_SEAL_KEY"); k != "" {
+		key, err := seal.ParseKey(k)
+		if err != nil {
+			r.problem("PORTAL_SEAL_KEY: %s", strings.TrimPrefix(err.Error(), "seal: "))
+		}
+		c.SealKey = key
+	}
+
 	c.Session.IdleTimeout = r.duration("PORTAL_SESSION_IDLE_TIMEOUT", time.Hour)
 	c.Session.Lifetime = r.duration("PORTAL_SESSION_LIFETIME", 12*time.Hour)
 
@@ -250,6 +264,9 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 		}
 		if c.Entra.ClientSecret == "" {
 			r.problem("PORTAL_CLIENT_SECRET (or PORTAL_CLIENT_SECRET_FILE) is required")
+		}
+		if c.SealKey == nil {
+			r.problem("PORTAL_SEAL_KEY (or PORTAL_SEAL_KEY_FILE) is required: make one with `openssl rand -base64 32`")
 		}
 	}
 	for _, v := range []struct{ name, val string }{{"PORTAL_TENANT_ID", c.Entra.TenantID}, {"PORTAL_CLIENT_ID", c.Entra.ClientID}} {

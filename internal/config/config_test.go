@@ -20,6 +20,7 @@ func validServe() map[string]string {
 		"PORTAL_TENANT_ID":     "72f988bf-86f1-41af-91ab-2d7cd011db47",
 		"PORTAL_CLIENT_ID":     "11111111-2222-3333-4444-555555555555",
 		"PORTAL_CLIENT_SECRET": "s3cr3t-value",
+		"PORTAL_SEAL_KEY":      "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	}
 }
 
@@ -56,6 +57,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		"PORTAL_BASE_URL \"http://portal.example.com\" must use https",
 		"PORTAL_DATABASE_URL is required",
 		"PORTAL_CLIENT_SECRET (or PORTAL_CLIENT_SECRET_FILE) is required",
+		"PORTAL_SEAL_KEY (or PORTAL_SEAL_KEY_FILE) is required",
 		"PORTAL_TENANT_ID \"contoso\" is not a GUID",
 		"PORTAL_CLIENT_ID is required",
 		"PORTAL_ALLOWED_TENANTS: \"nope\"",
@@ -70,7 +72,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 			t.Errorf("error does not mention %q:\n%s", w, msg)
 		}
 	}
-	if !strings.HasPrefix(msg, "configuration: 9 problems:") {
+	if !strings.HasPrefix(msg, "configuration: 10 problems:") {
 		t.Errorf("error starts %q", strings.SplitN(msg, "\n", 2)[0])
 	}
 }
@@ -166,5 +168,21 @@ func TestAlertSettings(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
+	}
+}
+
+func TestLoadSealKey(t *testing.T) {
+	m := validServe()
+	c, err := Load(env(m), Serve)
+	if err != nil || string(c.SealKey) != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("Load() SealKey = %q, %v", c.SealKey, err)
+	}
+	m["PORTAL_SEAL_KEY"] = "c2hvcnQ="
+	_, err = Load(env(m), Serve)
+	if err == nil || !strings.Contains(err.Error(), "PORTAL_SEAL_KEY: key must be 32 bytes") {
+		t.Errorf("short key: %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "c2hvcnQ") {
+		t.Errorf("the error repeats the key: %v", err)
 	}
 }
