@@ -218,6 +218,26 @@ func (c *Client) ListApplications(ctx context.Context) ([]Application, error) {
 	return out, nil
 }
 
+// Validate rejects a spec Graph would misread: every permission needs a GUID
+// and the type Role or Scope. (An unparsable ID used to be dropped silently,
+// registering an app without a permission it was meant to have.)
+func (spec ApplicationSpec) Validate() error {
+	for _, rr := range spec.RequiredResourceAccess {
+		if _, err := uuid.Parse(rr.ResourceAppID); err != nil {
+			return fmt.Errorf("graph: application spec: resource %q is not an appId", rr.ResourceAppID)
+		}
+		for _, p := range rr.Permissions {
+			if _, err := uuid.Parse(p.ID); err != nil {
+				return fmt.Errorf("graph: application spec: permission %q of resource %s is not a GUID", p.ID, rr.ResourceAppID)
+			}
+			if p.Type != "Role" && p.Type != "Scope" {
+				return fmt.Errorf("graph: application spec: permission %s has type %q, want Role or Scope", p.ID, p.Type)
+			}
+		}
+	}
+	return nil
+}
+
 func (spec ApplicationSpec) model() models.Applicationable {
 	a := models.NewApplication()
 	a.SetDisplayName(&spec.DisplayName)
@@ -247,10 +267,8 @@ func (spec ApplicationSpec) model() models.Applicationable {
 		var ras []models.ResourceAccessable
 		for _, p := range rr.Permissions {
 			ra := models.NewResourceAccess()
-			u, err := uuid.Parse(p.ID)
-			if err == nil {
-				ra.SetId(&u)
-			}
+			u := uuid.MustParse(p.ID) // checked by Validate
+			ra.SetId(&u)
 			t := p.Type
 			ra.SetTypeEscaped(&t)
 			ras = append(ras, ra)
@@ -280,6 +298,9 @@ func nonNil(s []string) []string {
 func (c *Client) UpsertApplication(ctx context.Context, uniqueName string, spec ApplicationSpec) (Application, bool, error) {
 	if uniqueName == "" || spec.DisplayName == "" {
 		return Application{}, false, errors.New("graph: upsert application: uniqueName and DisplayName are required")
+	}
+	if err := spec.Validate(); err != nil {
+		return Application{}, false, err
 	}
 	headers := abs.NewRequestHeaders()
 	headers.Add("Prefer", "create-if-missing")
@@ -591,4 +612,29 @@ func (c *Client) ListServicePrincipalCredentials(ctx context.Context) ([]Service
 func (c *Client) DeleteApplication(ctx context.Context, appObjectID string) error {
 	err := applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).ByApplicationId(appObjectID).Delete(ctx, nil)
 	return mapError("delete application", err)
+}
+
+// ApplicationByUniqueName returns the application with the given uniqueName
+// (GET /applications(uniqueName='…')), or an error wrapping ErrNotFound.
+func (c *Client) ApplicationByUniqueName(ctx context.Context, uniqueName string) (Application, error) {
+	res, err := applicationswithuniquename.NewApplicationsWithUniqueNameRequestBuilderInternal(c.pathParams(), c.adapter, &uniqueName).Get(ctx, nil)
+	if err != nil {
+		return Application{}, mapError("get application", err)
+	}
+	if res == nil {
+		return Application{}, fmt.Errorf("get application: %w", ErrNotFound)
+	}
+	return toApplication(res), nil
+}
+
+// GetApplication returns an application by object ID with its credentials.
+func (c *Client) GetApplication(ctx context.Context, objectID string) (Application, error) {
+	res, err := applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).ByApplicationId(objectID).Get(ctx, nil)
+	if err != nil {
+		return Application{}, mapError("get application", err)
+	}
+	if res == nil {
+		return Application{}, fmt.Errorf("get application: %w", ErrNotFound)
+	}
+	return toApplication(res), nil
 }

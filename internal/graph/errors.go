@@ -26,6 +26,9 @@ var (
 	ErrReplicationLag = errors.New("graph: object not replicated yet")
 	// ErrConflict: 409, e.g. Request_MultipleObjectsWithSameKeyValue.
 	ErrConflict = errors.New("graph: conflict")
+	// ErrNoConsent: Entra will not issue the portal a token for the tenant:
+	// the app is not consented there (or was removed). See TokenError.
+	ErrNoConsent = errors.New("graph: the portal app is not consented in the tenant")
 	// ErrUnauthenticated: 401 InvalidAuthenticationToken.
 	ErrUnauthenticated = errors.New("graph: invalid authentication token")
 )

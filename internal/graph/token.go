@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -51,4 +53,31 @@ func NewAppOnlyClient(ctx context.Context, a AppOnly, tenantID string) (*Client,
 		return nil, err
 	}
 	return NewClient(ctx, Config{BaseURL: a.GraphURL, TokenSource: ts, HTTPClient: a.HTTPClient})
+}
+
+// NewDelegatedClient returns a Graph client that acts as the signed-in admin
+// with an access token from the authorization code flow. The token is used
+// as it is, never refreshed: a wizard run asks the admin to sign in again
+// when it has expired.
+func NewDelegatedClient(ctx context.Context, graphURL, accessToken string, hc *http.Client) (*Client, error) {
+	return NewClient(ctx, Config{BaseURL: graphURL, HTTPClient: hc,
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"})})
+}
+
+// TokenError explains why Entra would not issue a token for a tenant.
+func TokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return err
+	}
+	d := re.ErrorDescription
+	switch {
+	// AADSTS700016: the app is not in the directory; AADSTS7000229: it has no
+	// service principal there; AADSTS65001: no consent
+	// (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
+	case strings.Contains(d, "AADSTS700016"), strings.Contains(d, "AADSTS7000229"), strings.Contains(d, "AADSTS65001"),
+		re.ErrorCode == "unauthorized_client", re.ErrorCode == "consent_required":
+		return fmt.Errorf("%w: %w", ErrNoConsent, err)
+	}
+	return err
 }
