@@ -122,6 +122,7 @@ type graphReq struct {
 	c    *caller
 	body []byte
 	base string
+	ver  string // v1.0 or beta
 	segs []segment
 }
 
@@ -160,10 +161,23 @@ func (s *Sim) serveGraph(w http.ResponseWriter, r *http.Request, body []byte) {
 	if c == nil {
 		return
 	}
-	g := &graphReq{w: w, r: r, c: c, body: body, base: s.base(r),
-		segs: parseSegments(strings.TrimPrefix(r.URL.Path, "/v1.0"))}
+	ver := "v1.0"
+	if r.URL.Path == "/beta" || strings.HasPrefix(r.URL.Path, "/beta/") {
+		ver = "beta"
+	}
+	g := &graphReq{w: w, r: r, c: c, body: body, base: s.base(r), ver: ver,
+		segs: parseSegments(strings.TrimPrefix(r.URL.Path, "/"+ver))}
 	if len(g.segs) == 0 {
 		s.badRequest(w, r, "Invalid request.")
+		return
+	}
+	if ver == "beta" {
+		// Only what the portal reads from beta: reports/appCredentialSignInActivities.
+		if g.segs[0].name == "reports" {
+			s.graphReports(g)
+			return
+		}
+		s.writeGraphError(w, r, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", g.segs[0].name))
 		return
 	}
 	switch g.segs[0].name {
@@ -410,8 +424,8 @@ func decodeToken(s string) (pageToken, bool) {
 	return t, true
 }
 
-func contextURL(base, set string, sel []string) string {
-	u := base + "/v1.0/$metadata#" + set
+func (g *graphReq) contextURL(set string, sel []string) string {
+	u := g.base + "/" + g.ver + "/$metadata#" + set
 	if len(sel) > 0 {
 		u += "(" + strings.Join(sel, ",") + ")"
 	}
@@ -444,7 +458,7 @@ func (s *Sim) writeCollection(g *graphReq, set string, items []any) {
 	if len(items) > 0 && !s.selectKnown(g, items[0], sel) {
 		return
 	}
-	out := map[string]any{"@odata.context": contextURL(g.base, set, sel)}
+	out := map[string]any{"@odata.context": g.contextURL(set, sel)}
 	if q.Get("$count") == "true" && off == 0 {
 		out["@odata.count"] = len(items)
 	}
@@ -497,7 +511,7 @@ func (s *Sim) writeEntity(g *graphReq, status int, set string, v any) {
 		return
 	}
 	m := toMap(project(v, sel))
-	ctx := map[string]any{"@odata.context": contextURL(g.base, set, sel) + "/$entity"}
+	ctx := map[string]any{"@odata.context": g.contextURL(set, sel) + "/$entity"}
 	for k, val := range m {
 		ctx[k] = val
 	}
@@ -727,6 +741,10 @@ func (s *Sim) graphSendMail(g *graphReq, u *user, idOrUPN string, self bool) {
 // ---- policies ----
 
 func (s *Sim) graphPolicies(g *graphReq) {
+	if len(g.segs) >= 2 && g.segs[1].name == "appManagementPolicies" && !g.segs[1].hasKey {
+		s.graphAppManagementPolicies(g)
+		return
+	}
 	if len(g.segs) != 2 || g.segs[1].name != "defaultAppManagementPolicy" {
 		s.writeGraphError(g.w, g.r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment.")
 		return

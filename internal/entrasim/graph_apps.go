@@ -122,11 +122,32 @@ func (s *Sim) graphApplications(g *graphReq) {
 		}
 		return
 	}
+	switch rest[0].name {
+	case "owners":
+		s.appOwners(g, app, key, rest)
+		return
+	case "appManagementPolicies":
+		s.appPolicies(g, app, key, rest)
+		return
+	}
 	if g.r.Method != http.MethodPost {
 		s.methodNotAllowed(g)
 		return
 	}
 	switch rest[0].name {
+	case "addKey", "removeKey":
+		if !s.canRollKeys(g, app) {
+			return
+		}
+		if app == nil {
+			s.notFound(g.w, g.r, key)
+			return
+		}
+		if rest[0].name == "addKey" {
+			s.addKey(g, app)
+		} else {
+			s.removeKey(g, app)
+		}
 	case "addPassword":
 		if !s.canWriteApp(g, app, permAppCredWrite) {
 			return
@@ -282,7 +303,7 @@ func (s *Sim) newAppFromBody(c *caller, body map[string]json.RawMessage, uniqueN
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	app := s.newApplication(c.t, dn, s.now())
-	app.OwnerID = c.principalID()
+	app.Owners = []string{c.principalID()} // the creator owns what it creates
 	if uniqueName != "" {
 		app.Data.UniqueName = &uniqueName
 	}
@@ -464,16 +485,17 @@ func (s *Sim) addPassword(g *graphReq, app *application) {
 	if end.IsZero() {
 		end = start.AddDate(2, 0, 0) // default: startDateTime + 2 years
 	}
-	pol := g.c.t.policy
+	// The application's own appManagementPolicy overrides the tenant default.
+	limit, policyID := g.c.t.lifetimeLimit(app, "passwordLifetime")
 	s.mu.Unlock()
 	if !end.After(start) {
 		s.badRequest(g.w, g.r, "Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.")
 		return
 	}
-	if pol.Enabled && pol.MaxPasswordLifetime > 0 && end.Sub(start) > pol.MaxPasswordLifetime {
+	if limit > 0 && end.Sub(start) > limit {
 		s.writeGraphError(g.w, g.r, http.StatusBadRequest, "CredentialInvalidLifetimeAsPerAppPolicy",
-			fmt.Sprintf("Credential lifetime exceeds the max value allowed as per assigned policy '%s'.", pol.ID),
-			graphErrorDetail{Code: "InvalidKeyEndDate", Message: fmt.Sprintf("Key credential end date is invalid. The maximum lifetime allowed by policy is %s.", isoDuration(pol.MaxPasswordLifetime)), Target: "EndDate"})
+			fmt.Sprintf("Credential lifetime exceeds the max value allowed as per assigned policy '%s'.", policyID),
+			graphErrorDetail{Code: "InvalidKeyEndDate", Message: fmt.Sprintf("Key credential end date is invalid. The maximum lifetime allowed by policy is %s.", isoDuration(limit)), Target: "EndDate"})
 		return
 	}
 	text := newSecretText()
@@ -516,7 +538,7 @@ func (s *Sim) applicationsDelta(g *graphReq) {
 	defer s.mu.Unlock()
 	seqNow := s.seq
 	now := s.now().Unix()
-	out := map[string]any{"@odata.context": contextURL(g.base, "applications", sel)}
+	out := map[string]any{"@odata.context": g.contextURL("applications", sel)}
 	dt := q.Get("$deltatoken")
 	if dt == "" {
 		dt = q.Get("$deltaToken")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -269,9 +270,9 @@ func (s *Sim) ownsApp(c *caller, app *application) bool {
 		if c.has("Application.ReadWrite.All", "Directory.ReadWrite.All") {
 			return true
 		}
-		return app != nil && (app.OwnerID == c.spID || app.AppID == c.appID)
+		return app != nil && (slices.Contains(app.Owners, c.spID) || app.AppID == c.appID)
 	}
-	return c.user.isAdmin() || (app != nil && app.OwnerID == c.user.ID)
+	return c.user.isAdmin() || (app != nil && slices.Contains(app.Owners, c.user.ID))
 }
 
 func applySPPatch(sp *servicePrincipal, body map[string]json.RawMessage) {

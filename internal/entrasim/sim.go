@@ -189,7 +189,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case p == "/v1.0" || strings.HasPrefix(p, "/v1.0/"):
+	case p == "/v1.0" || strings.HasPrefix(p, "/v1.0/") || p == "/beta" || strings.HasPrefix(p, "/beta/"):
 		s.serveGraph(sw, r, body)
 	default:
 		s.serveLogin(sw, r)

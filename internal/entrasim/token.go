@@ -66,6 +66,7 @@ type idClaims struct {
 type clientAuth struct {
 	app    *application
 	method string // secret, assertion, none
+	keyID  string // the passwordCredential or keyCredential that authenticated the client
 }
 
 // token is the v2.0 token endpoint.
@@ -177,7 +178,7 @@ func (s *Sim) authenticateClient(r *http.Request, seg string) (clientAuth, *toke
 				if now.Before(start) {
 					break
 				}
-				return clientAuth{app: app, method: "secret"}, nil
+				return clientAuth{app: app, method: "secret", keyID: rec.KeyID}, nil
 			}
 		}
 		return fail("invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
@@ -236,7 +237,7 @@ func (s *Sim) verifyAssertion(app *application, assertion, clientID string, now 
 		if !okAud {
 			return fail("invalid_client", 700016, "The audience claim of the client assertion must be the token endpoint.")
 		}
-		return clientAuth{app: app, method: "assertion"}, nil
+		return clientAuth{app: app, method: "assertion", keyID: kc.KeyID}, nil
 	}
 	return fail("invalid_client", 700027, "Client assertion failed signature validation.")
 }
@@ -281,6 +282,7 @@ func (s *Sim) clientCredentials(w http.ResponseWriter, r *http.Request, tid stri
 	}
 	roles := t.appRoleValues(csp.Data.ID, t.spByAppID(res.AppID))
 	now := s.now()
+	s.noteCredentialUse(ca, csp, t.spByAppID(res.AppID), now)
 	acr := "1"
 	if ca.method == "assertion" {
 		acr = "2"
@@ -355,7 +357,7 @@ func (s *Sim) redeemCode(w http.ResponseWriter, r *http.Request, tid string, ca 
 	if sc := r.PostFormValue("scope"); sc != "" {
 		scopes = strings.Fields(sc)
 	}
-	s.issueUserTokens(w, r, ca.app, ac.TenantID, ac.UserID, scopes, ac.Nonce, ca.method)
+	s.issueUserTokens(w, r, ca, ac.TenantID, ac.UserID, scopes, ac.Nonce)
 }
 
 func (s *Sim) redeemRefresh(w http.ResponseWriter, r *http.Request, tid string, ca clientAuth) {
@@ -382,7 +384,7 @@ func (s *Sim) redeemRefresh(w http.ResponseWriter, r *http.Request, tid string, 
 			return
 		}
 	}
-	s.issueUserTokens(w, r, ca.app, g.TenantID, g.UserID, scopes, "", ca.method)
+	s.issueUserTokens(w, r, ca, g.TenantID, g.UserID, scopes, "")
 }
 
 func (s *Sim) redeemDevice(w http.ResponseWriter, r *http.Request, ca clientAuth) {
@@ -421,13 +423,14 @@ func (s *Sim) redeemDevice(w http.ResponseWriter, r *http.Request, ca clientAuth
 	case status == "redeemed":
 		s.writeTokenError(w, http.StatusBadRequest, "invalid_grant", 54005, "The device code was already redeemed.")
 	default:
-		s.issueUserTokens(w, r, ca.app, dg.TenantID, dg.UserID, dg.Scopes, "", ca.method)
+		s.issueUserTokens(w, r, ca, dg.TenantID, dg.UserID, dg.Scopes, "")
 	}
 }
 
 // issueUserTokens issues the delegated access token (for the one resource the scopes name), the ID token
 // when openid was requested and a refresh token when offline_access was.
-func (s *Sim) issueUserTokens(w http.ResponseWriter, r *http.Request, app *application, tid, userID string, scopes []string, nonce, method string) {
+func (s *Sim) issueUserTokens(w http.ResponseWriter, r *http.Request, ca clientAuth, tid, userID string, scopes []string, nonce string) {
+	app, method, keyID := ca.app, ca.method, ca.keyID
 	res, _, serr := resolveScopes(scopes)
 	if serr != nil {
 		s.writeTokenError(w, http.StatusBadRequest, "invalid_scope", serr.aadsts, serr.msg)
@@ -481,6 +484,7 @@ func (s *Sim) issueUserTokens(w http.ResponseWriter, r *http.Request, app *appli
 			idc.Wids = slices.Clone(u.Roles)
 		}
 	}
+	s.noteCredentialUse(clientAuth{app: app, method: method, keyID: keyID}, csp, rsp, now)
 	var refresh string
 	if slices.ContainsFunc(scopes, func(x string) bool { return strings.EqualFold(x, "offline_access") }) {
 		refresh = "1.AQ" + randToken(64)
@@ -537,4 +541,23 @@ func (s *Sim) issueUserTokens(w http.ResponseWriter, r *http.Request, app *appli
 func pairwiseSub(userID, appID string) string {
 	sum := sha256.Sum256([]byte(userID + "|" + appID))
 	return base64.RawURLEncoding.EncodeToString(sum[:])[:43]
+}
+
+// noteCredentialUse records a sign-in with one of the application's credentials (a secret or a
+// certificate), for reports/appCredentialSignInActivities. Callers hold s.mu.
+func (s *Sim) noteCredentialUse(ca clientAuth, client, resource *servicePrincipal, now time.Time) {
+	if ca.keyID == "" || ca.app == nil {
+		return
+	}
+	if ca.app.credUse == nil {
+		ca.app.credUse = map[string]*credentialUse{}
+	}
+	u := &credentialUse{When: now, RequestID: newGUID()}
+	if client != nil {
+		u.SPObjectID = client.Data.ID
+	}
+	if resource != nil {
+		u.ResourceID = resource.Data.ID
+	}
+	ca.app.credUse[ca.keyID] = u
 }

@@ -65,7 +65,32 @@ type tenant struct {
 	changes     []appChange // for /applications/delta
 	apps        []*application
 	deleted     []*application
-	keySelects  []time.Time // recent requests with $select=keyCredentials (Sim clock)
+	keySelects  []time.Time  // recent requests with $select=keyCredentials (Sim clock)
+	appPolicies []*appPolicy // /policies/appManagementPolicies
+}
+
+// appPolicy is an appManagementPolicy (https://learn.microsoft.com/graph/api/resources/appmanagementpolicy):
+// restrictions that override the tenant default for the applications it is assigned to.
+type appPolicy struct {
+	ID           string
+	DisplayName  string
+	Description  string
+	Enabled      bool
+	Restrictions appRestrictions
+}
+
+// appRestrictions is an appManagementConfiguration (passwordCredentials, keyCredentials).
+type appRestrictions struct {
+	PasswordCredentials []credentialRestriction `json:"passwordCredentials"`
+	KeyCredentials      []credentialRestriction `json:"keyCredentials"`
+}
+
+// credentialRestriction is a passwordCredentialConfiguration or keyCredentialConfiguration.
+type credentialRestriction struct {
+	RestrictionType                     string  `json:"restrictionType"`
+	State                               string  `json:"state"`
+	MaxLifetime                         *string `json:"maxLifetime"`
+	RestrictForAppsCreatedAfterDateTime *string `json:"restrictForAppsCreatedAfterDateTime"`
 }
 
 type appManagementPolicy struct {
@@ -112,9 +137,22 @@ type application struct {
 	AppID     string
 	Created   time.Time
 	VisibleAt time.Time
-	OwnerID   string // object ID of the user or service principal that created it
+	// Owners are the object IDs of the users and service principals that own the application (the creator
+	// first, when Graph created it); GET/POST/DELETE /applications/{id}/owners.
+	Owners    []string
 	Data      appData
 	secrets   []secretRecord
+	policyIDs []string                  // assigned appManagementPolicies (at most one)
+	credUse   map[string]*credentialUse // by credential keyId: last sign-in with it
+}
+
+// credentialUse is the last sign-in with one of an application's credentials, for
+// reports/appCredentialSignInActivities.
+type credentialUse struct {
+	When       time.Time
+	RequestID  string
+	ResourceID string // service principal object ID of the resource, in the sign-in tenant
+	SPObjectID string // the client's service principal in the sign-in tenant
 }
 
 type servicePrincipal struct {
@@ -200,6 +238,8 @@ type AppSpec struct {
 	// IsFallbackPublicClient is the portal's "Allow public client flows": device code without a client
 	// credential is refused (AADSTS7000218) unless it is set.
 	IsFallbackPublicClient bool `json:"isFallbackPublicClient,omitempty"`
+	// Owners are users of the tenant (object IDs or UPNs) made owners of the application.
+	Owners []string `json:"owners,omitempty"`
 }
 
 // AppCreated is what CreateApplication returns.
@@ -390,8 +430,17 @@ func (s *Sim) CreateApplication(tenantID string, a AppSpec) (AppCreated, error) 
 		}
 		perms = append(perms, perm{r, id, v, false})
 	}
+	var owners []string
+	for _, o := range a.Owners {
+		u := t.userByID(o)
+		if u == nil {
+			return AppCreated{}, fmt.Errorf("%w: owner %s", ErrNotFound, o)
+		}
+		owners = append(owners, u.ID)
+	}
 	now := s.now()
 	app := s.newApplication(t, a.DisplayName, now)
+	app.Owners = owners
 	if a.AppID != "" {
 		app.AppID = a.AppID
 		app.Data.AppID = a.AppID
