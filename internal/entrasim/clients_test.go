@@ -27,6 +27,7 @@ import (
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/organization"
 )
@@ -52,7 +53,7 @@ func newTLSWorld(t *testing.T, opts entrasim.Options, appPerms ...string) *tlsWo
 		DirectoryRoles: []string{"Global Administrator"}}))
 	w.app = mustDo[entrasim.AppCreated](t)(sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Portal",
 		SignInAudience: "AzureADMultipleOrgs", RedirectURIs: []string{"https://127.0.0.1/auth/callback"}, Secret: true,
-		ApplicationPermissions: appPerms, DelegatedPermissions: []string{"openid", "profile", "offline_access", "User.Read"}}))
+		ApplicationPermissions: appPerms, Owners: []string{adminUPN}, DelegatedPermissions: []string{"openid", "profile", "offline_access", "User.Read"}}))
 	return w
 }
 
@@ -311,6 +312,17 @@ func TestMsgraphSDKWithAzidentity(t *testing.T) {
 	}
 	if v := apps.GetValue(); len(v) != 1 || deref(v[0].GetAppId()) != w.app.AppID {
 		t.Errorf("applications = %d", len(v))
+	}
+	// Owners are directoryObjects; the SDK picks the derived type from @odata.type
+	// (https://learn.microsoft.com/graph/api/application-list-owners).
+	owners, err := applications.NewItemOwnersRequestBuilder(w.base+"/v1.0/applications/"+w.app.ID+"/owners", adapter).Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("GET /applications/{id}/owners: %v", describe(err))
+	}
+	if v := owners.GetValue(); len(v) != 1 {
+		t.Errorf("owners = %d, want 1", len(v))
+	} else if u, ok := v[0].(models.Userable); !ok || deref(u.GetId()) != w.admin || deref(u.GetUserPrincipalName()) != adminUPN {
+		t.Errorf("owner = %T %v, want the user %s", v[0], deref(v[0].GetId()), adminUPN)
 	}
 }
 
