@@ -135,9 +135,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		defer msrv.Close()
 		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
+	wiz, err := handlers.NewWizard(handlers.WizardConfig{SealKey: cfg.SealKey, Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL,
+		OwnTenantID: cfg.Entra.TenantID, ClientID: cfg.Entra.ClientID, ClientSecret: cfg.Entra.ClientSecret})
+	if err != nil {
+		return err
+	}
 	h := handlers.New(handlers.Deps{
 		Log: log, BaseURL: cfg.BaseURL, Store: st, FormTargets: []string{originOf(cfg.Entra.Authority)},
-		Auth: authc,
+		Auth: authc, Wizard: wiz,
 		Confirmer: onboard.New(onboard.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
 			ClientSecret: cfg.Entra.ClientSecret, RedirectURL: cfg.BaseURL.JoinPath("/onboarding/callback").String()}),
 		Scanner:         scanner,

@@ -18,6 +18,9 @@ type authenticator interface {
 	AuthCodeURL(ctx context.Context, p auth.Pending, loginHint, domainHint string) (string, error)
 	Exchange(ctx context.Context, p auth.Pending, code string) (auth.Identity, error)
 	EndSessionURL(postLogout string) string
+	// The registration wizard's incremental sign-in to a customer tenant.
+	TenantAuthURL(tenantID, redirectURL string, scopes []string, p auth.Pending, loginHint string) string
+	ExchangeTenantCode(ctx context.Context, tenantID, redirectURL string, scopes []string, p auth.Pending, code string) (auth.TenantToken, error)
 }
 
 // sessionStore keeps signed-in sessions and their audit trail.

@@ -155,7 +155,8 @@ func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
 		PublicRedirectURIs: b.Registration.PublicClient.RedirectURIs, ImplicitAccess: b.Registration.Web.ImplicitGrant.AccessTokens,
 		ImplicitID: b.Registration.Web.ImplicitGrant.IDTokens, SecretDefault: b.Secret.DefaultLifetimeMonths, SecretMax: b.Secret.MaxLifetimeMonths,
 		SecretVendorSays: b.Secret.VendorSays, SecretPortalDoes: b.Secret.PortalDoes, Warnings: b.Warnings, CreatedBy: l.createdBy,
-		CanDelete: l.custom && auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator),
+		CanDelete:   l.custom && auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator),
+		CanRegister: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator),
 	}
 	if d.SignInAudience == "" {
 		d.SignInAudience = b.Registration.SignInAudience

@@ -40,6 +40,9 @@ type Handler struct {
 	tenantAdmin  tenantAdmin
 	metrics      requestObserver
 
+	registrations registrationStore
+	wizard        Wizard
+
 	alertSettings AlertSettings
 	confirmer     tenantConfirmer
 	now           func() time.Time
@@ -74,6 +77,8 @@ type Deps struct {
 	Metrics requestObserver
 	// Alerts is shown on the alerts page.
 	Alerts AlertSettings
+	// Wizard configures the registration wizard.
+	Wizard Wizard
 	// ScanQueue queues background scans (internal/jobs).
 	ScanQueue       scanQueue
 	Sessions        *scs.SessionManager
@@ -84,7 +89,7 @@ type Deps struct {
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
-		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, metrics: d.Metrics, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, metrics: d.Metrics, wizard: d.Wizard, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}
@@ -103,6 +108,7 @@ func New(d Deps) *Handler {
 		h.scans = d.Store
 		h.deliveries = d.Store
 		h.tenantAdmin = d.Store
+		h.registrations = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health

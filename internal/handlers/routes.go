@@ -32,6 +32,8 @@ func (h *Handler) Routes() http.Handler {
 		r.Get("/signed-out", h.wrap(h.signedOut))
 		// Where a customer's administrator lands after consenting: no portal account needed.
 		r.Get("/onboarding/callback", h.wrap(h.onboardingCallback))
+		// Where a Global Administrator lands after an app's admin consent link.
+		r.Get("/registrations/consented", h.wrap(h.consentReturn))
 
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
@@ -49,6 +51,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Get("/catalogue", h.wrap(h.cataloguePage))
 				r.Get("/catalogue/{id}", h.wrap(h.blueprintPage))
 				r.Get("/catalogue/{id}/blueprint.yaml", h.wrap(h.blueprintYAML))
+				r.Get("/registrations", h.wrap(h.registrationsPage))
 			})
 
 			// Operators: changes.
@@ -61,6 +64,16 @@ func (h *Handler) Routes() http.Handler {
 				r.Get("/catalogue/new", h.wrap(h.newBlueprintForm))
 				r.Post("/catalogue", h.wrap(h.createBlueprint))
 				r.Post("/catalogue/{id}/delete", h.wrap(h.deleteBlueprint))
+
+				// The registration wizard.
+				r.Get("/catalogue/{id}/register", h.wrap(h.wizardStart))
+				r.Post("/registrations", h.wrap(h.createRun))
+				r.Get("/registrations/callback", h.wrap(h.runCallback))
+				r.Get("/registrations/{id}", h.wrap(h.runPage))
+				r.Get("/registrations/{id}/progress", h.wrap(h.runProgress))
+				r.Post("/registrations/{id}/signin", h.wrap(h.runSignIn))
+				r.Post("/registrations/{id}/apply", h.wrap(h.applyRun))
+				r.Post("/registrations/{id}/check", h.wrap(h.checkConsent))
 			})
 
 			// Admins.

@@ -51,7 +51,8 @@ type Env struct {
 	AppID    string // the portal app's client ID
 	// Users maps short names to UPNs: ada (admin), oscar (operator),
 	// vera (viewer), nina (no role) in the operator tenant; fiona (Global
-	// Administrator) in the other tenant.
+	// Administrator) and frank (Cloud Application Administrator) in the
+	// other tenant.
 	Users map[string]string
 	// Names maps short names to display names.
 	Names map[string]string
@@ -91,7 +92,8 @@ func New(tb testing.TB, o Options) *Env {
 	}
 	app, err := e.Sim.CreateApplication(e.TenantID, entrasim.AppSpec{
 		DisplayName: "AppReg Portal", SignInAudience: "AzureADMultipleOrgs",
-		RedirectURIs: []string{e.Portal.URL + "/auth/callback", e.Portal.URL + "/signed-out", e.Portal.URL + "/onboarding/callback"}, Secret: true,
+		RedirectURIs: []string{e.Portal.URL + "/auth/callback", e.Portal.URL + "/signed-out", e.Portal.URL + "/onboarding/callback",
+			e.Portal.URL + "/registrations/callback"}, Secret: true,
 		DelegatedPermissions:   []string{"openid", "profile", "email"},
 		ApplicationPermissions: []string{"Application.Read.All", "Organization.Read.All"},
 		AppRoles: []entrasim.AppRole{
@@ -126,6 +128,10 @@ func New(tb testing.TB, o Options) *Env {
 		tb.Fatal(err)
 	}
 	e.Users["fiona"], e.Names["fiona"] = "fiona@fabrikam.example", "Fiona Fabrikam"
+	if _, err := e.Sim.CreateUser(e.Other, entrasim.User{DisplayName: "Frank Fabrikam", UserPrincipalName: "frank@fabrikam.example", DirectoryRoles: []string{"Cloud Application Administrator"}}); err != nil {
+		tb.Fatal(err)
+	}
+	e.Users["frank"], e.Names["frank"] = "frank@fabrikam.example", "Frank Fabrikam"
 
 	e.Store = pgtest.NewStore(tb)
 	base, _ := url.Parse(e.Portal.URL)
@@ -158,8 +164,15 @@ func New(tb testing.TB, o Options) *Env {
 		_ = runner.Stop(ctx) // jobs still running are cancelled; the database goes next
 	})
 	e.Jobs = runner
+	wiz, err := handlers.NewWizard(handlers.WizardConfig{SealKey: []byte("test-seal-key-32-bytes-long-....")[:32], Authority: e.Entra.URL,
+		GraphURL: e.Entra.URL + "/v1.0", OwnTenantID: e.TenantID, ClientID: app.AppID, ClientSecret: app.SecretText,
+		ReplicationBackoff: 50 * time.Millisecond})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	h := handlers.New(handlers.Deps{
-		Log: slog.New(slog.NewTextHandler(logw, nil)), BaseURL: base, Store: e.Store,
+		Wizard: wiz,
+		Log:    slog.New(slog.NewTextHandler(logw, nil)), BaseURL: base, Store: e.Store,
 		FormTargets: []string{e.Entra.URL},
 		Auth: auth.New(auth.Config{Authority: e.Entra.URL, ClientID: app.AppID, ClientSecret: app.SecretText,
 			RedirectURL: e.Portal.URL + "/auth/callback", AllowedTenants: []string{e.TenantID}}),

@@ -96,6 +96,8 @@ type BlueprintDetail struct {
 	Doubts             []DoubtView
 	CreatedBy          string
 	CanDelete          bool
+	// CanRegister: operators may start the registration wizard.
+	CanRegister bool
 }
 
 // BlueprintFormData is the page to add a custom blueprint.

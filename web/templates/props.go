@@ -17,8 +17,10 @@ const (
 	SectionDashboard Section = "dashboard"
 	SectionTenants   Section = "tenants"
 	SectionCatalogue Section = "catalogue"
-	SectionAlerts    Section = "alerts"
-	SectionAudit     Section = "audit"
+	// SectionRegistrations is the wizard and what it registered.
+	SectionRegistrations Section = "registrations"
+	SectionAlerts        Section = "alerts"
+	SectionAudit         Section = "audit"
 )
 
 type navItem struct {
@@ -32,6 +34,7 @@ var nav = []navItem{
 	{SectionDashboard, "Dashboard", "/", false},
 	{SectionTenants, "Tenants", "/tenants", false},
 	{SectionCatalogue, "Catalogue", "/catalogue", false},
+	{SectionRegistrations, "Registrations", "/registrations", false},
 	{SectionAlerts, "Alerts", "/alerts", false},
 	{SectionAudit, "Audit", "/audit", true},
 }

@@ -1,0 +1,755 @@
+package handlers
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"golang.org/x/oauth2"
+
+	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/registration"
+	"github.com/appreg-portal/portal/internal/seal"
+	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/web/templates"
+)
+
+// Wizard configures the registration wizard.
+type Wizard struct {
+	// Sealer encrypts the admin's delegated token at rest.
+	Sealer *seal.Sealer
+	// SealKey also derives the admin-consent links' state (an HMAC of the
+	// run ID: reproducible on every visit, unguessable without the key).
+	SealKey []byte
+	// Authority is Entra's login host (admin-consent links).
+	Authority string
+	// Delegated opens Graph as the signed-in admin of a tenant.
+	Delegated func(ctx context.Context, accessToken string) (registration.Graph, error)
+	// AppOnly opens Graph as the portal app in a connected tenant (reading
+	// grants back after a Global Administrator consented).
+	AppOnly func(ctx context.Context, tenantID string) (registration.Graph, error)
+	// OwnTenantID is the operator's tenant, always offered.
+	OwnTenantID string
+}
+
+// WizardConfig is what NewWizard needs.
+type WizardConfig struct {
+	SealKey                []byte
+	Authority, GraphURL    string
+	OwnTenantID            string
+	ClientID, ClientSecret string
+	HTTPClient             *http.Client  // optional (tests trusting the emulator's CA)
+	ReplicationBackoff     time.Duration // first wait while Graph replicates (default 1s)
+}
+
+// NewWizard wires the wizard: the sealer for delegated tokens and the two
+// ways it opens Graph.
+func NewWizard(c WizardConfig) (Wizard, error) {
+	sealer, err := seal.New(c.SealKey)
+	if err != nil {
+		return Wizard{}, fmt.Errorf("PORTAL_SEAL_KEY: %w", err)
+	}
+	appOnly := graph.AppOnly{LoginBase: c.Authority, GraphURL: c.GraphURL, ClientID: c.ClientID, ClientSecret: c.ClientSecret, HTTPClient: c.HTTPClient}
+	return Wizard{Sealer: sealer, SealKey: c.SealKey, Authority: c.Authority, OwnTenantID: c.OwnTenantID,
+		Delegated: func(ctx context.Context, token string) (registration.Graph, error) {
+			return graph.NewClient(ctx, graph.Config{BaseURL: c.GraphURL, HTTPClient: c.HTTPClient, ReplicationBackoff: c.ReplicationBackoff,
+				TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"})})
+		},
+		AppOnly: func(ctx context.Context, tenantID string) (registration.Graph, error) {
+			cl, err := graph.NewAppOnlyClient(ctx, appOnly, tenantID)
+			if err != nil {
+				return nil, graph.TokenError(err)
+			}
+			return cl, nil
+		},
+	}, nil
+}
+
+// registrationStore keeps wizard runs and what they registered.
+type registrationStore interface {
+	registration.Store
+	CreateRun(ctx context.Context, r store.RegistrationRun, audit store.AuditEvent) (store.RegistrationRun, error)
+	GetRun(ctx context.Context, id string) (store.RegistrationRun, error)
+	RunByConsentState(ctx context.Context, stateHash []byte) (store.RegistrationRun, error)
+	ListRuns(ctx context.Context, tenantID string, limit int) ([]store.RegistrationRun, error)
+	SetPreflight(ctx context.Context, id string, preflight any, secretMonths int) error
+	SaveRunToken(ctx context.Context, runID string, sealed []byte, userOID, userName string, expires time.Time) error
+	RunToken(ctx context.Context, runID string) ([]byte, string, error)
+	DeleteRunToken(ctx context.Context, runID string) error
+	DeleteExpiredRunTokens(ctx context.Context) (int64, error)
+	Steps(ctx context.Context, runID string) ([]store.RegistrationStep, error)
+	SetConsentLink(ctx context.Context, runID string, stateHash []byte) error
+	ListRegistrations(ctx context.Context, tenantID string) ([]store.Registration, error)
+	RecordAudit(ctx context.Context, e store.AuditEvent) error
+}
+
+// Session keys of a pending sign-in to a customer tenant.
+const (
+	keyRegState    = "reg.state"
+	keyRegVerifier = "reg.verifier"
+	keyRegRun      = "reg.run"
+)
+
+func (h *Handler) registrationCallbackURL() string {
+	return h.baseURL.JoinPath("/registrations/callback").String()
+}
+
+func (h *Handler) consentReturnURL() string {
+	return h.baseURL.JoinPath("/registrations/consented").String()
+}
+
+// wizardTenants are the tenants a run may target: the operator's own and
+// every connected one.
+func (h *Handler) wizardTenants(ctx context.Context) ([]templates.WizardTenant, error) {
+	ts, err := h.tenants.ListTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []templates.WizardTenant
+	own := h.wizard.OwnTenantID
+	if own != "" {
+		out = append(out, templates.WizardTenant{ID: own, Name: "Your own tenant (" + own + ")"})
+	}
+	for _, t := range ts {
+		if t.Status == "connected" && !strings.EqualFold(t.EntraTenantID, own) {
+			out = append(out, templates.WizardTenant{ID: t.EntraTenantID, Name: t.DisplayName})
+		}
+	}
+	return out, nil
+}
+
+func (h *Handler) wizardStartData(l loadedBlueprint, tenants []templates.WizardTenant, tenant string, values map[string]string, features []string, name string, months int, errs map[string]string) templates.WizardStartData {
+	b := l.bp
+	d := templates.WizardStartData{BlueprintID: b.ID, BlueprintName: b.Name, Vendor: b.Vendor, DisplayName: name, SecretMonths: months,
+		SecretMax: b.Secret.MaxLifetimeMonths, Errors: errs}
+	if d.SecretMax <= 0 || d.SecretMax > catalog.MaxSecretLifetimeMonths {
+		d.SecretMax = catalog.MaxSecretLifetimeMonths
+	}
+	if d.SecretMonths == 0 {
+		d.SecretMonths = b.Secret.DefaultLifetimeMonths
+	}
+	for _, t := range tenants {
+		t.Selected = strings.EqualFold(t.ID, tenant)
+		d.Tenants = append(d.Tenants, t)
+	}
+	for _, p := range b.Parameters {
+		d.Params = append(d.Params, templates.WizardParam{Name: p.Name, Label: p.Label, Help: p.Help, Type: string(p.Type), Example: p.Example,
+			Optional: p.Optional, Value: values[p.Name], Error: errs[p.Name]})
+	}
+	for _, f := range b.OptionalFeatures() {
+		wf := templates.WizardFeature{Name: f.Name}
+		for _, rp := range f.Permissions {
+			wf.Permissions = append(wf.Permissions, rp.Name)
+		}
+		for _, on := range features {
+			wf.On = wf.On || on == f.Name
+		}
+		d.Features = append(d.Features, wf)
+	}
+	return d
+}
+
+// wizardStart is step 1 (GET /catalogue/{id}/register).
+func (h *Handler) wizardStart(w http.ResponseWriter, r *http.Request) error {
+	l, err := h.findBlueprint(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	tenants, err := h.wizardTenants(r.Context())
+	if err != nil {
+		return err
+	}
+	d := h.wizardStartData(l, tenants, r.URL.Query().Get("tenant"), map[string]string{}, nil, "", 0, map[string]string{})
+	h.render(w, r, http.StatusOK, templates.WizardStartPage(h.page(r, "Register "+l.bp.Name, templates.SectionRegistrations), d))
+	return nil
+}
+
+// createRun checks step 1 and records the run (POST /registrations).
+func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return errBadRequest("The form could not be read. Reload the page and try again.")
+	}
+	ctx := r.Context()
+	l, err := h.findBlueprint(ctx, r.PostForm.Get("blueprint"))
+	if err != nil {
+		return err
+	}
+	b := l.bp
+	tenants, err := h.wizardTenants(ctx)
+	if err != nil {
+		return err
+	}
+	tenant := strings.ToLower(strings.TrimSpace(r.PostForm.Get("tenant")))
+	values := map[string]string{}
+	for _, p := range b.Parameters {
+		values[p.Name] = r.PostForm.Get(p.Name)
+	}
+	features := r.PostForm["feature"]
+	name := r.PostForm.Get("display_name")
+	months, ok := registration.ParseMonths(r.PostForm.Get("secret_months"))
+	plan, errs := registration.NewPlan(b, registration.Choices{DisplayName: name, Params: values, Features: features, SecretMonths: months})
+	if errs == nil {
+		errs = map[string]string{}
+	}
+	if !ok {
+		errs[registration.FieldSecretMonths] = "Enter a whole number of months."
+	}
+	var tenantName string
+	for _, t := range tenants {
+		if strings.EqualFold(t.ID, tenant) {
+			tenantName = t.Name
+		}
+	}
+	if tenantName == "" {
+		errs["tenant"] = "Choose one of the listed tenants. A customer tenant must be connected first."
+	}
+	if len(errs) > 0 {
+		d := h.wizardStartData(l, tenants, tenant, values, features, name, months, errs)
+		d.Problem = "Some values need your attention."
+		h.render(w, r, http.StatusUnprocessableEntity, templates.WizardStartPage(h.page(r, "Register "+b.Name, templates.SectionRegistrations), d))
+		return nil
+	}
+	u := userFrom(ctx)
+	oid := u.ObjectID
+	run, err := h.registrations.CreateRun(ctx, store.RegistrationRun{ID: uuid.NewString(), TenantID: tenant, TenantName: tenantName,
+		BlueprintID: b.ID, DisplayName: plan.DisplayName, UniqueName: plan.UniqueName, Params: plan.Params, Features: features,
+		SecretMonths: plan.SecretMonths, CreatedByOID: &oid, CreatedByName: u.Name},
+		h.auditEvent(r, "registration.start", plan.DisplayName, map[string]string{"blueprint": b.ID}))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/registrations/"+run.ID, http.StatusSeeOther)
+	return nil
+}
+
+// auditEvent is an audit row for the signed-in person's request.
+func (h *Handler) auditEvent(r *http.Request, action, target string, details map[string]string) store.AuditEvent {
+	e := store.AuditEvent{Action: action, Target: target, Details: details, RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r)}
+	if u := userFrom(r.Context()); u != nil {
+		oid := u.ObjectID
+		e.ActorOID, e.ActorName = &oid, u.Name
+	}
+	return e
+}
+
+func (h *Handler) actor(r *http.Request) registration.Actor {
+	a := registration.Actor{RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r)}
+	if u := userFrom(r.Context()); u != nil {
+		a.OID, a.Name = u.ObjectID, u.Name
+	}
+	return a
+}
+
+// loadedRun is a run with its blueprint, plan and pre-flight.
+type loadedRun struct {
+	run   store.RegistrationRun
+	bp    *catalog.Blueprint
+	plan  registration.Plan
+	pf    registration.Preflight
+	hasPF bool
+}
+
+func (h *Handler) loadRun(ctx context.Context, id string) (loadedRun, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return loadedRun{}, errNotFound()
+	}
+	run, err := h.registrations.GetRun(ctx, id)
+	if err != nil {
+		return loadedRun{}, err
+	}
+	l, err := h.findBlueprint(ctx, run.BlueprintID)
+	if err != nil {
+		return loadedRun{}, &httpError{status: http.StatusGone, title: "Blueprint removed",
+			message: "The blueprint this run was made from has been deleted, so the run cannot continue. Start again from the catalogue.", err: err}
+	}
+	lr := loadedRun{run: run, bp: l.bp}
+	var errs map[string]string
+	lr.plan, errs = registration.NewPlan(l.bp, registration.Choices{DisplayName: run.DisplayName, Params: run.Params, Features: run.Features, SecretMonths: run.SecretMonths})
+	if len(errs) > 0 {
+		return loadedRun{}, &httpError{status: http.StatusConflict, title: "Blueprint changed",
+			message: "The blueprint changed since this run was started and its values no longer fit. Start a new run from the catalogue."}
+	}
+	if run.Preflight != "" {
+		if err := json.Unmarshal([]byte(run.Preflight), &lr.pf); err != nil {
+			return loadedRun{}, err
+		}
+		lr.hasPF = true
+	}
+	return lr, nil
+}
+
+// needsConsentLink reports whether some permission needs a Global
+// Administrator's consent that the signed-in admin cannot give.
+func needsConsentLink(p registration.Plan, pf registration.Preflight) bool {
+	for _, rp := range p.Permissions {
+		if !pf.CanGrant(rp.Permission) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) consentState(runID string) string {
+	// A key of its own, derived from the seal key, so the AES key never doubles as an HMAC key.
+	k := sha256.Sum256(append([]byte("appreg-portal admin-consent state\x00"), h.wizard.SealKey...))
+	m := hmac.New(sha256.New, k[:])
+	m.Write([]byte("admin-consent:" + runID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func stateHash(state string) []byte {
+	s := sha256.Sum256([]byte(state))
+	return s[:]
+}
+
+// consentURL is the v2 admin-consent link for the run's app
+// (https://learn.microsoft.com/entra/identity-platform/v2-admin-consent):
+// the static permissions of every resource the app asks for.
+func (h *Handler) consentURL(lr loadedRun) string {
+	var scopes []string
+	for _, res := range lr.plan.Resources() {
+		switch strings.ToLower(res.AppID) {
+		case graph.MicrosoftGraphAppID:
+			scopes = append(scopes, "https://graph.microsoft.com/.default")
+		case graph.ExchangeOnlineAppID:
+			scopes = append(scopes, "https://outlook.office365.com/.default")
+		default:
+			scopes = append(scopes, res.AppID+"/.default")
+		}
+	}
+	q := url.Values{"client_id": {lr.run.ClientID}, "scope": {strings.Join(scopes, " ")},
+		"redirect_uri": {h.consentReturnURL()}, "state": {h.consentState(lr.run.ID)}}
+	return strings.TrimRight(h.wizard.Authority, "/") + "/" + lr.run.TenantID + "/v2.0/adminconsent?" + q.Encode()
+}
+
+func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRunData, error) {
+	run, p, pf := lr.run, lr.plan, lr.pf
+	d := templates.WizardRunData{ID: run.ID, State: run.State, Error: run.Error, BlueprintID: lr.bp.ID, BlueprintName: lr.bp.Name,
+		TenantID: run.TenantID, TenantName: run.TenantName, DisplayName: run.DisplayName, CreatedBy: run.CreatedByName,
+		Audience: audienceWords[p.Audience], WebRedirectURIs: p.Redirects.Web, PublicRedirectURI: p.Redirects.PublicClient,
+		IDTokens: p.IDTokens, AccessTokens: p.AccessTokens, SecretMonths: p.SecretMonths, Warnings: lr.bp.Warnings,
+		ClientID: run.ClientID, SecretHint: run.SecretHint, Scopes: registration.Scopes,
+		CanApply: lr.hasPF && (run.State == store.RunReview || run.State == store.RunFailed || run.State == store.RunApplying)}
+	if d.Audience == "" {
+		d.Audience = p.Audience
+	}
+	if n := lr.bp.EWSNotice(catalog.Values{ClientID: run.ClientID}); n != nil {
+		d.EWS = &templates.AdviceView{Title: n.Title, Text: n.Text, PowerShell: n.PowerShell}
+		d.EWSGraphVariant = n.GraphVariant
+	}
+	now := h.now()
+	end, clamped := registration.SecretEnd(now, p.SecretMonths, pf.PolicyMax())
+	d.SecretName, d.SecretEnds = registration.SecretName(run.ID, run.CreatedAt), end.UTC().Format("2 January 2006")
+	if clamped {
+		d.SecretClampNote = "The tenant's app management policy allows secrets of at most " + itoa(pf.PolicyMaxDays) + " days, so this secret ends on " + d.SecretEnds + " instead."
+	}
+	if run.SecretEnd != nil {
+		d.SecretEnds = run.SecretEnd.UTC().Format("2 January 2006")
+	}
+	if lr.hasPF {
+		d.SignedInAs = pf.UserName + " (" + pf.UserUPN + ")"
+		d.Roles = pf.Roles
+		if pf.Existing != nil {
+			d.Existing = &templates.WizardExisting{AppID: pf.Existing.AppID, DisplayName: pf.Existing.DisplayName, Secrets: pf.Existing.Secrets}
+		}
+		for _, res := range pf.Resources {
+			if res.Create {
+				d.CreateResources = append(d.CreateResources, res.Name)
+			}
+		}
+		if needsConsentLink(p, pf) {
+			d.PortalRedirectURI = h.consentReturnURL()
+		}
+	}
+	for _, rp := range p.Permissions {
+		pm := rp.Permission
+		wp := templates.WizardPermission{Resource: pm.Resource.Name, Name: pm.Name, Type: string(pm.Type), DisplayName: pm.DisplayName,
+			Summary: pm.Summary, Privilege: string(pm.Privilege), Reason: rp.Reason, GrantedBy: "you (" + string(pm.ConsentRole()) + " or Global Administrator)"}
+		if lr.hasPF && !pf.CanGrant(pm) {
+			wp.Consent, wp.GrantedBy = true, "a Global Administrator, through the consent link"
+		}
+		d.Permissions = append(d.Permissions, wp)
+	}
+	steps, err := h.registrations.Steps(ctx, run.ID)
+	if err != nil {
+		return d, err
+	}
+	for _, s := range steps {
+		d.Steps = append(d.Steps, templates.WizardStep{Label: s.Label, Status: s.Status, Error: s.Error, Attempts: s.Attempts})
+	}
+	if run.State == store.RunConsent && run.ClientID != "" {
+		d.ConsentURL = h.consentURL(lr)
+	}
+	if run.ConsentCheckedAt != nil {
+		d.ConsentedAt = " on " + fmtTime(*run.ConsentCheckedAt)
+	}
+	v := catalog.Values{ClientID: run.ClientID, TenantID: run.TenantID, ServicePrincipalID: run.SPObjectID, Params: run.Params}
+	if run.SecretEnd != nil {
+		v.SecretExpires = *run.SecretEnd
+	}
+	for i, s := range lr.bp.HandoffSheet(v) {
+		hs := templates.HandoffSheetView{Title: s.Title, MenuPath: s.MenuPath, Note: s.Note, Steps: s.Steps}
+		for j, f := range s.Fields {
+			hs.Fields = append(hs.Fields, templates.HandoffSheetField{ID: "handoff-" + itoa(i) + "-" + itoa(j), Label: f.Label, Value: f.Value, Note: f.Note, Secret: f.Secret})
+		}
+		d.Handoff = append(d.Handoff, hs)
+	}
+	for _, a := range lr.bp.HardeningAdvice(v) {
+		d.Hardening = append(d.Hardening, templates.AdviceView{Title: a.Title, Text: a.Text, PowerShell: a.PowerShell})
+	}
+	return d, nil
+}
+
+// runPage shows a run wherever it is (GET /registrations/{id}).
+func (h *Handler) runPage(w http.ResponseWriter, r *http.Request) error {
+	lr, err := h.loadRun(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	d, err := h.runData(r.Context(), lr)
+	if err != nil {
+		return err
+	}
+	h.render(w, r, http.StatusOK, templates.RunPage(h.page(r, lr.run.DisplayName, templates.SectionRegistrations), d))
+	return nil
+}
+
+// runProgress is the steps fragment the apply page polls.
+func (h *Handler) runProgress(w http.ResponseWriter, r *http.Request) error {
+	lr, err := h.loadRun(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	d, err := h.runData(r.Context(), lr)
+	if err != nil {
+		return err
+	}
+	h.render(w, r, http.StatusOK, templates.RunProgress(d))
+	return nil
+}
+
+// runSignIn sends the admin to sign in to the run's tenant.
+func (h *Handler) runSignIn(w http.ResponseWriter, r *http.Request) error {
+	lr, err := h.loadRun(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	if lr.run.State != store.RunSignIn && lr.run.State != store.RunReview && lr.run.State != store.RunFailed && lr.run.State != store.RunApplying {
+		http.Redirect(w, r, "/registrations/"+lr.run.ID, http.StatusSeeOther)
+		return nil
+	}
+	p := auth.NewPending("")
+	ctx := r.Context()
+	h.sessions.Put(ctx, keyRegState, p.State)
+	h.sessions.Put(ctx, keyRegVerifier, p.Verifier)
+	h.sessions.Put(ctx, keyRegRun, lr.run.ID)
+	http.Redirect(w, r, h.auth.TenantAuthURL(lr.run.TenantID, h.registrationCallbackURL(), registration.Scopes, p, ""), http.StatusSeeOther)
+	return nil
+}
+
+// runCallback receives the admin's sign-in to the tenant, keeps the token
+// sealed, and runs the pre-flight (GET /registrations/callback).
+func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p := auth.Pending{State: h.sessions.PopString(ctx, keyRegState), Verifier: h.sessions.PopString(ctx, keyRegVerifier)}
+	runID := h.sessions.PopString(ctx, keyRegRun)
+	q := r.URL.Query()
+	if err := auth.CheckState(p, q.Get("state")); err != nil || runID == "" {
+		return errBadRequest("This sign-in answer does not belong to a sign-in this browser started (or it was already used). Open the registration again and sign in from there.")
+	}
+	lr, err := h.loadRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	back := "/registrations/" + runID
+	fail := func(msg string) error {
+		if err := h.registrations.SetRunState(ctx, runID, lr.run.State, msg, store.AuditEvent{}); err != nil {
+			return err
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	if e := q.Get("error"); e != "" {
+		msg := "Entra ID did not sign you in to " + lr.run.TenantName + "."
+		if e == "access_denied" {
+			msg = "The sign-in was cancelled or the permissions were declined. Nothing was changed; sign in again when you are ready."
+		}
+		return fail(msg)
+	}
+	tok, err := h.auth.ExchangeTenantCode(ctx, lr.run.TenantID, h.registrationCallbackURL(), registration.Scopes, p, q.Get("code"))
+	if err != nil {
+		var ref *auth.Refusal
+		if errors.As(err, &ref) {
+			return fail(ref.Message)
+		}
+		return err
+	}
+	g, err := h.wizard.Delegated(ctx, tok.AccessToken)
+	if err != nil {
+		return err
+	}
+	pf, err := registration.RunPreflight(ctx, g, lr.run.TenantID, lr.plan, h.now())
+	if err != nil {
+		h.log.WarnContext(ctx, "registration pre-flight failed", "request_id", RequestID(ctx), "run", runID, "err", err)
+		if errors.Is(err, registration.ErrWrongTenant) {
+			return fail("You signed in to another tenant than " + lr.run.TenantName + ". Sign in with an account of " + lr.run.TenantName + ".")
+		}
+		return fail("The check before applying failed: " + registration.Explain(err))
+	}
+	sealed := h.wizard.Sealer.Seal([]byte(tok.AccessToken), tokenAAD(runID))
+	if err := h.registrations.SaveRunToken(ctx, runID, sealed, pf.UserID, pf.UserName, tok.Expiry); err != nil {
+		return err
+	}
+	if _, err := h.registrations.DeleteExpiredRunTokens(ctx); err != nil {
+		h.log.WarnContext(ctx, "delete expired run tokens", "err", err)
+	}
+	if err := h.registrations.SetPreflight(ctx, runID, pf, lr.plan.SecretMonths); err != nil {
+		return err
+	}
+	if err := h.registrations.RecordAudit(ctx, h.auditEvent(r, "registration.signin", lr.run.DisplayName,
+		map[string]string{"run": runID, "tenant_admin": pf.UserUPN, "roles": strings.Join(pf.Roles, ", ")})); err != nil {
+		return err
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+	return nil
+}
+
+func tokenAAD(runID string) []byte { return []byte("registration-token:" + runID) }
+
+// delegatedGraph opens the run's sealed token, or says the admin must sign in again.
+func (h *Handler) delegatedGraph(ctx context.Context, runID string) (registration.Graph, bool, error) {
+	sealed, _, err := h.registrations.RunToken(ctx, runID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	tok, err := h.wizard.Sealer.Open(sealed, tokenAAD(runID))
+	if err != nil {
+		// Sealed with another key (rotated) or tampered: unusable, ask again.
+		h.log.WarnContext(ctx, "run token does not open", "run", runID)
+		return nil, false, nil
+	}
+	g, err := h.wizard.Delegated(ctx, string(tok))
+	return g, err == nil, err
+}
+
+var applierOwner = func() string {
+	host, _ := os.Hostname()
+	return host + ":" + randomID()[:8]
+}()
+
+// applyRun makes the run's writes and shows the secret, once
+// (POST /registrations/{id}/apply).
+func (h *Handler) applyRun(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	lr, err := h.loadRun(ctx, chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	back := "/registrations/" + lr.run.ID
+	if !lr.hasPF || (lr.run.State != store.RunReview && lr.run.State != store.RunFailed && lr.run.State != store.RunApplying) {
+		http.Redirect(w, r, back, http.StatusSeeOther) // done, or not reviewed yet: nothing to apply
+		return nil
+	}
+	g, ok, err := h.delegatedGraph(ctx, lr.run.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := h.registrations.SetRunState(ctx, lr.run.ID, lr.run.State, "Your sign-in to "+lr.run.TenantName+" has expired. Sign in again to continue; nothing is lost.", store.AuditEvent{}); err != nil {
+			return err
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	var extra []string
+	if needsConsentLink(lr.plan, lr.pf) {
+		extra = []string{h.consentReturnURL()}
+	}
+	// Room for Graph's replication retries beyond the server's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(6 * time.Minute))
+	// The writes go on if the browser goes away: they are recorded and resumable.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	a := &registration.Applier{Store: h.registrations, Owner: applierOwner + ":" + randomID()[:8], Now: h.now}
+	res, applyErr := a.Apply(actx, lr.run.ID, g, lr.plan, lr.pf, h.actor(r), extra)
+	if applyErr != nil {
+		h.log.WarnContext(ctx, "registration apply failed", "request_id", RequestID(ctx), "run", lr.run.ID, "err", applyErr)
+	}
+	if errors.Is(applyErr, store.ErrLeaseHeld) && res.Secret == nil {
+		return &httpError{status: http.StatusConflict, title: "Already being applied",
+			message: "Another window or server is applying this registration right now. Open it again in a moment to see its progress."}
+	}
+	if res.NeedsConsent {
+		if err := h.registrations.SetConsentLink(context.WithoutCancel(ctx), lr.run.ID, stateHash(h.consentState(lr.run.ID))); err != nil {
+			return err
+		}
+	} else if applyErr == nil {
+		if err := h.registrations.DeleteRunToken(context.WithoutCancel(ctx), lr.run.ID); err != nil {
+			return err
+		}
+	}
+	if res.Secret == nil {
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	// The one response that carries the secret: no cache, no htmx history.
+	lr, err = h.loadRun(context.WithoutCancel(ctx), lr.run.ID)
+	if err != nil {
+		return err
+	}
+	d, err := h.runData(ctx, lr)
+	if err != nil {
+		return err
+	}
+	if applyErr != nil {
+		d.Error = registration.Explain(applyErr) + " The secret below was made and is valid; retry the remaining steps from the registration page."
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	pd := h.page(r, lr.run.DisplayName, templates.SectionRegistrations)
+	pd.NoHistory = true
+	h.render(w, r, http.StatusOK, templates.WizardDonePage(pd, templates.WizardDoneData{Run: d, Secret: res.Secret.Text}))
+	return nil
+}
+
+// checkConsent reads the grants back ("check again").
+func (h *Handler) checkConsent(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	lr, err := h.loadRun(ctx, chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	if err := h.verifyRun(ctx, lr, h.actor(r)); err != nil {
+		if serr := h.registrations.SetRunState(ctx, lr.run.ID, lr.run.State, "The grants could not be read back: "+registration.Explain(err), store.AuditEvent{}); serr != nil {
+			return serr
+		}
+	}
+	http.Redirect(w, r, "/registrations/"+lr.run.ID, http.StatusSeeOther)
+	return nil
+}
+
+// verifyRun reads the grants with the admin's token if it is still there,
+// else app-only.
+func (h *Handler) verifyRun(ctx context.Context, lr loadedRun, actor registration.Actor) error {
+	if lr.run.SPObjectID == "" {
+		return errors.New("registration: nothing applied yet")
+	}
+	g, ok, err := h.delegatedGraph(ctx, lr.run.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if g, err = h.wizard.AppOnly(ctx, lr.run.TenantID); err != nil {
+			return err
+		}
+	}
+	state, err := registration.Verify(ctx, h.registrations, g, lr.run, lr.plan, lr.pf, ok, actor)
+	if err != nil {
+		return err
+	}
+	if state == "granted" {
+		return h.registrations.DeleteRunToken(ctx, lr.run.ID)
+	}
+	return nil
+}
+
+// consentReturn is where a Global Administrator lands after the admin
+// consent link; no portal account is needed (GET /registrations/consented).
+func (h *Handler) consentReturn(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	st := q.Get("state")
+	pd := h.page(r, "Admin consent", "")
+	run, err := h.registrations.RunByConsentState(ctx, stateHash(st))
+	if st == "" || errors.Is(err, store.ErrNotFound) {
+		h.render(w, r, http.StatusBadRequest, templates.ConsentReturnPage(pd, templates.ConsentReturnData{Message: "This consent answer does not belong to a registration the portal is waiting for. Nothing was recorded."}))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if e := q.Get("error"); e != "" {
+		_ = h.registrations.RecordAudit(ctx, store.AuditEvent{Action: "registration.consent_declined", Outcome: store.OutcomeDenied, TenantID: &run.TenantID,
+			Target: run.DisplayName, RequestID: RequestID(ctx), RemoteAddr: clientIP(r), Details: map[string]string{"run": run.ID, "entra_error": truncateString(e, 64)}})
+		h.render(w, r, http.StatusOK, templates.ConsentReturnPage(pd, templates.ConsentReturnData{AppName: run.DisplayName,
+			Message: "Consent for " + run.DisplayName + " was not given. Nothing was granted; the person who sent you the link can send it again."}))
+		return nil
+	}
+	lr, err := h.loadRun(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	msg := "Thank you: consent for " + run.DisplayName + " is recorded, and the portal has checked the grants. You can close this page."
+	if err := h.verifyRun(ctx, lr, registration.Actor{Name: "admin consent", RequestID: RequestID(ctx), RemoteAddr: clientIP(r)}); err != nil {
+		h.log.WarnContext(ctx, "verify after consent", "request_id", RequestID(ctx), "run", run.ID, "err", err)
+		msg = "Thank you: consent is given. The portal could not read the grants back yet (Microsoft Graph can take a few minutes); the registration page has a \"Check again\" button."
+	}
+	h.render(w, r, http.StatusOK, templates.ConsentReturnPage(pd, templates.ConsentReturnData{OK: true, AppName: run.DisplayName, Message: msg}))
+	return nil
+}
+
+// registrationsPage lists what the portal registered (GET /registrations).
+func (h *Handler) registrationsPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	tenant := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("tenant")))
+	if tenant != "" {
+		if _, err := uuid.Parse(tenant); err != nil {
+			return errBadRequest("The tenant filter is not a tenant ID.")
+		}
+	}
+	regs, err := h.registrations.ListRegistrations(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	runs, err := h.registrations.ListRuns(ctx, tenant, 20)
+	if err != nil {
+		return err
+	}
+	d := templates.RegistrationsData{Tenant: tenant}
+	for _, g := range regs {
+		name := g.TenantName
+		if name == "" {
+			name = g.TenantID
+			if strings.EqualFold(g.TenantID, h.wizard.OwnTenantID) {
+				name = "Your own tenant"
+			}
+		}
+		if tenant != "" {
+			d.TenantName = name
+		}
+		row := templates.RegistrationRow{TenantName: name, TenantID: g.TenantID, BlueprintID: g.BlueprintID, DisplayName: g.DisplayName,
+			ClientID: g.ClientID, AppliedBy: g.AppliedByName, AppliedAt: fmtTime(g.AppliedAt), Consent: g.ConsentState}
+		if g.ConsentCheckedAt != nil {
+			row.ConsentChecked = fmtTime(*g.ConsentCheckedAt)
+		}
+		if g.LastRunID != nil {
+			row.RunID = *g.LastRunID
+		}
+		d.Registrations = append(d.Registrations, row)
+	}
+	for _, rn := range runs {
+		d.Runs = append(d.Runs, templates.RunRow{ID: rn.ID, TenantName: rn.TenantName, BlueprintID: rn.BlueprintID, DisplayName: rn.DisplayName,
+			State: rn.State, CreatedBy: rn.CreatedByName, Created: fmtTime(rn.CreatedAt)})
+	}
+	h.render(w, r, http.StatusOK, templates.RegistrationsPage(h.page(r, "Registrations", templates.SectionRegistrations), d))
+	return nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,221 @@
+package templates
+
+// WizardTenant is a tenant the wizard can register in.
+type WizardTenant struct {
+	ID       string // Entra tenant ID
+	Name     string
+	Selected bool
+}
+
+// WizardParam is one blueprint parameter as a form input.
+type WizardParam struct {
+	Name, Label, Help, Type, Example, Value, Error string
+	Optional                                       bool
+}
+
+// WizardFeature is an optional feature toggle.
+type WizardFeature struct {
+	Name        string
+	Permissions []string
+	On          bool
+}
+
+// WizardStartData is the wizard's first page: tenant, parameters, options.
+type WizardStartData struct {
+	BlueprintID   string
+	BlueprintName string
+	Vendor        string
+	Tenants       []WizardTenant
+	Params        []WizardParam
+	Features      []WizardFeature
+	DisplayName   string
+	SecretMonths  int
+	SecretMax     int
+	// Errors holds a message per field name (parameters by their own names).
+	Errors  map[string]string
+	Problem string
+}
+
+// WizardStep is one write of a run, with its state.
+type WizardStep struct {
+	Label, Status, Error string
+	Attempts             int
+}
+
+// WizardPermission is a permission on the review page.
+type WizardPermission struct {
+	Resource, Name, Type, DisplayName, Summary, Privilege, Reason string
+	// GrantedBy says who grants it: "you" or "a Global Administrator (consent link)".
+	GrantedBy string
+	Consent   bool // needs the consent link
+}
+
+// WizardRunData is a run's page: sign-in, review, progress, consent, done.
+type WizardRunData struct {
+	ID            string
+	State         string
+	Error         string
+	BlueprintID   string
+	BlueprintName string
+	TenantID      string
+	TenantName    string
+	DisplayName   string
+	CreatedBy     string
+
+	// Sign-in.
+	Scopes []string
+
+	// Review (after pre-flight).
+	SignedInAs        string
+	Roles             []string
+	Audience          string
+	WebRedirectURIs   []string
+	PublicRedirectURI []string
+	PortalRedirectURI string // added for the admin-consent return
+	IDTokens          bool
+	AccessTokens      bool
+	Permissions       []WizardPermission
+	SecretName        string
+	SecretMonths      int
+	SecretEnds        string
+	SecretClampNote   string
+	Existing          *WizardExisting
+	CreateResources   []string
+	EWS               *AdviceView
+	EWSGraphVariant   string
+	Warnings          []string
+	Doubts            []DoubtView
+
+	// Progress and results.
+	Steps       []WizardStep
+	ClientID    string
+	SecretHint  string
+	SecretShown bool
+	ConsentURL  string
+	ConsentedAt string
+	Handoff     []HandoffSheetView
+	Hardening   []AdviceView
+	CanApply    bool
+}
+
+// WizardExisting is the app this blueprint registered before in the tenant.
+type WizardExisting struct {
+	AppID, DisplayName string
+	Secrets            int
+}
+
+// HandoffSheetView is one place in the vendor product, filled in.
+type HandoffSheetView struct {
+	Title, MenuPath, Note string
+	Steps                 []string
+	Fields                []HandoffSheetField
+}
+
+// HandoffSheetField is a filled-in field; Secret marks where the secret goes.
+type HandoffSheetField struct {
+	ID, Label, Value, Note string
+	Secret                 bool
+}
+
+// WizardDoneData is the page that shows the secret, once.
+type WizardDoneData struct {
+	Run    WizardRunData
+	Secret string // the value, on this response only
+	Ends   string
+}
+
+// RegistrationRow is a line on the registrations page.
+type RegistrationRow struct {
+	TenantName, TenantID, BlueprintID, DisplayName, ClientID, AppliedBy, AppliedAt, Consent, ConsentChecked, RunID string
+}
+
+// RunRow is a recent wizard run.
+type RunRow struct {
+	ID, TenantName, BlueprintID, DisplayName, State, CreatedBy, Created string
+}
+
+// RegistrationsData is the registrations page.
+type RegistrationsData struct {
+	Tenant        string // filter: tenant ID, or ""
+	TenantName    string
+	Registrations []RegistrationRow
+	Runs          []RunRow
+}
+
+// ConsentReturnData is what a consenting administrator sees on return.
+type ConsentReturnData struct {
+	OK      bool
+	Message string
+	AppName string
+}
+
+func stepIcon(status string) string {
+	switch status {
+	case "done":
+		return "✓"
+	case "running":
+		return "…"
+	case "failed":
+		return "✗"
+	case "needs_consent":
+		return "⚑"
+	}
+	return "·"
+}
+
+func stepStatusText(status string) string {
+	switch status {
+	case "done":
+		return "done"
+	case "running":
+		return "in progress"
+	case "failed":
+		return "failed"
+	case "needs_consent":
+		return "needs a Global Administrator's consent"
+	}
+	return "waiting"
+}
+
+func runStateText(state string) string {
+	switch state {
+	case "signin":
+		return "Waiting for sign-in to the tenant"
+	case "review":
+		return "Ready to review"
+	case "applying":
+		return "Being applied (or interrupted)"
+	case "consent":
+		return "Waiting for admin consent"
+	case "done":
+		return "Done"
+	case "failed":
+		return "A step failed"
+	case "cancelled":
+		return "Cancelled"
+	}
+	return state
+}
+
+func consentText(state string) string {
+	switch state {
+	case "granted":
+		return "All permissions granted (verified)"
+	case "partial":
+		return "Some permissions still need consent"
+	case "pending":
+		return "Waiting for admin consent"
+	}
+	return "Not verified yet"
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
