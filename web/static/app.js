@@ -15,6 +15,33 @@
     });
   });
 
+  // The wizard's apply: while the POST runs (it may take a minute while
+  // Graph replicates), poll the run's steps so the admin sees progress.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.getAttribute || !form.getAttribute("data-progress")) return;
+    var btn = form.querySelector("button[type=submit]");
+    if (btn) {
+      btn.setAttribute("aria-busy", "true");
+      btn.textContent = "Applying…";
+      setTimeout(function () { btn.disabled = true; }, 0);
+    }
+    var live = document.getElementById("run-progress-live");
+    if (!live || !window.htmx) return;
+    live.hidden = false;
+    var url = form.getAttribute("data-progress");
+    var poll = function () {
+      window.htmx.ajax("GET", url, { target: live, swap: "innerHTML" });
+    };
+    poll();
+    setInterval(poll, 1000);
+  });
+
+  // Print buttons (the hand-off sheet).
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("[data-print]")) window.print();
+  });
+
   // Long-running forms (a tenant scan): show Pico's spinner and prevent a second submit.
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
