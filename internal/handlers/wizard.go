@@ -356,7 +356,7 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	end, clamped := registration.SecretEnd(now, p.SecretMonths, pf.PolicyMax())
 	d.SecretName, d.SecretEnds = registration.SecretName(run.ID, run.CreatedAt), end.UTC().Format("2 January 2006")
 	if clamped {
-		d.SecretClampNote = "The tenant's app management policy allows secrets of at most " + itoa(pf.PolicyMaxDays) + " days, so this secret ends on " + d.SecretEnds + " instead."
+		d.SecretClampNote = "The tenant's app management policy allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so this secret ends on " + d.SecretEnds + " instead."
 	}
 	if run.SecretEnd != nil {
 		d.SecretEnds = run.SecretEnd.UTC().Format("2 January 2006")
@@ -405,7 +405,7 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	for i, s := range lr.bp.HandoffSheet(v) {
 		hs := templates.HandoffSheetView{Title: s.Title, MenuPath: s.MenuPath, Note: s.Note, Steps: s.Steps}
 		for j, f := range s.Fields {
-			hs.Fields = append(hs.Fields, templates.HandoffSheetField{ID: "handoff-" + itoa(i) + "-" + itoa(j), Label: f.Label, Value: f.Value, Note: f.Note, Secret: f.Secret})
+			hs.Fields = append(hs.Fields, templates.HandoffSheetField{ID: "handoff-" + strconv.Itoa(i) + "-" + strconv.Itoa(j), Label: f.Label, Value: f.Value, Note: f.Note, Secret: f.Secret})
 		}
 		d.Handoff = append(d.Handoff, hs)
 	}
@@ -752,4 +752,3 @@ func (h *Handler) registrationsPage(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,110 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+// Step 1 refuses bad input with a clear message per field and a 422,
+// keeps what was typed, and records nothing.
+func TestWizardStartValidates(t *testing.T) {
+	e := newFlowEnv(t)
+	connectFabrikam(t, e)
+	b := e.browser()
+	b.signIn("oscar")
+	resp, body := b.get(e.Portal.URL + "/catalogue/exact-synergy-calendar/register")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="server_name"`) || !strings.Contains(body, "Fabrikam") {
+		t.Fatalf("start page: %d, server_name input and Fabrikam in the tenant list expected", resp.StatusCode)
+	}
+	for _, c := range []struct {
+		name string
+		form url.Values
+		want []string
+	}{
+		{"bad hostname", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {e.Other}, "server_name": {"https://x/<script>"}},
+			[]string{"Enter a server name", `value="https://x/&lt;script&gt;"`}},
+		{"missing parameter", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {e.Other}},
+			[]string{"Enter "}},
+		{"tenant not connected", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {"11111111-2222-3333-4444-555555555555"}, "server_name": {"erp.fabrikam.example"}},
+			[]string{"A customer tenant must be connected first"}},
+		{"secret too long", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {e.Other}, "server_name": {"erp.fabrikam.example"}, "secret_months": {"60"}},
+			[]string{"Choose between 1 and"}},
+		{"secret not a number", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {e.Other}, "server_name": {"erp.fabrikam.example"}, "secret_months": {"six"}},
+			[]string{"whole number of months"}},
+		{"unknown feature", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {e.Other}, "server_name": {"erp.fabrikam.example"}, "feature": {"Everything"}},
+			[]string{"Choose only features"}},
+		{"name with a line break", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {e.Other}, "server_name": {"erp.fabrikam.example"}, "display_name": {"a\nb"}},
+			[]string{"line breaks"}},
+	} {
+		resp, body := b.postForm("/registrations", c.form)
+		if resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", c.name, resp.StatusCode)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: page lacks %q", c.name, w)
+			}
+		}
+	}
+	if runs, _ := e.Store.ListRuns(context.Background(), "", 10); len(runs) != 0 {
+		t.Errorf("refused forms recorded %d runs", len(runs))
+	}
+	// A good form makes a run and leads to the sign-in step.
+	resp, body = b.postForm("/registrations", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {e.Other}, "server_name": {"erp.fabrikam.example"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="wizard-signin"`) {
+		t.Fatalf("good form: %d, want the sign-in step", resp.StatusCode)
+	}
+	runs, _ := e.Store.ListRuns(context.Background(), e.Other, 10)
+	if len(runs) != 1 || runs[0].State != store.RunSignIn || runs[0].Params["server_name"] != "erp.fabrikam.example" {
+		t.Fatalf("runs = %+v", runs)
+	}
+	if ev := e.auditEvents("registration.start"); len(ev) != 1 {
+		t.Errorf("%d registration.start audit events, want 1", len(ev))
+	}
+	// Nothing to apply before the review: the apply is refused by being a no-op redirect.
+	resp, _ = b.postForm("/registrations/"+runs[0].ID+"/apply", url.Values{})
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/registrations/"+runs[0].ID {
+		t.Errorf("apply before review: %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+}
+
+func TestWizardRefusesViewersAndBadIDs(t *testing.T) {
+	e := newFlowEnv(t)
+	v := e.browser()
+	v.signIn("vera")
+	if resp, _ := v.get(e.Portal.URL + "/catalogue/exact-globe-mail/register"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer GET register = %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := v.postForm("/registrations", url.Values{"blueprint": {"exact-globe-mail"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer POST /registrations = %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := v.get(e.Portal.URL + "/registrations"); resp.StatusCode != http.StatusOK {
+		t.Errorf("viewer GET /registrations = %d, want 200", resp.StatusCode)
+	}
+	o := e.browser()
+	o.signIn("oscar")
+	for _, p := range []string{"/registrations/not-a-uuid", "/registrations/00000000-0000-4000-8000-000000000000", "/catalogue/no-such/register"} {
+		if resp, _ := o.get(e.Portal.URL + p); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", p, resp.StatusCode)
+		}
+	}
+	if resp, _ := o.get(e.Portal.URL + "/registrations?tenant=x' OR 1=1"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad tenant filter = %d, want 400", resp.StatusCode)
+	}
+	// A consent answer with a made-up state records nothing and says so.
+	anon := e.browser()
+	resp, body := anon.get(e.Portal.URL + "/registrations/consented?admin_consent=True&state=forged&tenant=" + e.Other)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "does not belong") {
+		t.Errorf("forged consent return = %d", resp.StatusCode)
+	}
+	// A sign-in answer this browser did not start is refused.
+	resp, _ = o.get(e.Portal.URL + "/registrations/callback?code=x&state=y")
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unsolicited callback = %d, want 400", resp.StatusCode)
+	}
+}
