@@ -1,0 +1,266 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/applications"
+	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithuniquename"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+)
+
+// Application is an app registration with its credentials.
+type Application struct {
+	ObjectID       string
+	AppID          string
+	DisplayName    string
+	UniqueName     string
+	SignInAudience string
+	Credentials    []Credential
+}
+
+// ApplicationSpec is what UpsertApplication writes.
+type ApplicationSpec struct {
+	DisplayName               string
+	SignInAudience            string // default AzureADMyOrg
+	WebRedirectURIs           []string
+	PublicClientRedirectURIs  []string
+	SPARedirectURIs           []string
+	EnableIDTokenIssuance     bool
+	EnableAccessTokenIssuance bool
+	RequiredResourceAccess    []RequiredResource
+	Tags                      []string
+	Notes                     string
+}
+
+// RequiredResource lists the permissions an application requests on one resource.
+type RequiredResource struct {
+	ResourceAppID string
+	Permissions   []PermissionRef
+}
+
+// PermissionRef names one permission by ID; Type is "Role" (application) or "Scope" (delegated).
+type PermissionRef struct {
+	ID   string
+	Type string
+}
+
+// Secret is a new client secret; Text is returned by Graph exactly once.
+type Secret struct {
+	KeyID       string
+	DisplayName string
+	Hint        string
+	Text        string
+	Start       time.Time
+	End         time.Time
+}
+
+func toApplication(a models.Applicationable) Application {
+	return Application{ObjectID: deref(a.GetId()), AppID: deref(a.GetAppId()), DisplayName: deref(a.GetDisplayName()),
+		UniqueName: deref(a.GetUniqueName()), SignInAudience: deref(a.GetSignInAudience()),
+		Credentials: credentials(a.GetPasswordCredentials(), a.GetKeyCredentials())}
+}
+
+// ListApplications returns every application of the tenant with its credentials, following
+// @odata.nextLink ($top=999, the maximum).
+func (c *Client) ListApplications(ctx context.Context) ([]Application, error) {
+	top := int32(999)
+	cfg := &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{
+			Select: []string{"id", "appId", "displayName", "uniqueName", "signInAudience", "passwordCredentials", "keyCredentials"},
+			Top:    &top,
+		},
+	}
+	res, err := applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).Get(ctx, cfg)
+	if err != nil {
+		return nil, mapError("list applications", err)
+	}
+	out := []Application{}
+	err = iterate(ctx, c, "list applications", res, models.CreateApplicationCollectionResponseFromDiscriminatorValue, func(a models.Applicationable) {
+		out = append(out, toApplication(a))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Validate rejects a spec Graph would misread: every permission needs a GUID
+// and the type Role or Scope. (An unparsable ID used to be dropped silently,
+// registering an app without a permission it was meant to have.)
+func (spec ApplicationSpec) Validate() error {
+	for _, rr := range spec.RequiredResourceAccess {
+		if _, err := uuid.Parse(rr.ResourceAppID); err != nil {
+			return fmt.Errorf("graph: application spec: resource %q is not an appId", rr.ResourceAppID)
+		}
+		for _, p := range rr.Permissions {
+			if _, err := uuid.Parse(p.ID); err != nil {
+				return fmt.Errorf("graph: application spec: permission %q of resource %s is not a GUID", p.ID, rr.ResourceAppID)
+			}
+			if p.Type != "Role" && p.Type != "Scope" {
+				return fmt.Errorf("graph: application spec: permission %s has type %q, want Role or Scope", p.ID, p.Type)
+			}
+		}
+	}
+	return nil
+}
+
+func (spec ApplicationSpec) model() models.Applicationable {
+	a := models.NewApplication()
+	a.SetDisplayName(&spec.DisplayName)
+	aud := spec.SignInAudience
+	if aud == "" {
+		aud = "AzureADMyOrg"
+	}
+	a.SetSignInAudience(&aud)
+	web := models.NewWebApplication()
+	web.SetRedirectUris(nonNil(spec.WebRedirectURIs))
+	ig := models.NewImplicitGrantSettings()
+	ig.SetEnableIdTokenIssuance(&spec.EnableIDTokenIssuance)
+	ig.SetEnableAccessTokenIssuance(&spec.EnableAccessTokenIssuance)
+	web.SetImplicitGrantSettings(ig)
+	a.SetWeb(web)
+	pc := models.NewPublicClientApplication()
+	pc.SetRedirectUris(nonNil(spec.PublicClientRedirectURIs))
+	a.SetPublicClient(pc)
+	spa := models.NewSpaApplication()
+	spa.SetRedirectUris(nonNil(spec.SPARedirectURIs))
+	a.SetSpa(spa)
+	rras := []models.RequiredResourceAccessable{}
+	for _, rr := range spec.RequiredResourceAccess {
+		m := models.NewRequiredResourceAccess()
+		id := rr.ResourceAppID
+		m.SetResourceAppId(&id)
+		var ras []models.ResourceAccessable
+		for _, p := range rr.Permissions {
+			ra := models.NewResourceAccess()
+			u := uuid.MustParse(p.ID) // checked by Validate
+			ra.SetId(&u)
+			t := p.Type
+			ra.SetTypeEscaped(&t)
+			ras = append(ras, ra)
+		}
+		m.SetResourceAccess(ras)
+		rras = append(rras, m)
+	}
+	a.SetRequiredResourceAccess(rras)
+	a.SetTags(nonNil(spec.Tags))
+	if spec.Notes != "" {
+		a.SetNotes(&spec.Notes)
+	}
+	return a
+}
+
+// UpsertApplication creates or updates the application with the given uniqueName:
+// PATCH /applications(uniqueName='…') with Prefer: create-if-missing (201 created, 204 updated; see
+// https://learn.microsoft.com/graph/api/application-upsert). It returns the application and whether it
+// was created.
+func (c *Client) UpsertApplication(ctx context.Context, uniqueName string, spec ApplicationSpec) (Application, bool, error) {
+	if uniqueName == "" || spec.DisplayName == "" {
+		return Application{}, false, errors.New("graph: upsert application: uniqueName and DisplayName are required")
+	}
+	if err := spec.Validate(); err != nil {
+		return Application{}, false, err
+	}
+	headers := abs.NewRequestHeaders()
+	headers.Add("Prefer", "create-if-missing")
+	b := applicationswithuniquename.NewApplicationsWithUniqueNameRequestBuilderInternal(c.pathParams(), c.adapter, &uniqueName)
+	res, err := b.Patch(ctx, spec.model(), &applicationswithuniquename.ApplicationsWithUniqueNameRequestBuilderPatchRequestConfiguration{Headers: headers})
+	if err != nil {
+		return Application{}, false, mapError("upsert application", err)
+	}
+	if res != nil {
+		return toApplication(res), true, nil
+	}
+	// 204: updated, no body. Read it back (retrying while a just-created app is still replicating).
+	var got models.Applicationable
+	err = c.retryReplication(ctx, func() error {
+		var err error
+		got, err = b.Get(ctx, nil)
+		return mapError("get application", err)
+	})
+	if err != nil {
+		return Application{}, false, err
+	}
+	if got == nil {
+		return Application{}, false, fmt.Errorf("get application: %w", ErrNotFound)
+	}
+	return toApplication(got), false, nil
+}
+
+// AddPassword adds a client secret ending at end (POST /applications/{id}/addPassword). The returned
+// Secret.Text is the only time Graph discloses the value. A lifetime beyond the tenant's app management
+// policy fails with ErrPolicyViolation. A 404 right after the application was created is retried.
+func (c *Client) AddPassword(ctx context.Context, appObjectID, displayName string, end time.Time) (Secret, error) {
+	body := applications.NewItemAddPasswordPostRequestBody()
+	pc := models.NewPasswordCredential()
+	pc.SetDisplayName(&displayName)
+	if !end.IsZero() {
+		e := end.UTC()
+		pc.SetEndDateTime(&e)
+	}
+	body.SetPasswordCredential(pc)
+	b := applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).ByApplicationId(appObjectID).AddPassword()
+	var res models.PasswordCredentialable
+	err := c.retryReplication(ctx, func() error {
+		var err error
+		res, err = b.Post(ctx, body, nil)
+		return mapError("add password", err)
+	})
+	if err != nil {
+		return Secret{}, err
+	}
+	if res == nil || res.GetSecretText() == nil {
+		return Secret{}, errors.New("graph: add password: response without secretText")
+	}
+	return Secret{KeyID: uuidString(res.GetKeyId()), DisplayName: deref(res.GetDisplayName()), Hint: deref(res.GetHint()),
+		Text: *res.GetSecretText(), Start: deref(res.GetStartDateTime()), End: deref(res.GetEndDateTime())}, nil
+}
+
+// RemovePassword removes a client secret (POST /applications/{id}/removePassword).
+func (c *Client) RemovePassword(ctx context.Context, appObjectID, keyID string) error {
+	id, err := uuid.Parse(keyID)
+	if err != nil {
+		return fmt.Errorf("graph: remove password: keyId: %w", err)
+	}
+	body := applications.NewItemRemovePasswordPostRequestBody()
+	body.SetKeyId(&id)
+	err = applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).ByApplicationId(appObjectID).RemovePassword().Post(ctx, body, nil)
+	return mapError("remove password", err)
+}
+
+// DeleteApplication deletes an application registration (DELETE /applications/{id}); Graph moves it to
+// deleted items and deletes its service principal.
+func (c *Client) DeleteApplication(ctx context.Context, appObjectID string) error {
+	err := applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).ByApplicationId(appObjectID).Delete(ctx, nil)
+	return mapError("delete application", err)
+}
+
+// ApplicationByUniqueName returns the application with the given uniqueName
+// (GET /applications(uniqueName='…')), or an error wrapping ErrNotFound.
+func (c *Client) ApplicationByUniqueName(ctx context.Context, uniqueName string) (Application, error) {
+	res, err := applicationswithuniquename.NewApplicationsWithUniqueNameRequestBuilderInternal(c.pathParams(), c.adapter, &uniqueName).Get(ctx, nil)
+	if err != nil {
+		return Application{}, mapError("get application", err)
+	}
+	if res == nil {
+		return Application{}, fmt.Errorf("get application: %w", ErrNotFound)
+	}
+	return toApplication(res), nil
+}
+
+// GetApplication returns an application by object ID with its credentials.
+func (c *Client) GetApplication(ctx context.Context, objectID string) (Application, error) {
+	res, err := applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).ByApplicationId(objectID).Get(ctx, nil)
+	if err != nil {
+		return Application{}, mapError("get application", err)
+	}
+	if res == nil {
+		return Application{}, fmt.Errorf("get application: %w", ErrNotFound)
+	}
+	return toApplication(res), nil
+}

@@ -1,0 +1,76 @@
+package graph
+
+import (
+	"encoding/base64"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+)
+
+// Well-known resource application IDs (graph-entra.md §5.1).
+const (
+	MicrosoftGraphAppID   = "00000003-0000-0000-c000-000000000000"
+	ExchangeOnlineAppID   = "00000002-0000-0ff1-ce00-000000000000"
+	CredentialPassword    = "password"
+	CredentialCertificate = "certificate"
+)
+
+// Credential is a client secret (password) or certificate of an application. Secret values are never
+// part of it.
+type Credential struct {
+	Kind        string // CredentialPassword or CredentialCertificate
+	KeyID       string
+	DisplayName string
+	Hint        string // first three characters of a secret
+	Thumbprint  string // base64 customKeyIdentifier of a certificate
+	Start       time.Time
+	End         time.Time
+}
+
+// credentials converts an object's passwordCredentials and keyCredentials (applications and service
+// principals carry the same two lists).
+func credentials(passwords []models.PasswordCredentialable, keys []models.KeyCredentialable) []Credential {
+	var out []Credential
+	for _, p := range passwords {
+		if p == nil {
+			continue
+		}
+		out = append(out, Credential{Kind: CredentialPassword, KeyID: uuidString(p.GetKeyId()),
+			DisplayName: deref(p.GetDisplayName()), Hint: deref(p.GetHint()), Start: deref(p.GetStartDateTime()), End: deref(p.GetEndDateTime())})
+	}
+	for _, k := range keys {
+		if k == nil {
+			continue
+		}
+		cr := Credential{Kind: CredentialCertificate, KeyID: uuidString(k.GetKeyId()), DisplayName: deref(k.GetDisplayName()),
+			Start: deref(k.GetStartDateTime()), End: deref(k.GetEndDateTime())}
+		if id := k.GetCustomKeyIdentifier(); len(id) > 0 {
+			cr.Thumbprint = base64.StdEncoding.EncodeToString(id)
+		}
+		out = append(out, cr)
+	}
+	return out
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func uuidString(p *uuid.UUID) string {
+	if p == nil {
+		return ""
+	}
+	return p.String()
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
