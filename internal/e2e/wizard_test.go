@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -86,11 +87,11 @@ func connectFabrikam(t *testing.T, env *testenv.Env) {
 }
 
 // wizardResult is what the finished page showed.
-type wizardResult struct{ secret, clientID, tenantID string }
+type wizardResult struct{ secret, clientID, tenantID, shareLink string }
 
 // runWizard drives the wizard in the operator's browser from the blueprint
 // page to the finished page, signing in to Fabrikam as admin.
-func runWizard(t *testing.T, ctx context.Context, env *testenv.Env, blueprint string, params map[string]string, admin string, wantExisting bool) wizardResult {
+func runWizard(t *testing.T, ctx context.Context, env *testenv.Env, blueprint string, params map[string]string, admin string, wantExisting, share bool) wizardResult {
 	t.Helper()
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(env.Portal.URL+"/catalogue/"+blueprint),
@@ -100,6 +101,9 @@ func runWizard(t *testing.T, ctx context.Context, env *testenv.Env, blueprint st
 	))
 	for name, v := range params {
 		must(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`input[name="`+name+`"]`), v)))
+	}
+	if share {
+		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="wizard-share"]`))))
 	}
 	screenshot(t, ctx, "wizard-start-"+blueprint)
 	must(t, chromedp.Do(ctx,
@@ -134,6 +138,10 @@ func runWizard(t *testing.T, ctx context.Context, env *testenv.Env, blueprint st
 	must(t, err)
 	res.tenantID, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="handoff-tenant-id"]`)))
 	must(t, err)
+	if share {
+		res.shareLink, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="share-link"]`)))
+		must(t, err)
+	}
 	return res
 }
 
@@ -229,9 +237,13 @@ func TestWizardInChromium(t *testing.T) {
 		{"exact-synergy-mail", map[string]string{"server_name": "synergy.fabrikam.example", "sender_mailbox": "mail@fabrikam.example"},
 			[]string{"https://synergy.fabrikam.example/Synergy/docs/SysJwtTokenLogin.aspx"}},
 	}
-	var secrets []string
-	for _, c := range cases {
-		res := runWizard(t, ctx, env, c.blueprint, c.params, "fiona", false)
+	var secrets, shareLinks []string
+	for i, c := range cases {
+		res := runWizard(t, ctx, env, c.blueprint, c.params, "fiona", false, i == 1)
+		if i == 1 {
+			shareLinks = append(shareLinks, res.shareLink)
+			openShareLink(t, res.shareLink, res.secret)
+		}
 		secrets = append(secrets, res.secret)
 		if res.secret == "" || res.tenantID != env.Other || len(res.clientID) != 36 {
 			t.Fatalf("%s: finished page shows secret %d chars, tenant %q, client %q", c.blueprint, len(res.secret), res.tenantID, res.clientID)
@@ -304,7 +316,7 @@ func TestWizardInChromium(t *testing.T) {
 	}
 
 	// Again: the page offers to update; the tenant still holds one app, now with two secrets.
-	res := runWizard(t, ctx, env, "exact-globe-mail", map[string]string{"sender_mailbox": "invoices@fabrikam.example"}, "fiona", true)
+	res := runWizard(t, ctx, env, "exact-globe-mail", map[string]string{"sender_mailbox": "invoices@fabrikam.example"}, "fiona", true, false)
 	secrets = append(secrets, res.secret)
 	apps := appsByUniqueName(env.Sim, env.Other, registration.UniqueName("exact-globe-mail"))
 	if len(apps) != 1 || len(apps[0]["passwordCredentials"].([]any)) != 2 {
@@ -343,6 +355,9 @@ func TestWizardInChromium(t *testing.T) {
 	pages = append(pages, html)
 
 	canaries := append([]string{}, secrets...)
+	for _, l := range shareLinks {
+		canaries = append(canaries, l[strings.LastIndex(l, "/")+1:]) // the link's token
+	}
 	tap.mu.Lock()
 	canaries = append(canaries, tap.tokens...)
 	tap.mu.Unlock()
@@ -359,15 +374,55 @@ func TestWizardInChromium(t *testing.T) {
 			if strings.Contains(text, c) {
 				kind := "secret"
 				if i >= len(secrets) {
-					kind = "access token"
+					kind = "share token or access token"
 				}
 				t.Errorf("a %s (canary %d) appears in the %s", kind, i, where)
 			}
 		}
 	}
-	if !strings.Contains(dump, "registration_tokens") {
+	if !strings.Contains(dump, "share_links") || !strings.Contains(dump, "registration_tokens") {
 		t.Error("pg_dump does not contain the tokens table: the dump is not what it should be")
 	}
+}
+
+// openShareLink opens a one-time link in a fresh browser as the customer
+// would: a button first, then the secret, once; a second opening gets 410.
+func openShareLink(t *testing.T, link, secret string) {
+	t.Helper()
+	if !strings.Contains(link, "/share/") {
+		t.Fatalf("share link %q", link)
+	}
+	// A link preview (GET) does not use it up.
+	if status, body := httpGet(t, link); status != http.StatusOK || strings.Contains(body, secret) {
+		t.Fatalf("share page GET: %d, secret shown %v", status, strings.Contains(body, secret))
+	}
+	b := newBrowser(t)
+	ctx, cancel := context.WithTimeout(b, time.Minute)
+	defer cancel()
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.Click(chromedp.CSS(`[data-testid="share-reveal"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="share-secret-value"]`)),
+	))
+	got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="share-secret-value"]`)))
+	must(t, err)
+	if got != secret {
+		t.Errorf("share link showed %d characters, not the secret", len(got))
+	}
+	screenshot(t, ctx, "share-revealed")
+	must(t, chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`[data-testid="share-gone"]`))))
+	if status, body := httpGet(t, link); status != http.StatusGone || strings.Contains(body, secret) {
+		t.Errorf("used link: %d", status)
+	}
+}
+
+func httpGet(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	must(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // pgDump dumps the test database as SQL with Postgres's own pg_dump.
@@ -402,7 +457,7 @@ func TestWizardConsentLinkInChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(browser, 3*time.Minute)
 	defer cancel()
 	signIn(t, ctx, env, "oscar")
-	res := runWizard(t, ctx, env, "exact-globe-mail", map[string]string{"sender_mailbox": "invoices@fabrikam.example"}, "frank", false)
+	res := runWizard(t, ctx, env, "exact-globe-mail", map[string]string{"sender_mailbox": "invoices@fabrikam.example"}, "frank", false, true)
 	if res.secret == "" {
 		t.Fatal("no secret shown")
 	}
@@ -437,6 +492,21 @@ func TestWizardConsentLinkInChromium(t *testing.T) {
 	}
 	if roles := rolesOf(t, env, env.Other, res.clientID, res.secret, false); !slices.Contains(roles, "Mail.Send") {
 		t.Errorf("after consent the app's roles are %v, want Mail.Send", roles)
+	}
+	// The operator withdraws the share link before anyone opened it: it no longer works.
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.Portal.URL+"/registrations"),
+		chromedp.Click(chromedp.CSS(`[data-testid="registration-row"] a`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="share-revoke"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="share-revoke"]`)),
+	))
+	row, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="share-row"]`)))
+	must(t, err)
+	if !strings.Contains(row, "withdrawn") {
+		t.Errorf("share row after withdrawal = %q", row)
+	}
+	if status, body := httpGet(t, res.shareLink); status != http.StatusGone || !strings.Contains(body, "withdrew") {
+		t.Errorf("withdrawn link: %d", status)
 	}
 	// The operator's page: reloaded, it shows the grants as verified.
 	must(t, chromedp.Do(ctx,

@@ -41,6 +41,7 @@ type Handler struct {
 	metrics      requestObserver
 
 	registrations registrationStore
+	shares        shareStore
 	wizard        Wizard
 
 	alertSettings AlertSettings
@@ -109,6 +110,7 @@ func New(d Deps) *Handler {
 		h.deliveries = d.Store
 		h.tenantAdmin = d.Store
 		h.registrations = d.Store
+		h.shares = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health

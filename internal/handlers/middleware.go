@@ -84,7 +84,7 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 			level = slog.LevelDebug
 		}
 		h.log.Log(r.Context(), level, "http",
-			"request_id", RequestID(r.Context()), "remote", clientIP(r), "method", r.Method, "path", r.URL.Path,
+			"request_id", RequestID(r.Context()), "remote", clientIP(r), "method", r.Method, "path", logPath(r.URL.Path),
 			"status", rec.status, "bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds())
 	})
 }
@@ -139,7 +139,7 @@ func (h *Handler) crossOriginProtection(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.log.WarnContext(r.Context(), "cross-origin request refused", "request_id", RequestID(r.Context()),
-			"method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+			"method", r.Method, "path", logPath(r.URL.Path), "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		h.serveError(w, r, errForbidden("This request came from another site, so the portal refused it. If you clicked a link or button on the portal itself, reload the page and try again."))
 	}))
 	return cop.Handler(next)

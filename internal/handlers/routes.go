@@ -34,6 +34,9 @@ func (h *Handler) Routes() http.Handler {
 		r.Get("/onboarding/callback", h.wrap(h.onboardingCallback))
 		// Where a Global Administrator lands after an app's admin consent link.
 		r.Get("/registrations/consented", h.wrap(h.consentReturn))
+		// A one-time share link for a new secret: the customer needs no portal account.
+		r.Get("/share/{token}", h.wrap(h.sharePage))
+		r.Post("/share/{token}", h.wrap(h.shareReveal))
 
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
@@ -74,6 +77,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/registrations/{id}/signin", h.wrap(h.runSignIn))
 				r.Post("/registrations/{id}/apply", h.wrap(h.applyRun))
 				r.Post("/registrations/{id}/check", h.wrap(h.checkConsent))
+				r.Post("/registrations/{id}/share/{link}/revoke", h.wrap(h.revokeShare))
 			})
 
 			// Admins.

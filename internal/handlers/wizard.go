@@ -135,7 +135,7 @@ func (h *Handler) wizardTenants(ctx context.Context) ([]templates.WizardTenant, 
 func (h *Handler) wizardStartData(l loadedBlueprint, tenants []templates.WizardTenant, tenant string, values map[string]string, features []string, name string, months int, errs map[string]string) templates.WizardStartData {
 	b := l.bp
 	d := templates.WizardStartData{BlueprintID: b.ID, BlueprintName: b.Name, Vendor: b.Vendor, DisplayName: name, SecretMonths: months,
-		SecretMax: b.Secret.MaxLifetimeMonths, Errors: errs}
+		SecretMax: b.Secret.MaxLifetimeMonths, Errors: errs, ShareDays: MaxShareDays}
 	if d.SecretMax <= 0 || d.SecretMax > catalog.MaxSecretLifetimeMonths {
 		d.SecretMax = catalog.MaxSecretLifetimeMonths
 	}
@@ -202,12 +202,22 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {
 	features := r.PostForm["feature"]
 	name := r.PostForm.Get("display_name")
 	months, ok := registration.ParseMonths(r.PostForm.Get("secret_months"))
+	shareDays := 0
+	if r.PostForm.Get("share") == "on" {
+		var serr error
+		if shareDays, serr = strconv.Atoi(r.PostForm.Get("share_days")); serr != nil || shareDays < 1 || shareDays > MaxShareDays {
+			shareDays = -1
+		}
+	}
 	plan, errs := registration.NewPlan(b, registration.Choices{DisplayName: name, Params: values, Features: features, SecretMonths: months})
 	if errs == nil {
 		errs = map[string]string{}
 	}
 	if !ok {
 		errs[registration.FieldSecretMonths] = "Enter a whole number of months."
+	}
+	if shareDays < 0 {
+		errs["share_days"] = "A share link lasts 1 to 7 days."
 	}
 	var tenantName string
 	for _, t := range tenants {
@@ -220,6 +230,7 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(errs) > 0 {
 		d := h.wizardStartData(l, tenants, tenant, values, features, name, months, errs)
+		d.Share, d.ShareDays = r.PostForm.Get("share") == "on", max(shareDays, 1)
 		d.Problem = "Some values need your attention."
 		h.render(w, r, http.StatusUnprocessableEntity, templates.WizardStartPage(h.page(r, "Register "+b.Name, templates.SectionRegistrations), d))
 		return nil
@@ -228,7 +239,7 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {
 	oid := u.ObjectID
 	run, err := h.registrations.CreateRun(ctx, store.RegistrationRun{ID: uuid.NewString(), TenantID: tenant, TenantName: tenantName,
 		BlueprintID: b.ID, DisplayName: plan.DisplayName, UniqueName: plan.UniqueName, Params: plan.Params, Features: features,
-		SecretMonths: plan.SecretMonths, CreatedByOID: &oid, CreatedByName: u.Name},
+		SecretMonths: plan.SecretMonths, ShareDays: shareDays, CreatedByOID: &oid, CreatedByName: u.Name},
 		h.auditEvent(r, "registration.start", plan.DisplayName, map[string]string{"blueprint": b.ID}))
 	if err != nil {
 		return err
@@ -397,6 +408,9 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	}
 	if run.ConsentCheckedAt != nil {
 		d.ConsentedAt = " on " + fmtTime(*run.ConsentCheckedAt)
+	}
+	if d.Shares, err = h.shareRows(ctx, run.ID); err != nil {
+		return d, err
 	}
 	v := catalog.Values{ClientID: run.ClientID, TenantID: run.TenantID, ServicePrincipalID: run.SPObjectID, Params: run.Params}
 	if run.SecretEnd != nil {
@@ -622,10 +636,21 @@ func (h *Handler) applyRun(w http.ResponseWriter, r *http.Request) error {
 	if applyErr != nil {
 		d.Error = registration.Explain(applyErr) + " The secret below was made and is valid; retry the remaining steps from the registration page."
 	}
+	done := templates.WizardDoneData{Run: d, Secret: res.Secret.Text}
+	if lr.run.ShareDays > 0 {
+		link, exp, err := h.makeShareLink(r, lr.run, res.Secret.Text)
+		if err != nil {
+			// The secret is still shown: losing the link must not lose the secret.
+			h.log.ErrorContext(ctx, "make share link", "request_id", RequestID(ctx), "run", lr.run.ID, "err", err)
+			done.ShareError = "The one-time link could not be made; copy the secret from this page instead."
+		} else {
+			done.ShareLink, done.ShareExpires = link, fmtTime(exp)
+		}
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	pd := h.page(r, lr.run.DisplayName, templates.SectionRegistrations)
 	pd.NoHistory = true
-	h.render(w, r, http.StatusOK, templates.WizardDonePage(pd, templates.WizardDoneData{Run: d, Secret: res.Secret.Text}))
+	h.render(w, r, http.StatusOK, templates.WizardDonePage(pd, done))
 	return nil
 }
 
@@ -751,4 +776,3 @@ func (h *Handler) registrationsPage(w http.ResponseWriter, r *http.Request) erro
 	h.render(w, r, http.StatusOK, templates.RegistrationsPage(h.page(r, "Registrations", templates.SectionRegistrations), d))
 	return nil
 }
-

@@ -44,6 +44,7 @@ type RegistrationRun struct {
 	Params           map[string]string `db:"params"`
 	Features         []string          `db:"features"`
 	SecretMonths     int               `db:"secret_months"`
+	ShareDays        int               `db:"share_days"`
 	State            string            `db:"state"`
 	Preflight        string            `db:"preflight"` // JSON, "" before pre-flight
 	Error            string            `db:"error"`
@@ -61,7 +62,7 @@ type RegistrationRun struct {
 	UpdatedAt        time.Time         `db:"updated_at"`
 }
 
-const runColumns = `id::text, tenant_id::text, tenant_name, blueprint_id, display_name, unique_name, params, features, secret_months,
+const runColumns = `id::text, tenant_id::text, tenant_name, blueprint_id, display_name, unique_name, params, features, secret_months, share_days,
 	state, coalesce(preflight::text, '') AS preflight, error, app_object_id, client_id, sp_object_id, secret_key_id, secret_hint,
 	secret_end, secret_shown_at, consent_checked_at, created_by_oid::text, created_by_name, created_at, updated_at`
 
@@ -120,10 +121,10 @@ func (s *Store) CreateRun(ctx context.Context, r RegistrationRun, audit AuditEve
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
 			INSERT INTO registration_runs (id, tenant_id, tenant_name, blueprint_id, display_name, unique_name, params, features,
-				secret_months, state, created_by_oid, created_by_name)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING `+runColumns,
+				secret_months, share_days, state, created_by_oid, created_by_name)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING `+runColumns,
 			r.ID, r.TenantID, r.TenantName, r.BlueprintID, r.DisplayName, r.UniqueName, r.Params, r.Features,
-			r.SecretMonths, r.State, r.CreatedByOID, r.CreatedByName)
+			r.SecretMonths, r.ShareDays, r.State, r.CreatedByOID, r.CreatedByName)
 		if err != nil {
 			return err
 		}

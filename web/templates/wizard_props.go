@@ -34,6 +34,9 @@ type WizardStartData struct {
 	// Errors holds a message per field name (parameters by their own names).
 	Errors  map[string]string
 	Problem string
+	// Share: also make a one-time link for the customer, lasting ShareDays.
+	Share     bool
+	ShareDays int
 }
 
 // WizardStep is one write of a run, with its state.
@@ -96,6 +99,21 @@ type WizardRunData struct {
 	Handoff     []HandoffSheetView
 	Hardening   []AdviceView
 	CanApply    bool
+	Shares      []ShareRow
+}
+
+// ShareRow is a one-time share link of a run.
+type ShareRow struct {
+	ID, Created, CreatedBy, Expires, State string
+	Active                                 bool
+}
+
+// ShareData is the page a share link opens.
+type ShareData struct {
+	AppName, ClientID, TenantID, Expires string
+	Secret                               string // only on the reveal response
+	Gone                                 bool
+	Message                              string
 }
 
 // WizardExisting is the app this blueprint registered before in the tenant.
@@ -121,7 +139,8 @@ type HandoffSheetField struct {
 type WizardDoneData struct {
 	Run    WizardRunData
 	Secret string // the value, on this response only
-	Ends   string
+	// ShareLink is the one-time link for the customer (its token is only here).
+	ShareLink, ShareExpires, ShareError string
 }
 
 // RegistrationRow is a line on the registrations page.

@@ -1,0 +1,167 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/web/templates"
+)
+
+// MaxShareDays is the longest a one-time share link lives.
+const MaxShareDays = 7
+
+// shareStore keeps one-time share links.
+type shareStore interface {
+	CreateShareLink(ctx context.Context, l store.ShareLink, tokenHash, sealed []byte, audit store.AuditEvent) error
+	ShareLinkByToken(ctx context.Context, tokenHash []byte) (store.ShareLink, error)
+	ViewShareLink(ctx context.Context, tokenHash []byte, audit store.AuditEvent) (store.ShareLink, []byte, error)
+	RevokeShareLink(ctx context.Context, runID, id string, audit store.AuditEvent) error
+	ShareLinks(ctx context.Context, runID string) ([]store.ShareLink, error)
+	WipeExpiredShareLinks(ctx context.Context) (int64, error)
+}
+
+func shareAAD(linkID string) []byte { return []byte("share-link:" + linkID) }
+
+// makeShareLink seals the secret behind a fresh token and returns the link;
+// the token exists only in that URL.
+func (h *Handler) makeShareLink(r *http.Request, run store.RegistrationRun, secret string) (string, time.Time, error) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	id := uuid.NewString()
+	days := min(max(run.ShareDays, 1), MaxShareDays)
+	exp := h.now().Add(time.Duration(days) * 24 * time.Hour)
+	sealed := h.wizard.Sealer.Seal([]byte(secret), shareAAD(id))
+	u := userFrom(r.Context())
+	err := h.shares.CreateShareLink(context.WithoutCancel(r.Context()), store.ShareLink{ID: id, RunID: run.ID, Label: run.DisplayName, CreatedBy: u.Name, ExpiresAt: exp},
+		stateHash(token), sealed, h.auditEvent(r, "share.create", run.DisplayName, map[string]string{"run": run.ID, "link": id, "expires": exp.UTC().Format(time.RFC3339)}))
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return h.baseURL.JoinPath("/share/" + token).String(), exp, nil
+}
+
+// sharePage is what the customer opens: a button, not the secret, so a link
+// preview or a mail scanner that fetches the URL does not use it up
+// (GET /share/{token}).
+func (h *Handler) sharePage(w http.ResponseWriter, r *http.Request) error {
+	token := chi.URLParam(r, "token")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	pd := h.page(r, "A shared client secret", "")
+	l, err := h.shares.ShareLinkByToken(r.Context(), stateHash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		h.render(w, r, http.StatusNotFound, templates.SharePage(pd, templates.ShareData{Gone: true, Message: "There is no shared secret at this address. Check the link you were sent."}))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d := templates.ShareData{AppName: l.Label, Expires: fmtTime(l.ExpiresAt)}
+	switch {
+	case l.ViewedAt != nil:
+		d.Gone, d.Message = true, "This link was already opened on "+fmtTime(*l.ViewedAt)+". A secret is shown only once: ask the sender for a new one."
+	case l.RevokedAt != nil:
+		d.Gone, d.Message = true, "The sender withdrew this link. Ask them for a new one."
+	case !l.ExpiresAt.After(h.now()):
+		d.Gone, d.Message = true, "This link expired on "+fmtTime(l.ExpiresAt)+". Ask the sender for a new one."
+	}
+	status := http.StatusOK
+	if d.Gone {
+		status = http.StatusGone
+	}
+	h.render(w, r, status, templates.SharePage(pd, d))
+	return nil
+}
+
+// shareReveal shows the secret, once, and wipes it (POST /share/{token}).
+func (h *Handler) shareReveal(w http.ResponseWriter, r *http.Request) error {
+	token := chi.URLParam(r, "token")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	pd := h.page(r, "A shared client secret", "")
+	pd.NoHistory = true
+	audit := store.AuditEvent{Action: "share.view", ActorName: "share link", RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r),
+		Details: map[string]string{"user_agent": truncateString(r.UserAgent(), 200)}}
+	l, sealed, err := h.shares.ViewShareLink(r.Context(), stateHash(token), audit)
+	if errors.Is(err, store.ErrShareGone) {
+		h.render(w, r, http.StatusGone, templates.SharePage(pd, templates.ShareData{Gone: true,
+			Message: "This link was already used, withdrawn or has expired. A secret is shown only once: ask the sender for a new one."}))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	secret, err := h.wizard.Sealer.Open(sealed, shareAAD(l.ID))
+	if err != nil {
+		return err
+	}
+	d := templates.ShareData{AppName: l.Label, Secret: string(secret), TenantID: l.TenantID}
+	if run, err := h.registrations.GetRun(r.Context(), l.RunID); err == nil {
+		d.ClientID = run.ClientID
+		if run.SecretEnd != nil {
+			d.Expires = run.SecretEnd.UTC().Format("2 January 2006")
+		}
+	}
+	h.render(w, r, http.StatusOK, templates.SharePage(pd, d))
+	return nil
+}
+
+// revokeShare withdraws an unused link (POST /registrations/{id}/share/{link}/revoke).
+func (h *Handler) revokeShare(w http.ResponseWriter, r *http.Request) error {
+	runID, linkID := chi.URLParam(r, "id"), chi.URLParam(r, "link")
+	if _, err := uuid.Parse(runID); err != nil {
+		return errNotFound()
+	}
+	if _, err := uuid.Parse(linkID); err != nil {
+		return errNotFound()
+	}
+	err := h.shares.RevokeShareLink(r.Context(), runID, linkID, h.auditEvent(r, "share.revoke", linkID, map[string]string{"run": runID}))
+	if err != nil && !errors.Is(err, store.ErrShareGone) {
+		return err
+	}
+	http.Redirect(w, r, "/registrations/"+runID, http.StatusSeeOther)
+	return nil
+}
+
+// shareRows lists a run's links for its page.
+func (h *Handler) shareRows(ctx context.Context, runID string) ([]templates.ShareRow, error) {
+	ls, err := h.shares.ShareLinks(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	var out []templates.ShareRow
+	for _, l := range ls {
+		row := templates.ShareRow{ID: l.ID, Created: fmtTime(l.CreatedAt), CreatedBy: l.CreatedBy, Expires: fmtTime(l.ExpiresAt)}
+		switch {
+		case l.ViewedAt != nil:
+			row.State = "opened " + fmtTime(*l.ViewedAt)
+		case l.RevokedAt != nil:
+			row.State = "withdrawn " + fmtTime(*l.RevokedAt)
+		case !l.ExpiresAt.After(h.now()):
+			row.State = "expired"
+		default:
+			row.State, row.Active = "not opened yet", true
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// logPath is the request path as the log shows it: a share link's token is
+// a credential and stays out.
+func logPath(p string) string {
+	if strings.HasPrefix(p, "/share/") {
+		return "/share/…"
+	}
+	return p
+}
