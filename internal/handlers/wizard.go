@@ -767,6 +767,14 @@ func (h *Handler) registrationsPage(w http.ResponseWriter, r *http.Request) erro
 		if g.LastRunID != nil {
 			row.RunID = *g.LastRunID
 		}
+		switch {
+		case g.LiveCredentials > 0 && g.NextCredentialEnd != nil:
+			row.Inventory = strconv.Itoa(g.LiveCredentials) + " in the last scan; the first ends " + g.NextCredentialEnd.UTC().Format(time.DateOnly)
+		case g.TenantName == "":
+			row.Inventory = "not scanned (the tenant is not connected)"
+		default:
+			row.Inventory = "none found yet: scan the tenant to see them"
+		}
 		d.Registrations = append(d.Registrations, row)
 	}
 	for _, rn := range runs {

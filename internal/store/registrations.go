@@ -98,11 +98,21 @@ type Registration struct {
 	ConsentState     string            `db:"consent_state"`
 	ConsentCheckedAt *time.Time        `db:"consent_checked_at"`
 	TenantName       string            `db:"tenant_name"`
+	// LiveCredentials and NextCredentialEnd come from the inventory (scans
+	// of the tenant), not from the wizard.
+	LiveCredentials   int        `db:"live_credentials"`
+	NextCredentialEnd *time.Time `db:"next_credential_end"`
 }
 
 const registrationColumns = `r.id, r.tenant_id::text, r.unique_name, r.blueprint_id, r.display_name, r.app_object_id, r.client_id, r.sp_object_id,
 	r.params, r.last_run_id::text, r.applied_by_name, r.applied_at, r.consent_state, r.consent_checked_at,
-	coalesce(t.display_name, '') AS tenant_name`
+	coalesce(t.display_name, '') AS tenant_name, coalesce(c.n, 0)::int AS live_credentials, c.next_end AS next_credential_end`
+
+// registrationFrom joins a registration with its tenant and what the
+// inventory knows of its credentials.
+const registrationFrom = ` FROM registrations r LEFT JOIN tenants t ON t.entra_tenant_id = r.tenant_id
+	LEFT JOIN LATERAL (SELECT count(*) AS n, min(cr.ends_at) AS next_end FROM credentials cr
+		WHERE cr.tenant_id = t.id AND cr.owner_kind = 'application' AND lower(cr.owner_app_id) = lower(r.client_id) AND cr.removed_at IS NULL) c ON true`
 
 // CreateRun inserts a new run with its audit row.
 func (s *Store) CreateRun(ctx context.Context, r RegistrationRun, audit AuditEvent) (RegistrationRun, error) {
@@ -523,7 +533,7 @@ func (s *Store) RecordConsentCheck(ctx context.Context, runID, state string, aud
 func (s *Store) GetRegistration(ctx context.Context, tenantID, uniqueName string) (Registration, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+registrationColumns+` FROM registrations r LEFT JOIN tenants t ON t.entra_tenant_id = r.tenant_id
+	rows, err := s.pool.Query(ctx, `SELECT `+registrationColumns+registrationFrom+`
 		WHERE r.tenant_id = $1 AND r.unique_name = $2`, tenantID, uniqueName)
 	if err != nil {
 		return Registration{}, fmt.Errorf("store: get registration: %w", err)
@@ -540,7 +550,7 @@ func (s *Store) GetRegistration(ctx context.Context, tenantID, uniqueName string
 func (s *Store) ListRegistrations(ctx context.Context, tenantID string) ([]Registration, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+registrationColumns+` FROM registrations r LEFT JOIN tenants t ON t.entra_tenant_id = r.tenant_id
+	rows, err := s.pool.Query(ctx, `SELECT `+registrationColumns+registrationFrom+`
 		WHERE ($1 = '' OR r.tenant_id::text = $1) ORDER BY r.applied_at DESC, r.id DESC`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list registrations: %w", err)

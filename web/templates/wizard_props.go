@@ -146,6 +146,8 @@ type WizardDoneData struct {
 // RegistrationRow is a line on the registrations page.
 type RegistrationRow struct {
 	TenantName, TenantID, BlueprintID, DisplayName, ClientID, AppliedBy, AppliedAt, Consent, ConsentChecked, RunID string
+	// Inventory is what the latest scan found of its credentials, in words.
+	Inventory string
 }
 
 // RunRow is a recent wizard run.
