@@ -11,6 +11,8 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithuniquename"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
+	"github.com/appreg-portal/portal/internal/catalog"
 )
 
 // Application is an app registration with its credentials.
@@ -32,21 +34,9 @@ type ApplicationSpec struct {
 	SPARedirectURIs           []string
 	EnableIDTokenIssuance     bool
 	EnableAccessTokenIssuance bool
-	RequiredResourceAccess    []RequiredResource
+	RequiredResourceAccess    []catalog.ResourceAccess
 	Tags                      []string
 	Notes                     string
-}
-
-// RequiredResource lists the permissions an application requests on one resource.
-type RequiredResource struct {
-	ResourceAppID string
-	Permissions   []PermissionRef
-}
-
-// PermissionRef names one permission by ID; Type is "Role" (application) or "Scope" (delegated).
-type PermissionRef struct {
-	ID   string
-	Type string
 }
 
 // Secret is a new client secret; Text is returned by Graph exactly once.
@@ -97,7 +87,7 @@ func (spec ApplicationSpec) Validate() error {
 		if _, err := uuid.Parse(rr.ResourceAppID); err != nil {
 			return fmt.Errorf("graph: application spec: resource %q is not an appId", rr.ResourceAppID)
 		}
-		for _, p := range rr.Permissions {
+		for _, p := range rr.Access {
 			if _, err := uuid.Parse(p.ID); err != nil {
 				return fmt.Errorf("graph: application spec: permission %q of resource %s is not a GUID", p.ID, rr.ResourceAppID)
 			}
@@ -136,7 +126,7 @@ func (spec ApplicationSpec) model() models.Applicationable {
 		id := rr.ResourceAppID
 		m.SetResourceAppId(&id)
 		var ras []models.ResourceAccessable
-		for _, p := range rr.Permissions {
+		for _, p := range rr.Access {
 			ra := models.NewResourceAccess()
 			u := uuid.MustParse(p.ID) // checked by Validate
 			ra.SetId(&u)

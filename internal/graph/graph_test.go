@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/graph"
 	"golang.org/x/oauth2"
@@ -181,8 +182,8 @@ func TestUpsertAndAddPassword(t *testing.T) {
 	c := e.client(t)
 	ctx := context.Background()
 	spec := graph.ApplicationSpec{DisplayName: "Exact Globe+ mail", WebRedirectURIs: []string{"https://exact.example/cb"},
-		RequiredResourceAccess: []graph.RequiredResource{{ResourceAppID: graph.MicrosoftGraphAppID,
-			Permissions: []graph.PermissionRef{{ID: "b633e1c5-b582-4048-a93e-9f11b44c7e96", Type: "Role"}}}}}
+		RequiredResourceAccess: []catalog.ResourceAccess{{ResourceAppID: graph.MicrosoftGraphAppID,
+			Access: []catalog.AccessEntry{{ID: "b633e1c5-b582-4048-a93e-9f11b44c7e96", Type: "Role"}}}}}
 	app, created, err := c.UpsertApplication(ctx, "exact-globe-mail", spec)
 	if err != nil || !created || app.AppID == "" || app.UniqueName != "exact-globe-mail" {
 		t.Fatalf("UpsertApplication = %+v, %v, %v", app, created, err)

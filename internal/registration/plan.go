@@ -163,7 +163,7 @@ func SecretEnd(now time.Time, months int, policyMax time.Duration) (end time.Tim
 // ResourceAccess is the requiredResourceAccess to write, with permission
 // IDs the table lacks taken from the tenant (ids: resource appId + "|" +
 // type + "|" + name → GUID, from pre-flight).
-func (p Plan) ResourceAccess(ids map[string]string) ([]graph.RequiredResource, error) {
+func (p Plan) ResourceAccess(ids map[string]string) ([]catalog.ResourceAccess, error) {
 	perms := make([]catalog.ResolvedPermission, len(p.Permissions))
 	copy(perms, p.Permissions)
 	for i, rp := range perms {
@@ -171,19 +171,7 @@ func (p Plan) ResourceAccess(ids map[string]string) ([]graph.RequiredResource, e
 			perms[i].Permission.ID = id
 		}
 	}
-	ras, err := catalog.RequiredResourceAccess(perms)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]graph.RequiredResource, 0, len(ras))
-	for _, ra := range ras {
-		rr := graph.RequiredResource{ResourceAppID: ra.ResourceAppID}
-		for _, e := range ra.Access {
-			rr.Permissions = append(rr.Permissions, graph.PermissionRef{ID: e.ID, Type: e.Type})
-		}
-		out = append(out, rr)
-	}
-	return out, nil
+	return catalog.RequiredResourceAccess(perms)
 }
 
 func permKey(p catalog.Permission) string {
