@@ -29,6 +29,12 @@ var (
 	// ErrNoConsent: Entra will not issue the portal a token for the tenant:
 	// the app is not consented there (or was removed). See TokenError.
 	ErrNoConsent = errors.New("graph: the portal app is not consented in the tenant")
+	// ErrNotReplicatedYet: Entra does not know the portal app in the tenant
+	// yet (AADSTS700016: not in the directory; AADSTS7000229: no service
+	// principal). Right after an admin consented that is replication and
+	// worth waiting for; long after, it means no consent, so TokenError wraps
+	// it together with ErrNoConsent.
+	ErrNotReplicatedYet = errors.New("graph: the portal app is not in the tenant yet")
 	// ErrUnauthenticated: 401 InvalidAuthenticationToken.
 	ErrUnauthenticated = errors.New("graph: invalid authentication token")
 )

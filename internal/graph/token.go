@@ -64,7 +64,9 @@ func NewDelegatedClient(ctx context.Context, graphURL, accessToken string, hc *h
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"})})
 }
 
-// TokenError explains why Entra would not issue a token for a tenant.
+// TokenError explains why Entra would not issue a token for a tenant: it
+// wraps err with ErrNoConsent, and with ErrNotReplicatedYet as well when the
+// app is not (yet) in the tenant at all. Other errors are returned as they are.
 func TokenError(err error) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
@@ -75,9 +77,18 @@ func TokenError(err error) error {
 	// AADSTS700016: the app is not in the directory; AADSTS7000229: it has no
 	// service principal there; AADSTS65001: no consent
 	// (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
-	case strings.Contains(d, "AADSTS700016"), strings.Contains(d, "AADSTS7000229"), strings.Contains(d, "AADSTS65001"),
-		re.ErrorCode == "unauthorized_client", re.ErrorCode == "consent_required":
+	case strings.Contains(d, "AADSTS700016"), strings.Contains(d, "AADSTS7000229"):
+		return fmt.Errorf("%w: %w: %w", ErrNoConsent, ErrNotReplicatedYet, err)
+	case strings.Contains(d, "AADSTS65001"), re.ErrorCode == "unauthorized_client", re.ErrorCode == "consent_required":
 		return fmt.Errorf("%w: %w", ErrNoConsent, err)
 	}
 	return err
+}
+
+// TokenRefused reports whether the token endpoint answered with a refusal
+// (4xx: no consent, no such tenant, a wrong secret…) rather than failing
+// (5xx) or not answering. Only ErrNotReplicatedYet may change by waiting.
+func TokenRefused(err error) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500
 }

@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/appreg-portal/portal/internal/graph"
 	"github.com/appreg-portal/portal/internal/store"
 )
@@ -75,9 +73,8 @@ func (s *Scanner) list(ctx context.Context, tenantID string) ([]store.Credential
 	gc, err := graph.NewAppOnlyClient(ctx, graph.AppOnly{LoginBase: s.cfg.Authority, GraphURL: s.cfg.GraphURL,
 		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, HTTPClient: s.cfg.HTTPClient}, tenantID)
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return nil, fmt.Errorf("%w: %v", ErrNoAccess, err)
+		if graph.TokenRefused(err) {
+			return nil, fmt.Errorf("%w: %w", ErrNoAccess, graph.TokenError(err))
 		}
 		return nil, fmt.Errorf("inventory: Graph client for %s: %w", tenantID, err)
 	}

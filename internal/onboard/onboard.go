@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/appreg-portal/portal/internal/graph"
 )
 
@@ -132,18 +130,18 @@ func (c *Confirmer) confirmOnce(ctx context.Context, tenantID string) (Tenant, e
 // not exist, or will not issue the portal a token for another reason than
 // replication.
 func refused(err error) bool {
-	var re *oauth2.RetrieveError
-	return errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 && !retryable(err)
+	return graph.TokenRefused(err) && !retryable(err)
 }
 
 // retryable reports errors a fresh consent explains: the token endpoint
-// does not know the app in the tenant yet, or Graph has not caught up.
+// does not know the app in the tenant yet, or Graph has not caught up. A
+// wrong secret (AADSTS7000215) or a missing consent (AADSTS65001) is final.
 func retryable(err error) bool {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		// AADSTS700016: app not found in the directory; AADSTS7000229: no
-		// service principal yet. A wrong secret (AADSTS7000215) is final.
-		return strings.Contains(re.ErrorDescription, "AADSTS700016") || strings.Contains(re.ErrorDescription, "AADSTS7000229")
+	if errors.Is(graph.TokenError(err), graph.ErrNotReplicatedYet) {
+		return true
+	}
+	if graph.TokenRefused(err) {
+		return false
 	}
 	return errors.Is(err, graph.ErrUnauthenticated) || errors.Is(err, graph.ErrInsufficientPrivileges) || errors.Is(err, graph.ErrThrottled)
 }

@@ -1,0 +1,47 @@
+package onboard
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/appreg-portal/portal/internal/graph"
+)
+
+// Onboarding waits while a fresh consent replicates (the token endpoint does not know the app in the
+// tenant yet) and gives up at once on any other refusal.
+func TestRefusedRetryable(t *testing.T) {
+	token := func(status int, code, description string) error {
+		return &oauth2.RetrieveError{Response: &http.Response{StatusCode: status}, ErrorCode: code, ErrorDescription: description}
+	}
+	tests := []struct {
+		name      string
+		err       error
+		refused   bool
+		retryable bool
+	}{
+		{"app not in the directory yet", token(400, "unauthorized_client", "AADSTS700016: Application not found in the directory."), false, true},
+		{"no service principal yet", token(400, "invalid_client", "AADSTS7000229: missing service principal."), false, true},
+		{"no consent", token(400, "invalid_grant", "AADSTS65001: not consented."), true, false},
+		{"wrong secret", token(401, "invalid_client", "AADSTS7000215: Invalid client secret provided."), true, false},
+		{"no such tenant", token(400, "invalid_request", "AADSTS90002: Tenant not found."), true, false},
+		{"token endpoint failing", token(503, "temporarily_unavailable", "AADSTS90033: transient."), false, false},
+		{"Graph has not caught up", fmt.Errorf("get organization: %w", graph.ErrInsufficientPrivileges), false, true},
+		{"Graph throttled", fmt.Errorf("get organization: %w", graph.ErrThrottled), false, true},
+		{"Graph not found", fmt.Errorf("get organization: %w", graph.ErrNotFound), false, false},
+		{"network", errors.New("dial tcp: connection refused"), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := refused(tt.err); got != tt.refused {
+				t.Errorf("refused(%v) = %v, want %v", tt.err, got, tt.refused)
+			}
+			if got := retryable(tt.err); got != tt.retryable {
+				t.Errorf("retryable(%v) = %v, want %v", tt.err, got, tt.retryable)
+			}
+		})
+	}
+}
