@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/internal/trunc"
 	"github.com/appreg-portal/portal/web/templates"
 )
 
@@ -182,7 +183,7 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) error {
 	for _, s := range list {
 		rows = append(rows, templates.SessionRow{ID: s.ID, User: s.UserName, Email: s.UserEmail, Role: s.UserRole,
 			Started: fmtTime(s.CreatedAt), LastSeen: fmtTime(s.LastSeenAt), Expires: fmtTime(s.ExpiresAt),
-			From: s.RemoteAddr, UserAgent: truncateString(s.UserAgent, 80), IsCurrent: me != nil && me.SessionID == s.ID})
+			From: s.RemoteAddr, UserAgent: trunc.String(s.UserAgent, 80), IsCurrent: me != nil && me.SessionID == s.ID})
 	}
 	h.render(w, r, http.StatusOK, templates.SessionsPage(h.page(r, "Active sessions", templates.SectionAudit), rows))
 	return nil

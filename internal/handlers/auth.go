@@ -10,6 +10,7 @@ import (
 
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/internal/trunc"
 	"github.com/appreg-portal/portal/web/templates"
 )
 
@@ -99,7 +100,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 			msg = "The sign-in was cancelled or consent was declined."
 		}
 		return h.refuseSignIn(w, r, &auth.Refusal{Reason: "entra_error", Message: msg + " Start the sign-in again from the portal; if it keeps failing, give your administrator the time of this attempt.",
-			Err: errors.New(e + ": " + truncateString(q.Get("error_description"), 300))}, map[string]string{"entra_error": truncateString(e, 64)})
+			Err: errors.New(e + ": " + trunc.String(q.Get("error_description"), 300))}, map[string]string{"entra_error": trunc.String(e, 64)})
 	}
 	if err := auth.CheckState(p, q.Get("state")); err != nil {
 		return h.refuseSignIn(w, r, err, nil)
@@ -125,7 +126,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 		SessionID: sid,
 		ExpiresAt: h.now().Add(h.sessionLifetime),
 		Audit: store.AuditEvent{Action: "signin", TenantID: &id.TenantID, Target: id.Email, RequestID: RequestID(ctx), RemoteAddr: clientIP(r),
-			Details: map[string]string{"role": role, "user_agent": truncateString(r.UserAgent(), 300)}},
+			Details: map[string]string{"role": role, "user_agent": trunc.String(r.UserAgent(), 300)}},
 	})
 	if err != nil {
 		return err
@@ -284,9 +285,5 @@ func randomID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func truncateString(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
+// truncateString is trunc.String, for the callers not switched yet.
+func truncateString(s string, n int) string { return trunc.String(s, n) }

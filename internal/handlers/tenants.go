@@ -19,6 +19,7 @@ import (
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/internal/trunc"
 	"github.com/appreg-portal/portal/web/templates"
 )
 
@@ -150,9 +151,9 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if e := q.Get("error"); e != "" {
-		detail := truncateString(e+": "+q.Get("error_description"), 300)
+		detail := trunc.String(e+": "+q.Get("error_description"), 300)
 		if err := h.onboardings.FailOnboarding(ctx, o.ID, "declined", detail, audit("tenant.connect.refused", store.OutcomeDenied,
-			map[string]string{"reason": "consent_declined", "entra_error": truncateString(e, 64)})); err != nil {
+			map[string]string{"reason": "consent_declined", "entra_error": trunc.String(e, 64)})); err != nil {
 			return err
 		}
 		msg := "Entra ID did not grant the consent, so nothing was connected."
@@ -218,7 +219,7 @@ func (h *Handler) setContacts(w http.ResponseWriter, r *http.Request) error {
 	for _, f := range strings.FieldsFunc(r.PostFormValue("contacts"), func(c rune) bool { return c == ',' || c == ';' || c == '\n' || c == '\r' || c == ' ' }) {
 		a, err := netmail.ParseAddress(f)
 		if err != nil || a.Address != f {
-			return errBadRequest(fmt.Sprintf("%q is not an e-mail address. Enter plain addresses such as it@fabrikam.com, one per line.", truncateString(f, 100)))
+			return errBadRequest(fmt.Sprintf("%q is not an e-mail address. Enter plain addresses such as it@fabrikam.com, one per line.", trunc.String(f, 100)))
 		}
 		if a := strings.ToLower(f); !slices.Contains(contacts, a) {
 			contacts = append(contacts, a)
