@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // /servicePrincipals, appRoleAssignedTo / appRoleAssignments, /oauth2PermissionGrants
@@ -161,6 +162,27 @@ func (s *Sim) listServicePrincipals(g *graphReq) {
 // exists.
 func (s *Sim) newSPChecked(g *graphReq, appID string) (*servicePrincipal, bool) {
 	c := g.c
+	// Microsoft's own multi-tenant apps (Exchange Online in a tenant that never had it) get their service
+	// principal from POST /servicePrincipals {"appId"} too: the documented way to add Office 365 Exchange
+	// Online before granting its app roles
+	// (https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals).
+	if r := resourceForURI(appID); r != nil && strings.EqualFold(r.AppID, appID) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if c.t.spByAppID(r.AppID) != nil {
+			s.writeGraphError(g.w, g.r, http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue",
+				fmt.Sprintf("The service principal cannot be created, updated, or restored because the service principal name %s is already in use.", appID))
+			return nil, false
+		}
+		if !c.appOnly && !c.user.isAdmin() {
+			s.writeGraphError(g.w, g.r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+			return nil, false
+		}
+		sp := newSPFromResource(c.t, r, s.now())
+		sp.VisibleAt = time.Time{}
+		c.t.sps = append(c.t.sps, sp)
+		return sp, true
+	}
 	s.mu.Lock()
 	app := s.appsByAppID[appID]
 	ok := app != nil && s.visible(app.VisibleAt) && (app.TenantID == c.t.ID || app.Data.SignInAudience != "AzureADMyOrg")

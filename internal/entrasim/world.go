@@ -344,6 +344,26 @@ func (s *Sim) createTenant(id, displayName, domain string) (string, error) {
 	return id, nil
 }
 
+// RemoveServicePrincipal deletes the service principal of appID in a tenant, with its grants and
+// assignments: for tests of a tenant that never had a resource (Exchange Online in a tenant without
+// Exchange).
+func (s *Sim) RemoveServicePrincipal(tenantID, appID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[tenantID]
+	if !ok {
+		return fmt.Errorf("%w: tenant %s", ErrNotFound, tenantID)
+	}
+	sp := t.spByAppID(appID)
+	if sp == nil {
+		return fmt.Errorf("%w: service principal of %s", ErrNotFound, appID)
+	}
+	t.sps = slices.DeleteFunc(t.sps, func(x *servicePrincipal) bool { return x == sp })
+	t.assignments = slices.DeleteFunc(t.assignments, func(a *appRoleAssignment) bool { return a.PrincipalID == sp.Data.ID || a.ResourceID == sp.Data.ID })
+	t.grants = slices.DeleteFunc(t.grants, func(g *oauth2Grant) bool { return g.ClientID == sp.Data.ID || g.ResourceID == sp.Data.ID })
+	return nil
+}
+
 // CreateUser creates a user with the given directory roles (by display name, e.g. "Global Administrator").
 func (s *Sim) CreateUser(tenantID string, u User) (string, error) {
 	if u.DisplayName == "" || u.UserPrincipalName == "" {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/catalog"
@@ -441,3 +442,50 @@ func (w *world) tryNewRun(g registration.Graph, id string, params map[string]str
 }
 
 var errKilled = errors.New("killed")
+
+// A tenant that never had Exchange Online: pre-flight finds its service
+// principal missing, the review says it will be created, and the apply
+// creates it before granting its app role.
+func TestApplyCreatesExchangeServicePrincipal(t *testing.T) {
+	w := newWorld(t)
+	if err := w.sim.RemoveServicePrincipal(w.tenant, entrasim.ExchangeAppID); err != nil {
+		t.Fatal(err)
+	}
+	g := w.signIn(t, w.fionaUPN)
+	run, p, pf := w.newRun(t, g, "exact-synergy-calendar", map[string]string{"server_name": "synergy.fabrikam.example"})
+	exo, ok := pf.Resource(graph.ExchangeOnlineAppID)
+	if !ok || !exo.Create {
+		t.Fatalf("preflight resources = %+v, want Exchange Online to be created", pf.Resources)
+	}
+	steps := registration.Steps(p, pf)
+	if steps[2].Kind != registration.StepResourceSP {
+		t.Fatalf("third step = %s, want the resource service principal", steps[2].Kind)
+	}
+	a := &registration.Applier{Store: w.st, Owner: "test"}
+	res, err := a.Apply(context.Background(), run.ID, g, p, pf, registration.Actor{Name: "Fiona"}, nil)
+	if err != nil || res.Secret == nil || res.NeedsConsent {
+		t.Fatalf("Apply: %v (secret %v, needs consent %v)", err, res.Secret != nil, res.NeedsConsent)
+	}
+	sp, err := g.ResourceServicePrincipal(context.Background(), graph.ExchangeOnlineAppID)
+	if err != nil || sp.ObjectID == "" {
+		t.Fatalf("Exchange Online's service principal after apply: %v", err)
+	}
+	cc := clientcredentialsToken(t, w.base, w.tenant, res.Run.ClientID, res.Secret.Text, "https://outlook.office365.com/.default")
+	if !strings.Contains(cc, "full_access_as_app") {
+		t.Errorf("Exchange token claims %s lack full_access_as_app", cc)
+	}
+}
+
+func clientcredentialsToken(t testing.TB, base, tenant, clientID, secret, scope string) string {
+	t.Helper()
+	cfg := clientcredentials.Config{ClientID: clientID, ClientSecret: secret, Scopes: []string{scope}, TokenURL: base + "/" + tenant + "/oauth2/v2.0/token"}
+	tok, err := cfg.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := decodeSegment(strings.Split(tok.AccessToken, ".")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
