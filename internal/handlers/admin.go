@@ -190,11 +190,8 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
-	me := userFrom(r.Context())
 	id := chi.URLParam(r, "id")
-	oid := me.ObjectID
-	err := h.admin.EndSession(r.Context(), id, store.AuditEvent{ActorOID: &oid, ActorName: me.Name, Action: "session.end",
-		RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r), Details: map[string]string{"by": "admin"}})
+	err := h.admin.EndSession(r.Context(), id, h.auditEvent(r, "session.end", "", map[string]string{"by": "admin"}))
 	if errors.Is(err, store.ErrNotFound) {
 		// Already ended or expired: the outcome the admin wanted.
 		http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)

@@ -121,12 +121,13 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 	}
 	sid := randomID()
 	role := auth.RoleFor(id, h.bootstrapAdmins)
+	ev := anonymous(h.auditEvent(r, "signin", id.Email, map[string]string{"role": role, "user_agent": trunc.String(r.UserAgent(), 300)}))
+	ev.TenantID = &id.TenantID
 	u, err := h.sessionStore.RecordSignIn(ctx, store.SignIn{
 		User:      store.User{EntraTenantID: id.TenantID, ObjectID: id.ObjectID, DisplayName: id.Name, Email: id.Email, Role: role},
 		SessionID: sid,
 		ExpiresAt: h.now().Add(h.sessionLifetime),
-		Audit: store.AuditEvent{Action: "signin", TenantID: &id.TenantID, Target: id.Email, RequestID: RequestID(ctx), RemoteAddr: clientIP(r),
-			Details: map[string]string{"role": role, "user_agent": trunc.String(r.UserAgent(), 300)}},
+		Audit:     ev,
 	})
 	if err != nil {
 		return err
@@ -148,9 +149,9 @@ func (h *Handler) refuseSignIn(w http.ResponseWriter, r *http.Request, err error
 		details = map[string]string{}
 	}
 	details["reason"] = ref.Reason
-	if aerr := h.sessionStore.RecordAudit(r.Context(), store.AuditEvent{
-		Action: "signin.refused", Outcome: store.OutcomeDenied, RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r), Details: details,
-	}); aerr != nil {
+	ev := anonymous(h.auditEvent(r, "signin.refused", "", details))
+	ev.Outcome = store.OutcomeDenied
+	if aerr := h.sessionStore.RecordAudit(r.Context(), ev); aerr != nil {
 		return aerr
 	}
 	h.log.WarnContext(r.Context(), "sign-in refused", "request_id", RequestID(r.Context()), "reason", ref.Reason, "err", ref.Err)
@@ -169,11 +170,9 @@ func (h *Handler) refuseSignIn(w http.ResponseWriter, r *http.Request, err error
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if u := userFrom(ctx); u != nil {
-		oid := u.ObjectID
-		err := h.sessionStore.EndSession(ctx, u.SessionID, store.AuditEvent{
-			ActorOID: &oid, ActorName: u.Name, Action: "signout", TenantID: &u.TenantID, Target: u.Name,
-			RequestID: RequestID(ctx), RemoteAddr: clientIP(r),
-		})
+		ev := h.auditEvent(r, "signout", u.Name, nil)
+		ev.TenantID = &u.TenantID
+		err := h.sessionStore.EndSession(ctx, u.SessionID, ev)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

@@ -274,11 +274,8 @@ func (h *Handler) createBlueprint(w http.ResponseWriter, r *http.Request) error 
 		}
 		return formErr(d, http.StatusUnprocessableEntity)
 	}
-	u := userFrom(r.Context())
-	oid := u.ObjectID
 	err = h.blueprints.CreateCustomBlueprint(r.Context(), store.CustomBlueprint{ID: b.ID, Name: b.Name, Vendor: b.Vendor, Source: source},
-		store.AuditEvent{ActorOID: &oid, ActorName: u.Name, Action: "blueprint.create", Target: b.Name,
-			RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r), Details: map[string]string{"id": b.ID}})
+		h.auditEvent(r, "blueprint.create", b.Name, map[string]string{"id": b.ID}))
 	if errors.Is(err, store.ErrConflict) {
 		d.Errors = []templates.BlueprintError{{Line: b.Line("id"), Field: "id", Message: fmt.Sprintf("a custom blueprint with ID %q exists already; choose another ID", b.ID)}}
 		return formErr(d, http.StatusConflict)
@@ -295,10 +292,7 @@ func (h *Handler) deleteBlueprint(w http.ResponseWriter, r *http.Request) error 
 	if _, ok := catalog.Builtin(id); ok {
 		return errForbidden("Built-in blueprints cannot be deleted.")
 	}
-	u := userFrom(r.Context())
-	oid := u.ObjectID
-	err := h.blueprints.DeleteCustomBlueprint(r.Context(), id, store.AuditEvent{ActorOID: &oid, ActorName: u.Name, Action: "blueprint.delete",
-		RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r), Details: map[string]string{"id": id}})
+	err := h.blueprints.DeleteCustomBlueprint(r.Context(), id, h.auditEvent(r, "blueprint.delete", "", map[string]string{"id": id}))
 	if err != nil {
 		return err
 	}

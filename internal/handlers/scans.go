@@ -45,11 +45,10 @@ func (h *Handler) scanTenant(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), scanTimeout)
 	defer cancel()
 	res, scanErr := h.scanner.Scan(ctx, t)
-	u := userFrom(r.Context())
-	oid, tid := u.ObjectID, t.EntraTenantID
-	ev := store.AuditEvent{ActorOID: &oid, ActorName: u.Name, Action: "tenant.scan", TenantID: &tid, Target: t.DisplayName,
-		RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r),
-		Details: map[string]string{"found": strconv.Itoa(res.Found), "new": strconv.Itoa(res.New), "removed": strconv.Itoa(res.Removed)}}
+	tid := t.EntraTenantID
+	ev := h.auditEvent(r, "tenant.scan", t.DisplayName,
+		map[string]string{"found": strconv.Itoa(res.Found), "new": strconv.Itoa(res.New), "removed": strconv.Itoa(res.Removed)})
+	ev.TenantID = &tid
 	if scanErr != nil {
 		ev.Outcome, ev.Details = store.OutcomeFailure, nil
 	}

@@ -99,11 +99,8 @@ func (h *Handler) startConnect(w http.ResponseWriter, r *http.Request) error {
 	}
 	state := auth.NewPending("").State // 256 random bits, URL-safe
 	sum := sha256.Sum256([]byte(state))
-	u := userFrom(r.Context())
-	oid := u.ObjectID
 	o, err := h.onboardings.CreateOnboarding(r.Context(), store.Onboarding{StateHash: sum[:], Label: d.Label, ExpectedTenant: d.Expected, ExpiresAt: h.now().Add(ConsentLinkLifetime)},
-		store.AuditEvent{ActorOID: &oid, ActorName: u.Name, Action: "tenant.consent_link", Target: d.Label, RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r),
-			Details: map[string]string{"expected_tenant": d.Expected}})
+		h.auditEvent(r, "tenant.consent_link", d.Label, map[string]string{"expected_tenant": d.Expected}))
 	if err != nil {
 		return err
 	}
@@ -130,7 +127,9 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		return nil
 	}
 	audit := func(action, outcome string, details map[string]string) store.AuditEvent {
-		return store.AuditEvent{Action: action, Outcome: outcome, RequestID: RequestID(ctx), RemoteAddr: clientIP(r), Details: details}
+		e := anonymous(h.auditEvent(r, action, "", details))
+		e.Outcome = outcome
+		return e
 	}
 	var (
 		o   store.Onboarding
@@ -228,10 +227,7 @@ func (h *Handler) setContacts(w http.ResponseWriter, r *http.Request) error {
 	if len(contacts) > 20 {
 		return errBadRequest("Enter at most 20 addresses; use a distribution list for more people.")
 	}
-	u := userFrom(r.Context())
-	oid := u.ObjectID
-	if err := h.tenantAdmin.SetTenantContacts(r.Context(), id, contacts, store.AuditEvent{ActorOID: &oid, ActorName: u.Name, Action: "tenant.contacts",
-		RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r), Details: map[string]string{"contacts": strings.Join(contacts, ",")}}); err != nil {
+	if err := h.tenantAdmin.SetTenantContacts(r.Context(), id, contacts, h.auditEvent(r, "tenant.contacts", "", map[string]string{"contacts": strings.Join(contacts, ",")})); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
