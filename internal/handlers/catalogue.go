@@ -261,7 +261,7 @@ func (h *Handler) createBlueprint(w http.ResponseWriter, r *http.Request) error 
 	d := templates.BlueprintFormData{Source: source}
 	if strings.TrimSpace(source) == "" {
 		d.Problem = "Paste a blueprint or choose a file."
-		return formErr(d, http.StatusUnprocessableEntity)
+		return h.renderInvalid(w, r, templates.BlueprintFormPage(page, d))
 	}
 	b, err := catalog.ParseCustom([]byte(source))
 	if err != nil {
@@ -272,7 +272,7 @@ func (h *Handler) createBlueprint(w http.ResponseWriter, r *http.Request) error 
 		for _, e := range verrs {
 			d.Errors = append(d.Errors, templates.BlueprintError{Line: e.Line, Field: e.Field, Message: e.Message})
 		}
-		return formErr(d, http.StatusUnprocessableEntity)
+		return h.renderInvalid(w, r, templates.BlueprintFormPage(page, d))
 	}
 	err = h.blueprints.CreateCustomBlueprint(r.Context(), store.CustomBlueprint{ID: b.ID, Name: b.Name, Vendor: b.Vendor, Source: source},
 		h.auditEvent(r, "blueprint.create", b.Name, map[string]string{"id": b.ID}))

@@ -83,7 +83,7 @@ var domainRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-
 // startConnect records the consent link's intent (a hash of its state)
 // before showing the link once.
 func (h *Handler) startConnect(w http.ResponseWriter, r *http.Request) error {
-	d := templates.ConnectTenantData{Label: strings.TrimSpace(r.PostFormValue("label")), Expected: strings.ToLower(strings.TrimSpace(r.PostFormValue("expected"))), Errors: map[string]string{}}
+	d := templates.ConnectTenantData{Label: strings.TrimSpace(r.PostFormValue("label")), Expected: strings.ToLower(strings.TrimSpace(r.PostFormValue("expected"))), Errors: templates.FieldErrors{}}
 	switch {
 	case d.Label == "":
 		d.Errors["label"] = "Name the customer, so you recognise the tenant while you wait for consent."
@@ -94,8 +94,7 @@ func (h *Handler) startConnect(w http.ResponseWriter, r *http.Request) error {
 		d.Errors["expected"] = "Enter a domain such as fabrikam.onmicrosoft.com, a tenant ID (a GUID), or leave it empty."
 	}
 	if len(d.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), d))
-		return nil
+		return h.renderInvalid(w, r, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), d))
 	}
 	state := auth.NewPending("").State // 256 random bits, URL-safe
 	sum := sha256.Sum256([]byte(state))

@@ -222,10 +222,17 @@ type TenantsData struct {
 	CanConnect bool
 }
 
+// FieldErrors are a form's validation messages by input name; a form with
+// any is shown again with them beside its inputs (HTTP 422).
+type FieldErrors map[string]string
+
+// Get returns the message for the input name, or "" when it is valid.
+func (e FieldErrors) Get(name string) string { return e[name] }
+
 // ConnectTenantData is the form to start connecting a tenant.
 type ConnectTenantData struct {
 	Label, Expected string
-	Errors          map[string]string
+	Errors          FieldErrors
 }
 
 // ConsentLinkData shows a fresh consent link, once.
