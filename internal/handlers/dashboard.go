@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
 )
@@ -59,8 +60,19 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if len(creds) > dashboardRows {
 		creds, d.Truncated = creds[:dashboardRows], true
 	}
+	canRotate := auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
+	open := map[string]string{}
+	if canRotate && h.rotations != nil {
+		if open, err = h.rotations.OpenRotations(ctx); err != nil {
+			return err
+		}
+	}
 	for _, c := range creds {
-		d.Rows = append(d.Rows, credentialRow(c, now))
+		row := credentialRow(c, now)
+		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
+		row.CanRotate = canRotate && c.Kind == "password" && c.OwnerKind == "application"
+		row.RotationID = open[c.KeyID]
+		d.Rows = append(d.Rows, row)
 	}
 	highest := 0
 	for _, m := range months {

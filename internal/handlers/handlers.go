@@ -42,6 +42,7 @@ type Handler struct {
 
 	registrations registrationStore
 	shares        shareStore
+	rotations     rotationStore
 	wizard        Wizard
 
 	alertSettings AlertSettings
@@ -111,6 +112,7 @@ func New(d Deps) *Handler {
 		h.tenantAdmin = d.Store
 		h.registrations = d.Store
 		h.shares = d.Store
+		h.rotations = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health

@@ -78,6 +78,13 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/registrations/{id}/apply", h.wrap(h.applyRun))
 				r.Post("/registrations/{id}/check", h.wrap(h.checkConsent))
 				r.Post("/registrations/{id}/share/{link}/revoke", h.wrap(h.revokeShare))
+
+				// Secret rotation, with overlap.
+				r.Post("/rotations", h.wrap(h.startRotation))
+				r.Get("/rotations/{id}", h.wrap(h.rotationPage))
+				r.Post("/rotations/{id}/signin", h.wrap(h.rotationSignIn))
+				r.Post("/rotations/{id}/apply", h.wrap(h.rotationApply))
+				r.Post("/rotations/{id}/confirm", h.wrap(h.rotationConfirm))
 			})
 
 			// Admins.

@@ -482,9 +482,13 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := auth.Pending{State: h.sessions.PopString(ctx, keyRegState), Verifier: h.sessions.PopString(ctx, keyRegVerifier)}
 	runID := h.sessions.PopString(ctx, keyRegRun)
+	kind := h.sessions.PopString(ctx, keyRegKind)
 	q := r.URL.Query()
 	if err := auth.CheckState(p, q.Get("state")); err != nil || runID == "" {
 		return errBadRequest("This sign-in answer does not belong to a sign-in this browser started (or it was already used). Open the registration again and sign in from there.")
+	}
+	if kind == "rotation" {
+		return h.rotationCallback(w, r, p, runID)
 	}
 	lr, err := h.loadRun(ctx, runID)
 	if err != nil {

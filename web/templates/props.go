@@ -126,6 +126,11 @@ type CredentialRow struct {
 	Ends      string // date, UTC
 	Days      int    // days left; negative when expired
 	State     string // "expired", "soon" (≤ 30 days), "later"
+	// ID and KeyID identify the credential; CanRotate offers the rotation,
+	// RotationID is one under way.
+	ID, KeyID  string
+	CanRotate  bool
+	RotationID string
 }
 
 // Option is one choice of a select.

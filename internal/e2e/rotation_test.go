@@ -1,0 +1,153 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/testenv"
+)
+
+// connectByConsent connects Fabrikam through the portal's consent link, as
+// an operator and the customer's Global Administrator would.
+func connectByConsent(t *testing.T, ctx context.Context, env *testenv.Env) {
+	t.Helper()
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.Portal.URL+"/tenants/connect"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="connect-label"]`), "Fabrikam"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="connect-expected"]`), "fabrikam.example"),
+		chromedp.Click(chromedp.CSS(`[data-testid="make-link"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="consent-link"]`)),
+	))
+	link, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="consent-link"]`)))
+	must(t, err)
+	customer := newBrowser(t)
+	cctx, cancel := context.WithTimeout(customer, time.Minute)
+	defer cancel()
+	must(t, chromedp.Do(cctx,
+		chromedp.Navigate(link),
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-user-`+env.Users["fiona"]+`"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="consent-accept"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="onboarding-connected"]`)),
+	))
+}
+
+func secretWorks(t *testing.T, env *testenv.Env, clientID, secret string) bool {
+	t.Helper()
+	cc := clientcredentials.Config{ClientID: clientID, ClientSecret: secret, Scopes: []string{"https://graph.microsoft.com/.default"},
+		TokenURL: env.Entra.URL + "/" + env.Other + "/oauth2/v2.0/token"}
+	_, err := cc.Token(context.Background())
+	return err == nil
+}
+
+func passwordKeys(sim *entrasim.Sim, tenant, appID string) []string {
+	var out []string
+	for _, ts := range sim.State().Tenants {
+		if ts.ID != tenant {
+			continue
+		}
+		for _, a := range ts.Applications {
+			if a.AppID == appID {
+				for _, c := range a.PasswordCredentials {
+					out = append(out, c.KeyID)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// An operator rotates a scanned customer secret from the dashboard: the new
+// secret works while the old one still does; after the confirmation the old
+// one is gone and the next scan agrees.
+func TestRotateFromDashboardInChromium(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	app, err := env.Sim.CreateApplication(env.Other, entrasim.AppSpec{DisplayName: "Legacy mail", SignInAudience: "AzureADMyOrg", Secret: true,
+		ApplicationPermissions: []string{"Mail.Send"}})
+	must(t, err)
+	oldKey := passwordKeys(env.Sim, env.Other, app.AppID)[0]
+	browser := newBrowser(t)
+	ctx, cancel := context.WithTimeout(browser, 3*time.Minute)
+	defer cancel()
+	signIn(t, ctx, env, "oscar")
+	connectByConsent(t, ctx, env)
+	must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+"/tenants")))
+	screenshot(t, ctx, "rotation-tenants")
+	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer tcancel()
+	must(t, chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-now"]`))))
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="scan-now"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="credentials-table"]`)),
+		chromedp.Navigate(env.Portal.URL+"/"),
+	))
+	screenshot(t, ctx, "rotation-dashboard")
+	dctx, dcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer dcancel()
+	must(t, chromedp.Do(dctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotate-`+oldKey+`"]`))))
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="rotate-`+oldKey+`"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="rotation-next"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-user-`+env.Users["fiona"]+`"]`)),
+	))
+	must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="consent-accept"], [data-testid="rotation-new-name"]`))))
+	if n, _ := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`[data-testid="consent-accept"]`), chromedp.AtLeast(0))); len(n) > 0 {
+		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="consent-accept"]`))))
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer rcancel()
+	if err := chromedp.Do(rctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-new-name"]`))); err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+		t.Fatalf("no review after the sign-in: %v\n%s", err, body)
+	}
+	screenshot(t, ctx, "rotation-review")
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="rotation-next"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="secret-value"]`)),
+	))
+	screenshot(t, ctx, "rotation-secret")
+	secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="secret-value"]`)))
+	must(t, err)
+	client, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="handoff-client-id"]`)))
+	must(t, err)
+	if client != app.AppID {
+		t.Errorf("hand-off client ID %q, want %s", client, app.AppID)
+	}
+	if !secretWorks(t, env, app.AppID, secret) || !secretWorks(t, env, app.AppID, app.SecretText) {
+		t.Fatal("during the overlap both the new and the old secret must work")
+	}
+	if keys := passwordKeys(env.Sim, env.Other, app.AppID); len(keys) != 2 {
+		t.Fatalf("%d secrets during the overlap, want 2", len(keys))
+	}
+	// A reload shows the overlap without the secret.
+	must(t, chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="secret-gone"]`))))
+	html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	must(t, err)
+	if strings.Contains(html, secret) {
+		t.Error("the rotation page shows the secret again after a reload")
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="rotation-confirm"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-done"]`)),
+	))
+	if keys := passwordKeys(env.Sim, env.Other, app.AppID); len(keys) != 1 || keys[0] == oldKey {
+		t.Errorf("after confirming: secrets %v, want only the new one", keys)
+	}
+	if secretWorks(t, env, app.AppID, app.SecretText) || !secretWorks(t, env, app.AppID, secret) {
+		t.Error("after confirming, the old secret must fail and the new one work")
+	}
+	// The next scan agrees: the dashboard no longer lists the old secret.
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.Portal.URL+"/tenants"),
+		chromedp.Click(chromedp.CSS(`[data-testid="scan-now"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="credentials-table"]`)),
+	))
+	if n, _ := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`[data-testid="rotate-`+oldKey+`"]`), chromedp.AtLeast(0))); len(n) != 0 {
+		t.Error("the dashboard still offers to rotate the removed secret")
+	}
+}

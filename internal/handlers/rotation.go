@@ -1,0 +1,281 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/registration"
+	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/web/templates"
+)
+
+// rotationStore keeps secret rotations.
+type rotationStore interface {
+	registration.RotationStore
+	GetCredential(ctx context.Context, id int64) (store.Credential, error)
+	GetTenant(ctx context.Context, id int64) (store.Tenant, error)
+	CreateRotation(ctx context.Context, r store.Rotation, credentialID int64, createdByOID string, audit store.AuditEvent) (store.Rotation, error)
+	GetRotation(ctx context.Context, id string) (store.Rotation, error)
+	SetRotationPreflight(ctx context.Context, id string, preflight any) error
+	SaveRotationToken(ctx context.Context, id string, sealed []byte, userName string, expires time.Time) error
+	RotationToken(ctx context.Context, id string) ([]byte, error)
+	OpenRotations(ctx context.Context) (map[string]string, error)
+}
+
+// Session value of keyRegKind for a rotation's sign-in.
+const keyRegKind = "reg.kind"
+
+func rotationAAD(id string) []byte { return []byte("rotation-token:" + id) }
+
+// startRotation records a rotation of one scanned secret (POST /rotations).
+func (h *Handler) startRotation(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := strconv.ParseInt(r.PostFormValue("credential"), 10, 64)
+	if err != nil {
+		return errBadRequest("Choose a secret to rotate from the dashboard.")
+	}
+	c, err := h.rotations.GetCredential(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.Kind != "password" || c.OwnerKind != "application" {
+		return errBadRequest("Only client secrets of app registrations are rotated here. A certificate is renewed by uploading the new certificate to the app registration (Certificates & secrets), then removing the old one once the product uses the new one.")
+	}
+	t, err := h.rotations.GetTenant(ctx, c.TenantID)
+	if err != nil {
+		return err
+	}
+	if open, err := h.rotations.OpenRotations(ctx); err != nil {
+		return err
+	} else if rid, ok := open[c.KeyID]; ok {
+		http.Redirect(w, r, "/rotations/"+rid, http.StatusSeeOther) // one rotation per secret at a time
+		return nil
+	}
+	u := userFrom(ctx)
+	rid := uuid.NewString()
+	end := c.EndsAt
+	rot, err := h.rotations.CreateRotation(ctx, store.Rotation{ID: rid, TenantID: t.EntraTenantID, TenantName: t.DisplayName,
+		AppObjectID: c.OwnerObjectID, ClientID: c.OwnerAppID, AppName: c.OwnerName, OldKeyID: c.KeyID, OldName: c.DisplayName, OldEnd: &end,
+		NewName: registration.RotatedName(c.DisplayName, rid, h.now()), CreatedByName: u.Name}, c.ID, u.ObjectID,
+		h.auditEvent(r, "rotation.start", c.OwnerName, map[string]string{"old_key_id": c.KeyID}))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/rotations/"+rot.ID, http.StatusSeeOther)
+	return nil
+}
+
+func (h *Handler) loadRotation(ctx context.Context, id string) (store.Rotation, registration.RotationPreflight, error) {
+	var pf registration.RotationPreflight
+	if _, err := uuid.Parse(id); err != nil {
+		return store.Rotation{}, pf, errNotFound()
+	}
+	rot, err := h.rotations.GetRotation(ctx, id)
+	if err != nil {
+		return rot, pf, err
+	}
+	if rot.Preflight != "" {
+		if err := json.Unmarshal([]byte(rot.Preflight), &pf); err != nil {
+			return rot, pf, err
+		}
+	}
+	return rot, pf, nil
+}
+
+func (h *Handler) rotationData(rot store.Rotation, pf registration.RotationPreflight) templates.RotationData {
+	d := templates.RotationData{ID: rot.ID, State: rot.State, Error: rot.Error, TenantID: rot.TenantID, TenantName: rot.TenantName,
+		AppName: rot.AppName, ClientID: rot.ClientID, OldName: rot.OldName, OldKeyID: rot.OldKeyID, NewName: rot.NewName,
+		SignedInAs: pf.UserName + " (" + pf.UserUPN + ")", Roles: pf.Roles, OtherSecrets: pf.OtherSecrets, Certificates: pf.Certificates,
+		OldFound: pf.OldFound, Months: registration.DefaultRotationMonths, NewHint: rot.NewHint}
+	if rot.OldEnd != nil {
+		d.OldEnds = rot.OldEnd.UTC().Format("2 January 2006")
+	}
+	if rot.NewEnd != nil {
+		d.NewEnds = rot.NewEnd.UTC().Format("2 January 2006")
+	}
+	end, clamped := registration.SecretEnd(h.now(), d.Months, pf.PolicyMax())
+	d.PlannedEnd = end.UTC().Format("2 January 2006")
+	if clamped {
+		d.ClampNote = "The tenant's app management policy allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so the new secret ends on " + d.PlannedEnd + "."
+	}
+	return d
+}
+
+// rotationPage shows a rotation wherever it is (GET /rotations/{id}).
+func (h *Handler) rotationPage(w http.ResponseWriter, r *http.Request) error {
+	rot, pf, err := h.loadRotation(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	h.render(w, r, http.StatusOK, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), h.rotationData(rot, pf), ""))
+	return nil
+}
+
+// rotationSignIn sends the admin to sign in to the rotation's tenant.
+func (h *Handler) rotationSignIn(w http.ResponseWriter, r *http.Request) error {
+	rot, _, err := h.loadRotation(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	p := auth.NewPending("")
+	ctx := r.Context()
+	h.sessions.Put(ctx, keyRegState, p.State)
+	h.sessions.Put(ctx, keyRegVerifier, p.Verifier)
+	h.sessions.Put(ctx, keyRegRun, rot.ID)
+	h.sessions.Put(ctx, keyRegKind, "rotation")
+	http.Redirect(w, r, h.auth.TenantAuthURL(rot.TenantID, h.registrationCallbackURL(), registration.Scopes, p, ""), http.StatusSeeOther)
+	return nil
+}
+
+// rotationCallback finishes the rotation's sign-in (from runCallback).
+func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p auth.Pending, id string) error {
+	ctx := r.Context()
+	rot, _, err := h.loadRotation(ctx, id)
+	if err != nil {
+		return err
+	}
+	back := "/rotations/" + id
+	fail := func(msg string) error {
+		if err := h.rotations.SetRotationError(ctx, id, "", msg); err != nil {
+			return err
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		return fail("The sign-in to " + rot.TenantName + " was cancelled or declined. Nothing was changed.")
+	}
+	tok, err := h.auth.ExchangeTenantCode(ctx, rot.TenantID, h.registrationCallbackURL(), registration.Scopes, p, q.Get("code"))
+	if err != nil {
+		var ref *auth.Refusal
+		if errors.As(err, &ref) {
+			return fail(ref.Message)
+		}
+		return err
+	}
+	g, err := h.wizard.Delegated(ctx, tok.AccessToken)
+	if err != nil {
+		return err
+	}
+	pf, err := registration.RunRotationPreflight(ctx, g, rot.TenantID, rot.AppObjectID, rot.OldKeyID, h.now())
+	if err != nil {
+		if errors.Is(err, registration.ErrWrongTenant) {
+			return fail("You signed in to another tenant than " + rot.TenantName + ". Sign in with an account of " + rot.TenantName + ".")
+		}
+		return fail("The check before rotating failed: " + registration.Explain(err))
+	}
+	if err := h.rotations.SaveRotationToken(ctx, id, h.wizard.Sealer.Seal([]byte(tok.AccessToken), rotationAAD(id)), pf.UserName, tok.Expiry); err != nil {
+		return err
+	}
+	if err := h.rotations.SetRotationPreflight(ctx, id, pf); err != nil {
+		return err
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+	return nil
+}
+
+// rotationGraph opens the rotation's sealed token; ok is false when the admin must sign in again.
+func (h *Handler) rotationGraph(ctx context.Context, id string) (registration.Graph, bool, error) {
+	sealed, err := h.rotations.RotationToken(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	tok, err := h.wizard.Sealer.Open(sealed, rotationAAD(id))
+	if err != nil {
+		return nil, false, nil
+	}
+	g, err := h.wizard.Delegated(ctx, string(tok))
+	return g, err == nil, err
+}
+
+// rotationApply adds the new secret and shows it once (POST /rotations/{id}/apply).
+func (h *Handler) rotationApply(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	rot, pf, err := h.loadRotation(ctx, chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	back := "/rotations/" + rot.ID
+	months := registration.DefaultRotationMonths
+	if v := strings.TrimSpace(r.PostFormValue("months")); v != "" {
+		if months, err = strconv.Atoi(v); err != nil || months < 1 || months > 24 {
+			d := h.rotationData(rot, pf)
+			d.Error = "Choose a lifetime between 1 and 24 months."
+			h.render(w, r, http.StatusUnprocessableEntity, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), d, ""))
+			return nil
+		}
+	}
+	g, ok, err := h.rotationGraph(ctx, rot.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := h.rotations.SetRotationError(ctx, rot.ID, "", "Your sign-in to "+rot.TenantName+" has expired. Sign in again to continue."); err != nil {
+			return err
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(3 * time.Minute))
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	sec, err := registration.RotateAdd(actx, h.rotations, g, rot.ID, months, pf, h.now(), h.actor(r))
+	if errors.Is(err, store.ErrLeaseHeld) {
+		http.Redirect(w, r, back, http.StatusSeeOther) // done already, or under way elsewhere: the page says which
+		return nil
+	}
+	if err != nil {
+		h.log.WarnContext(ctx, "rotation add failed", "request_id", RequestID(ctx), "rotation", rot.ID, "err", err)
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	rot, pf, err = h.loadRotation(context.WithoutCancel(ctx), rot.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	pd := h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard)
+	pd.NoHistory = true
+	h.render(w, r, http.StatusOK, templates.RotationPage(pd, h.rotationData(rot, pf), sec.Text))
+	return nil
+}
+
+// rotationConfirm removes the old secret once the admin confirms the new
+// one is in use (POST /rotations/{id}/confirm).
+func (h *Handler) rotationConfirm(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	rot, _, err := h.loadRotation(ctx, chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	back := "/rotations/" + rot.ID
+	g, ok, err := h.rotationGraph(ctx, rot.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := h.rotations.SetRotationError(ctx, rot.ID, "", "Your sign-in to "+rot.TenantName+" has expired. Sign in again, then confirm."); err != nil {
+			return err
+		}
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	if err := registration.RotateRemoveOld(context.WithoutCancel(ctx), h.rotations, g, rot.ID, h.actor(r)); err != nil && !errors.Is(err, store.ErrLeaseHeld) {
+		h.log.WarnContext(ctx, "rotation remove failed", "request_id", RequestID(ctx), "rotation", rot.ID, "err", err)
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+	return nil
+}

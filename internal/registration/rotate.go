@@ -1,0 +1,182 @@
+package registration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+// Rotation follows Microsoft's advice for expiring credentials: add the new
+// secret, put it in the product, check it is in use, then remove the old one
+// (https://learn.microsoft.com/entra/identity/enterprise-apps/certificate-manage#renew-a-certificate
+// describes the same overlap for certificates). Unlike a "rotate" that
+// deletes the old secret at once, nothing stops working while the admin
+// updates the product.
+
+// RotationStore is what a rotation needs of Postgres (*store.Store).
+type RotationStore interface {
+	BeginRotationStep(ctx context.Context, id string, from []string, to string, lease time.Duration) (store.Rotation, error)
+	RecordRotationSecret(ctx context.Context, id, keyID, hint string, end time.Time, audit store.AuditEvent) error
+	FinishRotation(ctx context.Context, id string, audit store.AuditEvent) error
+	SetRotationError(ctx context.Context, id, state, msg string) error
+}
+
+// RotationPreflight is what a rotation learned before writing.
+type RotationPreflight struct {
+	CheckedAt     time.Time `json:"checkedAt"`
+	UserName      string    `json:"userName"`
+	UserUPN       string    `json:"userUpn"`
+	Roles         []string  `json:"roles"`
+	PolicyMaxDays int       `json:"policyMaxDays"`
+	// OldFound: the secret to rotate is still on the app.
+	OldFound bool `json:"oldFound"`
+	// OtherSecrets and Certificates are the app's other credentials.
+	OtherSecrets int `json:"otherSecrets"`
+	Certificates int `json:"certificates"`
+}
+
+// PolicyMax is the tenant's longest secret lifetime, 0 if none.
+func (pf RotationPreflight) PolicyMax() time.Duration {
+	return time.Duration(pf.PolicyMaxDays) * 24 * time.Hour
+}
+
+// RotatedName is the new secret's description: the old one's, the date and
+// the rotation, so a secret left by an interrupted attempt is recognised.
+func RotatedName(oldName, rotationID string, now time.Time) string {
+	short := rotationID
+	if len(short) > 8 {
+		short = short[:8]
+	}
+	base := strings.TrimSpace(oldName)
+	if base == "" {
+		base = "Client secret"
+	}
+	return truncate(base, 60) + " (rotated " + now.UTC().Format(time.DateOnly) + ", " + short + ")"
+}
+
+// RunRotationPreflight reads, with the admin's token, what the rotation's
+// review needs. It writes nothing.
+func RunRotationPreflight(ctx context.Context, g Graph, tenantID, appObjectID, oldKeyID string, now time.Time) (RotationPreflight, error) {
+	pf := RotationPreflight{CheckedAt: now.UTC()}
+	org, err := g.Organization(ctx)
+	if err != nil {
+		return pf, fmt.Errorf("read the organisation: %w", err)
+	}
+	if !strings.EqualFold(org.TenantID, tenantID) {
+		return pf, fmt.Errorf("%w: %s (%s)", ErrWrongTenant, org.DisplayName, org.TenantID)
+	}
+	me, err := g.Me(ctx)
+	if err != nil {
+		return pf, fmt.Errorf("read the signed-in user: %w", err)
+	}
+	pf.UserName, pf.UserUPN = me.DisplayName, me.UserPrincipalName
+	roles, err := g.MyDirectoryRoles(ctx)
+	if err != nil {
+		return pf, fmt.Errorf("read the signed-in user's roles: %w", err)
+	}
+	for _, r := range roles {
+		pf.Roles = append(pf.Roles, r.DisplayName)
+	}
+	pol, err := g.AppManagementPolicy(ctx)
+	if err != nil {
+		return pf, fmt.Errorf("read the app management policy: %w", err)
+	}
+	if pol.Enabled && pol.MaxLifetime > 0 {
+		pf.PolicyMaxDays = int(pol.MaxLifetime / (24 * time.Hour))
+	}
+	app, err := g.GetApplication(ctx, appObjectID)
+	if err != nil {
+		return pf, fmt.Errorf("read the app registration: %w", err)
+	}
+	for _, c := range app.Credentials {
+		switch {
+		case c.Kind == graph.CredentialPassword && strings.EqualFold(c.KeyID, oldKeyID):
+			pf.OldFound = true
+		case c.Kind == graph.CredentialPassword:
+			pf.OtherSecrets++
+		default:
+			pf.Certificates++
+		}
+	}
+	return pf, nil
+}
+
+// RotateAdd adds the rotation's new secret, clamped to the tenant's policy.
+// It is recorded as under way before the Graph call; an attempt after an
+// interrupted one first removes what that attempt may have added (found by
+// the rotation's secret name), so one rotation never leaves two new secrets.
+// The secret's value is returned, never stored.
+func RotateAdd(ctx context.Context, st RotationStore, g Graph, id string, months int, pf RotationPreflight, now time.Time, actor Actor) (graph.Secret, error) {
+	r, err := st.BeginRotationStep(ctx, id, []string{store.RotReview, store.RotFailed, store.RotApplying}, store.RotApplying, 2*time.Minute)
+	if err != nil {
+		return graph.Secret{}, err
+	}
+	a := &Applier{}
+	a.defaults()
+	fail := func(err error) (graph.Secret, error) {
+		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotFailed, Explain(err))
+		return graph.Secret{}, err
+	}
+	if r.Attempts > 1 {
+		var app graph.Application
+		if err := a.retry(ctx, func() error {
+			var err error
+			app, err = g.GetApplication(ctx, r.AppObjectID)
+			return err
+		}); err != nil {
+			return fail(err)
+		}
+		for _, c := range app.Credentials {
+			if c.Kind == graph.CredentialPassword && c.DisplayName == r.NewName && !strings.EqualFold(c.KeyID, r.OldKeyID) {
+				if err := a.retry(ctx, func() error { return g.RemovePassword(ctx, r.AppObjectID, c.KeyID) }); err != nil {
+					return fail(err)
+				}
+			}
+		}
+	}
+	end, _ := SecretEnd(now, months, pf.PolicyMax())
+	var sec graph.Secret
+	if err := a.retry(ctx, func() error {
+		var err error
+		sec, err = g.AddPassword(ctx, r.AppObjectID, r.NewName, end)
+		return err
+	}); err != nil {
+		return fail(err)
+	}
+	if err := st.RecordRotationSecret(context.WithoutCancel(ctx), id, sec.KeyID, sec.Hint, sec.End,
+		actor.audit("rotation.secret", r.AppName, map[string]string{"rotation": id, "key_id": sec.KeyID, "old_key_id": r.OldKeyID,
+			"ends": sec.End.UTC().Format(time.DateOnly)})); err != nil {
+		return graph.Secret{}, err
+	}
+	return sec, nil
+}
+
+// RotateRemoveOld removes the old secret once the admin confirmed the new
+// one is in use. An old secret already gone is success.
+func RotateRemoveOld(ctx context.Context, st RotationStore, g Graph, id string, actor Actor) error {
+	r, err := st.BeginRotationStep(ctx, id, []string{store.RotOverlap, store.RotRemoving}, store.RotRemoving, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	a := &Applier{}
+	a.defaults()
+	err = a.retry(ctx, func() error { return g.RemovePassword(ctx, r.AppObjectID, r.OldKeyID) })
+	var ge *graph.Error
+	if errors.As(err, &ge) && (ge.Status == 404 || (ge.Status == 400 && strings.Contains(strings.ToLower(ge.Message), "no password credential"))) {
+		err = nil // already removed, by hand or by an earlier attempt
+	}
+	if err != nil {
+		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotOverlap, Explain(err))
+		return err
+	}
+	return st.FinishRotation(ctx, id, actor.audit("rotation.done", r.AppName, map[string]string{"rotation": id, "removed_key_id": r.OldKeyID}))
+}
+
+// DefaultRotationMonths is the new secret's lifetime unless the admin picks
+// another: Microsoft recommends less than 12 months.
+const DefaultRotationMonths = 12

@@ -1,0 +1,44 @@
+-- +goose Up
+-- A secret rotation with overlap: the new secret is added and shown once,
+-- the old one stays until the admin confirms the new one is in use.
+CREATE TABLE rotations (
+    id              uuid        PRIMARY KEY,
+    tenant_id       uuid        NOT NULL,
+    tenant_name     text        NOT NULL DEFAULT '',
+    credential_id   bigint      REFERENCES credentials (id) ON DELETE SET NULL,
+    app_object_id   text        NOT NULL,
+    client_id       text        NOT NULL,
+    app_name        text        NOT NULL DEFAULT '',
+    old_key_id      text        NOT NULL,
+    old_name        text        NOT NULL DEFAULT '',
+    old_end         timestamptz,
+    new_name        text        NOT NULL CHECK (new_name <> ''),
+    new_key_id      text        NOT NULL DEFAULT '',
+    new_hint        text        NOT NULL DEFAULT '',
+    new_end         timestamptz,
+    state           text        NOT NULL DEFAULT 'signin'
+                    CHECK (state IN ('signin', 'review', 'applying', 'overlap', 'removing', 'done', 'failed')),
+    preflight       jsonb,
+    error           text        NOT NULL DEFAULT '',
+    attempts        int         NOT NULL DEFAULT 0,
+    lease_until     timestamptz,
+    created_by_oid  uuid,
+    created_by_name text        NOT NULL DEFAULT '',
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    done_at         timestamptz
+);
+CREATE INDEX rotations_credential_idx ON rotations (tenant_id, old_key_id);
+COMMENT ON TABLE rotations IS 'Client secret rotations with overlap. Never holds a secret value or a token.';
+
+CREATE TABLE rotation_tokens (
+    rotation_id uuid        PRIMARY KEY REFERENCES rotations (id) ON DELETE CASCADE,
+    sealed      bytea       NOT NULL,
+    user_name   text        NOT NULL DEFAULT '',
+    expires_at  timestamptz NOT NULL
+);
+COMMENT ON TABLE rotation_tokens IS 'Delegated tokens of rotations, sealed like registration_tokens.';
+
+-- +goose Down
+DROP TABLE rotation_tokens;
+DROP TABLE rotations;

@@ -1,0 +1,32 @@
+package templates
+
+// RotationData is a secret rotation's page.
+type RotationData struct {
+	ID, State, Error           string
+	TenantID, TenantName       string
+	AppName, ClientID          string
+	OldName, OldKeyID, OldEnds string
+	NewName, NewHint, NewEnds  string
+	SignedInAs                 string
+	Roles                      []string
+	OtherSecrets, Certificates int
+	OldFound                   bool
+	Months                     int
+	PlannedEnd, ClampNote      string
+}
+
+func rotationStepOf(state string) int {
+	switch state {
+	case "signin":
+		return 1
+	case "review", "failed", "applying":
+		return 2
+	case "overlap":
+		return 3
+	case "removing":
+		return 4
+	case "done":
+		return 5
+	}
+	return 1
+}
