@@ -51,6 +51,7 @@ CREATE TABLE registration_steps (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (run_id, position)
 );
+COMMENT ON TABLE registration_steps IS 'Each Graph write of a wizard run, recorded as running before the call and done (with the object IDs it learned) after; never a secret.';
 
 -- The signed-in admin's delegated Graph token for a run, AES-GCM sealed with
 -- the run ID as associated data; deleted when the run ends.
@@ -83,6 +84,7 @@ CREATE TABLE registrations (
     consent_checked_at timestamptz,
     UNIQUE (tenant_id, unique_name)
 );
+COMMENT ON TABLE registrations IS 'App registrations the portal made or updated, one per tenant and uniqueName (blueprint), with the consent state as last read back.';
 
 -- +goose Down
 DROP TABLE registrations;

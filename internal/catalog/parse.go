@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // MaxFileSize is the largest blueprint file Parse accepts (256 KiB). The
@@ -252,15 +254,7 @@ func kindName(n *yaml.Node) string {
 	case "!!int", "!!float":
 		return "a number"
 	}
-	return fmt.Sprintf("the text %q", truncate(n.Value, 40))
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
+	return fmt.Sprintf("the text %q", trunc.Ellipsis(n.Value, 40))
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // Reserved template names: values the portal fills in itself. Parameters
@@ -101,7 +103,7 @@ func validate(b *Blueprint) ValidationErrors {
 	if v.required("id", b.ID) {
 		if len(b.ID) > maxIDLen || !idRE.MatchString(b.ID) {
 			v.errorf("id", "%q is not a valid ID: use lower-case letters, digits and single hyphens, at most %d characters (e.g. %q)",
-				truncate(b.ID, 80), maxIDLen, "exact-globe-mail")
+				trunc.Ellipsis(b.ID, 80), maxIDLen, "exact-globe-mail")
 		}
 	}
 	v.required("name", b.Name)
@@ -133,12 +135,12 @@ func (v *validator) source() {
 	v.required("source.title", s.Title)
 	if s.Date != "" {
 		if _, err := time.Parse(time.DateOnly, s.Date); err != nil {
-			v.errorf("source.date", "%q is not a date; write it as YYYY-MM-DD", truncate(s.Date, 40))
+			v.errorf("source.date", "%q is not a date; write it as YYYY-MM-DD", trunc.Ellipsis(s.Date, 40))
 		}
 	}
 	if s.URL != "" {
 		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			v.errorf("source.url", "%q is not a web address", truncate(s.URL, 80))
+			v.errorf("source.url", "%q is not a web address", trunc.Ellipsis(s.URL, 80))
 		}
 	}
 }
@@ -153,7 +155,7 @@ func (v *validator) parameters() map[string]Parameter {
 			switch {
 			case len(p.Name) > maxParamNameLen || !paramNameRE.MatchString(p.Name):
 				v.errorf(path+".name", "%q is not a valid parameter name: use lower-case letters, digits and underscores, starting with a letter (e.g. %q)",
-					truncate(p.Name, 60), "server_name")
+					trunc.Ellipsis(p.Name, 60), "server_name")
 			case reservedVars[p.Name]:
 				v.errorf(path+".name", "%q is reserved: the portal fills in {{%s}} itself", p.Name, p.Name)
 			default:
@@ -171,7 +173,7 @@ func (v *validator) parameters() map[string]Parameter {
 		case "":
 			v.errorf(path+".type", "missing; want one of text, hostname, email, domain, url")
 		default:
-			v.errorf(path+".type", "unknown parameter type %q; want one of text, hostname, email, domain, url", truncate(string(p.Type), 40))
+			v.errorf(path+".type", "unknown parameter type %q; want one of text, hostname, email, domain, url", trunc.Ellipsis(string(p.Type), 40))
 		}
 		if p.Pattern != "" {
 			if _, err := regexp.Compile(p.Pattern); err != nil {
@@ -199,7 +201,7 @@ func templateVars(s string) ([]string, string) {
 	for _, m := range templateRE.FindAllStringSubmatch(s, -1) {
 		names = append(names, m[1])
 		if msg == "" && m[0] != "{{"+m[1]+"}}" {
-			msg = fmt.Sprintf("write %q without spaces, as {{%s}}", truncate(m[0], 60), truncate(m[1], 40))
+			msg = fmt.Sprintf("write %q without spaces, as {{%s}}", trunc.Ellipsis(m[0], 60), trunc.Ellipsis(m[1], 40))
 		}
 	}
 	rest := templateRE.ReplaceAllString(s, "")
@@ -237,7 +239,7 @@ func (v *validator) checkTemplate(path, s string, params map[string]Parameter, a
 			v.errorf(path, "{{%s}} cannot be used here", n)
 			continue
 		}
-		msg := fmt.Sprintf("{{%s}} is not a declared parameter", truncate(n, 40))
+		msg := fmt.Sprintf("{{%s}} is not a declared parameter", trunc.Ellipsis(n, 40))
 		cands := append(paramNames(params), allowed...)
 		if s := suggest(n, cands); s != "" {
 			msg += fmt.Sprintf(" (did you mean {{%s}}?)", s)
@@ -281,7 +283,7 @@ func (v *validator) registration(params map[string]Parameter) {
 	case r.SignInAudience == "":
 		v.errorf("registration.signInAudience", "missing; want one of %s", strings.Join(audiences, ", "))
 	case !contains(audiences, r.SignInAudience):
-		msg := fmt.Sprintf("unknown sign-in audience %q; want one of %s", truncate(r.SignInAudience, 60), strings.Join(audiences, ", "))
+		msg := fmt.Sprintf("unknown sign-in audience %q; want one of %s", trunc.Ellipsis(r.SignInAudience, 60), strings.Join(audiences, ", "))
 		if s := suggest(r.SignInAudience, audiences); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
@@ -330,9 +332,9 @@ func (v *validator) redirectURIs(path string, uris []string, params map[string]P
 		sample := expand(u, func(n string) string { return sampleValue(params[n]) })
 		if msg := checkRedirectURI(sample, public); msg != "" {
 			if len(names) > 0 {
-				v.errorf(p, "%q (filled in as %q): %s", truncate(u, 100), truncate(sample, 100), msg)
+				v.errorf(p, "%q (filled in as %q): %s", trunc.Ellipsis(u, 100), trunc.Ellipsis(sample, 100), msg)
 			} else {
-				v.errorf(p, "%q: %s", truncate(u, 100), msg)
+				v.errorf(p, "%q: %s", trunc.Ellipsis(u, 100), msg)
 			}
 		}
 	}
@@ -401,13 +403,13 @@ func (v *validator) permissions() {
 			v.errorf(path+".type", "missing; want application or delegated")
 		default:
 			okType = false
-			v.errorf(path+".type", "unknown permission type %q; want application or delegated", truncate(string(pr.Type), 40))
+			v.errorf(path+".type", "unknown permission type %q; want application or delegated", trunc.Ellipsis(string(pr.Type), 40))
 		}
 		if pr.Feature != "" && !pr.Optional {
 			v.errorf(path+".feature", "feature is only for optional permissions (add optional: true)")
 		}
 		if pr.ID != "" && !guidRE.MatchString(pr.ID) {
-			v.errorf(path+".id", "%q is not a GUID", truncate(pr.ID, 60))
+			v.errorf(path+".id", "%q is not a GUID", trunc.Ellipsis(pr.ID, 60))
 		}
 		if !okRes || !okName || !okType {
 			continue
@@ -416,7 +418,7 @@ func (v *validator) permissions() {
 		if !known {
 			if !guidRE.MatchString(pr.Resource) {
 				v.errorf(path+".resource", "unknown resource %q; want %q, %q or the appId (a GUID) of another API",
-					truncate(pr.Resource, 60), MicrosoftGraph.Name, ExchangeOnline.Name)
+					trunc.Ellipsis(pr.Resource, 60), MicrosoftGraph.Name, ExchangeOnline.Name)
 			}
 			key := strings.ToLower(pr.Resource) + "|" + string(pr.Type) + "|" + pr.Name
 			if j, dup := seen[key]; dup {
@@ -452,7 +454,7 @@ func unknownPermission(res Resource, name string, typ PermissionType) string {
 	if _, ok := Lookup(res.AppID, name, other); ok {
 		return fmt.Sprintf("%s has no %s permission %q; %q exists only as a %s permission", res.Name, typ, name, name, other)
 	}
-	msg := fmt.Sprintf("unknown %s %s permission %q", res.Name, typ, truncate(name, 80))
+	msg := fmt.Sprintf("unknown %s %s permission %q", res.Name, typ, trunc.Ellipsis(name, 80))
 	var names []string
 	for _, p := range Permissions(res, typ) {
 		names = append(names, p.Name)
@@ -532,7 +534,7 @@ func (v *validator) doubts() {
 				top = top[:j]
 			}
 			if _, ok := topLevelFields[top]; !ok {
-				v.errorf(path+".about", "%q is not a field of a blueprint", truncate(d.About, 60))
+				v.errorf(path+".about", "%q is not a field of a blueprint", trunc.Ellipsis(d.About, 60))
 			}
 		}
 		v.required(path+".guide", d.Guide)
@@ -556,7 +558,7 @@ func (v *validator) ews() {
 	}
 	if g := b.EWS.GraphVariant; g != "" {
 		if !idRE.MatchString(g) {
-			v.errorf("ews.graphVariant", "%q is not a blueprint ID", truncate(g, 60))
+			v.errorf("ews.graphVariant", "%q is not a blueprint ID", trunc.Ellipsis(g, 60))
 		} else if g == b.ID {
 			v.errorf("ews.graphVariant", "a blueprint cannot be its own Graph variant")
 		}

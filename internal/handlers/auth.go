@@ -283,6 +283,3 @@ func randomID() string {
 	_, _ = rand.Read(b[:]) // never fails
 	return hex.EncodeToString(b[:])
 }
-
-// truncateString is trunc.String, for the callers not switched yet.
-func truncateString(s string, n int) string { return trunc.String(s, n) }

@@ -214,8 +214,7 @@ func (h *Handler) rotationApply(w http.ResponseWriter, r *http.Request) error {
 		if months, err = strconv.Atoi(v); err != nil || months < 1 || months > 24 {
 			d := h.rotationData(rot, pf)
 			d.Error = "Choose a lifetime between 1 and 24 months."
-			h.render(w, r, http.StatusUnprocessableEntity, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), d, ""))
-			return nil
+			return h.renderInvalid(w, r, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), d, ""))
 		}
 	}
 	g, ok, err := h.rotationGraph(ctx, rot.ID)

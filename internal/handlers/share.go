@@ -14,6 +14,8 @@ import (
 
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
+
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // MaxShareDays is the longest a one-time share link lives.
@@ -91,7 +93,7 @@ func (h *Handler) shareReveal(w http.ResponseWriter, r *http.Request) error {
 	pd := h.page(r, "A shared client secret", "")
 	pd.NoHistory = true
 	audit := store.AuditEvent{Action: "share.view", ActorName: "share link", RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r),
-		Details: map[string]string{"user_agent": truncateString(r.UserAgent(), 200)}}
+		Details: map[string]string{"user_agent": trunc.String(r.UserAgent(), 200)}}
 	l, sealed, err := h.shares.ViewShareLink(r.Context(), stateHash(token), audit)
 	if errors.Is(err, store.ErrShareGone) {
 		h.render(w, r, http.StatusGone, templates.SharePage(pd, templates.ShareData{Gone: true,

@@ -26,6 +26,8 @@ import (
 	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
+
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // Wizard configures the registration wizard.
@@ -232,8 +234,7 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {
 		d := h.wizardStartData(l, tenants, tenant, values, features, name, months, errs)
 		d.Share, d.ShareDays = r.PostForm.Get("share") == "on", max(shareDays, 1)
 		d.Problem = "Some values need your attention."
-		h.render(w, r, http.StatusUnprocessableEntity, templates.WizardStartPage(h.page(r, "Register "+b.Name, templates.SectionRegistrations), d))
-		return nil
+		return h.renderInvalid(w, r, templates.WizardStartPage(h.page(r, "Register "+b.Name, templates.SectionRegistrations), d))
 	}
 	u := userFrom(ctx)
 	oid := u.ObjectID
@@ -716,7 +717,7 @@ func (h *Handler) consentReturn(w http.ResponseWriter, r *http.Request) error {
 	}
 	if e := q.Get("error"); e != "" {
 		_ = h.registrations.RecordAudit(ctx, store.AuditEvent{Action: "registration.consent_declined", Outcome: store.OutcomeDenied, TenantID: &run.TenantID,
-			Target: run.DisplayName, RequestID: RequestID(ctx), RemoteAddr: clientIP(r), Details: map[string]string{"run": run.ID, "entra_error": truncateString(e, 64)}})
+			Target: run.DisplayName, RequestID: RequestID(ctx), RemoteAddr: clientIP(r), Details: map[string]string{"run": run.ID, "entra_error": trunc.String(e, 64)}})
 		h.render(w, r, http.StatusOK, templates.ConsentReturnPage(pd, templates.ConsentReturnData{AppName: run.DisplayName,
 			Message: "Consent for " + run.DisplayName + " was not given. Nothing was granted; the person who sent you the link can send it again."}))
 		return nil

@@ -10,6 +10,8 @@ import (
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/graph"
 	"github.com/appreg-portal/portal/internal/store"
+
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // Store is what the apply needs of Postgres (*store.Store).
@@ -496,15 +498,7 @@ func Explain(err error) string {
 	}
 	var ge *graph.Error
 	if errors.As(err, &ge) {
-		return fmt.Sprintf("Microsoft Graph answered %d %s: %s", ge.Status, ge.Code, truncate(ge.Message, 300))
+		return fmt.Sprintf("Microsoft Graph answered %d %s: %s", ge.Status, ge.Code, trunc.Ellipsis(ge.Message, 300))
 	}
 	return "The step could not be completed. Retry: finished steps are not repeated."
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }

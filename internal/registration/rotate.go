@@ -9,6 +9,8 @@ import (
 
 	"github.com/appreg-portal/portal/internal/graph"
 	"github.com/appreg-portal/portal/internal/store"
+
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // Rotation follows Microsoft's advice for expiring credentials: add the new
@@ -56,7 +58,7 @@ func RotatedName(oldName, rotationID string, now time.Time) string {
 	if base == "" {
 		base = "Client secret"
 	}
-	return truncate(base, 60) + " (rotated " + now.UTC().Format(time.DateOnly) + ", " + short + ")"
+	return trunc.String(base, 60) + " (rotated " + now.UTC().Format(time.DateOnly) + ", " + short + ")"
 }
 
 // RunRotationPreflight reads, with the admin's token, what the rotation's

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // QueueDueAlerts creates the deliveries that are due at `now`, for the
@@ -99,7 +101,7 @@ func (s *Store) MarkDeliveries(ctx context.Context, ids []int64, sendErr error, 
 			WHERE id = ANY($1)`, ids, at)
 	} else {
 		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, last_error = $2
-			WHERE id = ANY($1)`, ids, truncate(sendErr.Error(), 500))
+			WHERE id = ANY($1)`, ids, trunc.String(sendErr.Error(), 500))
 	}
 	if err != nil {
 		return fmt.Errorf("store: mark deliveries: %w", err)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // Credential is a client secret or certificate found by a scan. It holds
@@ -52,7 +54,7 @@ func (s *Store) RecordScan(ctx context.Context, tenantID int64, found []Credenti
 		for _, c := range found {
 			kinds, oids, appIDs, names = append(kinds, c.OwnerKind), append(oids, c.OwnerObjectID), append(appIDs, c.OwnerAppID), append(names, c.OwnerName)
 			keyIDs, ckinds, dnames = append(keyIDs, c.KeyID), append(ckinds, c.Kind), append(dnames, c.DisplayName)
-			hints, thumbs = append(hints, truncate(c.Hint, 3)), append(thumbs, c.Thumbprint)
+			hints, thumbs = append(hints, trunc.String(c.Hint, 3)), append(thumbs, c.Thumbprint)
 			starts, ends = append(starts, c.StartsAt), append(ends, c.EndsAt)
 		}
 		// One statement for the whole tenant; xmax = 0 tells inserted rows from updated ones.
@@ -98,7 +100,7 @@ func (s *Store) RecordScan(ctx context.Context, tenantID int64, found []Credenti
 func (s *Store) RecordScanFailure(ctx context.Context, tenantID int64, reason string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	if _, err := s.pool.Exec(ctx, `UPDATE tenants SET last_scan_error = $2, updated_at = now() WHERE id = $1`, tenantID, truncate(reason, 500)); err != nil {
+	if _, err := s.pool.Exec(ctx, `UPDATE tenants SET last_scan_error = $2, updated_at = now() WHERE id = $1`, tenantID, trunc.String(reason, 500)); err != nil {
 		return fmt.Errorf("store: record scan failure: %w", err)
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // Onboarding is an admin consent link sent to a customer.
@@ -132,7 +134,7 @@ func (s *Store) FailOnboarding(ctx context.Context, id int64, outcome, detail st
 	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE tenant_onboardings SET completed_at = now(), outcome = $2, outcome_detail = $3
-			WHERE id = $1 AND completed_at IS NULL`, id, outcome, truncate(detail, 500))
+			WHERE id = $1 AND completed_at IS NULL`, id, outcome, trunc.String(detail, 500))
 		if err != nil {
 			return err
 		}

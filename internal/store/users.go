@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // User is a person who has signed in to the portal.
@@ -59,7 +61,7 @@ func (s *Store) RecordSignIn(ctx context.Context, in SignIn) (User, error) {
 		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO active_sessions (id, user_id, expires_at, remote_addr, user_agent) VALUES ($1, $2, $3, $4, $5)`,
-			in.SessionID, out.ID, in.ExpiresAt, in.Audit.RemoteAddr, truncate(in.Audit.Details["user_agent"], 300)); err != nil {
+			in.SessionID, out.ID, in.ExpiresAt, in.Audit.RemoteAddr, trunc.String(in.Audit.Details["user_agent"], 300)); err != nil {
 			return err
 		}
 		actor := out.ObjectID
@@ -96,11 +98,4 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 		return nil, fmt.Errorf("store: list users: %w", err)
 	}
 	return us, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

@@ -20,3 +20,12 @@ func String(s string, n int) string {
 	}
 	return s
 }
+
+// Ellipsis is String with "…" appended when something was cut, for text a
+// person reads.
+func Ellipsis(s string, n int) string {
+	if out := String(s, n); out != s {
+		return out + "…"
+	}
+	return s
+}

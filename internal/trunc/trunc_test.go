@@ -39,3 +39,15 @@ func TestString(t *testing.T) {
 		})
 	}
 }
+
+func TestEllipsis(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"short", 10, "short"}, {"exactly", 7, "exactly"}, {"één twee", 3, "één…"}, {"日本語テキスト", 2, "日本…"}} {
+		if got := trunc.Ellipsis(c.in, c.n); got != c.want {
+			t.Errorf("Ellipsis(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ type WizardStartData struct {
 	SecretMonths  int
 	SecretMax     int
 	// Errors holds a message per field name (parameters by their own names).
-	Errors  map[string]string
+	Errors  FieldErrors
 	Problem string
 	// Share: also make a one-time link for the customer, lasting ShareDays.
 	Share     bool
