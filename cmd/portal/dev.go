@@ -190,7 +190,9 @@ func devSealKey(dir string) ([]byte, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		return seal.ParseKey(string(b))
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// 0755 like the cluster's parent: as root the cluster runs as postgres,
+	// which must reach .data/pg. The key file itself is 0600.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("dev seal key: %w", err)
 	}
 	k := seal.NewKey()
