@@ -108,7 +108,7 @@ func TestServeRecoversWhenTheDatabaseComesUp(t *testing.T) {
 
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{
-			"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_BASE_URL": "http://127.0.0.1:8080",
+			"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_BASE_URL": "http://127.0.0.1:8080", "PORTAL_SEAL_KEY": testSealKey,
 			"PORTAL_DATABASE_URL": c.URL("postgres"), "PORTAL_DB_TIMEOUT": "1s",
 		}[k]
 	}, config.Dev)
@@ -206,7 +206,7 @@ func TestServeMetricsListener(t *testing.T) {
 	metricsAddr := ln.Addr().String()
 	ln.Close()
 	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_BASE_URL": "http://127.0.0.1:8080",
+		return map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_BASE_URL": "http://127.0.0.1:8080", "PORTAL_SEAL_KEY": testSealKey,
 			"PORTAL_DATABASE_URL": pgtest.URL(t), "PORTAL_METRICS_ADDR": metricsAddr}[k]
 	}, config.Dev)
 	if err != nil {
@@ -232,3 +232,6 @@ func TestServeMetricsListener(t *testing.T) {
 		t.Errorf("serve() = %v", err)
 	}
 }
+
+// testSealKey is a fixed PORTAL_SEAL_KEY for the tests (base64 of 32 bytes).
+const testSealKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
