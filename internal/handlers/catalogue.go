@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/catalog"
@@ -120,7 +121,7 @@ func (h *Handler) cataloguePage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	d := templates.CatalogueData{Query: q, CanCreate: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator)}
+	d := templates.CatalogueData{Query: q, CanCreate: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator), ForTenant: tenantParam(r)}
 	for _, l := range all {
 		if matches(l.bp, q) {
 			d.Cards = append(d.Cards, blueprintCard(l))
@@ -156,7 +157,7 @@ func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
 		ImplicitID: b.Registration.Web.ImplicitGrant.IDTokens, SecretDefault: b.Secret.DefaultLifetimeMonths, SecretMax: b.Secret.MaxLifetimeMonths,
 		SecretVendorSays: b.Secret.VendorSays, SecretPortalDoes: b.Secret.PortalDoes, Warnings: b.Warnings, CreatedBy: l.createdBy,
 		CanDelete:   l.custom && auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator),
-		CanRegister: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator),
+		CanRegister: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator), ForTenant: tenantParam(r),
 	}
 	if d.SignInAudience == "" {
 		d.SignInAudience = b.Registration.SignInAudience
@@ -298,4 +299,14 @@ func (h *Handler) deleteBlueprint(w http.ResponseWriter, r *http.Request) error 
 	}
 	http.Redirect(w, r, "/catalogue", http.StatusSeeOther)
 	return nil
+}
+
+// tenantParam is the ?tenant= a page passes on to the wizard: a tenant ID
+// (GUID) or nothing.
+func tenantParam(r *http.Request) string {
+	t := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("tenant")))
+	if _, err := uuid.Parse(t); err != nil {
+		return ""
+	}
+	return t
 }

@@ -190,7 +190,7 @@ func TestTenantContacts(t *testing.T) {
 	if strings.Join(got.Contacts, " ") != "it@fabrikam.example security@fabrikam.example" {
 		t.Errorf("contacts = %v, want both, lower case, once each", got.Contacts)
 	}
-	if resp, page := op.postForm(path, url.Values{"contacts": {"it@fabrikam.example\nBob <bob@x.example>"}}); resp.StatusCode != 400 || !strings.Contains(page, "is not an e-mail address") {
+	if resp, page := op.postForm(path, url.Values{"contacts": {"it@fabrikam.example\nBob <bob@x.example>"}}); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "is not an e-mail address") || !strings.Contains(page, "Bob &lt;bob@x.example&gt;") {
 		t.Errorf("bad address = %d", resp.StatusCode)
 	}
 	if ev, _ := e.Store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.contacts"}); len(ev) != 1 {

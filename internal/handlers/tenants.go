@@ -49,13 +49,22 @@ type tenantConfirmer interface {
 }
 
 func (h *Handler) tenantsPage(w http.ResponseWriter, r *http.Request) error {
-	tenants, err := h.tenants.ListTenants(r.Context())
+	d, err := h.tenantsData(r)
 	if err != nil {
 		return err
 	}
+	h.render(w, r, http.StatusOK, templates.TenantsPage(h.page(r, "Tenants", templates.SectionTenants), d))
+	return nil
+}
+
+func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
+	tenants, err := h.tenants.ListTenants(r.Context())
+	if err != nil {
+		return templates.TenantsData{}, err
+	}
 	pending, err := h.onboardings.ListOnboardings(r.Context())
 	if err != nil {
-		return err
+		return templates.TenantsData{}, err
 	}
 	d := templates.TenantsData{CanConnect: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator)}
 	for _, t := range tenants {
@@ -69,8 +78,7 @@ func (h *Handler) tenantsPage(w http.ResponseWriter, r *http.Request) error {
 	for _, o := range pending {
 		d.Pending = append(d.Pending, templates.OnboardingRow{Label: o.Label, Expected: o.ExpectedTenant, By: o.CreatedByName, Created: fmtTime(o.CreatedAt), Expires: fmtTime(o.ExpiresAt)})
 	}
-	h.render(w, r, http.StatusOK, templates.TenantsPage(h.page(r, "Tenants", templates.SectionTenants), d))
-	return nil
+	return d, nil
 }
 
 func (h *Handler) connectTenantForm(w http.ResponseWriter, r *http.Request) error {
@@ -213,18 +221,32 @@ func (h *Handler) setContacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errNotFound()
 	}
+	raw := r.PostFormValue("contacts")
+	invalid := func(msg string) error {
+		d, err := h.tenantsData(r)
+		if err != nil {
+			return err
+		}
+		for i := range d.Tenants {
+			if d.Tenants[i].ID == strconv.FormatInt(id, 10) {
+				d.Tenants[i].Errors = templates.FieldErrors{"contacts": msg}
+				d.Tenants[i].ContactsInput = trunc.String(raw, 4000)
+			}
+		}
+		return h.renderInvalid(w, r, templates.TenantsPage(h.page(r, "Tenants", templates.SectionTenants), d))
+	}
 	var contacts []string
-	for _, f := range strings.FieldsFunc(r.PostFormValue("contacts"), func(c rune) bool { return c == ',' || c == ';' || c == '\n' || c == '\r' || c == ' ' }) {
+	for _, f := range strings.FieldsFunc(raw, func(c rune) bool { return c == ',' || c == ';' || c == '\n' || c == '\r' || c == ' ' }) {
 		a, err := netmail.ParseAddress(f)
 		if err != nil || a.Address != f {
-			return errBadRequest(fmt.Sprintf("%q is not an e-mail address. Enter plain addresses such as it@fabrikam.com, one per line.", trunc.String(f, 100)))
+			return invalid(fmt.Sprintf("%q is not an e-mail address. Enter plain addresses such as it@fabrikam.com, one per line.", trunc.String(f, 100)))
 		}
 		if a := strings.ToLower(f); !slices.Contains(contacts, a) {
 			contacts = append(contacts, a)
 		}
 	}
 	if len(contacts) > 20 {
-		return errBadRequest("Enter at most 20 addresses; use a distribution list for more people.")
+		return invalid("Enter at most 20 addresses; use a distribution list for more people.")
 	}
 	if err := h.tenantAdmin.SetTenantContacts(r.Context(), id, contacts, h.auditEvent(r, "tenant.contacts", "", map[string]string{"contacts": strings.Join(contacts, ",")})); err != nil {
 		return err

@@ -108,3 +108,33 @@ func TestWizardRefusesViewersAndBadIDs(t *testing.T) {
 		t.Errorf("unsolicited callback = %d, want 400", resp.StatusCode)
 	}
 }
+
+// "Register an app" on a tenant's row carries the tenant to the wizard.
+func TestWizardStartsFromATenant(t *testing.T) {
+	e := newFlowEnv(t)
+	connectFabrikam(t, e)
+	b := e.browser()
+	b.signIn("oscar")
+	_, page := b.get(e.Portal.URL + "/tenants")
+	want := `href="/catalogue?tenant=` + e.Other + `"`
+	if !strings.Contains(page, want) {
+		t.Fatalf("tenants page lacks %s", want)
+	}
+	_, page = b.get(e.Portal.URL + "/catalogue?tenant=" + e.Other)
+	if !strings.Contains(page, `href="/catalogue/exact-globe-mail?tenant=`+e.Other+`"`) {
+		t.Fatal("catalogue cards do not carry the tenant")
+	}
+	_, page = b.get(e.Portal.URL + "/catalogue/exact-globe-mail?tenant=" + e.Other)
+	if !strings.Contains(page, `href="/catalogue/exact-globe-mail/register?tenant=`+e.Other+`"`) {
+		t.Fatal("register-start does not carry the tenant")
+	}
+	_, page = b.get(e.Portal.URL + "/catalogue/exact-globe-mail/register?tenant=" + e.Other)
+	if !strings.Contains(page, `<option value="`+e.Other+`" selected`) {
+		t.Error("the wizard does not preselect the tenant")
+	}
+	// Anything but a tenant ID is ignored, never echoed into links.
+	_, page = b.get(e.Portal.URL + "/catalogue/exact-globe-mail?tenant=%22%3E%3Cscript%3E")
+	if strings.Contains(page, "<script>") || strings.Contains(page, "register?tenant=") {
+		t.Error("a hostile tenant parameter reached the page")
+	}
+}

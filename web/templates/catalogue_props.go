@@ -1,5 +1,7 @@
 package templates
 
+import "net/url"
+
 // BlueprintCard is one blueprint in the catalogue list.
 type BlueprintCard struct {
 	ID          string
@@ -19,6 +21,9 @@ type CatalogueData struct {
 	Query     string
 	Cards     []BlueprintCard
 	CanCreate bool // operators and admins may add custom blueprints
+	// ForTenant carries a tenant chosen on the Tenants page through to the
+	// wizard ("Register an app" there).
+	ForTenant string
 }
 
 // PermissionView is one permission of a blueprint as admins read it.
@@ -96,8 +101,10 @@ type BlueprintDetail struct {
 	Doubts             []DoubtView
 	CreatedBy          string
 	CanDelete          bool
-	// CanRegister: operators may start the registration wizard.
+	// CanRegister: operators may start the registration wizard, for
+	// ForTenant if one was chosen.
 	CanRegister bool
+	ForTenant   string
 }
 
 // BlueprintFormData is the page to add a custom blueprint.
@@ -114,4 +121,12 @@ type BlueprintError struct {
 	Line    int
 	Field   string
 	Message string
+}
+
+// withTenant adds ?tenant= to a path when a tenant was chosen.
+func withTenant(path, tenant string) string {
+	if tenant == "" {
+		return path
+	}
+	return path + "?tenant=" + url.QueryEscape(tenant)
 }

@@ -209,6 +209,9 @@ type TenantRow struct {
 	LastScan  string // "" when never scanned
 	ScanError string
 	Contacts  []string // who gets this tenant's alerts
+	// Errors and ContactsInput re-show a refused contacts form.
+	Errors        FieldErrors
+	ContactsInput string
 }
 
 // OnboardingRow is an open consent link on the tenants page.
