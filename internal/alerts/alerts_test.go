@@ -156,3 +156,57 @@ func TestTenantContactsGetTheirTenantsAlerts(t *testing.T) {
 		t.Errorf("mailed %v", to)
 	}
 }
+
+// A secret whose rotation has added its successor gets no more alerts: the
+// admin's next step is to confirm, not to be told it expires. A rotation
+// still waiting for the sign-in does not silence it.
+func TestRotatedSecretsStopAlerting(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	now := time.Now()
+	seed(t, st, now)
+	creds, err := st.ListCredentials(ctx, store.CredentialFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotate := func(c store.Credential, id string) string {
+		r, err := st.CreateRotation(ctx, store.Rotation{ID: id, TenantID: "fab41c4e-2d3b-4a5c-8e6f-7a8b9c0d1e2f", AppObjectID: c.OwnerObjectID,
+			ClientID: c.OwnerAppID, AppName: c.OwnerName, OldKeyID: c.KeyID, NewName: c.DisplayName + " (rotated)"}, c.ID, "", store.AuditEvent{Action: "rotation.start"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	var globe, afas store.Credential
+	for _, c := range creds {
+		switch c.OwnerName {
+		case "Exact Globe+":
+			globe = c
+		case "AFAS Profit":
+			afas = c
+		}
+	}
+	rotate(afas, "22222222-0000-4000-8000-000000000001") // still at sign-in
+	id := rotate(globe, "22222222-0000-4000-8000-000000000002")
+	if _, err := st.BeginRotationStep(ctx, id, []string{store.RotSignIn}, store.RotApplying, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordRotationSecret(ctx, id, "d0000000-0000-4000-8000-000000000001", "Ab~", now.AddDate(1, 0, 0), store.AuditEvent{Action: "rotation.secret"}); err != nil {
+		t.Fatal(err)
+	}
+	mb := mailtest.Start(t, "127.0.0.1:0")
+	a := alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: mb.Addr, From: "portal@contoso.example", TLS: "none"},
+		Recipients: []string{"ops@contoso.example"}, PortalURL: "https://portal.contoso.example"}, st)
+	res, err := a.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Queued != 1 {
+		t.Errorf("queued %d alerts, want 1 (AFAS only; Exact Globe+ is being rotated)", res.Queued)
+	}
+	for _, m := range mb.Mails() {
+		if strings.Contains(m.Body, "Exact Globe+") {
+			t.Error("the secret in rotation overlap was alerted")
+		}
+	}
+}

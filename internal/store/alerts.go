@@ -29,6 +29,9 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		                    WHERE c.ends_at <= $1::timestamptz + make_interval(days => t)) d
 		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient FROM unnest($3::text[] || tn.contacts) AS x) r
 		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL
+		  -- A secret being rotated (its successor added and shown) needs the admin's confirmation, not an alert.
+		  AND NOT EXISTS (SELECT 1 FROM rotations ro WHERE ro.tenant_id = tn.entra_tenant_id AND lower(ro.old_key_id) = lower(c.key_id::text)
+		                  AND ro.state IN ('overlap', 'removing', 'done'))
 		ON CONFLICT (credential_id, threshold_days, recipient) DO NOTHING`, now, thresholds, recipients)
 	if err != nil {
 		return 0, fmt.Errorf("store: queue due alerts: %w", err)
