@@ -76,10 +76,14 @@ func (s *Store) CreateRotation(ctx context.Context, r Rotation, credentialID int
 		if createdByOID != "" {
 			oid = &createdByOID
 		}
+		var cred *int64 // 0: not from the inventory
+		if credentialID != 0 {
+			cred = &credentialID
+		}
 		rows, err := tx.Query(ctx, `INSERT INTO rotations (id, tenant_id, tenant_name, credential_id, app_object_id, client_id, app_name,
 				old_key_id, old_name, old_end, new_name, created_by_oid, created_by_name)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING `+rotationColumns,
-			r.ID, r.TenantID, r.TenantName, credentialID, r.AppObjectID, r.ClientID, r.AppName, r.OldKeyID, r.OldName, r.OldEnd, r.NewName, oid, r.CreatedByName)
+			r.ID, r.TenantID, r.TenantName, cred, r.AppObjectID, r.ClientID, r.AppName, r.OldKeyID, r.OldName, r.OldEnd, r.NewName, oid, r.CreatedByName)
 		if err != nil {
 			return err
 		}
