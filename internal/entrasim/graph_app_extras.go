@@ -514,7 +514,7 @@ func (t *tenant) lifetimeLimit(app *application, kind string) (time.Duration, st
 // application's valid certificates, aud 00000002-0000-0000-c000-000000000000, iss the application's
 // object ID, and exp - nbf at most 10 minutes. Callers hold s.mu.
 func verifyProof(app *application, proof string, now time.Time) bool {
-	jws, err := jose.ParseSigned(proof, []jose.SignatureAlgorithm{jose.RS256, jose.PS256})
+	jws, err := jose.ParseSignedCompact(proof, []jose.SignatureAlgorithm{jose.RS256, jose.PS256})
 	if err != nil {
 		return false
 	}
