@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/policies"
 )
@@ -26,7 +27,38 @@ func (c *Client) AppManagementPolicy(ctx context.Context) (PasswordPolicy, error
 		return PasswordPolicy{}, fmt.Errorf("get app management policy: %w", ErrNotFound)
 	}
 	out := PasswordPolicy{Enabled: deref(res.GetIsEnabled())}
-	if r := res.GetApplicationRestrictions(); r != nil {
+	out.MaxLifetime = passwordLifetime(res.GetApplicationRestrictions())
+	return out, nil
+}
+
+// AppPasswordPolicy reads the app management policy assigned to one
+// application, which overrides the tenant default
+// (GET /applications/{id}/appManagementPolicies;
+// https://learn.microsoft.com/graph/api/application-list-appmanagementpolicies).
+// ok is false when none is assigned or it is disabled.
+func (c *Client) AppPasswordPolicy(ctx context.Context, appObjectID string) (max time.Duration, ok bool, err error) {
+	res, err := applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).ByApplicationId(appObjectID).AppManagementPolicies().Get(ctx, nil)
+	if err != nil {
+		return 0, false, mapError("list the app's management policies", err)
+	}
+	if res == nil {
+		return 0, false, nil
+	}
+	for _, p := range res.GetValue() {
+		if p == nil || !deref(p.GetIsEnabled()) {
+			continue
+		}
+		if d := passwordLifetime(p.GetRestrictions()); d > 0 {
+			return d, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// passwordLifetime is the passwordLifetime restriction's maximum, 0 if none is enforced.
+func passwordLifetime(r models.AppManagementApplicationConfigurationable) time.Duration {
+	var out time.Duration
+	if r != nil {
 		for _, pc := range r.GetPasswordCredentials() {
 			if pc == nil || pc.GetRestrictionType() == nil || *pc.GetRestrictionType() != models.PASSWORDLIFETIME_APPCREDENTIALRESTRICTIONTYPE {
 				continue
@@ -35,10 +67,10 @@ func (c *Client) AppManagementPolicy(ctx context.Context) (PasswordPolicy, error
 				continue
 			}
 			if d := pc.GetMaxLifetime(); d != nil {
-				out.MaxLifetime = time.Duration(d.GetWeeks())*7*24*time.Hour + time.Duration(d.GetDays())*24*time.Hour +
+				out = time.Duration(d.GetWeeks())*7*24*time.Hour + time.Duration(d.GetDays())*24*time.Hour +
 					time.Duration(d.GetHours())*time.Hour + time.Duration(d.GetMinutes())*time.Minute
 			}
 		}
 	}
-	return out, nil
+	return out
 }

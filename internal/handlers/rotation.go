@@ -105,7 +105,11 @@ func (h *Handler) rotationData(rot store.Rotation, pf registration.RotationPrefl
 	end, clamped := registration.SecretEnd(h.now(), d.Months, pf.PolicyMax())
 	d.PlannedEnd = end.UTC().Format("2 January 2006")
 	if clamped {
-		d.ClampNote = "The tenant's app management policy allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so the new secret ends on " + d.PlannedEnd + "."
+		whose := "The tenant's app management policy"
+		if pf.AppPolicy {
+			whose = "The app management policy assigned to this app"
+		}
+		d.ClampNote = whose + " allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so the new secret ends on " + d.PlannedEnd + "."
 	}
 	return d
 }

@@ -368,7 +368,11 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	end, clamped := registration.SecretEnd(now, p.SecretMonths, pf.PolicyMax())
 	d.SecretName, d.SecretEnds = registration.SecretName(run.ID, run.CreatedAt), end.UTC().Format("2 January 2006")
 	if clamped {
-		d.SecretClampNote = "The tenant's app management policy allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so this secret ends on " + d.SecretEnds + " instead."
+		whose := "The tenant's app management policy"
+		if pf.AppPolicy {
+			whose = "The app management policy assigned to this app"
+		}
+		d.SecretClampNote = whose + " allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so this secret ends on " + d.SecretEnds + " instead."
 	}
 	if run.SecretEnd != nil {
 		d.SecretEnds = run.SecretEnd.UTC().Format("2 January 2006")

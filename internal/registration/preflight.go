@@ -18,6 +18,7 @@ type Graph interface {
 	MyDirectoryRoles(ctx context.Context) ([]graph.DirectoryRole, error)
 	Organization(ctx context.Context) (graph.Organization, error)
 	AppManagementPolicy(ctx context.Context) (graph.PasswordPolicy, error)
+	AppPasswordPolicy(ctx context.Context, appObjectID string) (time.Duration, bool, error)
 	ApplicationByUniqueName(ctx context.Context, uniqueName string) (graph.Application, error)
 	ResourceServicePrincipal(ctx context.Context, appID string) (graph.ServicePrincipal, error)
 
@@ -45,8 +46,10 @@ type Preflight struct {
 	// CanGrantOthers: also Application or Cloud Application Administrator,
 	// who may grant everything else.
 	CanGrantOthers bool `json:"canGrantOthers"`
-	// PolicyMaxDays is the longest secret the tenant allows (0: no limit).
-	PolicyMaxDays int `json:"policyMaxDays"`
+	// PolicyMaxDays is the longest secret the tenant allows (0: no limit),
+	// or the app's own policy when AppPolicy.
+	PolicyMaxDays int  `json:"policyMaxDays"`
+	AppPolicy     bool `json:"appPolicy,omitempty"`
 	// Existing is the app this blueprint registered before in the tenant.
 	Existing  *ExistingApp  `json:"existing,omitempty"`
 	Resources []ResourceSP  `json:"resources"`
@@ -147,6 +150,12 @@ func RunPreflight(ctx context.Context, g Graph, tenantID string, p Plan, now tim
 			}
 		}
 		pf.Existing = &ExistingApp{ObjectID: app.ObjectID, AppID: app.AppID, DisplayName: app.DisplayName, Secrets: n}
+		// An app's own policy overrides the tenant default when updating it.
+		if max, ok, err := g.AppPasswordPolicy(ctx, app.ObjectID); err != nil {
+			return Preflight{}, fmt.Errorf("read the app's own management policy: %w", err)
+		} else if ok {
+			pf.PolicyMaxDays, pf.AppPolicy = int(max/(24*time.Hour)), true
+		}
 	case errors.Is(err, graph.ErrNotFound):
 	default:
 		return Preflight{}, fmt.Errorf("look for an earlier registration: %w", err)

@@ -35,6 +35,9 @@ type RotationPreflight struct {
 	UserUPN       string    `json:"userUpn"`
 	Roles         []string  `json:"roles"`
 	PolicyMaxDays int       `json:"policyMaxDays"`
+	// AppPolicy: PolicyMaxDays comes from a policy assigned to the app, which
+	// overrides the tenant default.
+	AppPolicy bool `json:"appPolicy,omitempty"`
 	// OldFound: the secret to rotate is still on the app.
 	OldFound bool `json:"oldFound"`
 	// OtherSecrets and Certificates are the app's other credentials.
@@ -90,6 +93,11 @@ func RunRotationPreflight(ctx context.Context, g Graph, tenantID, appObjectID, o
 	}
 	if pol.Enabled && pol.MaxLifetime > 0 {
 		pf.PolicyMaxDays = int(pol.MaxLifetime / (24 * time.Hour))
+	}
+	if max, ok, err := g.AppPasswordPolicy(ctx, appObjectID); err != nil {
+		return pf, fmt.Errorf("read the app's own management policy: %w", err)
+	} else if ok {
+		pf.PolicyMaxDays, pf.AppPolicy = int(max/(24*time.Hour)), true
 	}
 	app, err := g.GetApplication(ctx, appObjectID)
 	if err != nil {

@@ -2,9 +2,13 @@ package registration_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,5 +183,82 @@ func TestRotationUnderFaults(t *testing.T) {
 		n, attempts, lossy.lost, doubleNew, noSecret+broken)
 	if doubleNew != 0 || noSecret != 0 {
 		t.Errorf("apps with two new secrets %d, apps left without the shown secret %d; want 0, 0", doubleNew, noSecret)
+	}
+}
+
+// An app with a policy of its own (90-day secrets) under a laxer tenant
+// default: the rotation's pre-flight finds it and the new secret is clamped
+// to it, so addPassword is not refused.
+func TestRotationHonoursTheAppsOwnPolicy(t *testing.T) {
+	w := newWorld(t)
+	if err := w.sim.SetPasswordLifetimePolicy(w.tenant, 365*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	app, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Scanner", SignInAudience: "AzureADMyOrg", Secret: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A tenant admin tool assigns the policy, as the Entra admin center or Graph would.
+	admin, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Policy admin", SignInAudience: "AzureADMyOrg", Secret: true,
+		ApplicationPermissions: []string{"Policy.ReadWrite.ApplicationConfiguration", "Application.ReadWrite.All"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := graph.AppOnlyTokenSource(context.Background(), w.base, w.tenant, admin.AppID, admin.SecretText, nil).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pol struct {
+		ID string `json:"id"`
+	}
+	graphCall(t, "POST", w.base+"/v1.0/policies/appManagementPolicies", tok.AccessToken, `{"displayName":"Short secrets","description":"90 days","isEnabled":true,
+		"restrictions":{"passwordCredentials":[{"restrictionType":"passwordLifetime","maxLifetime":"P90D"}]}}`, &pol)
+	graphCall(t, "POST", w.base+"/v1.0/applications/"+app.ID+"/appManagementPolicies/$ref", tok.AccessToken,
+		`{"@odata.id":"`+w.base+`/v1.0/policies/appManagementPolicies/`+pol.ID+`"}`, nil)
+
+	g := w.signIn(t, w.fionaUPN)
+	oldKey := w.secretKeys(app.ID)[0]
+	pf, err := registration.RunRotationPreflight(context.Background(), g, w.tenant, app.ID, oldKey, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pf.AppPolicy || pf.PolicyMaxDays != 90 || !pf.OldFound {
+		t.Fatalf("rotation preflight = %+v, want the app's 90-day policy", pf)
+	}
+	rot, err := w.st.CreateRotation(context.Background(), store.Rotation{ID: "44444444-0000-4000-8000-000000000001", TenantID: w.tenant, AppObjectID: app.ID,
+		ClientID: app.AppID, OldKeyID: oldKey, NewName: "Scanner (rotated)"}, 0, "", store.AuditEvent{Action: "rotation.start"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.st.SetRotationPreflight(context.Background(), rot.ID, pf); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := registration.RotateAdd(context.Background(), w.st, g, rot.ID, 12, pf, time.Now(), registration.Actor{})
+	if err != nil {
+		t.Fatalf("RotateAdd with a 12-month request under a 90-day app policy: %v", err)
+	}
+	if days := time.Until(sec.End).Hours() / 24; days > 90 || days < 85 {
+		t.Errorf("new secret lasts %.0f days, want just under 90", days)
+	}
+}
+
+func graphCall(t *testing.T, method, u, token, body string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, u, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
