@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/registration"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
@@ -29,6 +30,7 @@ type rotationStore interface {
 	SaveRotationToken(ctx context.Context, id string, sealed []byte, userName string, expires time.Time) error
 	RotationToken(ctx context.Context, id string) ([]byte, error)
 	OpenRotations(ctx context.Context) (map[string]string, error)
+	RegistrationByClientID(ctx context.Context, tenantID, clientID string) (store.Registration, error)
 }
 
 // Session value of keyRegKind for a rotation's sign-in.
@@ -120,7 +122,9 @@ func (h *Handler) rotationPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), h.rotationData(rot, pf), ""))
+	d := h.rotationData(rot, pf)
+	h.addRotationHandoff(r.Context(), rot, &d)
+	h.render(w, r, http.StatusOK, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), d, ""))
 	return nil
 }
 
@@ -252,7 +256,9 @@ func (h *Handler) rotationApply(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	pd := h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard)
 	pd.NoHistory = true
-	h.render(w, r, http.StatusOK, templates.RotationPage(pd, h.rotationData(rot, pf), sec.Text))
+	d := h.rotationData(rot, pf)
+	h.addRotationHandoff(ctx, rot, &d)
+	h.render(w, r, http.StatusOK, templates.RotationPage(pd, d, sec.Text))
 	return nil
 }
 
@@ -281,4 +287,22 @@ func (h *Handler) rotationConfirm(w http.ResponseWriter, r *http.Request) error 
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
 	return nil
+}
+
+// addRotationHandoff shows where the new secret goes when the portal made
+// the app from a blueprint.
+func (h *Handler) addRotationHandoff(ctx context.Context, rot store.Rotation, d *templates.RotationData) {
+	reg, err := h.rotations.RegistrationByClientID(ctx, rot.TenantID, rot.ClientID)
+	if err != nil {
+		return // made by hand: the page gives the general steps
+	}
+	l, err := h.findBlueprint(ctx, reg.BlueprintID)
+	if err != nil {
+		return
+	}
+	v := catalog.Values{ClientID: rot.ClientID, TenantID: rot.TenantID, ServicePrincipalID: reg.SPObjectID, Params: reg.Params}
+	if rot.NewEnd != nil {
+		v.SecretExpires = *rot.NewEnd
+	}
+	d.BlueprintName, d.Handoff = l.bp.Name, handoffViews(l.bp, v)
 }

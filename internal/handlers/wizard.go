@@ -421,13 +421,7 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	if run.SecretEnd != nil {
 		v.SecretExpires = *run.SecretEnd
 	}
-	for i, s := range lr.bp.HandoffSheet(v) {
-		hs := templates.HandoffSheetView{Title: s.Title, MenuPath: s.MenuPath, Note: s.Note, Steps: s.Steps}
-		for j, f := range s.Fields {
-			hs.Fields = append(hs.Fields, templates.HandoffSheetField{ID: "handoff-" + strconv.Itoa(i) + "-" + strconv.Itoa(j), Label: f.Label, Value: f.Value, Note: f.Note, Secret: f.Secret})
-		}
-		d.Handoff = append(d.Handoff, hs)
-	}
+	d.Handoff = handoffViews(lr.bp, v)
 	for _, a := range lr.bp.HardeningAdvice(v) {
 		d.Hardening = append(d.Hardening, templates.AdviceView{Title: a.Title, Text: a.Text, PowerShell: a.PowerShell})
 	}
@@ -792,4 +786,17 @@ func (h *Handler) registrationsPage(w http.ResponseWriter, r *http.Request) erro
 	}
 	h.render(w, r, http.StatusOK, templates.RegistrationsPage(h.page(r, "Registrations", templates.SectionRegistrations), d))
 	return nil
+}
+
+// handoffViews fills the values into a blueprint's hand-off places.
+func handoffViews(bp *catalog.Blueprint, v catalog.Values) []templates.HandoffSheetView {
+	var out []templates.HandoffSheetView
+	for i, s := range bp.HandoffSheet(v) {
+		hs := templates.HandoffSheetView{Title: s.Title, MenuPath: s.MenuPath, Note: s.Note, Steps: s.Steps}
+		for j, f := range s.Fields {
+			hs.Fields = append(hs.Fields, templates.HandoffSheetField{ID: "handoff-" + strconv.Itoa(i) + "-" + strconv.Itoa(j), Label: f.Label, Value: f.Value, Note: f.Note, Secret: f.Secret})
+		}
+		out = append(out, hs)
+	}
+	return out
 }

@@ -545,6 +545,23 @@ func (s *Store) GetRegistration(ctx context.Context, tenantID, uniqueName string
 	return reg, nil
 }
 
+// RegistrationByClientID returns the portal's registration of an app in a
+// tenant by its client ID, or ErrNotFound (an app made by hand).
+func (s *Store) RegistrationByClientID(ctx context.Context, tenantID, clientID string) (Registration, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT `+registrationColumns+registrationFrom+`
+		WHERE r.tenant_id = $1 AND lower(r.client_id) = lower($2)`, tenantID, clientID)
+	if err != nil {
+		return Registration{}, fmt.Errorf("store: registration by client ID: %w", err)
+	}
+	reg, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Registration])
+	if err != nil {
+		return Registration{}, fmt.Errorf("store: registration by client ID: %w", mapErr(err))
+	}
+	return reg, nil
+}
+
 // ListRegistrations returns what the portal registered (in one tenant if
 // tenantID is not ""), newest first.
 func (s *Store) ListRegistrations(ctx context.Context, tenantID string) ([]Registration, error) {

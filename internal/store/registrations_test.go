@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +66,12 @@ func TestRegistrationRecordAndInventory(t *testing.T) {
 	regs, _ = st.ListRegistrations(ctx, "")
 	if r := regs[0]; r.LiveCredentials != 2 || r.NextCredentialEnd == nil || !r.NextCredentialEnd.Equal(ends) {
 		t.Errorf("inventory of the registration = %d, %v; want 2, %v", r.LiveCredentials, r.NextCredentialEnd, ends)
+	}
+	if reg, err := st.RegistrationByClientID(ctx, tenant, strings.ToUpper(client)); err != nil || reg.BlueprintID != "exact-globe-mail" {
+		t.Errorf("RegistrationByClientID = %+v, %v", reg, err)
+	}
+	if _, err := st.RegistrationByClientID(ctx, tenant, "made-by-hand"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an app the portal did not make: %v, want ErrNotFound", err)
 	}
 	// The same uniqueName again (a second run) updates the one row.
 	run2, _ := st.CreateRun(ctx, store.RegistrationRun{ID: "11111111-0000-4000-8000-000000000002", TenantID: tenant, BlueprintID: "exact-globe-mail",

@@ -13,6 +13,9 @@ type RotationData struct {
 	OldFound                   bool
 	Months                     int
 	PlannedEnd, ClampNote      string
+	// BlueprintName and Handoff: where the secret goes, when the portal made the app.
+	BlueprintName string
+	Handoff       []HandoffSheetView
 }
 
 func rotationStepOf(state string) int {
