@@ -2,7 +2,9 @@ package catalog
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,20 +14,25 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// referenceDir finds the project's shared reference lists
-// (../shared/reference from the repository root), or APPREG_REFERENCE_DIR.
-// The lists are the proof of every GUID, so their absence fails the test.
-func referenceDir(tb testing.TB) string {
+// referenceDir is where the proof's reference lists are read from: the
+// embedded lists' own directory (data/), which TestEmbeddedCopiesMatchReference
+// pins to Microsoft's published lists by hash, and testdata/reference for the
+// Exchange Online table. APPREG_REFERENCE_DIR points elsewhere (a fresh
+// download of the lists) to compare against those instead.
+func referenceDir(tb testing.TB) (csvDir, exchangeDoc string) {
 	tb.Helper()
-	dir := os.Getenv("APPREG_REFERENCE_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "reference")
+	if dir := os.Getenv("APPREG_REFERENCE_DIR"); dir != "" {
+		return dir, filepath.Join(dir, "graph-entra.md")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "GraphAppRoles.csv")); err != nil {
-		tb.Fatalf("reference lists not found (%v): the GUID proof needs GraphAppRoles.csv, GraphDelegateRoles.csv and graph-entra.md; "+
-			"set APPREG_REFERENCE_DIR to the directory that holds them", err)
-	}
-	return dir
+	return "data", filepath.Join("testdata", "reference", "exchange-permissions.md")
+}
+
+// referenceSHA256 are the SHA-256 sums of the permission lists as published
+// (GraphAppRoles.csv and GraphDelegateRoles.csv, one row per permission: id,
+// value, display name, description), taken when they were copied in.
+var referenceSHA256 = map[string]string{
+	"GraphAppRoles.csv":      "d0ca16db63eff29620d07f8fdc41037aad73b33e2a7bc9f09e2410f3c8dff4ef",
+	"GraphDelegateRoles.csv": "271682868c301ab0508d556f148c31218c79ae32d2504266a9a94301d52c9e72",
 }
 
 // readReferenceCSV reads a reference list into value → id.
@@ -50,15 +57,19 @@ func readReferenceCSV(tb testing.TB, path string) map[string]string {
 }
 
 // TestEmbeddedCopiesMatchReference proves the embedded permission lists are
-// the reference lists, byte for byte.
+// the reference lists, byte for byte: by their recorded hashes, and against
+// APPREG_REFERENCE_DIR's copies when it is set.
 func TestEmbeddedCopiesMatchReference(t *testing.T) {
-	dir := referenceDir(t)
+	dir, _ := referenceDir(t)
 	for _, name := range []string{"GraphAppRoles.csv", "GraphDelegateRoles.csv"} {
-		ref, err := os.ReadFile(filepath.Join(dir, name))
+		emb, err := dataFS.ReadFile("data/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		emb, err := dataFS.ReadFile("data/" + name)
+		if sum := sha256.Sum256(emb); hex.EncodeToString(sum[:]) != referenceSHA256[name] {
+			t.Errorf("data/%s is not the list it was copied from (SHA-256 %x)", name, sum)
+		}
+		ref, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +83,7 @@ func TestEmbeddedCopiesMatchReference(t *testing.T) {
 // built-in blueprints and the curated texts use against the reference lists,
 // read independently of the package's own parser.
 func TestGraphGUIDsAgainstReference(t *testing.T) {
-	dir := referenceDir(t)
+	dir, _ := referenceDir(t)
 	ref := map[PermissionType]map[string]string{
 		Application: readReferenceCSV(t, filepath.Join(dir, "GraphAppRoles.csv")),
 		Delegated:   readReferenceCSV(t, filepath.Join(dir, "GraphDelegateRoles.csv")),
@@ -121,14 +132,15 @@ func TestGraphGUIDsAgainstReference(t *testing.T) {
 // TestExchangeGUIDsAgainstReference proves every Office 365 Exchange Online
 // GUID and confidence mark against section 5.3 of graph-entra.md.
 func TestExchangeGUIDsAgainstReference(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(referenceDir(t), "graph-entra.md"))
+	_, doc := referenceDir(t)
+	data, err := os.ReadFile(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(data)
 	start := strings.Index(text, "### 5.3 Office 365 Exchange Online permissions")
 	if start < 0 {
-		t.Fatal("graph-entra.md has no section 5.3")
+		t.Fatalf("%s has no section 5.3", doc)
 	}
 	end := start + strings.Index(text[start:], "\n---")
 	section := text[start:end]
