@@ -220,11 +220,11 @@ func TestWizardInChromium(t *testing.T) {
 	tap := &tokenTap{}
 	logs := &syncBuffer{}
 	env := testenv.New(t, testenv.Options{WrapEntra: tap.wrap, Log: logs})
-	connectFabrikam(t, env)
 	browser := newBrowser(t)
 	ctx, cancel := context.WithTimeout(browser, 4*time.Minute)
 	defer cancel()
 	signIn(t, ctx, env, "oscar")
+	connectByConsent(t, ctx, env) // app-only consent too: the drift check reads the tenant as the portal app
 
 	cases := []struct {
 		blueprint string
@@ -321,6 +321,19 @@ func TestWizardInChromium(t *testing.T) {
 	apps := appsByUniqueName(env.Sim, env.Other, registration.UniqueName("exact-globe-mail"))
 	if len(apps) != 1 || len(apps[0]["passwordCredentials"].([]any)) != 2 {
 		t.Errorf("after a second run: %d apps (want 1)", len(apps))
+	}
+
+	// The drift check reads the app as it is now: it matches its blueprint, but the second run left
+	// two working secrets, which it reports (and nothing else).
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="drift-check"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="drift-clean"], [data-testid="drift-finding"], [data-testid="drift-error"]`)),
+	))
+	findings, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll(`[data-testid="drift-finding"]`)))
+	must(t, err)
+	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	if len(findings) != 1 || !strings.Contains(text, "2 client secrets are active") {
+		t.Errorf("drift after a second run: %d findings, want the one about two active secrets:\n%s", len(findings), text)
 	}
 
 	// Leave the secret page: neither the registrations page nor the run page shows it again.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +24,14 @@ type Application struct {
 	UniqueName     string
 	SignInAudience string
 	Credentials    []Credential
+	// What the app is configured with (set by GetApplication and
+	// ApplicationByUniqueName; the list reads only the credentials).
+	WebRedirectURIs          []string
+	PublicClientRedirectURIs []string
+	SPARedirectURIs          []string
+	IDTokenIssuance          bool
+	AccessTokenIssuance      bool
+	RequiredResourceAccess   []catalog.ResourceAccess
 }
 
 // ApplicationSpec is what UpsertApplication writes.
@@ -50,9 +59,34 @@ type Secret struct {
 }
 
 func toApplication(a models.Applicationable) Application {
-	return Application{ObjectID: deref(a.GetId()), AppID: deref(a.GetAppId()), DisplayName: deref(a.GetDisplayName()),
+	out := Application{ObjectID: deref(a.GetId()), AppID: deref(a.GetAppId()), DisplayName: deref(a.GetDisplayName()),
 		UniqueName: deref(a.GetUniqueName()), SignInAudience: deref(a.GetSignInAudience()),
 		Credentials: credentials(a.GetPasswordCredentials(), a.GetKeyCredentials())}
+	if w := a.GetWeb(); w != nil {
+		out.WebRedirectURIs = w.GetRedirectUris()
+		if ig := w.GetImplicitGrantSettings(); ig != nil {
+			out.IDTokenIssuance, out.AccessTokenIssuance = deref(ig.GetEnableIdTokenIssuance()), deref(ig.GetEnableAccessTokenIssuance())
+		}
+	}
+	if p := a.GetPublicClient(); p != nil {
+		out.PublicClientRedirectURIs = p.GetRedirectUris()
+	}
+	if s := a.GetSpa(); s != nil {
+		out.SPARedirectURIs = s.GetRedirectUris()
+	}
+	for _, rr := range a.GetRequiredResourceAccess() {
+		if rr == nil {
+			continue
+		}
+		ra := catalog.ResourceAccess{ResourceAppID: strings.ToLower(deref(rr.GetResourceAppId()))}
+		for _, e := range rr.GetResourceAccess() {
+			if e != nil {
+				ra.Access = append(ra.Access, catalog.AccessEntry{ID: strings.ToLower(uuidString(e.GetId())), Type: deref(e.GetTypeEscaped())})
+			}
+		}
+		out.RequiredResourceAccess = append(out.RequiredResourceAccess, ra)
+	}
+	return out
 }
 
 // ListApplications returns every application of the tenant with its credentials, following

@@ -74,6 +74,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Get("/registrations/callback", h.wrap(h.runCallback))
 				r.Get("/registrations/{id}", h.wrap(h.runPage))
 				r.Get("/registrations/{id}/progress", h.wrap(h.runProgress))
+				r.Get("/registrations/{id}/drift", h.wrap(h.runDrift))
 				r.Post("/registrations/{id}/signin", h.wrap(h.runSignIn))
 				r.Post("/registrations/{id}/apply", h.wrap(h.applyRun))
 				r.Post("/registrations/{id}/check", h.wrap(h.checkConsent))

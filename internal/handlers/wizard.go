@@ -800,3 +800,39 @@ func handoffViews(bp *catalog.Blueprint, v catalog.Values) []templates.HandoffSh
 	}
 	return out
 }
+
+// runDrift reads the registered app as it is now and says where it differs
+// from its blueprint or is unsafe (GET /registrations/{id}/drift; it only reads).
+func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	lr, err := h.loadRun(ctx, chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	if lr.run.AppObjectID == "" {
+		return errBadRequest("Nothing is registered yet for this run: apply it first.")
+	}
+	d := templates.DriftData{RunID: lr.run.ID, AppName: lr.run.DisplayName, TenantName: lr.run.TenantName, BlueprintName: lr.bp.Name,
+		RepairHref: "/catalogue/" + lr.bp.ID + "/register?tenant=" + url.QueryEscape(lr.run.TenantID)}
+	g, ok, err := h.delegatedGraph(ctx, lr.run.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if g, err = h.wizard.AppOnly(ctx, lr.run.TenantID); err != nil {
+			d.Error = "The portal cannot read " + lr.run.TenantName + " right now (" + registration.Explain(err) + "). Connect the tenant from the Tenants page so the portal can read its app registrations."
+		}
+	}
+	if d.Error == "" {
+		findings, err := registration.CheckDrift(ctx, g, lr.plan, lr.pf, lr.run.AppObjectID, lr.run.SPObjectID, h.now())
+		if err != nil {
+			d.Error = "The app could not be read: " + registration.Explain(err)
+		}
+		for _, f := range findings {
+			d.Findings = append(d.Findings, templates.DriftFinding{Kind: f.Kind, Severity: f.Severity, Title: f.Title, Text: f.Text, Fix: f.Fix})
+		}
+		d.Checked = fmtTime(h.now())
+	}
+	h.render(w, r, http.StatusOK, templates.DriftPage(h.page(r, "Drift: "+lr.run.DisplayName, templates.SectionRegistrations), d))
+	return nil
+}

@@ -8,11 +8,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/graph"
 	"github.com/appreg-portal/portal/internal/registration"
@@ -259,6 +261,151 @@ func graphCall(t *testing.T, method, u, token, body string, out any) {
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// Drift: the app changed behind the portal's back (an extra redirect URI, a
+// removed grant, a second secret, implicit grant turned on) is reported,
+// each plainly; a fresh registration reports nothing; re-applying the
+// blueprint repairs the permissions and redirects.
+func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
+	w := newWorld(t)
+	g := w.signIn(t, w.fionaUPN)
+	ctx := context.Background()
+	params := map[string]string{"sender_mailbox": "invoices@fabrikam.example"}
+	run, p, pf := w.newRun(t, g, "exact-globe-mail", params)
+	a := &registration.Applier{Store: w.st, Owner: "test"}
+	res, err := a.Apply(ctx, run.ID, g, p, pf, registration.Actor{Name: "Fiona"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := w.st.GetRun(ctx, run.ID)
+	findings, err := registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) != 0 {
+		t.Fatalf("a fresh registration has findings: %+v", findings)
+	}
+
+	// Someone changes the app by hand, with Graph.
+	admin, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Admin tool", SignInAudience: "AzureADMyOrg", Secret: true,
+		ApplicationPermissions: []string{"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := graph.AppOnlyTokenSource(ctx, w.base, w.tenant, admin.AppID, admin.SecretText, nil).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphCall(t, "PATCH", w.base+"/v1.0/applications/"+got.AppObjectID, tok.AccessToken,
+		`{"web":{"redirectUris":["https://evil.example/callback"],"implicitGrantSettings":{"enableIdTokenIssuance":true,"enableAccessTokenIssuance":true}}}`, nil)
+	graphCall(t, "POST", w.base+"/v1.0/applications/"+got.AppObjectID+"/addPassword", tok.AccessToken, `{"passwordCredential":{"displayName":"by hand"}}`, nil)
+	var assigned struct {
+		Value []struct {
+			ID         string `json:"id"`
+			ResourceID string `json:"resourceId"`
+		} `json:"value"`
+	}
+	graphCall(t, "GET", w.base+"/v1.0/servicePrincipals/"+got.SPObjectID+"/appRoleAssignments", tok.AccessToken, "", &assigned)
+	if len(assigned.Value) == 0 {
+		t.Fatal("no assignments to remove")
+	}
+	graphCall(t, "DELETE", w.base+"/v1.0/servicePrincipals/"+got.SPObjectID+"/appRoleAssignments/"+assigned.Value[0].ID, tok.AccessToken, "", nil)
+
+	findings, err = registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	titles := ""
+	for _, f := range findings {
+		titles += f.Kind + ": " + f.Title + "\n"
+	}
+	for _, want := range []string{"redirects: Web redirect URIs differ", "redirects: Implicit grant flags differ", "credentials: 2 client secrets are active", "is not consented"} {
+		if !strings.Contains(titles, want) {
+			t.Errorf("drift lacks %q:\n%s", want, titles)
+		}
+	}
+	_ = res
+
+	// Repair: the wizard's apply again (an update run).
+	run2, p2, pf2 := w.newRun(t, g, "exact-globe-mail", params)
+	if _, err := a.Apply(ctx, run2.ID, g, p2, pf2, registration.Actor{Name: "Fiona"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	findings, err = registration.CheckDrift(ctx, g, p2, pf2, got.AppObjectID, got.SPObjectID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
+		if f.Kind != registration.DriftCredentials {
+			t.Errorf("after repair: %s: %s", f.Kind, f.Title)
+		}
+	}
+}
+
+// Hygiene checks fire on what they look for, and stay quiet otherwise.
+func TestHygieneChecks(t *testing.T) {
+	bp, _ := catalog.Builtin("exact-synergy-calendar")
+	p, errs := registration.NewPlan(bp, registration.Choices{Params: map[string]string{"server_name": "erp.fabrikam.example"}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	clean := graph.Application{WebRedirectURIs: p.Redirects.Web, PublicClientRedirectURIs: p.Redirects.PublicClient,
+		IDTokenIssuance: p.IDTokens, AccessTokenIssuance: p.AccessTokens,
+		Credentials: []graph.Credential{{Kind: graph.CredentialPassword, DisplayName: "ok", Start: now.AddDate(0, -1, 0), End: now.AddDate(0, 6, 0)}}}
+	rra, _ := p.ResourceAccess(nil)
+	clean.RequiredResourceAccess = rra
+	pf := registration.Preflight{Resources: []registration.ResourceSP{{AppID: graph.ExchangeOnlineAppID, ObjectID: "exo"}}}
+	gr := graph.Grants{AppRoles: map[string][]string{}}
+	for _, rp := range p.Permissions {
+		gr.AppRoles["exo"] = append(gr.AppRoles["exo"], rp.Permission.ID)
+	}
+	if f := registration.Drift(p, pf, clean, gr, now); len(f) != 0 {
+		t.Fatalf("clean app: %+v", f)
+	}
+	for _, c := range []struct {
+		name   string
+		change func(a *graph.Application)
+		want   string
+	}{
+		{"wildcard", func(a *graph.Application) {
+			a.WebRedirectURIs = append(a.WebRedirectURIs, "https://*.fabrikam.example/cb")
+		}, "Unsafe redirect URI"},
+		{"http", func(a *graph.Application) {
+			a.WebRedirectURIs = append(a.WebRedirectURIs, "http://erp.fabrikam.example/cb")
+		}, "Unsafe redirect URI"},
+		{"urn", func(a *graph.Application) {
+			a.PublicClientRedirectURIs = append(a.PublicClientRedirectURIs, "urn:ietf:wg:oauth:2.0:oob")
+		}, "Unsafe redirect URI"},
+		{"expired", func(a *graph.Application) {
+			a.Credentials = append(a.Credentials, graph.Credential{Kind: graph.CredentialPassword, DisplayName: "old", Start: now.AddDate(-1, 0, 0), End: now.AddDate(0, 0, -1)})
+		}, "Expired: old"},
+		{"expiring", func(a *graph.Application) { a.Credentials[0].End = now.AddDate(0, 0, 10) }, "Ends within 30 days"},
+		{"too long", func(a *graph.Application) { a.Credentials[0].End = now.AddDate(2, 0, 0) }, "Lives longer than 12 months"},
+		{"two secrets", func(a *graph.Application) {
+			a.Credentials = append(a.Credentials, graph.Credential{Kind: graph.CredentialPassword, DisplayName: "second", Start: now, End: now.AddDate(0, 6, 0)})
+		}, "2 client secrets are active"},
+		{"implicit", func(a *graph.Application) { a.IDTokenIssuance = true }, "Implicit grant flags differ"},
+		{"extra permission", func(a *graph.Application) {
+			a.RequiredResourceAccess = append(a.RequiredResourceAccess, catalog.ResourceAccess{ResourceAppID: graph.MicrosoftGraphAppID,
+				Access: []catalog.AccessEntry{{ID: "b633e1c5-b582-4048-a93e-9f11b44c7e96", Type: "Role"}}})
+		}, "An extra permission"},
+	} {
+		a := clean
+		a.WebRedirectURIs = slices.Clone(clean.WebRedirectURIs)
+		a.PublicClientRedirectURIs = slices.Clone(clean.PublicClientRedirectURIs)
+		a.Credentials = slices.Clone(clean.Credentials)
+		a.RequiredResourceAccess = slices.Clone(clean.RequiredResourceAccess)
+		c.change(&a)
+		found := false
+		for _, f := range registration.Drift(p, pf, a, gr, now) {
+			found = found || strings.Contains(f.Title, c.want)
+		}
+		if !found {
+			t.Errorf("%s: no finding %q", c.name, c.want)
 		}
 	}
 }

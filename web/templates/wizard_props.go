@@ -240,3 +240,15 @@ func joinComma(s []string) string {
 	}
 	return out
 }
+
+// DriftData is a registration's drift and hygiene check.
+type DriftData struct {
+	RunID, AppName, TenantName, BlueprintName string
+	RepairHref, Checked, Error                string
+	Findings                                  []DriftFinding
+}
+
+// DriftFinding is one difference or risk.
+type DriftFinding struct {
+	Kind, Severity, Title, Text, Fix string
+}

@@ -1,0 +1,238 @@
+package registration
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/graph"
+)
+
+// Finding is one way a registration differs from its blueprint, or is unsafe.
+type Finding struct {
+	// Kind groups findings: permissions, redirects, credentials.
+	Kind string
+	// Severity is "high", "medium" or "low".
+	Severity string
+	Title    string
+	// Text says what it means; Fix what to do about it.
+	Text, Fix string
+}
+
+// Finding kinds.
+const (
+	DriftPermissions = "permissions"
+	DriftRedirects   = "redirects"
+	DriftCredentials = "credentials"
+)
+
+// DriftReader is what a drift check reads (an app-only client in a
+// connected tenant is enough: Application.Read.All).
+type DriftReader interface {
+	GetApplication(ctx context.Context, objectID string) (graph.Application, error)
+	ListGrants(ctx context.Context, clientSPID string, withDelegated bool) (graph.Grants, error)
+}
+
+// CheckDrift reads the live app and its application-permission grants and
+// compares them with the plan: permissions missing, extra or not consented
+// (from the actual app role assignments, not requiredResourceAccess alone),
+// redirect URIs and implicit-grant flags, and credential hygiene.
+func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObjectID, spObjectID string, now time.Time) ([]Finding, error) {
+	app, err := g.GetApplication(ctx, appObjectID)
+	if err != nil {
+		return nil, fmt.Errorf("read the app registration: %w", err)
+	}
+	var gr graph.Grants
+	if spObjectID != "" {
+		if gr, err = g.ListGrants(ctx, spObjectID, false); err != nil {
+			return nil, fmt.Errorf("read the app's grants: %w", err)
+		}
+	}
+	return Drift(p, pf, app, gr, now), nil
+}
+
+// Drift is CheckDrift's comparison, pure.
+func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, now time.Time) []Finding {
+	var out []Finding
+	resourceSP := map[string]string{}
+	for _, r := range pf.Resources {
+		resourceSP[r.AppID] = r.ObjectID
+	}
+	// Permissions: what the app declares vs the blueprint, and whether the
+	// application permissions are really granted.
+	declared := map[string]bool{}
+	for _, ra := range app.RequiredResourceAccess {
+		for _, e := range ra.Access {
+			declared[strings.ToLower(ra.ResourceAppID)+"|"+strings.ToLower(e.ID)] = true
+		}
+	}
+	want := map[string]bool{}
+	for _, rp := range p.Permissions {
+		perm := rp.Permission
+		id := pf.IDs[permKey(perm)]
+		if id == "" {
+			id = perm.ID
+		}
+		app := strings.ToLower(perm.Resource.AppID)
+		want[app+"|"+strings.ToLower(id)] = true
+		if !declared[app+"|"+strings.ToLower(id)] {
+			out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: perm.Name + " (" + string(perm.Type) + ") is missing",
+				Text: "The blueprint needs it, but the app registration no longer asks for it: the product's " + perm.Name + " calls will fail.",
+				Fix:  "Repair: re-apply the blueprint."})
+			continue
+		}
+		if perm.Type == catalog.Application && !gr.HasAppRole(resourceSP[app], id) {
+			out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: perm.Name + " is not consented",
+				Text: "The app asks for this application permission, but no admin has granted it, so tokens lack the role.",
+				Fix:  "Repair with a Global Administrator, or send the admin-consent link."})
+		}
+	}
+	for key := range declared {
+		if !want[key] {
+			app, id, _ := strings.Cut(key, "|")
+			out = append(out, Finding{Kind: DriftPermissions, Severity: "medium", Title: "An extra permission " + id + " on " + resourceName(app),
+				Text: "The app asks for a permission the blueprint does not: more access than the product needs.",
+				Fix:  "Remove it in the Entra admin center (API permissions), or re-apply the blueprint."})
+		}
+	}
+	for rsp, roles := range gr.AppRoles {
+		for _, id := range roles {
+			app := ""
+			for a, o := range resourceSP {
+				if o == rsp {
+					app = a
+				}
+			}
+			if app != "" && !want[app+"|"+strings.ToLower(id)] {
+				out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: "An extra application permission " + id + " is granted on " + resourceName(app),
+					Text: "An admin granted an application permission the blueprint does not ask for.",
+					Fix:  "Remove the grant (Enterprise applications → Permissions)."})
+			}
+		}
+	}
+	// Redirect URIs and implicit grant.
+	if d := diffList(p.Redirects.Web, app.WebRedirectURIs); d != "" {
+		out = append(out, Finding{Kind: DriftRedirects, Severity: "medium", Title: "Web redirect URIs differ from the blueprint", Text: d,
+			Fix: "Re-apply the blueprint, or check with the vendor why another address is there."})
+	}
+	if d := diffList(p.Redirects.PublicClient, app.PublicClientRedirectURIs); d != "" {
+		out = append(out, Finding{Kind: DriftRedirects, Severity: "medium", Title: "Mobile and desktop redirect URIs differ from the blueprint", Text: d,
+			Fix: "Re-apply the blueprint."})
+	}
+	for _, u := range append(append(append([]string{}, app.WebRedirectURIs...), app.PublicClientRedirectURIs...), app.SPARedirectURIs...) {
+		if msg := unsafeRedirect(u); msg != "" {
+			out = append(out, Finding{Kind: DriftRedirects, Severity: "high", Title: "Unsafe redirect URI " + u, Text: msg,
+				Fix: "Remove it unless the vendor's guide requires it."})
+		}
+	}
+	if app.IDTokenIssuance != p.IDTokens || app.AccessTokenIssuance != p.AccessTokens {
+		out = append(out, Finding{Kind: DriftRedirects, Severity: "medium", Title: "Implicit grant flags differ from the blueprint",
+			Text: fmt.Sprintf("ID tokens %s (blueprint %s), access tokens %s (blueprint %s). Implicit grant hands tokens to the browser; it should be on only when the product needs it.",
+				onOff(app.IDTokenIssuance), onOff(p.IDTokens), onOff(app.AccessTokenIssuance), onOff(p.AccessTokens)),
+			Fix: "Re-apply the blueprint."})
+	}
+	// Credentials.
+	active := 0
+	for _, c := range app.Credentials {
+		if c.End.After(now) && c.Kind == graph.CredentialPassword {
+			active++
+		}
+		name := c.DisplayName
+		if name == "" {
+			name = c.KeyID
+		}
+		switch {
+		case !c.End.After(now):
+			out = append(out, Finding{Kind: DriftCredentials, Severity: "medium", Title: "Expired: " + name,
+				Text: "It ended on " + c.End.UTC().Format(time.DateOnly) + " and can no longer sign in.", Fix: "Remove it from the app registration."})
+		case c.End.Sub(now) <= 30*24*time.Hour:
+			out = append(out, Finding{Kind: DriftCredentials, Severity: "high", Title: "Ends within 30 days: " + name,
+				Text: "It ends on " + c.End.UTC().Format(time.DateOnly) + "; the product stops working then.", Fix: "Rotate it from the dashboard."})
+		}
+		if !c.Start.IsZero() {
+			life := c.End.Sub(c.Start)
+			limit, what := 366*24*time.Hour, "12 months"
+			if c.Kind == graph.CredentialCertificate {
+				limit, what = 366*24*time.Hour, "365 days"
+			}
+			if pf.PolicyMaxDays > 0 && time.Duration(pf.PolicyMaxDays)*24*time.Hour < limit {
+				limit, what = time.Duration(pf.PolicyMaxDays+1)*24*time.Hour, fmt.Sprintf("the tenant's %d days", pf.PolicyMaxDays)
+			}
+			if life > limit {
+				out = append(out, Finding{Kind: DriftCredentials, Severity: "low", Title: "Lives longer than " + what + ": " + name,
+					Text: fmt.Sprintf("It is valid for %d days. Microsoft recommends less than 12 months for secrets.", int(life.Hours()/24)),
+					Fix:  "Rotate it to a shorter one."})
+			}
+		}
+	}
+	if active > 1 {
+		out = append(out, Finding{Kind: DriftCredentials, Severity: "medium", Title: fmt.Sprintf("%d client secrets are active", active),
+			Text: "More than one working secret outside a rotation means one of them may be unused, or held by someone who should not have it.",
+			Fix:  "Find out which one the product uses and remove the others."})
+	}
+	return out
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func resourceName(appID string) string {
+	switch strings.ToLower(appID) {
+	case graph.MicrosoftGraphAppID:
+		return "Microsoft Graph"
+	case graph.ExchangeOnlineAppID:
+		return "Office 365 Exchange Online"
+	}
+	return appID
+}
+
+// diffList says which URIs are missing and which extra, or "".
+func diffList(want, have []string) string {
+	var missing, extra []string
+	for _, u := range want {
+		if !slices.Contains(have, u) {
+			missing = append(missing, u)
+		}
+	}
+	for _, u := range have {
+		if !slices.Contains(want, u) {
+			extra = append(extra, u)
+		}
+	}
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "missing: "+strings.Join(missing, ", "))
+	}
+	if len(extra) > 0 {
+		parts = append(parts, "not in the blueprint: "+strings.Join(extra, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// unsafeRedirect says why a redirect URI is risky, or "": wildcards, plain
+// http beyond localhost, and URN-style addresses
+// (https://learn.microsoft.com/entra/identity-platform/reply-url).
+func unsafeRedirect(u string) string {
+	if strings.Contains(u, "*") {
+		return "A wildcard lets tokens go to any matching address, including ones an attacker controls."
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		return "It is not a valid address."
+	}
+	switch {
+	case strings.HasPrefix(strings.ToLower(u), "urn:"):
+		return "A URN redirect (urn:ietf:wg:oauth:2.0:oob) is a legacy out-of-band flow."
+	case pu.Scheme == "http" && pu.Hostname() != "localhost" && pu.Hostname() != "127.0.0.1" && pu.Hostname() != "::1":
+		return "Plain http beyond localhost sends authorization codes unencrypted."
+	}
+	return ""
+}
