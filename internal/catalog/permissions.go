@@ -172,9 +172,15 @@ var dataFS embed.FS
 const graphSource = "Microsoft Graph service principal (dump by merill/microsoft-info, 2026-08-20)"
 
 // exchangePermissions is the hand-written table for Office 365 Exchange
-// Online. GUIDs and confidence marks are those of the portal's reference
-// notes (graph-entra.md, section 5.3); display names and descriptions are the
-// portal's wording, because the reference holds none of Microsoft's.
+// Online. The GUIDs of full_access_as_app and EWS.AccessAsUser.All (Verified)
+// are those of the app manifest example in
+// https://learn.microsoft.com/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth;
+// the others come from community dumps of the Exchange Online service
+// principal (Community, or Unverified where only two sources name it), since
+// https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth
+// names IMAP.AccessAsApp, POP.AccessAsApp and SMTP.SendAsApp without GUIDs.
+// Display names and descriptions are the portal's wording, because those
+// sources give none of Microsoft's.
 var exchangePermissions = []Permission{
 	{Name: "full_access_as_app", Type: Application, ID: "dc890d15-9560-4a4c-9b7f-a736ec74ec40", Confidence: Verified,
 		Source:      "Exchange EWS OAuth documentation (app manifest example)",

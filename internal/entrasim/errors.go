@@ -30,7 +30,8 @@ type graphErrorDetail struct {
 // writeGraphError writes Graph's error envelope (https://learn.microsoft.com/graph/errors):
 // {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}} with
 // Content-Type: application/json — without it msgraph-sdk-go cannot decode an ODataError
-// (ecosystem-notes §1). The innerError date has no offset and no fraction, as the live service sends it.
+// (it reports "text does not support structured data" instead). The innerError date has no offset and
+// no fraction, as the live service sends it.
 func (s *Sim) writeGraphError(w http.ResponseWriter, r *http.Request, status int, code, message string, details ...graphErrorDetail) {
 	reqID := newGUID()
 	clientReqID := r.Header.Get("client-request-id")
@@ -67,8 +68,9 @@ func (s *Sim) denied(w http.ResponseWriter, r *http.Request) {
 	s.writeGraphError(w, r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 }
 
-// tokenError is the body the v2.0 token endpoint returns on failure (ENTRA v2-oauth2-auth-code-flow.md
-// "Error response"; graph-entra.md §4.4).
+// tokenError is the body the v2.0 token endpoint returns on failure
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow, "Error response";
+// https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
 type tokenError struct {
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description"`

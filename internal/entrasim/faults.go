@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// Fault makes matching requests fail the way real Graph and Entra misbehave (graph-entra.md §2 throttling;
-// https://learn.microsoft.com/graph/throttling): 429 with Retry-After, 500, 502, 503, 504.
+// Fault makes matching requests fail the way real Graph and Entra misbehave
+// (https://learn.microsoft.com/graph/throttling, https://learn.microsoft.com/graph/errors): 429 with
+// Retry-After, 500, 502, 503, 504.
 type Fault struct {
 	Method     string `json:"method"`     // "" matches any method
 	Path       string `json:"path"`       // URL path pattern; "*" matches any run of characters

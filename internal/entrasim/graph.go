@@ -41,8 +41,10 @@ func (c *caller) principalID() string {
 	return c.user.ID
 }
 
-// Least-privileged permission sets per operation, from each API page's "Permissions" table
-// (graph-entra.md §1, §11).
+// Least-privileged permission sets per operation, from each API page's "Permissions" table (e.g.
+// https://learn.microsoft.com/graph/api/application-list,
+// https://learn.microsoft.com/graph/api/application-post-applications) and
+// https://learn.microsoft.com/graph/permissions-reference.
 var (
 	permAppRead = []string{"Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy",
 		"Application.ReadUpdate.All", "Directory.Read.All", "Directory.ReadWrite.All"}

@@ -12,7 +12,10 @@ import (
 	"time"
 )
 
-// /applications (graph-entra.md §1.1–1.4, 1.6).
+// /applications: https://learn.microsoft.com/graph/api/application-post-applications,
+// https://learn.microsoft.com/graph/api/application-upsert, https://learn.microsoft.com/graph/api/application-list,
+// https://learn.microsoft.com/graph/api/application-delta, https://learn.microsoft.com/graph/api/application-addpassword,
+// https://learn.microsoft.com/graph/api/application-removepassword.
 
 func (s *Sim) graphApplications(g *graphReq) {
 	segs := g.segs

@@ -10,7 +10,11 @@ import (
 )
 
 // /servicePrincipals, appRoleAssignedTo / appRoleAssignments, /oauth2PermissionGrants
-// (graph-entra.md §1.5, 1.7, 1.8).
+// (https://learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals,
+// https://learn.microsoft.com/graph/api/serviceprincipal-get,
+// https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto,
+// https://learn.microsoft.com/graph/api/oauth2permissiongrant-post,
+// https://learn.microsoft.com/graph/permissions-grant-via-msgraph).
 
 func (s *Sim) graphServicePrincipals(g *graphReq) {
 	segs := g.segs

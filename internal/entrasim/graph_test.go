@@ -18,7 +18,8 @@ import (
 
 func (w *world) graph(path string) string { return w.srv.URL + "/v1.0" + path }
 
-// Source: https://learn.microsoft.com/graph/errors (testdata/graph-error.json) and graph-entra.md §2 —
+// Source: https://learn.microsoft.com/graph/errors (testdata/graph-error.json) and the 401 code the
+// service returns —
 // missing, expired and wrong-audience tokens are 401 InvalidAuthenticationToken with the error envelope
 // and Content-Type application/json.
 func TestGraphRejectsBadTokens(t *testing.T) {
@@ -195,8 +196,10 @@ func TestAddPasswordThenSignInWithIt(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §6 (tenantAppManagementPolicy, passwordCredentialConfiguration) and §2
-// (CredentialInvalidLifetimeAsPerAppPolicy [C]) — the policy is readable and enforced by addPassword.
+// Source: https://learn.microsoft.com/graph/api/resources/tenantappmanagementpolicy,
+// https://learn.microsoft.com/graph/api/resources/passwordcredentialconfiguration and the error the
+// service returns (CredentialInvalidLifetimeAsPerAppPolicy, undocumented; seen in
+// https://github.com/Azure/azure-cli/issues/28522) — the policy is readable and enforced by addPassword.
 func TestAddPasswordRespectsAppManagementPolicy(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All", "Policy.Read.All")
 	if err := w.sim.SetPasswordLifetimePolicy(w.tenant, 90*24*time.Hour); err != nil {
@@ -254,7 +257,9 @@ func TestApplicationsDelta(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §5 (MERILL dump of the live Graph service principal, EXDOCS for Exchange) —
+// Source: https://learn.microsoft.com/graph/permissions-reference and the dump of the live Graph service
+// principal (https://github.com/merill/microsoft-info/tree/main/_info);
+// https://learn.microsoft.com/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth for Exchange —
 // every tenant has both first-party service principals with their real permissions, at tenant-specific
 // object IDs.
 func TestFirstPartyServicePrincipals(t *testing.T) {
@@ -473,8 +478,8 @@ func TestSendMailGoesToOutbox(t *testing.T) {
 	}
 }
 
-// Source: ecosystem-notes §1 (msgraph-sdk-go's CompressionHandler sends Content-Encoding: gzip) — gzip
-// request bodies are accepted.
+// Source: msgraph-sdk-go's default middleware includes kiota's CompressionHandler, which sends request
+// bodies with Content-Encoding: gzip — gzip request bodies are accepted.
 func TestGzipRequestBody(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All")
 	var buf bytes.Buffer
@@ -497,8 +502,10 @@ func TestGzipRequestBody(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §1.1 (replication lag [C]: msgraph-sdk-dotnet#3108, terraform-provider-azuread
-// #581) — a new application is invisible for a while: 404 Request_ResourceNotFound on reads, 400
+// Source: replication lag, undocumented but reported in
+// https://github.com/microsoftgraph/msgraph-sdk-dotnet/issues/3108 and
+// https://github.com/hashicorp/terraform-provider-azuread/issues/581 — a new application is invisible for
+// a while: 404 Request_ResourceNotFound on reads, 400
 // NoBackingApplicationObject when creating its service principal.
 func TestReplicationLag(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.All")
@@ -578,9 +585,10 @@ func TestKeyCredentialsSelectLimit(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §1.3 and §1.5 (PERMREF: Application.ReadWrite.OwnedBy lists all apps but manages
-// only the ones the caller owns; creating the service principal of an app it does not own is 403 [C]
-// terraform-provider-azuread#611).
+// Source: https://learn.microsoft.com/graph/permissions-reference and
+// https://learn.microsoft.com/graph/api/application-list (Application.ReadWrite.OwnedBy lists all apps but manages only the ones the caller owns); creating the
+// service principal of an app it does not own is 403
+// (https://github.com/hashicorp/terraform-provider-azuread/issues/611).
 func TestApplicationReadWriteOwnedBy(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{}, "Application.ReadWrite.OwnedBy")
 	other, _ := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Not mine"})
@@ -609,8 +617,9 @@ func TestApplicationReadWriteOwnedBy(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §1.1 (rbac-application-apis-write.md: a non-admin member may register apps unless
-// restricted) — a member with Application.ReadWrite.All manages the apps they created, not others.
+// Source: https://learn.microsoft.com/graph/api/application-post-applications (its table of supported
+// roles: a non-admin member may register apps unless restricted) — a member with
+// Application.ReadWrite.All manages the apps they created, not others.
 func TestMemberManagesOnlyOwnApps(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{AutoLogin: true})
 	tok := w.delegatedToken(t, adminUPN, "Application.ReadWrite.All") // Ada consents for the organisation

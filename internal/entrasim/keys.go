@@ -84,7 +84,8 @@ func (k *signingKey) signAccess(claims accessClaims) (string, error) {
 }
 
 // jwks returns the key set in Entra's shape: kty, use, kid, x5t, n, e, x5c and a per-key issuer
-// (ENTRA access-tokens.md; graph-entra.md §4.1).
+// (https://learn.microsoft.com/entra/identity-platform/access-tokens,
+// https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc).
 func (k *signingKey) jwks(issuerTemplate string) ([]byte, error) {
 	sum := sha1.Sum(k.cert.Raw)
 	jwk := jose.JSONWebKey{Key: &k.priv.PublicKey, KeyID: k.kid, Use: "sig", Certificates: []*x509.Certificate{k.cert},

@@ -9,9 +9,12 @@ import (
 	"time"
 )
 
-// Login endpoints under {base}/{tenant}/… as on login.microsoftonline.com (ENTRA v2-protocols-oidc.md,
-// v2-oauth2-auth-code-flow.md, v2-oauth2-client-creds-grant-flow.md, v2-oauth2-device-code.md,
-// v2-admin-consent.md; graph-entra.md §3–4).
+// Login endpoints under {base}/{tenant}/… as on login.microsoftonline.com
+// (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc,
+// https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow,
+// https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow,
+// https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code,
+// https://learn.microsoft.com/entra/identity-platform/v2-admin-consent).
 
 const (
 	codeLifetime    = 10 * time.Minute
@@ -119,7 +122,9 @@ func (s *Sim) resolveTenantSeg(seg string) (tenantID string, multi bool, ok bool
 }
 
 // discovery serves the OpenID Provider metadata. For common and organizations the issuer is the literal
-// template https://…/{tenantid}/v2.0, as Entra publishes it (graph-entra.md §4.1).
+// template https://…/{tenantid}/v2.0, as Entra publishes it
+// (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc,
+// https://learn.microsoft.com/entra/identity-platform/access-tokens).
 func (s *Sim) discovery(w http.ResponseWriter, r *http.Request, seg string) {
 	tid, multi, ok := s.resolveTenantSeg(seg)
 	if !ok {
@@ -187,7 +192,9 @@ func (s *Sim) redirectError(w http.ResponseWriter, r *http.Request, ar *authRequ
 	}
 	te := s.newTokenError(errCode, aadsts, msg)
 	v := url.Values{"error": {errCode}, "error_description": {te.ErrorDescription}}
-	if ar.Kind == "adminconsent2" { // v2 errors carry admin_consent=True; v1 errors do not (graph-entra.md §3)
+	// v2 errors carry admin_consent=True (https://learn.microsoft.com/entra/identity-platform/v2-admin-consent);
+	// v1 errors do not (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
+	if ar.Kind == "adminconsent2" {
 		v.Set("admin_consent", "True")
 	}
 	if ar.State != "" {
@@ -599,7 +606,9 @@ func (s *Sim) logout(w http.ResponseWriter, r *http.Request) {
 	renderPage(w, http.StatusOK, "Signed out", "You signed out of your account. It's a good idea to close all browser windows.", "signed-out")
 }
 
-// ---- admin consent (graph-entra.md §3; ENTRA v2-admin-consent.md, grant-admin-consent.md) ----
+// ---- admin consent (https://learn.microsoft.com/entra/identity-platform/v2-admin-consent,
+// https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow,
+// https://learn.microsoft.com/entra/identity/enterprise-apps/grant-admin-consent) ----
 
 func (s *Sim) adminConsent(w http.ResponseWriter, r *http.Request, seg, kind string) {
 	q := r.URL.Query()
@@ -723,7 +732,8 @@ func adminConsentItems(app *application, ar *authRequest) []consentItem {
 
 // canGrant reports whether the user's directory roles allow granting the permission tenant-wide: Microsoft
 // Graph app roles only by Global Administrator or Privileged Role Administrator; everything else also by
-// Application Administrator or Cloud Application Administrator (ENTRA grant-admin-consent.md).
+// Application Administrator or Cloud Application Administrator
+// (https://learn.microsoft.com/entra/identity/enterprise-apps/grant-admin-consent).
 func canGrant(u *user, resAppID string, role bool) bool {
 	if u.hasAnyRole(roleGlobalAdmin, rolePrivRoleAdmin) {
 		return true
@@ -808,7 +818,7 @@ func (s *Sim) finishAdminConsent(w http.ResponseWriter, r *http.Request, ar *aut
 	s.respond(w, r, ar.RedirectURI, "", v)
 }
 
-// ---- device code (ENTRA v2-oauth2-device-code.md) ----
+// ---- device code (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code) ----
 
 func (s *Sim) deviceCode(w http.ResponseWriter, r *http.Request, seg string) {
 	if r.Method != http.MethodPost {

@@ -57,7 +57,9 @@ func TestDiscoveryCommonPublishesIssuerTemplate(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §4.1 — unknown tenants fail with AADSTS90002.
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc and
+// https://learn.microsoft.com/entra/identity-platform/reference-error-codes — unknown tenants fail with
+// AADSTS90002.
 func TestDiscoveryUnknownTenant(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{})
 	r := call(t, "GET", w.srv.URL+"/nosuch.example/v2.0/.well-known/openid-configuration", "", nil)
@@ -362,8 +364,10 @@ func TestClientCredentialsWithSecret(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §4.4 (token error body, testdata/token-error.json; AADSTS7000215 wrong secret,
-// AADSTS7000222 expired secret [C]) — secrets are checked against passwordCredentials.
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow (token error body,
+// testdata/token-error.json) and https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+// (AADSTS7000215 wrong secret, AADSTS7000222 expired secret) — secrets are checked against
+// passwordCredentials.
 func TestClientCredentialsSecretErrors(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
 	form := func(secret string) url.Values {
@@ -582,8 +586,8 @@ func TestAdminConsent(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §3 (v1 admin consent redirect) via base64 check of the v1 route and the cancel
-// path "error=permission_denied".
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow (v1 admin
+// consent redirect) via base64 check of the v1 route and the cancel path "error=permission_denied".
 func TestAdminConsentV1CancelledByAdmin(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
 	v := url.Values{"client_id": {w.app.AppID}, "redirect_uri": {redirectURI}, "state": {"s9"}}
@@ -628,7 +632,9 @@ func TestRevokeConsent(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §4.4 (x/oauth2 sends client credentials with HTTP Basic, URL-encoded) — the
+// Source: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow and the
+// discovery document's token_endpoint_auth_methods_supported (client_secret_post, client_secret_basic);
+// x/oauth2 sends client credentials with HTTP Basic, URL-encoded — the
 // clientcredentials package works unchanged, whichever auth style it picks.
 func TestClientCredentialsAuthStyles(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{}, "Application.Read.All")
@@ -731,8 +737,11 @@ func TestResponseModes(t *testing.T) {
 	}
 }
 
-// Source: v2-permissions-and-consent (OpenID Connect scopes are Microsoft Graph permissions) and
-// graph-entra.md §5.3 — a sign-in asking for Exchange Online's EWS.AccessAsUser.All and openid consents each
+// Source: https://learn.microsoft.com/entra/identity-platform/scopes-oidc (OpenID Connect scopes are
+// Microsoft Graph permissions) and
+// https://learn.microsoft.com/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth
+// (EWS.AccessAsUser.All) — a sign-in asking for Exchange Online's EWS.AccessAsUser.All and openid
+// consents each
 // on its own resource; the access token is for Exchange, the ID token still comes.
 func TestConsentForAnotherResource(t *testing.T) {
 	w := newTestWorld(t, entrasim.Options{AutoLogin: true})

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// The JSON shapes below follow the v1.0 CSDL (msgraph-metadata schemas/v1.0-Prod.csdl) and the example
-// response of https://learn.microsoft.com/graph/api/application-post-applications (graph-entra.md §1.1):
+// The JSON shapes below follow the v1.0 CSDL
+// (https://github.com/microsoftgraph/msgraph-metadata/blob/master/schemas/v1.0-Prod.csdl) and the example
+// response of https://learn.microsoft.com/graph/api/application-post-applications:
 // not-nullable collections are [] rather than null, unset strings are null.
 
 type appData struct {

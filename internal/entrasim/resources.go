@@ -94,8 +94,8 @@ func firstPartyResources() []*resource {
 func graphResource() *resource { firstPartyResources(); return graphRes }
 
 // userConsentable lists delegated Graph scopes ending in ".All" that users may consent to themselves
-// (PERMREF "Admin consent required: No"). Every other ".All" scope, and Directory.AccessAsUser.All, needs an
-// admin. The CSV dump does not carry the consent type, so this rule approximates it [C].
+// (https://learn.microsoft.com/graph/permissions-reference "Admin consent required: No"). Every other
+// ".All" scope, and Directory.AccessAsUser.All, needs an admin. The CSV dump does not carry the consent type, so this rule approximates it [C].
 var userConsentable = map[string]bool{
 	"User.ReadBasic.All": true, "Files.Read.All": true, "Files.ReadWrite.All": true, "Sites.Read.All": true,
 	"Sites.ReadWrite.All": true, "Notes.Read.All": true, "Notes.ReadWrite.All": true, "People.Read.All": false,
@@ -107,8 +107,10 @@ func loadResources() {
 		URIs: []string{"https://graph.microsoft.com", "https://graph.microsoft.com/", "https://canary.graph.microsoft.com"}}
 	graphRes.Roles = mustParseCSV(graphAppRolesCSV, false)
 	graphRes.Scopes = mustParseCSV(graphDelegateRolesCSV, true)
-	// Office 365 Exchange Online (graph-entra.md §5.3; EXDOCS EWS OAuth doc for full_access_as_app and
-	// EWS.AccessAsUser.All, community dumps for the rest).
+	// Office 365 Exchange Online
+	// (https://learn.microsoft.com/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth
+	// for full_access_as_app and EWS.AccessAsUser.All, community dumps of the Exchange Online service
+	// principal for the rest).
 	exchangeRes = &resource{AppID: ExchangeAppID, DisplayName: "Office 365 Exchange Online",
 		URIs: []string{"https://outlook.office365.com", "https://outlook.office.com", "https://ps.outlook.com"},
 		Roles: []permission{

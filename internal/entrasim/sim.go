@@ -4,7 +4,7 @@
 // serves them; real clients (msgraph-sdk-go, golang.org/x/oauth2, go-oidc) work against it unchanged.
 //
 // Every behaviour traces to Microsoft's documentation or a documented real-world response; the sources are
-// collected in ../shared/reference/graph-entra.md and named in the tests.
+// named by URL in the tests and comments.
 package entrasim
 
 import (

@@ -19,7 +19,8 @@ import (
 
 // accessClaims are the claims of the access tokens the Sim issues for Microsoft Graph and Exchange Online.
 // Graph access tokens are v1.0 tokens (iss https://sts.windows.net/{tid}/) whose format clients must not
-// rely on (ENTRA access-tokens.md); Graph here validates them fully.
+// rely on (https://learn.microsoft.com/entra/identity-platform/access-tokens); Graph here validates them
+// fully.
 type accessClaims struct {
 	Aud            string   `json:"aud"`
 	Iss            string   `json:"iss"`

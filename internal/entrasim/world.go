@@ -15,7 +15,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// Well-known application IDs of Microsoft's first-party resources (graph-entra.md §5.1).
+// Well-known application IDs of Microsoft's first-party resources: Microsoft Graph
+// (https://learn.microsoft.com/graph/permissions-reference) and Office 365 Exchange Online
+// (https://learn.microsoft.com/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth).
 const (
 	GraphAppID    = "00000003-0000-0000-c000-000000000000"
 	ExchangeAppID = "00000002-0000-0ff1-ce00-000000000000"
@@ -28,7 +30,8 @@ var (
 	ErrAlreadyExists = errors.New("entrasim: already exists")
 )
 
-// Directory role template IDs (ENTRA permissions-reference.md, graph-entra.md §1.9).
+// Directory role template IDs
+// (https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference).
 var directoryRoleTemplates = map[string]string{
 	"Global Administrator":            "62e90394-69f5-4237-9190-012177145e10",
 	"Privileged Role Administrator":   "e8611ab8-c189-46e8-94e1-60213ab1f814",
@@ -252,7 +255,9 @@ type AppCreated struct {
 func newGUID() string { return uuid.NewString() }
 
 // newAssignmentID returns a 43-character base64url ID, the shape Graph uses for appRoleAssignment and
-// oAuth2PermissionGrant IDs (graph-entra.md §10).
+// oAuth2PermissionGrant IDs (see the example responses of
+// https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto and
+// https://learn.microsoft.com/graph/api/oauth2permissiongrant-post).
 func newAssignmentID() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails

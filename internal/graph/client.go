@@ -2,8 +2,10 @@
 // credentials, service principals, grants) over msgraph-sdk-go. It is the only package that imports the
 // SDK, which is heavy to compile.
 //
-// The client is built the way ecosystem-notes §1 prescribes: an explicit middleware chain without
-// kiota's CompressionHandler (which can lose the body of a POST retried after a 429), a token provider
+// The client is built with an explicit middleware chain without kiota's CompressionHandler (which can
+// lose the body of a POST retried after a 429: https://github.com/microsoft/kiota-http-go/issues/183,
+// https://github.com/microsoftgraph/msgraph-sdk-go/issues/341, closed upstream but still reproducible
+// with kiota-http-go v1.5.4), a token provider
 // wrapping an oauth2.TokenSource that only sends tokens to the configured Graph host, and the JSON, text
 // and form serializers registered.
 package graph
@@ -126,8 +128,10 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	auth := absauth.NewBaseBearerTokenAuthenticationProvider(&tokenProvider{ts: cfg.TokenSource, hosts: hosts})
 
-	// The middleware chain, in a fixed order and without the CompressionHandler (ecosystem-notes §1:
-	// kiota's default order is random and compression breaks retried POST bodies).
+	// The middleware chain, in a fixed order and without the CompressionHandler: kiota-http-go builds its
+	// default chain from a Go map, so the order differs from client to client, and the CompressionHandler
+	// gzips the body into the shared request, so a POST retried after a 429 can arrive empty or broken
+	// (with the default chain most retried POSTs did; without compression none did).
 	opts := msgraphgocore.GraphClientOptions{GraphServiceVersion: "v1.0", GraphServiceLibraryVersion: "1.89.0"}
 	mws := []khttp.Middleware{
 		msgraphgocore.NewGraphTelemetryHandler(&opts),
@@ -168,7 +172,10 @@ func (c *Client) pathParams() map[string]string {
 
 // retryReplication runs call until it stops failing with ErrReplicationLag or ErrNotFound, backing off
 // exponentially, for at most Config.ReplicationTimeout. Use it only for calls right after a create: Graph
-// is eventually consistent and does not document a replication SLA (graph-entra.md §1.1; ARO-HCP #6325:
+// is eventually consistent and does not document a replication SLA (reported in
+// https://github.com/microsoftgraph/msgraph-sdk-dotnet/issues/3108 and
+// https://github.com/microsoftgraph/msgraph-bicep-types/issues/193;
+// https://github.com/Azure/ARO-HCP/pull/6325:
 // kiota's RetryHandler does not retry these 400/404s).
 func (c *Client) retryReplication(ctx context.Context, call func() error) error {
 	deadline := time.Now().Add(c.cfg.ReplicationTimeout)

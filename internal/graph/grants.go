@@ -107,7 +107,8 @@ func (c *Client) GrantAppRole(ctx context.Context, clientSPID, resourceSPID, app
 	})
 	var ge *Error
 	// Graph answers a duplicate with 400 Request_BadRequest "Permission being assigned already exists on
-	// the object." (graph-entra.md §1.7).
+	// the object." (what the service returns; not documented on
+	// https://learn.microsoft.com/graph/api/serviceprincipal-post-approleassignedto).
 	if errors.As(err, &ge) && ge.Status == 400 && strings.Contains(ge.Message, "already exists") {
 		return nil
 	}

@@ -140,8 +140,10 @@ func TestListApplicationsEmptyTenant(t *testing.T) {
 	}
 }
 
-// Source: DESIGN.md and ecosystem-notes §1 (kiota's default pipeline can lose the body of a POST retried
-// after a 429) and https://learn.microsoft.com/graph/throttling — through the portal's client
+// Source: https://github.com/microsoft/kiota-http-go/issues/183 and
+// https://github.com/microsoftgraph/msgraph-sdk-go/issues/341 (kiota's default pipeline, with its
+// CompressionHandler, can lose the body of a POST retried after a 429) and
+// https://learn.microsoft.com/graph/throttling — through the portal's client
 // configuration, a POST retried after an injected 429 arrives with its body intact, every time.
 func TestPostRetriedAfter429KeepsBody(t *testing.T) {
 	e := newEnv(t, false, entrasim.Options{}, "Application.ReadWrite.All")
@@ -212,7 +214,9 @@ func TestUpsertAndAddPassword(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §1.1 (replication lag [C]) and security-and-pitfalls §2.2 (kiota does not retry
+// Source: replication lag after a create (undocumented; reported in
+// https://github.com/microsoftgraph/msgraph-sdk-dotnet/issues/3108) and
+// https://github.com/Azure/ARO-HCP/pull/6325 (kiota's RetryHandler does not retry 400
 // NoBackingApplicationObject) — the client retries with back-off until the object has replicated.
 func TestReplicationLagIsRetried(t *testing.T) {
 	e := newEnv(t, false, entrasim.Options{}, "Application.ReadWrite.All")
@@ -245,7 +249,9 @@ func TestReplicationLagIsRetried(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §2 (error codes) — typed errors for the portal's decisions.
+// Source: https://learn.microsoft.com/graph/errors and https://learn.microsoft.com/graph/throttling (error
+// envelope, status codes, 429) and the directory error codes the service returns — typed errors for the
+// portal's decisions.
 func TestTypedErrors(t *testing.T) {
 	ctx := context.Background()
 	t.Run("insufficient privileges", func(t *testing.T) {
@@ -306,8 +312,9 @@ func TestTypedErrors(t *testing.T) {
 	})
 }
 
-// Source: ecosystem-notes §1 (AllowedHostsValidator trap: hosts outside the list silently get no token) —
-// the client refuses loudly instead of sending an unauthenticated request.
+// Source: kiota's AllowedHostsValidator trap (a token provider returns an empty token for a host outside
+// the list, so the request silently goes out without one) — the client refuses loudly instead of sending
+// an unauthenticated request.
 func TestTokenOnlyForGraphHost(t *testing.T) {
 	e := newEnv(t, false, entrasim.Options{TrailingEmptyPage: true}, "Application.Read.All")
 	// The emulator now names another host in its nextLinks than the client's BaseURL.
@@ -318,8 +325,10 @@ func TestTokenOnlyForGraphHost(t *testing.T) {
 	}
 }
 
-// Source: graph-entra.md §0, §5 and /graph/permissions-grant-via-msgraph — look up the resource service
-// principal per tenant, grant an application permission and delegated scopes (idempotently).
+// Source: https://learn.microsoft.com/graph/permissions-reference (resource appIds and permission IDs are
+// the same in every tenant) and https://learn.microsoft.com/graph/permissions-grant-via-msgraph (the resource service
+// principal's object ID is not) — look up the resource service principal per tenant, grant an application
+// permission and delegated scopes (idempotently).
 func TestResourceLookupAndGrants(t *testing.T) {
 	e := newEnv(t, false, entrasim.Options{}, "Application.Read.All", "AppRoleAssignment.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All", "Organization.Read.All")
 	c := e.client(t)

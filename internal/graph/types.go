@@ -8,7 +8,9 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 )
 
-// Well-known resource application IDs (graph-entra.md §5.1).
+// Well-known resource application IDs: Microsoft Graph
+// (https://learn.microsoft.com/graph/permissions-reference) and Office 365 Exchange Online
+// (https://learn.microsoft.com/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth).
 const (
 	MicrosoftGraphAppID   = "00000003-0000-0000-c000-000000000000"
 	ExchangeOnlineAppID   = "00000002-0000-0ff1-ce00-000000000000"
