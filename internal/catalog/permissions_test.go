@@ -130,7 +130,7 @@ func TestGraphGUIDsAgainstReference(t *testing.T) {
 }
 
 // TestExchangeGUIDsAgainstReference proves every Office 365 Exchange Online
-// GUID and confidence mark against section 5.3 of graph-entra.md.
+// GUID and confidence mark against the reference table (testdata/reference/exchange-permissions.md).
 func TestExchangeGUIDsAgainstReference(t *testing.T) {
 	_, doc := referenceDir(t)
 	data, err := os.ReadFile(doc)
@@ -166,19 +166,19 @@ func TestExchangeGUIDsAgainstReference(t *testing.T) {
 				found = true
 				guids := guidRE.FindAllString(cells[3], -1)
 				if i >= len(guids) || guids[i] != p.ID {
-					t.Errorf("%s: ID %s, graph-entra.md row %q", p.Name, p.ID, row)
+					t.Errorf("%s: ID %s, reference row %q", p.Name, p.ID, row)
 				}
 				if typ := types[strings.TrimSpace(cells[2])]; typ != p.Type {
-					t.Errorf("%s: type %s, graph-entra.md says %q", p.Name, p.Type, cells[2])
+					t.Errorf("%s: type %s, the reference says %q", p.Name, p.Type, cells[2])
 				}
 				mark := strings.TrimSpace(cells[4])[:3]
 				if marks[mark] != p.Confidence {
-					t.Errorf("%s: confidence %s, graph-entra.md says %s", p.Name, p.Confidence, mark)
+					t.Errorf("%s: confidence %s, the reference says %s", p.Name, p.Confidence, mark)
 				}
 			}
 		}
 		if !found {
-			t.Errorf("%s (%s) is not in graph-entra.md section 5.3", p.Name, p.Type)
+			t.Errorf("%s (%s) is not in the reference table", p.Name, p.Type)
 		}
 	}
 }
