@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -287,4 +288,16 @@ func (c *Client) GetApplication(ctx context.Context, objectID string) (Applicati
 		return Application{}, fmt.Errorf("get application: %w", ErrNotFound)
 	}
 	return toApplication(res), nil
+}
+
+// ApplicationOwners counts the application's owners
+// (GET /applications/{id}/owners; https://learn.microsoft.com/graph/api/application-list-owners).
+func (c *Client) ApplicationOwners(ctx context.Context, objectID string) (int, error) {
+	res, err := c.get(ctx, "/applications/"+url.PathEscape(objectID)+"/owners?%24select=id", models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
+	if err != nil {
+		return 0, mapError("list application owners", err)
+	}
+	n := 0
+	err = iterate(ctx, c, "list application owners", res, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue, func(models.DirectoryObjectable) { n++ })
+	return n, err
 }

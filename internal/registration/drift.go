@@ -28,6 +28,7 @@ const (
 	DriftPermissions = "permissions"
 	DriftRedirects   = "redirects"
 	DriftCredentials = "credentials"
+	DriftOwners      = "owners"
 )
 
 // DriftReader is what a drift check reads (an app-only client in a
@@ -35,6 +36,7 @@ const (
 type DriftReader interface {
 	GetApplication(ctx context.Context, objectID string) (graph.Application, error)
 	ListGrants(ctx context.Context, clientSPID string, withDelegated bool) (graph.Grants, error)
+	ApplicationOwners(ctx context.Context, objectID string) (int, error)
 }
 
 // CheckDrift reads the live app and its application-permission grants and
@@ -52,12 +54,21 @@ func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObj
 			return nil, fmt.Errorf("read the app's grants: %w", err)
 		}
 	}
-	return Drift(p, pf, app, gr, now), nil
+	owners, err := g.ApplicationOwners(ctx, appObjectID)
+	if err != nil {
+		return nil, fmt.Errorf("read the app's owners: %w", err)
+	}
+	return Drift(p, pf, app, gr, owners, now), nil
 }
 
-// Drift is CheckDrift's comparison, pure.
-func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, now time.Time) []Finding {
+// Drift is CheckDrift's comparison, pure. owners < 0: not known.
+func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners int, now time.Time) []Finding {
 	var out []Finding
+	if owners == 0 {
+		out = append(out, Finding{Kind: DriftOwners, Severity: "low", Title: "No owners",
+			Text: "Nobody is named as responsible for this app registration, so nobody is told about it and only administrators can change it.",
+			Fix:  "Add an owner (App registrations → Owners): the person who looks after the product."})
+	}
 	resourceSP := map[string]string{}
 	for _, r := range pf.Resources {
 		resourceSP[r.AppID] = r.ObjectID

@@ -363,7 +363,7 @@ func TestHygieneChecks(t *testing.T) {
 	for _, rp := range p.Permissions {
 		gr.AppRoles["exo"] = append(gr.AppRoles["exo"], rp.Permission.ID)
 	}
-	if f := registration.Drift(p, pf, clean, gr, now); len(f) != 0 {
+	if f := registration.Drift(p, pf, clean, gr, 1, now); len(f) != 0 {
 		t.Fatalf("clean app: %+v", f)
 	}
 	for _, c := range []struct {
@@ -393,6 +393,7 @@ func TestHygieneChecks(t *testing.T) {
 			a.RequiredResourceAccess = append(a.RequiredResourceAccess, catalog.ResourceAccess{ResourceAppID: graph.MicrosoftGraphAppID,
 				Access: []catalog.AccessEntry{{ID: "b633e1c5-b582-4048-a93e-9f11b44c7e96", Type: "Role"}}})
 		}, "An extra permission"},
+		{"no owners", func(*graph.Application) {}, "No owners"},
 	} {
 		a := clean
 		a.WebRedirectURIs = slices.Clone(clean.WebRedirectURIs)
@@ -401,7 +402,11 @@ func TestHygieneChecks(t *testing.T) {
 		a.RequiredResourceAccess = slices.Clone(clean.RequiredResourceAccess)
 		c.change(&a)
 		found := false
-		for _, f := range registration.Drift(p, pf, a, gr, now) {
+		owners := 1
+		if c.name == "no owners" {
+			owners = 0
+		}
+		for _, f := range registration.Drift(p, pf, a, gr, owners, now) {
 			found = found || strings.Contains(f.Title, c.want)
 		}
 		if !found {
