@@ -29,6 +29,7 @@ type Graph interface {
 	AddPassword(ctx context.Context, appObjectID, displayName string, end time.Time) (graph.Secret, error)
 	RemovePassword(ctx context.Context, appObjectID, keyID string) error
 	GetApplication(ctx context.Context, objectID string) (graph.Application, error)
+	ApplicationOwners(ctx context.Context, objectID string) (int, error)
 	ListGrants(ctx context.Context, clientSPID string, withDelegated bool) (graph.Grants, error)
 }
 
