@@ -26,7 +26,9 @@ CREATE TABLE rotations (
     created_by_name text        NOT NULL DEFAULT '',
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
-    done_at         timestamptz
+    done_at         timestamptz,
+    -- The old secret is removed on this date unless the admin confirms sooner.
+    remove_after    timestamptz
 );
 CREATE INDEX rotations_credential_idx ON rotations (tenant_id, old_key_id);
 COMMENT ON TABLE rotations IS 'Client secret rotations with overlap. Never holds a secret value or a token.';
@@ -34,6 +36,8 @@ COMMENT ON TABLE rotations IS 'Client secret rotations with overlap. Never holds
 CREATE TABLE rotation_tokens (
     rotation_id uuid        PRIMARY KEY REFERENCES rotations (id) ON DELETE CASCADE,
     sealed      bytea       NOT NULL,
+    -- A refresh token, sealed likewise, kept only so a scheduled removal can act on its date.
+    sealed_refresh bytea,
     user_name   text        NOT NULL DEFAULT '',
     expires_at  timestamptz NOT NULL
 );

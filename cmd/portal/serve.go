@@ -101,13 +101,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 			From: cfg.Alerts.SMTPFrom, TLS: cfg.Alerts.SMTPTLS},
 		Recipients: cfg.Alerts.Recipients, Thresholds: cfg.Alerts.Thresholds, PortalURL: cfg.BaseURL.String(), Log: log,
 	}, st)
-	jcfg := jobs.Config{Pool: st.Pool(), Tenants: st, Scanner: scanner, Log: log}
-	if alerter.Enabled() {
-		jcfg.Alerter = alerter
-	} else {
-		log.Info("e-mail alerts are off: set PORTAL_SMTP_ADDR and PORTAL_SMTP_FROM to turn them on")
-	}
-	runner, err := jobs.New(jcfg)
+	wiz, err := handlers.NewWizard(handlers.WizardConfig{SealKey: cfg.SealKey, Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL,
+		OwnTenantID: cfg.Entra.TenantID, ClientID: cfg.Entra.ClientID, ClientSecret: cfg.Entra.ClientSecret})
 	if err != nil {
 		return err
 	}
@@ -118,6 +113,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		RedirectURL:    cfg.BaseURL.JoinPath("/auth/callback").String(),
 		AllowedTenants: cfg.Entra.AllowedTenants,
 	})
+	jcfg := jobs.Config{Pool: st.Pool(), Tenants: st, Scanner: scanner, Log: log, Remover: wiz.RotationRemover(st, authc.RefreshTenantToken)}
+	if alerter.Enabled() {
+		jcfg.Alerter = alerter
+	} else {
+		log.Info("e-mail alerts are off: set PORTAL_SMTP_ADDR and PORTAL_SMTP_FROM to turn them on")
+	}
+	runner, err := jobs.New(jcfg)
+	if err != nil {
+		return err
+	}
 	m := metrics.New(st, log)
 	if cfg.MetricsAddr != "" {
 		mux := http.NewServeMux()
@@ -134,11 +139,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		}()
 		defer msrv.Close()
 		log.Info("metrics listening", "addr", mln.Addr().String())
-	}
-	wiz, err := handlers.NewWizard(handlers.WizardConfig{SealKey: cfg.SealKey, Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL,
-		OwnTenantID: cfg.Entra.TenantID, ClientID: cfg.Entra.ClientID, ClientSecret: cfg.Entra.ClientSecret})
-	if err != nil {
-		return err
 	}
 	h := handlers.New(handlers.Deps{
 		Log: log, BaseURL: cfg.BaseURL, Store: st, FormTargets: []string{originOf(cfg.Entra.Authority)},

@@ -14,6 +14,9 @@ import (
 type TenantToken struct {
 	AccessToken string
 	Expiry      time.Time
+	// RefreshToken is set when offline_access was asked for (a rotation
+	// that removes the old secret on a date).
+	RefreshToken string
 }
 
 func (c *Client) tenantConfig(tenantID, redirectURL string, scopes []string) *oauth2.Config {
@@ -55,5 +58,16 @@ func (c *Client) ExchangeTenantCode(ctx context.Context, tenantID, redirectURL s
 	if exp.IsZero() {
 		exp = c.cfg.Now().Add(time.Hour)
 	}
-	return TenantToken{AccessToken: tok.AccessToken, Expiry: exp}, nil
+	return TenantToken{AccessToken: tok.AccessToken, Expiry: exp, RefreshToken: tok.RefreshToken}, nil
+}
+
+// RefreshTenantToken redeems a refresh token for a new access token in the
+// tenant (and the refresh token Entra may rotate alongside).
+func (c *Client) RefreshTenantToken(ctx context.Context, tenantID string, scopes []string, refresh string) (TenantToken, error) {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.cfg.HTTPClient)
+	tok, err := c.tenantConfig(tenantID, "", scopes).TokenSource(ctx, &oauth2.Token{RefreshToken: refresh}).Token()
+	if err != nil {
+		return TenantToken{}, fmt.Errorf("auth: refresh tenant token: %w", err)
+	}
+	return TenantToken{AccessToken: tok.AccessToken, Expiry: tok.Expiry, RefreshToken: tok.RefreshToken}, nil
 }

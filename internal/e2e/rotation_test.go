@@ -131,6 +131,15 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 	if strings.Contains(html, secret) {
 		t.Error("the rotation page shows the secret again after a reload")
 	}
+	// A removal date can be set instead of confirming now; a date in the past is refused.
+	must(t, chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`[data-testid="rotation-remove-on"]`), "2020-01-01"),
+		chromedp.Click(chromedp.CSS(`[data-testid="rotation-schedule"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.field-error`)),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="rotation-remove-on"]`), time.Now().AddDate(0, 0, 10).Format(time.DateOnly)),
+		chromedp.Click(chromedp.CSS(`[data-testid="rotation-schedule"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-scheduled"]`)),
+	))
 	must(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="rotation-confirm"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-done"]`)),

@@ -27,7 +27,8 @@ type rotationStore interface {
 	CreateRotation(ctx context.Context, r store.Rotation, credentialID int64, createdByOID string, audit store.AuditEvent) (store.Rotation, error)
 	GetRotation(ctx context.Context, id string) (store.Rotation, error)
 	SetRotationPreflight(ctx context.Context, id string, preflight any) error
-	SaveRotationToken(ctx context.Context, id string, sealed []byte, userName string, expires time.Time) error
+	SaveRotationToken(ctx context.Context, id string, sealed, sealedRefresh []byte, userName string, expires time.Time) error
+	ScheduleRotationRemoval(ctx context.Context, id string, at time.Time, audit store.AuditEvent) error
 	RotationToken(ctx context.Context, id string) ([]byte, error)
 	OpenRotations(ctx context.Context) (map[string]string, error)
 	RegistrationByClientID(ctx context.Context, tenantID, clientID string) (store.Registration, error)
@@ -104,6 +105,10 @@ func (h *Handler) rotationData(rot store.Rotation, pf registration.RotationPrefl
 	if rot.NewEnd != nil {
 		d.NewEnds = rot.NewEnd.UTC().Format("2 January 2006")
 	}
+	if rot.RemoveAfter != nil {
+		d.RemoveOn = rot.RemoveAfter.UTC().Format("2 January 2006")
+	}
+	d.SuggestRemoveOn = h.now().AddDate(0, 0, 7).UTC().Format(time.DateOnly)
 	end, clamped := registration.SecretEnd(h.now(), d.Months, pf.PolicyMax())
 	d.PlannedEnd = end.UTC().Format("2 January 2006")
 	if clamped {
@@ -140,7 +145,7 @@ func (h *Handler) rotationSignIn(w http.ResponseWriter, r *http.Request) error {
 	h.sessions.Put(ctx, keyRegVerifier, p.Verifier)
 	h.sessions.Put(ctx, keyRegRun, rot.ID)
 	h.sessions.Put(ctx, keyRegKind, "rotation")
-	http.Redirect(w, r, h.auth.TenantAuthURL(rot.TenantID, h.registrationCallbackURL(), registration.Scopes, p, ""), http.StatusSeeOther)
+	http.Redirect(w, r, h.auth.TenantAuthURL(rot.TenantID, h.registrationCallbackURL(), registration.RotationScopes, p, ""), http.StatusSeeOther)
 	return nil
 }
 
@@ -163,7 +168,7 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 	if e := q.Get("error"); e != "" {
 		return fail("The sign-in to " + rot.TenantName + " was cancelled or declined. Nothing was changed.")
 	}
-	tok, err := h.auth.ExchangeTenantCode(ctx, rot.TenantID, h.registrationCallbackURL(), registration.Scopes, p, q.Get("code"))
+	tok, err := h.auth.ExchangeTenantCode(ctx, rot.TenantID, h.registrationCallbackURL(), registration.RotationScopes, p, q.Get("code"))
 	if err != nil {
 		var ref *auth.Refusal
 		if errors.As(err, &ref) {
@@ -182,7 +187,11 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 		}
 		return fail("The check before rotating failed: " + registration.Explain(err))
 	}
-	if err := h.rotations.SaveRotationToken(ctx, id, h.wizard.Sealer.Seal([]byte(tok.AccessToken), rotationAAD(id)), pf.UserName, tok.Expiry); err != nil {
+	var sealedRefresh []byte
+	if tok.RefreshToken != "" {
+		sealedRefresh = h.wizard.Sealer.Seal([]byte(tok.RefreshToken), rotationAAD(id))
+	}
+	if err := h.rotations.SaveRotationToken(ctx, id, h.wizard.Sealer.Seal([]byte(tok.AccessToken), rotationAAD(id)), sealedRefresh, pf.UserName, tok.Expiry); err != nil {
 		return err
 	}
 	if err := h.rotations.SetRotationPreflight(ctx, id, pf); err != nil {
@@ -305,4 +314,41 @@ func (h *Handler) addRotationHandoff(ctx context.Context, rot store.Rotation, d 
 		v.SecretExpires = *rot.NewEnd
 	}
 	d.BlueprintName, d.Handoff = l.bp.Name, handoffViews(l.bp, v)
+}
+
+// rotationSchedule sets the date the old secret is removed without a
+// confirmation (POST /rotations/{id}/schedule).
+func (h *Handler) rotationSchedule(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	rot, pf, err := h.loadRotation(ctx, chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	day, err := time.Parse(time.DateOnly, strings.TrimSpace(r.PostFormValue("remove_on")))
+	now := h.now()
+	limit := now.AddDate(0, 0, 90)
+	if rot.OldEnd != nil && rot.OldEnd.Before(limit) {
+		limit = *rot.OldEnd
+	}
+	var msg string
+	switch {
+	case err != nil:
+		msg = "Enter the date as YYYY-MM-DD."
+	case !day.After(now):
+		msg = "Choose a date after today."
+	case day.After(limit):
+		msg = "Choose a date before " + limit.UTC().Format(time.DateOnly) + " (the old secret's end, and at most 90 days: the sign-in kept for the removal lasts no longer)."
+	}
+	if msg != "" {
+		d := h.rotationData(rot, pf)
+		d.Errors = templates.FieldErrors{"remove_on": msg}
+		h.addRotationHandoff(ctx, rot, &d)
+		return h.renderInvalid(w, r, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), d, ""))
+	}
+	if err := h.rotations.ScheduleRotationRemoval(ctx, rot.ID, day, h.auditEvent(r, "rotation.schedule", rot.AppName,
+		map[string]string{"rotation": rot.ID, "remove_on": day.Format(time.DateOnly)})); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/rotations/"+rot.ID, http.StatusSeeOther)
+	return nil
 }

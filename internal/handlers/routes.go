@@ -86,6 +86,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/rotations/{id}/signin", h.wrap(h.rotationSignIn))
 				r.Post("/rotations/{id}/apply", h.wrap(h.rotationApply))
 				r.Post("/rotations/{id}/confirm", h.wrap(h.rotationConfirm))
+				r.Post("/rotations/{id}/schedule", h.wrap(h.rotationSchedule))
 			})
 
 			// Admins.

@@ -836,3 +836,17 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 	h.render(w, r, http.StatusOK, templates.DriftPage(h.page(r, "Drift: "+lr.run.DisplayName, templates.SectionRegistrations), d))
 	return nil
 }
+
+// RotationRemover removes old secrets on their rotation's date, with the
+// admin's sealed refresh token (a River job runs it).
+func (wz Wizard) RotationRemover(st registration.RemoverStore, refresh func(ctx context.Context, tenantID string, scopes []string, refresh string) (auth.TenantToken, error)) *registration.Remover {
+	return &registration.Remover{Store: st,
+		Open: func(sealed []byte, id string) ([]byte, error) { return wz.Sealer.Open(sealed, rotationAAD(id)) },
+		Seal: func(plain []byte, id string) []byte { return wz.Sealer.Seal(plain, rotationAAD(id)) },
+		Refresh: func(ctx context.Context, tenantID, rt string) (string, string, time.Time, error) {
+			t, err := refresh(ctx, tenantID, registration.RotationScopes, rt)
+			return t.AccessToken, t.RefreshToken, t.Expiry, err
+		},
+		Delegated: wz.Delegated,
+	}
+}

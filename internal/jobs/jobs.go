@@ -159,6 +159,34 @@ func (w *scanAllWorker) Work(ctx context.Context, job *river.Job[ScanAllArgs]) e
 	return err
 }
 
+// RemovalInterval is how often due old secrets of rotations are removed.
+const RemovalInterval = 15 * time.Minute
+
+// Remover removes old secrets whose rotation named a date (internal/registration).
+type Remover interface {
+	RemoveDue(ctx context.Context) (int, error)
+}
+
+// RemoveDueArgs removes the old secrets that are due.
+type RemoveDueArgs struct{}
+
+// Kind names the job in River's table.
+func (RemoveDueArgs) Kind() string { return "remove_rotated_secrets" }
+
+type removeDueWorker struct {
+	river.WorkerDefaults[RemoveDueArgs]
+	remover Remover
+	log     *slog.Logger
+}
+
+func (w *removeDueWorker) Work(ctx context.Context, job *river.Job[RemoveDueArgs]) error {
+	n, err := w.remover.RemoveDue(ctx)
+	if n > 0 {
+		w.log.InfoContext(ctx, "old secrets removed on their date", "count", n)
+	}
+	return err // the failed ones are shown on their rotation and tried again on the next run
+}
+
 // Config configures the job runner.
 type Config struct {
 	Pool    *pgxpool.Pool
@@ -166,7 +194,10 @@ type Config struct {
 	Scanner Scanner
 	// Alerter, if set, runs every AlertInterval (and once at start).
 	Alerter Alerter
-	Log     *slog.Logger
+	// Remover, if set, runs every RemovalInterval (RemovalEvery in tests).
+	Remover      Remover
+	RemovalEvery time.Duration
+	Log          *slog.Logger
 	// ScanInterval overrides ScanInterval (tests); RunOnStart scans every
 	// tenant as soon as the runner starts.
 	ScanInterval time.Duration
@@ -196,6 +227,16 @@ func New(cfg Config) (*Runner, error) {
 		river.AddWorker(workers, &alertRunWorker{alerter: cfg.Alerter, log: cfg.Log})
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(AlertInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return AlertRunArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
+	}
+	if cfg.Remover != nil {
+		every := cfg.RemovalEvery
+		if every == 0 {
+			every = RemovalInterval
+		}
+		river.AddWorker(workers, &removeDueWorker{remover: cfg.Remover, log: cfg.Log})
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
+			func() (river.JobArgs, *river.InsertOpts) { return RemoveDueArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	rc := &river.Config{

@@ -190,3 +190,85 @@ func RotateRemoveOld(ctx context.Context, st RotationStore, g Graph, id string, 
 // DefaultRotationMonths is the new secret's lifetime unless the admin picks
 // another: Microsoft recommends less than 12 months.
 const DefaultRotationMonths = 12
+
+// RotationScopes are the wizard's Scopes plus offline_access: a rotation may
+// remove the old secret on a later date, after the hour an access token lasts.
+var RotationScopes = append(append([]string{}, Scopes...), "offline_access")
+
+// RemoverStore is what scheduled removals need of Postgres.
+type RemoverStore interface {
+	RotationStore
+	DueRotations(ctx context.Context, now time.Time) ([]store.Rotation, error)
+	RotationRefreshToken(ctx context.Context, id string) ([]byte, error)
+	SaveRotationToken(ctx context.Context, id string, sealed, sealedRefresh []byte, userName string, expires time.Time) error
+}
+
+// Remover removes old secrets on the date their rotation named (a River job
+// runs it), with the admin's sealed refresh token from the rotation's sign-in.
+type Remover struct {
+	Store RemoverStore
+	// Open and Seal are the sealer's, with the rotation's associated data.
+	Open func(sealed []byte, rotationID string) ([]byte, error)
+	Seal func(plain []byte, rotationID string) []byte
+	// Refresh redeems a refresh token in a tenant (auth.Client.RefreshTenantToken).
+	Refresh func(ctx context.Context, tenantID, refresh string) (access, newRefresh string, expiry time.Time, err error)
+	// Delegated opens Graph with an access token.
+	Delegated func(ctx context.Context, accessToken string) (Graph, error)
+	Now       func() time.Time
+}
+
+// RemoveDue removes every old secret that is due. A failure is recorded on
+// the rotation (its page shows it) and tried again on the next run.
+func (rm *Remover) RemoveDue(ctx context.Context) (removed int, err error) {
+	now := time.Now()
+	if rm.Now != nil {
+		now = rm.Now()
+	}
+	due, err := rm.Store.DueRotations(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, r := range due {
+		if err := rm.removeOne(ctx, r); err != nil {
+			errs = append(errs, fmt.Errorf("rotation %s: %w", r.ID, err))
+			continue
+		}
+		removed++
+	}
+	return removed, errors.Join(errs...)
+}
+
+func (rm *Remover) removeOne(ctx context.Context, r store.Rotation) error {
+	fail := func(msg string, err error) error {
+		_ = rm.Store.SetRotationError(context.WithoutCancel(ctx), r.ID, "", "The scheduled removal of the old secret failed: "+msg+" It is tried again; you can also sign in and confirm by hand.")
+		return err
+	}
+	sealed, err := rm.Store.RotationRefreshToken(ctx, r.ID)
+	if err != nil {
+		return fail("the sign-in kept for it is missing.", err)
+	}
+	refresh, err := rm.Open(sealed, r.ID)
+	if err != nil {
+		return fail("the sign-in kept for it cannot be opened (the seal key changed).", err)
+	}
+	access, newRefresh, exp, err := rm.Refresh(ctx, r.TenantID, string(refresh))
+	if err != nil {
+		return fail("Entra ID no longer accepts the sign-in kept for it (it expired or was revoked).", err)
+	}
+	var sealedRefresh []byte
+	if newRefresh != "" {
+		sealedRefresh = rm.Seal([]byte(newRefresh), r.ID)
+	}
+	if err := rm.Store.SaveRotationToken(ctx, r.ID, rm.Seal([]byte(access), r.ID), sealedRefresh, "scheduled removal", exp); err != nil {
+		return err
+	}
+	g, err := rm.Delegated(ctx, access)
+	if err != nil {
+		return err
+	}
+	if err := RotateRemoveOld(ctx, rm.Store, g, r.ID, Actor{Name: "scheduled removal"}); err != nil {
+		return fail(Explain(err), err)
+	}
+	return nil
+}

@@ -8,16 +8,21 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/graph"
 	"github.com/appreg-portal/portal/internal/registration"
+	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -412,5 +417,104 @@ func TestHygieneChecks(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no finding %q", c.name, c.want)
 		}
+	}
+}
+
+// signInToken runs the tenant sign-in with scopes and returns the tokens.
+func (w *world) signInToken(t testing.TB, upn string, scopes []string) auth.TenantToken {
+	t.Helper()
+	p := auth.NewPending("/")
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(w.auth.TenantAuthURL(w.tenant, callback, scopes, p, upn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	tok, err := w.auth.ExchangeTenantCode(context.Background(), w.tenant, callback, scopes, p, loc.Query().Get("code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Scheduled removal: the old secret stays until the date the admin picked;
+// with both clocks past it, the job's run removes it with the sealed refresh
+// token from the rotation's sign-in; a removal that fails is shown on the
+// rotation and succeeds on the next run.
+func TestScheduledRemovalOnItsDate(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	tok := w.signInToken(t, w.fionaUPN, registration.RotationScopes)
+	if tok.RefreshToken == "" {
+		t.Fatal("no refresh token for a rotation's sign-in (offline_access)")
+	}
+	newGraph := func(ctx context.Context, access string) (registration.Graph, error) {
+		return graph.NewClient(ctx, graph.Config{BaseURL: w.base + "/v1.0", MaxRetries: 1,
+			TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: access})})
+	}
+	g, _ := newGraph(ctx, tok.AccessToken)
+	app, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Payroll", SignInAudience: "AzureADMyOrg", Secret: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKey := w.secretKeys(app.ID)[0]
+	rot, err := w.st.CreateRotation(ctx, store.Rotation{ID: "55555555-0000-4000-8000-000000000001", TenantID: w.tenant, AppObjectID: app.ID,
+		ClientID: app.AppID, AppName: "Payroll", OldKeyID: oldKey, NewName: "Payroll (rotated)"}, 0, "", store.AuditEvent{Action: "rotation.start"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.st.SetRotationPreflight(ctx, rot.ID, registration.RotationPreflight{OldFound: true})
+	key := make([]byte, 32)
+	sealer, _ := seal.New(key)
+	aad := func(id string) []byte { return []byte("rotation-token:" + id) }
+	if err := w.st.SaveRotationToken(ctx, rot.ID, sealer.Seal([]byte(tok.AccessToken), aad(rot.ID)), sealer.Seal([]byte(tok.RefreshToken), aad(rot.ID)), "Fiona", tok.Expiry); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registration.RotateAdd(ctx, w.st, g, rot.ID, 6, registration.RotationPreflight{}, time.Now(), registration.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	removeOn := time.Now().AddDate(0, 0, 7)
+	if err := w.st.ScheduleRotationRemoval(ctx, rot.ID, removeOn, store.AuditEvent{Action: "rotation.schedule"}); err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Now()
+	rm := &registration.Remover{Store: w.st,
+		Open: func(s []byte, id string) ([]byte, error) { return sealer.Open(s, aad(id)) },
+		Seal: func(p []byte, id string) []byte { return sealer.Seal(p, aad(id)) },
+		Refresh: func(ctx context.Context, tenant, rt string) (string, string, time.Time, error) {
+			t, err := w.auth.RefreshTenantToken(ctx, tenant, registration.RotationScopes, rt)
+			return t.AccessToken, t.RefreshToken, t.Expiry, err
+		},
+		Delegated: newGraph, Now: func() time.Time { return clock }}
+	if n, err := rm.RemoveDue(ctx); n != 0 || err != nil {
+		t.Fatalf("before the date: removed %d, %v", n, err)
+	}
+	if keys := w.secretKeys(app.ID); len(keys) != 2 {
+		t.Fatalf("before the date: %d secrets, want the old and the new", len(keys))
+	}
+	// Eight days on, for the portal and for Entra (the access token from the sign-in has long expired).
+	clock = clock.AddDate(0, 0, 8)
+	w.sim.Advance(8 * 24 * time.Hour)
+	if err := w.sim.AddFault(entrasim.Fault{Method: "POST", Path: "/v1.0/applications/*/removePassword", Status: 503, RetryAfter: 1, Count: 8}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rm.RemoveDue(ctx); n != 0 || err == nil {
+		t.Fatalf("with removePassword failing: removed %d, err %v; want the failure reported", n, err)
+	}
+	r, _ := w.st.GetRotation(ctx, rot.ID)
+	if r.State != store.RotOverlap || !strings.Contains(r.Error, "scheduled removal") {
+		t.Errorf("after a failed removal: state %s, error %q", r.State, r.Error)
+	}
+	w.sim.ClearFaults()
+	if n, err := rm.RemoveDue(ctx); n != 1 || err != nil {
+		t.Fatalf("next run: removed %d, %v", n, err)
+	}
+	keys := w.secretKeys(app.ID)
+	if len(keys) != 1 || keys[0] == oldKey {
+		t.Errorf("after the scheduled removal: %v", keys)
+	}
+	if r, _ = w.st.GetRotation(ctx, rot.ID); r.State != store.RotDone {
+		t.Errorf("rotation state %s, want done", r.State)
 	}
 }

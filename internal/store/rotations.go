@@ -43,10 +43,11 @@ type Rotation struct {
 	CreatedByName string     `db:"created_by_name"`
 	CreatedAt     time.Time  `db:"created_at"`
 	DoneAt        *time.Time `db:"done_at"`
+	RemoveAfter   *time.Time `db:"remove_after"`
 }
 
 const rotationColumns = `id::text, tenant_id::text, tenant_name, app_object_id, client_id, app_name, old_key_id, old_name, old_end,
-	new_name, new_key_id, new_hint, new_end, state, coalesce(preflight::text, '') AS preflight, error, attempts, created_by_name, created_at, done_at`
+	new_name, new_key_id, new_hint, new_end, state, coalesce(preflight::text, '') AS preflight, error, attempts, created_by_name, created_at, done_at, remove_after`
 
 // GetCredential returns one live credential of the inventory with its tenant's name.
 func (s *Store) GetCredential(ctx context.Context, id int64) (Credential, error) {
@@ -206,13 +207,15 @@ func (s *Store) FinishRotation(ctx context.Context, id string, audit AuditEvent)
 	return nil
 }
 
-// SaveRotationToken keeps a rotation's sealed delegated token.
-func (s *Store) SaveRotationToken(ctx context.Context, id string, sealed []byte, userName string, expires time.Time) error {
+// SaveRotationToken keeps a rotation's sealed delegated token, and its sealed
+// refresh token if there is one (for a scheduled removal).
+func (s *Store) SaveRotationToken(ctx context.Context, id string, sealed, sealedRefresh []byte, userName string, expires time.Time) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	_, err := s.pool.Exec(ctx, `INSERT INTO rotation_tokens (rotation_id, sealed, user_name, expires_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (rotation_id) DO UPDATE SET sealed = EXCLUDED.sealed, user_name = EXCLUDED.user_name, expires_at = EXCLUDED.expires_at`,
-		id, sealed, userName, expires)
+	_, err := s.pool.Exec(ctx, `INSERT INTO rotation_tokens (rotation_id, sealed, sealed_refresh, user_name, expires_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (rotation_id) DO UPDATE SET sealed = EXCLUDED.sealed, sealed_refresh = coalesce(EXCLUDED.sealed_refresh, rotation_tokens.sealed_refresh),
+			user_name = EXCLUDED.user_name, expires_at = EXCLUDED.expires_at`,
+		id, sealed, sealedRefresh, userName, expires)
 	if err != nil {
 		return fmt.Errorf("store: save rotation token: %w", mapErr(err))
 	}
@@ -250,4 +253,51 @@ func (s *Store) OpenRotations(ctx context.Context) (map[string]string, error) {
 		out[k] = id
 	}
 	return out, rows.Err()
+}
+
+// RotationRefreshToken returns a rotation's sealed refresh token, or ErrNotFound.
+func (s *Store) RotationRefreshToken(ctx context.Context, id string) ([]byte, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var sealed []byte
+	err := s.pool.QueryRow(ctx, `SELECT sealed_refresh FROM rotation_tokens WHERE rotation_id = $1 AND sealed_refresh IS NOT NULL`, id).Scan(&sealed)
+	if err != nil {
+		return nil, fmt.Errorf("store: rotation refresh token: %w", mapErr(err))
+	}
+	return sealed, nil
+}
+
+// ScheduleRotationRemoval sets the date the old secret goes, with the audit row.
+func (s *Store) ScheduleRotationRemoval(ctx context.Context, id string, at time.Time, audit AuditEvent) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var tenant string
+		if err := tx.QueryRow(ctx, `UPDATE rotations SET remove_after = $2, error = '', updated_at = now() WHERE id = $1 AND state IN ('overlap', 'removing')
+			RETURNING tenant_id::text`, id, at).Scan(&tenant); err != nil {
+			return err
+		}
+		audit.TenantID = &tenant
+		return recordAudit(ctx, tx, audit)
+	})
+	if err != nil {
+		return fmt.Errorf("store: schedule rotation removal: %w", mapErr(err))
+	}
+	return nil
+}
+
+// DueRotations returns rotations whose old secret is due for removal at now.
+func (s *Store) DueRotations(ctx context.Context, now time.Time) ([]Rotation, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT `+rotationColumns+` FROM rotations WHERE state IN ('overlap', 'removing') AND remove_after <= $1
+		AND (lease_until IS NULL OR lease_until < now()) ORDER BY remove_after LIMIT 100`, now)
+	if err != nil {
+		return nil, fmt.Errorf("store: due rotations: %w", err)
+	}
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Rotation])
+	if err != nil {
+		return nil, fmt.Errorf("store: due rotations: %w", err)
+	}
+	return rs, nil
 }

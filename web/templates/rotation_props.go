@@ -16,6 +16,9 @@ type RotationData struct {
 	// BlueprintName and Handoff: where the secret goes, when the portal made the app.
 	BlueprintName string
 	Handoff       []HandoffSheetView
+	// RemoveOn is the scheduled removal of the old secret, if any.
+	RemoveOn, SuggestRemoveOn string
+	Errors                    FieldErrors
 }
 
 func rotationStepOf(state string) int {
