@@ -28,7 +28,8 @@ CREATE TABLE rotations (
     updated_at      timestamptz NOT NULL DEFAULT now(),
     done_at         timestamptz,
     -- The old secret is removed on this date unless the admin confirms sooner.
-    remove_after    timestamptz
+    remove_after    timestamptz,
+    reminded_at     timestamptz  -- the reminder the day before remove_after went out
 );
 CREATE INDEX rotations_credential_idx ON rotations (tenant_id, old_key_id);
 COMMENT ON TABLE rotations IS 'Client secret rotations with overlap. Never holds a secret value or a token.';

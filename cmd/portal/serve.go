@@ -113,9 +113,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		RedirectURL:    cfg.BaseURL.JoinPath("/auth/callback").String(),
 		AllowedTenants: cfg.Entra.AllowedTenants,
 	})
-	jcfg := jobs.Config{Pool: st.Pool(), Tenants: st, Scanner: scanner, Log: log, Remover: wiz.RotationRemover(st, authc.RefreshTenantToken)}
+	remover := wiz.RotationRemover(st, authc.RefreshTenantToken)
+	jcfg := jobs.Config{Pool: st.Pool(), Tenants: st, Scanner: scanner, Log: log, Remover: remover}
 	if alerter.Enabled() {
 		jcfg.Alerter = alerter
+		remover.Remind = alerter.Remind
 	} else {
 		log.Info("e-mail alerts are off: set PORTAL_SMTP_ADDR and PORTAL_SMTP_FROM to turn them on")
 	}

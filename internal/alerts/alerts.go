@@ -131,6 +131,28 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 }
 
 func (a *Alerter) send(ctx context.Context, rcpt string, ds []store.AlertDelivery, now time.Time) error {
+	return a.mail(ctx, rcpt, Subject(ds, now), Body(ds, now, a.cfg.PortalURL))
+}
+
+// Remind mails a plain-text notice (a scheduled removal tomorrow) to the
+// portal's alert recipients and the extra addresses (the tenant's contacts).
+func (a *Alerter) Remind(ctx context.Context, extra []string, subject, body string) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, r := range append(append([]string{}, a.cfg.Recipients...), extra...) {
+		r = strings.ToLower(strings.TrimSpace(r))
+		if r == "" || seen[r] {
+			continue
+		}
+		seen[r] = true
+		if err := a.mail(ctx, r, subject, body+"\n\n"+a.cfg.PortalURL+"\n"); err != nil {
+			errs = append(errs, fmt.Errorf("remind %s: %w", r, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *Alerter) mail(ctx context.Context, rcpt, subject, body string) error {
 	m := mail.NewMsg()
 	if err := m.From(a.cfg.SMTP.From); err != nil {
 		return err
@@ -138,10 +160,10 @@ func (a *Alerter) send(ctx context.Context, rcpt string, ds []store.AlertDeliver
 	if err := m.To(rcpt); err != nil {
 		return err
 	}
-	m.Subject(Subject(ds, now))
+	m.Subject(subject)
 	m.SetDate()
 	m.SetMessageID()
-	m.SetBodyString(mail.TypeTextPlain, Body(ds, now, a.cfg.PortalURL))
+	m.SetBodyString(mail.TypeTextPlain, body)
 
 	host, portStr, err := net.SplitHostPort(a.cfg.SMTP.Addr)
 	if err != nil {

@@ -210,3 +210,23 @@ func TestRotatedSecretsStopAlerting(t *testing.T) {
 		}
 	}
 }
+
+// Remind mails each address once: the portal's recipients and the tenant's contacts.
+func TestRemindMailsEveryRecipientOnce(t *testing.T) {
+	st := pgtest.NewStore(t)
+	mb := mailtest.Start(t, "127.0.0.1:0")
+	a := alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: mb.Addr, From: "portal@contoso.example", TLS: "none"},
+		Recipients: []string{"ops@contoso.example"}, PortalURL: "https://portal.contoso.example"}, st)
+	if err := a.Remind(context.Background(), []string{"it@fabrikam.example", "OPS@contoso.example"}, "[AppReg Portal] Tomorrow", "The old secret goes."); err != nil {
+		t.Fatal(err)
+	}
+	mails := mb.Mails()
+	if len(mails) != 2 {
+		t.Fatalf("%d mails, want 2 (ops once, it@fabrikam once)", len(mails))
+	}
+	for _, m := range mails {
+		if m.Subject != "[AppReg Portal] Tomorrow" || !strings.Contains(m.Body, "https://portal.contoso.example") {
+			t.Errorf("mail %q: %s", m.Subject, m.Body)
+		}
+	}
+}

@@ -199,6 +199,8 @@ var RotationScopes = append(append([]string{}, Scopes...), "offline_access")
 type RemoverStore interface {
 	RotationStore
 	DueRotations(ctx context.Context, now time.Time) ([]store.Rotation, error)
+	RotationsToRemind(ctx context.Context, now time.Time) ([]store.Rotation, map[string][]string, error)
+	MarkReminded(ctx context.Context, id string) error
 	RotationRefreshToken(ctx context.Context, id string) ([]byte, error)
 	SaveRotationToken(ctx context.Context, id string, sealed, sealedRefresh []byte, userName string, expires time.Time) error
 }
@@ -214,7 +216,9 @@ type Remover struct {
 	Refresh func(ctx context.Context, tenantID, refresh string) (access, newRefresh string, expiry time.Time, err error)
 	// Delegated opens Graph with an access token.
 	Delegated func(ctx context.Context, accessToken string) (Graph, error)
-	Now       func() time.Time
+	// Remind, if set, mails the day-before reminder (alerts.Alerter.Remind).
+	Remind func(ctx context.Context, extra []string, subject, body string) error
+	Now    func() time.Time
 }
 
 // RemoveDue removes every old secret that is due. A failure is recorded on
@@ -224,11 +228,30 @@ func (rm *Remover) RemoveDue(ctx context.Context) (removed int, err error) {
 	if rm.Now != nil {
 		now = rm.Now()
 	}
+	var errs []error
+	if rm.Remind != nil {
+		soon, contacts, err := rm.Store.RotationsToRemind(ctx, now)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range soon {
+			subject := "[AppReg Portal] Tomorrow the old secret of " + r.AppName + " is removed"
+			body := fmt.Sprintf("The rotation of %q in %s removes the old secret %q on %s.\n"+
+				"If the product still uses it, put the new secret in now (or confirm, or move the date, on the rotation's page).",
+				r.AppName, r.TenantName, r.OldName, r.RemoveAfter.UTC().Format("2 January 2006 15:04 UTC"))
+			if err := rm.Remind(ctx, contacts[r.TenantID], subject, body); err != nil {
+				errs = append(errs, fmt.Errorf("rotation %s: reminder: %w", r.ID, err))
+				continue
+			}
+			if err := rm.Store.MarkReminded(ctx, r.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	due, err := rm.Store.DueRotations(ctx, now)
 	if err != nil {
-		return 0, err
+		return 0, errors.Join(append(errs, err)...)
 	}
-	var errs []error
 	for _, r := range due {
 		if err := rm.removeOne(ctx, r); err != nil {
 			errs = append(errs, fmt.Errorf("rotation %s: %w", r.ID, err))

@@ -487,9 +487,25 @@ func TestScheduledRemovalOnItsDate(t *testing.T) {
 			return t.AccessToken, t.RefreshToken, t.Expiry, err
 		},
 		Delegated: newGraph, Now: func() time.Time { return clock }}
-	if n, err := rm.RemoveDue(ctx); n != 0 || err != nil {
-		t.Fatalf("before the date: removed %d, %v", n, err)
+	var reminders []string
+	rm.Remind = func(_ context.Context, extra []string, subject, body string) error {
+		reminders = append(reminders, subject+"\n"+body)
+		return nil
 	}
+	if n, err := rm.RemoveDue(ctx); n != 0 || err != nil || len(reminders) != 0 {
+		t.Fatalf("a week before the date: removed %d, %v, %d reminders", n, err, len(reminders))
+	}
+	// The day before: one reminder, not repeated.
+	clock = removeOn.Add(-12 * time.Hour)
+	for range 2 {
+		if n, err := rm.RemoveDue(ctx); n != 0 || err != nil {
+			t.Fatalf("the day before: removed %d, %v", n, err)
+		}
+	}
+	if len(reminders) != 1 || !strings.Contains(reminders[0], "Tomorrow the old secret of Payroll is removed") {
+		t.Errorf("reminders = %q, want one", reminders)
+	}
+	clock = time.Now()
 	if keys := w.secretKeys(app.ID); len(keys) != 2 {
 		t.Fatalf("before the date: %d secrets, want the old and the new", len(keys))
 	}

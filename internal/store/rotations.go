@@ -301,3 +301,38 @@ func (s *Store) DueRotations(ctx context.Context, now time.Time) ([]Rotation, er
 	}
 	return rs, nil
 }
+
+// RotationsToRemind returns rotations whose scheduled removal is within a
+// day of now and whose reminder has not gone out, with the tenant's contacts.
+func (s *Store) RotationsToRemind(ctx context.Context, now time.Time) ([]Rotation, map[string][]string, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT `+rotationColumns+` FROM rotations WHERE state IN ('overlap', 'removing') AND reminded_at IS NULL
+		AND remove_after > $1 AND remove_after <= $1::timestamptz + interval '1 day' ORDER BY remove_after LIMIT 100`, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: rotations to remind: %w", err)
+	}
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Rotation])
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: rotations to remind: %w", err)
+	}
+	contacts := map[string][]string{}
+	for _, r := range rs {
+		var c []string
+		if err := s.pool.QueryRow(ctx, `SELECT contacts FROM tenants WHERE entra_tenant_id = $1`, r.TenantID).Scan(&c); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil, fmt.Errorf("store: rotations to remind: %w", err)
+		}
+		contacts[r.TenantID] = c
+	}
+	return rs, contacts, nil
+}
+
+// MarkReminded records that a rotation's reminder went out.
+func (s *Store) MarkReminded(ctx context.Context, id string) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	if _, err := s.pool.Exec(ctx, `UPDATE rotations SET reminded_at = now() WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("store: mark reminded: %w", err)
+	}
+	return nil
+}
