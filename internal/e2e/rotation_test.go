@@ -124,8 +124,10 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 	if keys := passwordKeys(env.Sim, env.Other, app.AppID); len(keys) != 2 {
 		t.Fatalf("%d secrets during the overlap, want 2", len(keys))
 	}
-	// A reload shows the overlap without the secret.
-	must(t, chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="secret-gone"]`))))
+	// A reload shows the overlap without the secret, and (the new secret having just signed in above)
+	// the sign-in report's hint that it is in use.
+	must(t, chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="secret-gone"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-new-last-used"]`))))
 	html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
 	must(t, err)
 	if strings.Contains(html, secret) {

@@ -129,6 +129,7 @@ func (h *Handler) rotationPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := h.rotationData(rot, pf)
 	h.addRotationHandoff(r.Context(), rot, &d)
+	h.addSignInHint(r.Context(), rot, &d)
 	h.render(w, r, http.StatusOK, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), d, ""))
 	return nil
 }
@@ -351,4 +352,37 @@ func (h *Handler) rotationSchedule(w http.ResponseWriter, r *http.Request) error
 	}
 	http.Redirect(w, r, "/rotations/"+rot.ID, http.StatusSeeOther)
 	return nil
+}
+
+// signInReader is what reads the credentials' last sign-ins (*graph.Client).
+type signInReader interface {
+	CredentialSignIns(ctx context.Context, appID string) (map[string]time.Time, error)
+}
+
+// addSignInHint says when the old and the new secret last signed in, where
+// Graph reports it: a hint for the confirmation, never a condition.
+func (h *Handler) addSignInHint(ctx context.Context, rot store.Rotation, d *templates.RotationData) {
+	if rot.State != store.RotOverlap || rot.NewKeyID == "" {
+		return
+	}
+	g, ok, err := h.rotationGraph(ctx, rot.ID)
+	if err != nil || !ok {
+		return
+	}
+	sr, ok := g.(signInReader)
+	if !ok {
+		return
+	}
+	seen, err := sr.CredentialSignIns(ctx, rot.ClientID)
+	if err != nil {
+		h.log.InfoContext(ctx, "no credential sign-in report", "rotation", rot.ID, "err", err)
+		return
+	}
+	d.SignInsKnown = true
+	if t, ok := seen[strings.ToLower(rot.NewKeyID)]; ok {
+		d.NewLastUsed = fmtTime(t)
+	}
+	if t, ok := seen[strings.ToLower(rot.OldKeyID)]; ok {
+		d.OldLastUsed = fmtTime(t)
+	}
 }

@@ -193,7 +193,9 @@ const DefaultRotationMonths = 12
 
 // RotationScopes are the wizard's Scopes plus offline_access: a rotation may
 // remove the old secret on a later date, after the hour an access token lasts.
-var RotationScopes = append(append([]string{}, Scopes...), "offline_access")
+// AuditLog.Read.All reads the credentials' last sign-ins, the hint that the
+// new secret is in use.
+var RotationScopes = append(append([]string{}, Scopes...), "https://graph.microsoft.com/AuditLog.Read.All", "offline_access")
 
 // RemoverStore is what scheduled removals need of Postgres.
 type RemoverStore interface {

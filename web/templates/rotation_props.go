@@ -19,6 +19,9 @@ type RotationData struct {
 	// RemoveOn is the scheduled removal of the old secret, if any.
 	RemoveOn, SuggestRemoveOn string
 	Errors                    FieldErrors
+	// SignInsKnown: Graph reported the credentials' last sign-ins.
+	SignInsKnown             bool
+	NewLastUsed, OldLastUsed string
 }
 
 func rotationStepOf(state string) int {
