@@ -44,6 +44,16 @@ CREATE TABLE rotation_tokens (
 );
 COMMENT ON TABLE rotation_tokens IS 'Delegated tokens of rotations, sealed like registration_tokens.';
 
+-- A rotation's new secret can be handed over with a one-time link too.
+ALTER TABLE share_links ADD COLUMN rotation_id uuid REFERENCES rotations (id) ON DELETE CASCADE;
+ALTER TABLE share_links ALTER COLUMN run_id DROP NOT NULL;
+ALTER TABLE share_links ADD CONSTRAINT share_links_one_owner CHECK (num_nonnulls(run_id, rotation_id) = 1);
+CREATE INDEX share_links_rotation_idx ON share_links (rotation_id);
+
 -- +goose Down
+DELETE FROM share_links WHERE rotation_id IS NOT NULL;
+ALTER TABLE share_links DROP CONSTRAINT share_links_one_owner;
+ALTER TABLE share_links ALTER COLUMN run_id SET NOT NULL;
+ALTER TABLE share_links DROP COLUMN rotation_id;
 DROP TABLE rotation_tokens;
 DROP TABLE rotations;

@@ -107,6 +107,7 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 	}
 	screenshot(t, ctx, "rotation-review")
 	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="rotation-share"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="rotation-next"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="secret-value"]`)),
 	))
@@ -115,6 +116,9 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 	must(t, err)
 	client, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="handoff-client-id"]`)))
 	must(t, err)
+	link, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="share-link"]`)))
+	must(t, err)
+	openShareLink(t, link, secret)
 	if client != app.AppID {
 		t.Errorf("hand-off client ID %q, want %s", client, app.AppID)
 	}

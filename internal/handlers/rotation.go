@@ -130,6 +130,9 @@ func (h *Handler) rotationPage(w http.ResponseWriter, r *http.Request) error {
 	d := h.rotationData(rot, pf)
 	h.addRotationHandoff(r.Context(), rot, &d)
 	h.addSignInHint(r.Context(), rot, &d)
+	if d.Shares, err = h.shareRows(r.Context(), rot.ID); err != nil {
+		return err
+	}
 	h.render(w, r, http.StatusOK, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), d, ""))
 	return nil
 }
@@ -268,6 +271,19 @@ func (h *Handler) rotationApply(w http.ResponseWriter, r *http.Request) error {
 	pd.NoHistory = true
 	d := h.rotationData(rot, pf)
 	h.addRotationHandoff(ctx, rot, &d)
+	if r.PostFormValue("share") == "on" {
+		days, _ := strconv.Atoi(r.PostFormValue("share_days"))
+		link, exp, err := h.makeShareLink(r, store.ShareLink{RotationID: rot.ID, Label: rot.AppName}, days, sec.Text)
+		if err != nil {
+			h.log.ErrorContext(ctx, "make share link", "request_id", RequestID(ctx), "rotation", rot.ID, "err", err)
+			d.Error = "The one-time link could not be made; copy the secret from this page instead."
+		} else {
+			d.ShareLink, d.ShareExpires = link, fmtTime(exp)
+		}
+	}
+	if d.Shares, err = h.shareRows(ctx, rot.ID); err != nil {
+		return err
+	}
 	h.render(w, r, http.StatusOK, templates.RotationPage(pd, d, sec.Text))
 	return nil
 }

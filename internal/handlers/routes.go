@@ -87,6 +87,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/rotations/{id}/apply", h.wrap(h.rotationApply))
 				r.Post("/rotations/{id}/confirm", h.wrap(h.rotationConfirm))
 				r.Post("/rotations/{id}/schedule", h.wrap(h.rotationSchedule))
+				r.Post("/rotations/{id}/share/{link}/revoke", h.wrap(h.revokeShare))
 			})
 
 			// Admins.

@@ -33,19 +33,22 @@ type shareStore interface {
 
 func shareAAD(linkID string) []byte { return []byte("share-link:" + linkID) }
 
-// makeShareLink seals the secret behind a fresh token and returns the link;
-// the token exists only in that URL.
-func (h *Handler) makeShareLink(r *http.Request, run store.RegistrationRun, secret string) (string, time.Time, error) {
+// makeShareLink seals the secret of a run or rotation (owner: RunID or
+// RotationID and Label set) behind a fresh token and returns the link; the
+// token exists only in that URL.
+func (h *Handler) makeShareLink(r *http.Request, owner store.ShareLink, days int, secret string) (string, time.Time, error) {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	token := base64.RawURLEncoding.EncodeToString(b[:])
 	id := uuid.NewString()
-	days := min(max(run.ShareDays, 1), MaxShareDays)
+	days = min(max(days, 1), MaxShareDays)
 	exp := h.now().Add(time.Duration(days) * 24 * time.Hour)
 	sealed := h.wizard.Sealer.Seal([]byte(secret), shareAAD(id))
 	u := userFrom(r.Context())
-	err := h.shares.CreateShareLink(context.WithoutCancel(r.Context()), store.ShareLink{ID: id, RunID: run.ID, Label: run.DisplayName, CreatedBy: u.Name, ExpiresAt: exp},
-		stateHash(token), sealed, h.auditEvent(r, "share.create", run.DisplayName, map[string]string{"run": run.ID, "link": id, "expires": exp.UTC().Format(time.RFC3339)}))
+	owner.ID, owner.CreatedBy, owner.ExpiresAt = id, u.Name, exp
+	err := h.shares.CreateShareLink(context.WithoutCancel(r.Context()), owner,
+		stateHash(token), sealed, h.auditEvent(r, "share.create", owner.Label, map[string]string{"run": owner.RunID, "rotation": owner.RotationID,
+			"link": id, "expires": exp.UTC().Format(time.RFC3339)}))
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -108,19 +111,31 @@ func (h *Handler) shareReveal(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := templates.ShareData{AppName: l.Label, Secret: string(secret), TenantID: l.TenantID}
-	if run, err := h.registrations.GetRun(r.Context(), l.RunID); err == nil {
-		d.ClientID = run.ClientID
-		if run.SecretEnd != nil {
-			d.Expires = run.SecretEnd.UTC().Format("2 January 2006")
+	if l.RunID != "" {
+		if run, err := h.registrations.GetRun(r.Context(), l.RunID); err == nil {
+			d.ClientID = run.ClientID
+			if run.SecretEnd != nil {
+				d.Expires = run.SecretEnd.UTC().Format("2 January 2006")
+			}
+		}
+	} else if rot, err := h.rotations.GetRotation(r.Context(), l.RotationID); err == nil {
+		d.ClientID = rot.ClientID
+		if rot.NewEnd != nil {
+			d.Expires = rot.NewEnd.UTC().Format("2 January 2006")
 		}
 	}
 	h.render(w, r, http.StatusOK, templates.SharePage(pd, d))
 	return nil
 }
 
-// revokeShare withdraws an unused link (POST /registrations/{id}/share/{link}/revoke).
+// revokeShare withdraws an unused link (POST /registrations/{id}/share/{link}/revoke
+// and /rotations/{id}/share/{link}/revoke).
 func (h *Handler) revokeShare(w http.ResponseWriter, r *http.Request) error {
 	runID, linkID := chi.URLParam(r, "id"), chi.URLParam(r, "link")
+	back := "/registrations/"
+	if strings.HasPrefix(r.URL.Path, "/rotations/") {
+		back = "/rotations/"
+	}
 	if _, err := uuid.Parse(runID); err != nil {
 		return errNotFound()
 	}
@@ -131,7 +146,7 @@ func (h *Handler) revokeShare(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !errors.Is(err, store.ErrShareGone) {
 		return err
 	}
-	http.Redirect(w, r, "/registrations/"+runID, http.StatusSeeOther)
+	http.Redirect(w, r, back+runID, http.StatusSeeOther)
 	return nil
 }
 

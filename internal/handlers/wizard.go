@@ -641,7 +641,7 @@ func (h *Handler) applyRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	done := templates.WizardDoneData{Run: d, Secret: res.Secret.Text}
 	if lr.run.ShareDays > 0 {
-		link, exp, err := h.makeShareLink(r, lr.run, res.Secret.Text)
+		link, exp, err := h.makeShareLink(r, store.ShareLink{RunID: lr.run.ID, Label: lr.run.DisplayName}, lr.run.ShareDays, res.Secret.Text)
 		if err != nil {
 			// The secret is still shown: losing the link must not lose the secret.
 			h.log.ErrorContext(ctx, "make share link", "request_id", RequestID(ctx), "run", lr.run.ID, "err", err)

@@ -22,6 +22,9 @@ type RotationData struct {
 	// SignInsKnown: Graph reported the credentials' last sign-ins.
 	SignInsKnown             bool
 	NewLastUsed, OldLastUsed string
+	// ShareLink is the one-time link made with the secret (on that response only).
+	ShareLink, ShareExpires string
+	Shares                  []ShareRow
 }
 
 func rotationStepOf(state string) int {
