@@ -72,6 +72,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
 		row.CanRotate = canRotate && c.Kind == "password" && c.OwnerKind == "application"
 		row.RotationID = open[c.KeyID]
+		row.CanTrack = canRotate && c.OwnerKind == "application"
 		d.Rows = append(d.Rows, row)
 	}
 	highest := 0

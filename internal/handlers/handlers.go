@@ -43,6 +43,7 @@ type Handler struct {
 	registrations registrationStore
 	shares        shareStore
 	rotations     rotationStore
+	adopts        adoptStore
 	wizard        Wizard
 
 	alertSettings AlertSettings
@@ -113,6 +114,7 @@ func New(d Deps) *Handler {
 		h.registrations = d.Store
 		h.shares = d.Store
 		h.rotations = d.Store
+		h.adopts = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health

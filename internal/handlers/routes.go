@@ -81,6 +81,8 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/registrations/{id}/share/{link}/revoke", h.wrap(h.revokeShare))
 
 				// Secret rotation, with overlap.
+				r.Get("/adopt", h.wrap(h.adoptForm))
+				r.Post("/adopt", h.wrap(h.adopt))
 				r.Post("/rotations", h.wrap(h.startRotation))
 				r.Get("/rotations/{id}", h.wrap(h.rotationPage))
 				r.Post("/rotations/{id}/signin", h.wrap(h.rotationSignIn))

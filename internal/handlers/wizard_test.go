@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/appreg-portal/portal/internal/store"
 )
@@ -136,5 +138,76 @@ func TestWizardStartsFromATenant(t *testing.T) {
 	_, page = b.get(e.Portal.URL + "/catalogue/exact-globe-mail?tenant=%22%3E%3Cscript%3E")
 	if strings.Contains(page, "<script>") || strings.Contains(page, "register?tenant=") {
 		t.Error("a hostile tenant parameter reached the page")
+	}
+}
+
+// An app made by hand is tracked with a blueprint: nothing is written to the
+// tenant, and its drift page reports what differs (it asks for none of the
+// blueprint's permissions) and its secrets' hygiene.
+func TestAdoptAnAppMadeByHand(t *testing.T) {
+	e := newFlowEnv(t)
+	seedFabrikam(t, e)
+	tn := connectFabrikam(t, e)
+	var cred store.Credential
+	deadline := time.Now().Add(10 * time.Second)
+	for cred.ID == 0 {
+		creds, err := e.Store.ListCredentials(context.Background(), store.CredentialFilter{TenantID: tn.ID})
+		must(t, err)
+		for _, c := range creds {
+			if c.DisplayName == "globe 2026" {
+				cred = c
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first scan did not find the Exact Globe+ secret")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	op := e.browser()
+	op.signIn("oscar")
+	_, page := op.get(e.Portal.URL + "/")
+	if !strings.Contains(page, `/adopt?credential=`+strconv.FormatInt(cred.ID, 10)) {
+		t.Fatal("the dashboard offers no drift check for the app")
+	}
+	writes := 0
+	for _, r := range e.Sim.Requests() {
+		if r.Method != "GET" && strings.HasPrefix(r.Path, "/v1.0/") {
+			writes++
+		}
+	}
+	_, page = op.get(e.Portal.URL + "/adopt?credential=" + strconv.FormatInt(cred.ID, 10) + "&blueprint=exact-globe-mail")
+	if !strings.Contains(page, `name="sender_mailbox"`) {
+		t.Fatal("the adopt form lacks the blueprint's parameters")
+	}
+	resp, _ := op.postForm("/adopt", url.Values{"credential": {strconv.FormatInt(cred.ID, 10)}, "blueprint": {"exact-globe-mail"}, "sender_mailbox": {"not an address"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("bad parameter: %d, want 422", resp.StatusCode)
+	}
+	resp, page = op.postForm("/adopt", url.Values{"credential": {strconv.FormatInt(cred.ID, 10)}, "blueprint": {"exact-globe-mail"}, "sender_mailbox": {"invoices@fabrikam.example"}})
+	if resp.StatusCode != http.StatusOK || !strings.HasSuffix(resp.Request.URL.Path, "/drift") {
+		t.Fatalf("adopt: %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	for _, want := range []string{"Mail.Send (application) is missing", "Expired: globe 2025", "Ends within 30 days: globe 2026", "No owners"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("drift page lacks %q", want)
+		}
+	}
+	after := 0
+	for _, r := range e.Sim.Requests() {
+		if r.Method != "GET" && strings.HasPrefix(r.Path, "/v1.0/") {
+			after++
+		}
+	}
+	if after != writes {
+		t.Errorf("adopting wrote to Graph (%d writes)", after-writes)
+	}
+	regs, _ := e.Store.ListRegistrations(context.Background(), e.Other)
+	if len(regs) != 1 || regs[0].BlueprintID != "exact-globe-mail" {
+		t.Errorf("registrations after adopting: %+v", regs)
+	}
+	// Asking again goes to its drift page, not a second record.
+	resp, _ = op.get(e.Portal.URL + "/adopt?credential=" + strconv.FormatInt(cred.ID, 10))
+	if !strings.HasSuffix(resp.Request.URL.Path, "/drift") {
+		t.Errorf("adopting a tracked app again leads to %s", resp.Request.URL.Path)
 	}
 }

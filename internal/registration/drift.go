@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -246,4 +247,38 @@ func unsafeRedirect(u string) string {
 		return "Plain http beyond localhost sends authorization codes unencrypted."
 	}
 	return ""
+}
+
+// AdoptReader is what adopting an app made by hand reads (app-only is enough).
+type AdoptReader interface {
+	GetApplication(ctx context.Context, objectID string) (graph.Application, error)
+	ResourceServicePrincipal(ctx context.Context, appID string) (graph.ServicePrincipal, error)
+}
+
+// AdoptPreflight reads what tracking an existing app under a blueprint
+// needs: the app, its service principal and the resource service principals
+// with the permission IDs they offer. It writes nothing.
+func AdoptPreflight(ctx context.Context, g AdoptReader, p Plan, appObjectID string, now time.Time) (graph.Application, string, Preflight, error) {
+	pf := Preflight{CheckedAt: now.UTC(), IDs: PermissionIDs{}}
+	app, err := g.GetApplication(ctx, appObjectID)
+	if err != nil {
+		return graph.Application{}, "", pf, fmt.Errorf("read the app registration: %w", err)
+	}
+	spID := ""
+	if sp, err := g.ResourceServicePrincipal(ctx, app.AppID); err == nil {
+		spID = sp.ObjectID
+	} else if !errors.Is(err, graph.ErrNotFound) {
+		return graph.Application{}, "", pf, fmt.Errorf("read the app's service principal: %w", err)
+	}
+	for _, res := range p.Resources() {
+		sp, err := g.ResourceServicePrincipal(ctx, res.AppID)
+		if err != nil {
+			return graph.Application{}, "", pf, fmt.Errorf("look up %s in the tenant: %w", res.Name, err)
+		}
+		pf.Resources = append(pf.Resources, ResourceSP{AppID: strings.ToLower(res.AppID), Name: sp.DisplayName, ObjectID: sp.ObjectID})
+		if err := resolveIDs(p, res, sp, pf.IDs); err != nil {
+			return graph.Application{}, "", pf, err
+		}
+	}
+	return app, spID, pf, nil
 }

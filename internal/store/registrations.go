@@ -578,3 +578,36 @@ func (s *Store) ListRegistrations(ctx context.Context, tenantID string) ([]Regis
 	}
 	return regs, nil
 }
+
+// AdoptApplication records an app made by hand as a registration of a
+// blueprint: a finished run (nothing was written to the tenant) and the
+// registration row, with the audit row, in one transaction.
+func (s *Store) AdoptApplication(ctx context.Context, r RegistrationRun, preflight any, audit AuditEvent) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	b, err := json.Marshal(preflight)
+	if err != nil {
+		return fmt.Errorf("store: adopt application: %w", err)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO registration_runs (id, tenant_id, tenant_name, blueprint_id, display_name, unique_name, params, features,
+				secret_months, state, preflight, app_object_id, client_id, sp_object_id, created_by_oid, created_by_name)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'done', $10, $11, $12, $13, $14, $15)`,
+			r.ID, r.TenantID, r.TenantName, r.BlueprintID, r.DisplayName, r.UniqueName, r.Params, r.Features, r.SecretMonths, b,
+			r.AppObjectID, r.ClientID, r.SPObjectID, r.CreatedByOID, r.CreatedByName); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO registrations (tenant_id, unique_name, blueprint_id, display_name, app_object_id, client_id, sp_object_id, params, last_run_id, applied_by_name)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			r.TenantID, r.UniqueName, r.BlueprintID, r.DisplayName, r.AppObjectID, r.ClientID, r.SPObjectID, r.Params, r.ID, r.CreatedByName); err != nil {
+			return err
+		}
+		audit.TenantID = &r.TenantID
+		return recordAudit(ctx, tx, audit)
+	})
+	if err != nil {
+		return fmt.Errorf("store: adopt application: %w", mapErr(err))
+	}
+	return nil
+}

@@ -131,6 +131,8 @@ type CredentialRow struct {
 	ID, KeyID  string
 	CanRotate  bool
 	RotationID string
+	// CanTrack offers the drift check of the credential's app registration.
+	CanTrack bool
 }
 
 // Option is one choice of a select.

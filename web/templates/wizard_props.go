@@ -252,3 +252,12 @@ type DriftData struct {
 type DriftFinding struct {
 	Kind, Severity, Title, Text, Fix string
 }
+
+// AdoptData is the page that tracks an app made by hand with a blueprint.
+type AdoptData struct {
+	CredentialID, AppName, ClientID, TenantName string
+	Blueprints                                  []Option
+	Blueprint                                   string // chosen
+	Params                                      []WizardParam
+	Errors                                      FieldErrors
+}
