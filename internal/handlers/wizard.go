@@ -831,6 +831,9 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 		for _, f := range findings {
 			d.Findings = append(d.Findings, templates.DriftFinding{Kind: f.Kind, Severity: f.Severity, Title: f.Title, Text: f.Text, Fix: f.Fix})
 		}
+		for _, f := range registration.Advice(lr.plan) {
+			d.Advice = append(d.Advice, templates.DriftFinding{Kind: f.Kind, Severity: f.Severity, Title: f.Title, Text: f.Text, Fix: f.Fix})
+		}
 		d.Checked = fmtTime(h.now())
 	}
 	h.render(w, r, http.StatusOK, templates.DriftPage(h.page(r, "Drift: "+lr.run.DisplayName, templates.SectionRegistrations), d))

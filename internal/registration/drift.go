@@ -30,7 +30,17 @@ const (
 	DriftRedirects   = "redirects"
 	DriftCredentials = "credentials"
 	DriftOwners      = "owners"
+	DriftScope       = "scope"
 )
+
+// mailboxPermissions are the application permissions that reach every
+// mailbox, calendar or contact folder unless Exchange scopes them
+// (https://learn.microsoft.com/exchange/permissions-exo/application-rbac).
+var mailboxPermissions = map[string]bool{
+	"Mail.Send": true, "Mail.Read": true, "Mail.ReadWrite": true, "Mail.ReadBasic": true, "Mail.ReadBasic.All": true,
+	"Calendars.Read": true, "Calendars.ReadWrite": true, "Contacts.Read": true, "Contacts.ReadWrite": true,
+	"MailboxSettings.Read": true, "MailboxSettings.ReadWrite": true, "full_access_as_app": true,
+}
 
 // DriftReader is what a drift check reads (an app-only client in a
 // connected tenant is enough: Application.Read.All).
@@ -181,6 +191,19 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 			}
 		}
 	}
+	// A background service (application permissions only, no sign-in
+	// redirect) can use a certificate, which is not sent over the wire.
+	if active > 0 && len(p.Redirects.Web) == 0 && len(p.Redirects.PublicClient) == 0 {
+		delegated := false
+		for _, rp := range p.Permissions {
+			delegated = delegated || rp.Permission.Type == catalog.Delegated
+		}
+		if !delegated {
+			out = append(out, Finding{Kind: DriftCredentials, Severity: "low", Title: "A certificate would do",
+				Text: "The app signs in only as itself. A certificate proves that without sending a shared secret, and Microsoft recommends it over client secrets.",
+				Fix:  "If the product supports certificates, upload one (Certificates & secrets) and remove the secret once it is in use."})
+		}
+	}
 	if active > 1 {
 		out = append(out, Finding{Kind: DriftCredentials, Severity: "medium", Title: fmt.Sprintf("%d client secrets are active", active),
 			Text: "More than one working secret outside a rotation means one of them may be unused, or held by someone who should not have it.",
@@ -281,4 +304,25 @@ func AdoptPreflight(ctx context.Context, g AdoptReader, p Plan, appObjectID stri
 		}
 	}
 	return app, spID, pf, nil
+}
+
+// Advice is what to check that Graph cannot show: mailbox-wide application
+// permissions, which Exchange can scope to a group (RBAC for Applications).
+// It is not drift: it is shown beside the findings, for every such app.
+func Advice(p Plan) []Finding {
+	var out []Finding
+	// Mailbox-wide application permissions: Graph cannot tell whether Exchange
+	// scopes them, so say how to (the blueprint's hardening has the script).
+	var wide []string
+	for _, rp := range p.Permissions {
+		if rp.Permission.Type == catalog.Application && mailboxPermissions[rp.Permission.Name] {
+			wide = append(wide, rp.Permission.Name)
+		}
+	}
+	if len(wide) > 0 {
+		out = append(out, Finding{Kind: DriftScope, Severity: "info", Title: "Reaches every mailbox unless scoped: " + strings.Join(wide, ", "),
+			Text: "These application permissions work on every mailbox in the organisation. Exchange can limit them to a group (RBAC for Applications); Microsoft Graph cannot show whether that is done.",
+			Fix:  "In Exchange Online PowerShell: New-ManagementScope and New-ManagementRoleAssignment -App <client ID> for the mailbox group, then Test-ServicePrincipalAuthorization (see the hand-off's hardening steps)."})
+	}
+	return out
 }

@@ -534,3 +534,44 @@ func TestScheduledRemovalOnItsDate(t *testing.T) {
 		t.Errorf("rotation state %s, want done", r.State)
 	}
 }
+
+// "A certificate would do" fires for a background service with a secret and
+// stays quiet for an app that signs users in; mailbox-wide application
+// permissions get the scoping advice, delegated-only apps none.
+func TestCertificateAndScopeAdvice(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	plan := func(id string, params map[string]string) registration.Plan {
+		bp, _ := catalog.Builtin(id)
+		p, errs := registration.NewPlan(bp, registration.Choices{Params: params})
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		return p
+	}
+	secret := []graph.Credential{{Kind: graph.CredentialPassword, DisplayName: "s", Start: now.AddDate(0, -1, 0), End: now.AddDate(0, 6, 0)}}
+	has := func(fs []registration.Finding, title string) bool {
+		for _, f := range fs {
+			if strings.Contains(f.Title, title) {
+				return true
+			}
+		}
+		return false
+	}
+	afas := plan("afas-profit-exchange", map[string]string{"email_domain": "fabrikam.example"})
+	if !has(registration.Drift(afas, registration.Preflight{}, graph.Application{Credentials: secret}, graph.Grants{}, 1, now), "A certificate would do") {
+		t.Error("a background service with a secret: no certificate advice")
+	}
+	if has(registration.Drift(afas, registration.Preflight{}, graph.Application{}, graph.Grants{}, 1, now), "A certificate would do") {
+		t.Error("certificate advice for an app without secrets")
+	}
+	ibm := plan("ibm-app-connect-exchange", map[string]string{"token_redirect_uri": "https://appconnect.fabrikam.example/oauth"})
+	if has(registration.Drift(ibm, registration.Preflight{}, graph.Application{Credentials: secret}, graph.Grants{}, 1, now), "A certificate would do") {
+		t.Error("certificate advice for an app that signs users in")
+	}
+	if a := registration.Advice(afas); len(a) != 1 || !strings.Contains(a[0].Title, "Reaches every mailbox") {
+		t.Errorf("advice for AFAS (calendar and contacts application permissions) = %+v", a)
+	}
+	if a := registration.Advice(ibm); len(a) != 0 {
+		t.Errorf("advice for a delegated-only app = %+v", a)
+	}
+}

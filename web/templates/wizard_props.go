@@ -246,6 +246,8 @@ type DriftData struct {
 	RunID, AppName, TenantName, BlueprintName string
 	RepairHref, Checked, Error                string
 	Findings                                  []DriftFinding
+	// Advice is what Graph cannot show (mailbox scoping): not drift.
+	Advice []DriftFinding
 }
 
 // DriftFinding is one difference or risk.
