@@ -146,6 +146,14 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="rotation-schedule"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-scheduled"]`)),
 	))
+	// The dashboard shows the rotation under way, with the removal date.
+	must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-open-`+oldKey+`"]`))))
+	row, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="credentials-table"]`)))
+	must(t, err)
+	if !strings.Contains(row, "this one is removed on "+time.Now().AddDate(0, 0, 10).Format(time.DateOnly)) {
+		t.Errorf("dashboard during the rotation:\n%s", row)
+	}
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="rotation-open-`+oldKey+`"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-confirm"]`))))
 	must(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="rotation-confirm"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-done"]`)),

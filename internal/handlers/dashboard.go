@@ -61,7 +61,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 		creds, d.Truncated = creds[:dashboardRows], true
 	}
 	canRotate := auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
-	open := map[string]string{}
+	open := map[string]store.Rotation{}
 	if canRotate && h.rotations != nil {
 		if open, err = h.rotations.OpenRotations(ctx); err != nil {
 			return err
@@ -71,7 +71,17 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 		row := credentialRow(c, now)
 		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
 		row.CanRotate = canRotate && c.Kind == "password" && c.OwnerKind == "application"
-		row.RotationID = open[c.KeyID]
+		if rot, ok := open[strings.ToLower(c.KeyID)]; ok {
+			row.RotationID = rot.ID
+			switch {
+			case rot.NewKeyID == "":
+				row.RotationState = "rotation started, no new secret yet"
+			case rot.RemoveAfter != nil:
+				row.RotationState = "new secret added (starts with " + rot.NewHint + "); this one is removed on " + rot.RemoveAfter.UTC().Format(time.DateOnly)
+			default:
+				row.RotationState = "new secret added (starts with " + rot.NewHint + "); this one stays until you confirm"
+			}
+		}
 		row.CanTrack = canRotate && c.OwnerKind == "application"
 		d.Rows = append(d.Rows, row)
 	}

@@ -30,7 +30,7 @@ type rotationStore interface {
 	SaveRotationToken(ctx context.Context, id string, sealed, sealedRefresh []byte, userName string, expires time.Time) error
 	ScheduleRotationRemoval(ctx context.Context, id string, at time.Time, audit store.AuditEvent) error
 	RotationToken(ctx context.Context, id string) ([]byte, error)
-	OpenRotations(ctx context.Context) (map[string]string, error)
+	OpenRotations(ctx context.Context) (map[string]store.Rotation, error)
 	RegistrationByClientID(ctx context.Context, tenantID, clientID string) (store.Registration, error)
 }
 
@@ -59,8 +59,8 @@ func (h *Handler) startRotation(w http.ResponseWriter, r *http.Request) error {
 	}
 	if open, err := h.rotations.OpenRotations(ctx); err != nil {
 		return err
-	} else if rid, ok := open[c.KeyID]; ok {
-		http.Redirect(w, r, "/rotations/"+rid, http.StatusSeeOther) // one rotation per secret at a time
+	} else if rot, ok := open[strings.ToLower(c.KeyID)]; ok {
+		http.Redirect(w, r, "/rotations/"+rot.ID, http.StatusSeeOther) // one rotation per secret at a time
 		return nil
 	}
 	u := userFrom(ctx)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -235,24 +236,23 @@ func (s *Store) RotationToken(ctx context.Context, id string) ([]byte, error) {
 }
 
 // OpenRotations maps the key IDs of credentials with a rotation under way
-// (not done) to the rotation's ID, for the dashboard.
-func (s *Store) OpenRotations(ctx context.Context) (map[string]string, error) {
+// (not done) to the rotation, for the dashboard.
+func (s *Store) OpenRotations(ctx context.Context) (map[string]Rotation, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT old_key_id, id::text FROM rotations WHERE state <> 'done' ORDER BY created_at`)
+	rows, err := s.pool.Query(ctx, `SELECT `+rotationColumns+` FROM rotations WHERE state <> 'done' ORDER BY created_at`)
 	if err != nil {
 		return nil, fmt.Errorf("store: open rotations: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var k, id string
-		if err := rows.Scan(&k, &id); err != nil {
-			return nil, fmt.Errorf("store: open rotations: %w", err)
-		}
-		out[k] = id
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Rotation])
+	if err != nil {
+		return nil, fmt.Errorf("store: open rotations: %w", err)
 	}
-	return out, rows.Err()
+	out := map[string]Rotation{}
+	for _, r := range rs {
+		out[strings.ToLower(r.OldKeyID)] = r
+	}
+	return out, nil
 }
 
 // RotationRefreshToken returns a rotation's sealed refresh token, or ErrNotFound.

@@ -128,9 +128,10 @@ type CredentialRow struct {
 	State     string // "expired", "soon" (≤ 30 days), "later"
 	// ID and KeyID identify the credential; CanRotate offers the rotation,
 	// RotationID is one under way.
-	ID, KeyID  string
-	CanRotate  bool
-	RotationID string
+	ID, KeyID     string
+	CanRotate     bool
+	RotationID    string
+	RotationState string // in words: what the rotation under way has done
 	// CanTrack offers the drift check of the credential's app registration.
 	CanTrack bool
 }
