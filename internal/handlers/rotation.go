@@ -112,11 +112,7 @@ func (h *Handler) rotationData(rot store.Rotation, pf registration.RotationPrefl
 	end, clamped := registration.SecretEnd(h.now(), d.Months, pf.PolicyMax())
 	d.PlannedEnd = end.UTC().Format("2 January 2006")
 	if clamped {
-		whose := "The tenant's app management policy"
-		if pf.AppPolicy {
-			whose = "The app management policy assigned to this app"
-		}
-		d.ClampNote = whose + " allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so the new secret ends on " + d.PlannedEnd + "."
+		d.ClampNote = clampNote(registration.Preflight{PolicyMaxDays: pf.PolicyMaxDays, AppPolicy: pf.AppPolicy}, "the new secret", d.PlannedEnd)
 	}
 	return d
 }
@@ -172,17 +168,12 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 	if e := q.Get("error"); e != "" {
 		return fail("The sign-in to " + rot.TenantName + " was cancelled or declined. Nothing was changed.")
 	}
-	tok, err := h.auth.ExchangeTenantCode(ctx, rot.TenantID, h.registrationCallbackURL(), registration.RotationScopes, p, q.Get("code"))
+	g, tok, refused, err := h.tenantSignIn(ctx, rot.TenantID, registration.RotationScopes, p, q.Get("code"))
 	if err != nil {
-		var ref *auth.Refusal
-		if errors.As(err, &ref) {
-			return fail(ref.Message)
-		}
 		return err
 	}
-	g, err := h.wizard.Delegated(ctx, tok.AccessToken)
-	if err != nil {
-		return err
+	if refused != "" {
+		return fail(refused)
 	}
 	pf, err := registration.RunRotationPreflight(ctx, g, rot.TenantID, rot.AppObjectID, rot.OldKeyID, h.now())
 	if err != nil {
@@ -208,18 +199,7 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 // rotationGraph opens the rotation's sealed token; ok is false when the admin must sign in again.
 func (h *Handler) rotationGraph(ctx context.Context, id string) (registration.Graph, bool, error) {
 	sealed, err := h.rotations.RotationToken(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	tok, err := h.wizard.Sealer.Open(sealed, rotationAAD(id))
-	if err != nil {
-		return nil, false, nil
-	}
-	g, err := h.wizard.Delegated(ctx, string(tok))
-	return g, err == nil, err
+	return h.openSealed(ctx, sealed, err, rotationAAD(id))
 }
 
 // rotationApply adds the new secret and shows it once (POST /rotations/{id}/apply).

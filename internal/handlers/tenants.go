@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -105,8 +104,7 @@ func (h *Handler) startConnect(w http.ResponseWriter, r *http.Request) error {
 		return h.renderInvalid(w, r, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), d))
 	}
 	state := auth.NewPending("").State // 256 random bits, URL-safe
-	sum := sha256.Sum256([]byte(state))
-	o, err := h.onboardings.CreateOnboarding(r.Context(), store.Onboarding{StateHash: sum[:], Label: d.Label, ExpectedTenant: d.Expected, ExpiresAt: h.now().Add(ConsentLinkLifetime)},
+	o, err := h.onboardings.CreateOnboarding(r.Context(), store.Onboarding{StateHash: stateHash(state), Label: d.Label, ExpectedTenant: d.Expected, ExpiresAt: h.now().Add(ConsentLinkLifetime)},
 		h.auditEvent(r, "tenant.consent_link", d.Label, map[string]string{"expected_tenant": d.Expected}))
 	if err != nil {
 		return err
@@ -143,8 +141,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		err = store.ErrNotFound // no state, no link
 	)
 	if state := q.Get("state"); state != "" {
-		sum := sha256.Sum256([]byte(state))
-		o, err = h.onboardings.PendingOnboarding(ctx, sum[:])
+		o, err = h.onboardings.PendingOnboarding(ctx, stateHash(state))
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		if aerr := h.onboardings.RecordAudit(ctx, audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "link_unknown"})); aerr != nil {

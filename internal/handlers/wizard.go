@@ -324,6 +324,8 @@ func (h *Handler) consentState(runID string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// stateHash is what Postgres keeps of a one-time token in a link (consent
+// links, share links): its SHA-256, never the token.
 func stateHash(state string) []byte {
 	s := sha256.Sum256([]byte(state))
 	return s[:]
@@ -368,11 +370,7 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	end, clamped := registration.SecretEnd(now, p.SecretMonths, pf.PolicyMax())
 	d.SecretName, d.SecretEnds = registration.SecretName(run.ID, run.CreatedAt), end.UTC().Format("2 January 2006")
 	if clamped {
-		whose := "The tenant's app management policy"
-		if pf.AppPolicy {
-			whose = "The app management policy assigned to this app"
-		}
-		d.SecretClampNote = whose + " allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so this secret ends on " + d.SecretEnds + " instead."
+		d.SecretClampNote = clampNote(pf, "this secret", d.SecretEnds+" instead")
 	}
 	if run.SecretEnd != nil {
 		d.SecretEnds = run.SecretEnd.UTC().Format("2 January 2006")
@@ -405,9 +403,7 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	if err != nil {
 		return d, err
 	}
-	for _, s := range steps {
-		d.Steps = append(d.Steps, templates.WizardStep{Label: s.Label, Status: s.Status, Error: s.Error, Attempts: s.Attempts})
-	}
+	d.Steps = stepViews(steps)
 	if run.State == store.RunConsent && run.ClientID != "" {
 		d.ConsentURL = h.consentURL(lr)
 	}
@@ -443,17 +439,30 @@ func (h *Handler) runPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 // runProgress is the steps fragment the apply page polls.
+// It is polled every second while an apply runs, so it reads the run and its
+// steps only.
 func (h *Handler) runProgress(w http.ResponseWriter, r *http.Request) error {
-	lr, err := h.loadRun(r.Context(), chi.URLParam(r, "id"))
+	id := chi.URLParam(r, "id")
+	if _, err := uuid.Parse(id); err != nil {
+		return errNotFound()
+	}
+	if _, err := h.registrations.GetRun(r.Context(), id); err != nil {
+		return err
+	}
+	steps, err := h.registrations.Steps(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	d, err := h.runData(r.Context(), lr)
-	if err != nil {
-		return err
-	}
-	h.render(w, r, http.StatusOK, templates.RunProgress(d))
+	h.render(w, r, http.StatusOK, templates.RunProgress(templates.WizardRunData{ID: id, Steps: stepViews(steps)}))
 	return nil
+}
+
+func stepViews(steps []store.RegistrationStep) []templates.WizardStep {
+	out := make([]templates.WizardStep, 0, len(steps))
+	for _, s := range steps {
+		out = append(out, templates.WizardStep{Label: s.Label, Status: s.Status, Error: s.Error, Attempts: s.Attempts})
+	}
+	return out
 }
 
 // runSignIn sends the admin to sign in to the run's tenant.
@@ -508,17 +517,12 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fail(msg)
 	}
-	tok, err := h.auth.ExchangeTenantCode(ctx, lr.run.TenantID, h.registrationCallbackURL(), registration.Scopes, p, q.Get("code"))
+	g, tok, refused, err := h.tenantSignIn(ctx, lr.run.TenantID, registration.Scopes, p, q.Get("code"))
 	if err != nil {
-		var ref *auth.Refusal
-		if errors.As(err, &ref) {
-			return fail(ref.Message)
-		}
 		return err
 	}
-	g, err := h.wizard.Delegated(ctx, tok.AccessToken)
-	if err != nil {
-		return err
+	if refused != "" {
+		return fail(refused)
 	}
 	pf, err := registration.RunPreflight(ctx, g, lr.run.TenantID, lr.plan, h.now())
 	if err != nil {
@@ -551,20 +555,50 @@ func tokenAAD(runID string) []byte { return []byte("registration-token:" + runID
 // delegatedGraph opens the run's sealed token, or says the admin must sign in again.
 func (h *Handler) delegatedGraph(ctx context.Context, runID string) (registration.Graph, bool, error) {
 	sealed, _, err := h.registrations.RunToken(ctx, runID)
+	return h.openSealed(ctx, sealed, err, tokenAAD(runID))
+}
+
+// openSealed opens Graph with a sealed delegated token as its store returned
+// it (err from that read). ok is false when there is none, it expired, or it
+// does not open (another key, tampered): the admin signs in again.
+func (h *Handler) openSealed(ctx context.Context, sealed []byte, err error, aad []byte) (registration.Graph, bool, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	tok, err := h.wizard.Sealer.Open(sealed, tokenAAD(runID))
+	tok, err := h.wizard.Sealer.Open(sealed, aad)
 	if err != nil {
-		// Sealed with another key (rotated) or tampered: unusable, ask again.
-		h.log.WarnContext(ctx, "run token does not open", "run", runID)
+		h.log.WarnContext(ctx, "sealed token does not open", "aad", string(aad))
 		return nil, false, nil
 	}
 	g, err := h.wizard.Delegated(ctx, string(tok))
 	return g, err == nil, err
+}
+
+// tenantSignIn redeems the code of a sign-in to a tenant and opens Graph
+// with it. refused is set, for the page, when Entra would not take the code.
+func (h *Handler) tenantSignIn(ctx context.Context, tenantID string, scopes []string, p auth.Pending, code string) (g registration.Graph, tok auth.TenantToken, refused string, err error) {
+	tok, err = h.auth.ExchangeTenantCode(ctx, tenantID, h.registrationCallbackURL(), scopes, p, code)
+	if err != nil {
+		var ref *auth.Refusal
+		if errors.As(err, &ref) {
+			return nil, tok, ref.Message, nil
+		}
+		return nil, tok, "", err
+	}
+	g, err = h.wizard.Delegated(ctx, tok.AccessToken)
+	return g, tok, "", err
+}
+
+// clampNote says that a policy shortened a secret, and whose policy it was.
+func clampNote(pf registration.Preflight, what, ends string) string {
+	whose := "The tenant's app management policy"
+	if pf.AppPolicy {
+		whose = "The app management policy assigned to this app"
+	}
+	return whose + " allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so " + what + " ends on " + ends + "."
 }
 
 var applierOwner = func() string {

@@ -139,10 +139,10 @@ func (a *Applier) defaults() {
 		a.Lease = 2 * time.Minute
 	}
 	if a.StepRetries == 0 {
-		a.StepRetries = 2
+		a.StepRetries = defaultStepRetries
 	}
 	if a.Backoff <= 0 {
-		a.Backoff = 2 * time.Second
+		a.Backoff = defaultBackoff
 	}
 	if a.Now == nil {
 		a.Now = time.Now
@@ -452,10 +452,22 @@ func findPermission(p Plan, app, name string, typ catalog.PermissionType) (catal
 // retry runs call again when Graph still throttles after the client's own
 // retries, or has not replicated an object yet.
 func (a *Applier) retry(ctx context.Context, call func() error) error {
-	wait := a.Backoff
+	return retry(ctx, a.StepRetries, a.Backoff, call)
+}
+
+// Defaults of Applier.StepRetries and Applier.Backoff, also used by rotations.
+const (
+	defaultStepRetries = 2
+	defaultBackoff     = 2 * time.Second
+)
+
+// retry runs call, and again up to retries times with doubling waits while
+// it fails transiently.
+func retry(ctx context.Context, retries int, backoff time.Duration, call func() error) error {
+	wait := backoff
 	for i := 0; ; i++ {
 		err := call()
-		if err == nil || i >= a.StepRetries || !transient(err) {
+		if err == nil || i >= retries || !transient(err) {
 			return err
 		}
 		t := time.NewTimer(wait)

@@ -108,38 +108,9 @@ var ErrWrongTenant = errors.New("registration: signed in to another tenant")
 // RunPreflight reads, with the admin's token, everything the review needs.
 // It writes nothing.
 func RunPreflight(ctx context.Context, g Graph, tenantID string, p Plan, now time.Time) (Preflight, error) {
-	pf := Preflight{CheckedAt: now.UTC()}
-	org, err := g.Organization(ctx)
+	pf, err := readAdmin(ctx, g, tenantID, now)
 	if err != nil {
-		return Preflight{}, fmt.Errorf("read the organisation: %w", err)
-	}
-	if !strings.EqualFold(org.TenantID, tenantID) {
-		return Preflight{}, fmt.Errorf("%w: %s (%s)", ErrWrongTenant, org.DisplayName, org.TenantID)
-	}
-	me, err := g.Me(ctx)
-	if err != nil {
-		return Preflight{}, fmt.Errorf("read the signed-in user: %w", err)
-	}
-	pf.UserID, pf.UserName, pf.UserUPN = me.ObjectID, me.DisplayName, me.UserPrincipalName
-	roles, err := g.MyDirectoryRoles(ctx)
-	if err != nil {
-		return Preflight{}, fmt.Errorf("read the signed-in user's roles: %w", err)
-	}
-	for _, r := range roles {
-		pf.Roles = append(pf.Roles, r.DisplayName)
-		switch r.TemplateID {
-		case graph.RoleGlobalAdministrator, graph.RolePrivilegedRoleAdministrator:
-			pf.CanGrantGraphRoles, pf.CanGrantOthers = true, true
-		case graph.RoleApplicationAdministrator, graph.RoleCloudApplicationAdministrator:
-			pf.CanGrantOthers = true
-		}
-	}
-	pol, err := g.AppManagementPolicy(ctx)
-	if err != nil {
-		return Preflight{}, fmt.Errorf("read the app management policy: %w", err)
-	}
-	if pol.Enabled && pol.MaxLifetime > 0 {
-		pf.PolicyMaxDays = int(pol.MaxLifetime / (24 * time.Hour))
+		return Preflight{}, err
 	}
 	app, err := g.ApplicationByUniqueName(ctx, p.UniqueName)
 	switch {
@@ -151,11 +122,8 @@ func RunPreflight(ctx context.Context, g Graph, tenantID string, p Plan, now tim
 			}
 		}
 		pf.Existing = &ExistingApp{ObjectID: app.ObjectID, AppID: app.AppID, DisplayName: app.DisplayName, Secrets: n}
-		// An app's own policy overrides the tenant default when updating it.
-		if max, ok, err := g.AppPasswordPolicy(ctx, app.ObjectID); err != nil {
-			return Preflight{}, fmt.Errorf("read the app's own management policy: %w", err)
-		} else if ok {
-			pf.PolicyMaxDays, pf.AppPolicy = int(max/(24*time.Hour)), true
+		if err := pf.readAppPolicy(ctx, g, app.ObjectID); err != nil {
+			return Preflight{}, err
 		}
 	case errors.Is(err, graph.ErrNotFound):
 	default:
@@ -182,6 +150,59 @@ func RunPreflight(ctx context.Context, g Graph, tenantID string, p Plan, now tim
 		pf.Warnings = append(pf.Warnings, "You hold none of the roles that can grant permissions for the organisation (Global, Privileged Role, Application or Cloud Application Administrator). The portal can create the app, then makes a consent link for a Global Administrator.")
 	}
 	return pf, nil
+}
+
+// readAdmin is the part of every pre-flight about the tenant and the admin:
+// that the sign-in is to tenantID, who signed in, what their directory roles
+// let them grant, and the tenant's longest secret.
+func readAdmin(ctx context.Context, g Graph, tenantID string, now time.Time) (Preflight, error) {
+	pf := Preflight{CheckedAt: now.UTC()}
+	org, err := g.Organization(ctx)
+	if err != nil {
+		return pf, fmt.Errorf("read the organisation: %w", err)
+	}
+	if !strings.EqualFold(org.TenantID, tenantID) {
+		return pf, fmt.Errorf("%w: %s (%s)", ErrWrongTenant, org.DisplayName, org.TenantID)
+	}
+	me, err := g.Me(ctx)
+	if err != nil {
+		return pf, fmt.Errorf("read the signed-in user: %w", err)
+	}
+	pf.UserID, pf.UserName, pf.UserUPN = me.ObjectID, me.DisplayName, me.UserPrincipalName
+	roles, err := g.MyDirectoryRoles(ctx)
+	if err != nil {
+		return pf, fmt.Errorf("read the signed-in user's roles: %w", err)
+	}
+	for _, r := range roles {
+		pf.Roles = append(pf.Roles, r.DisplayName)
+		switch r.TemplateID {
+		case graph.RoleGlobalAdministrator, graph.RolePrivilegedRoleAdministrator:
+			pf.CanGrantGraphRoles, pf.CanGrantOthers = true, true
+		case graph.RoleApplicationAdministrator, graph.RoleCloudApplicationAdministrator:
+			pf.CanGrantOthers = true
+		}
+	}
+	pol, err := g.AppManagementPolicy(ctx)
+	if err != nil {
+		return pf, fmt.Errorf("read the app management policy: %w", err)
+	}
+	if pol.Enabled && pol.MaxLifetime > 0 {
+		pf.PolicyMaxDays = int(pol.MaxLifetime / (24 * time.Hour))
+	}
+	return pf, nil
+}
+
+// readAppPolicy applies an app's own management policy, which overrides the
+// tenant default.
+func (pf *Preflight) readAppPolicy(ctx context.Context, g Graph, appObjectID string) error {
+	max, ok, err := g.AppPasswordPolicy(ctx, appObjectID)
+	if err != nil {
+		return fmt.Errorf("read the app's own management policy: %w", err)
+	}
+	if ok {
+		pf.PolicyMaxDays, pf.AppPolicy = int(max/(24*time.Hour)), true
+	}
+	return nil
 }
 
 // ErrResourceMissing: a permission's API is not in the tenant.

@@ -67,38 +67,15 @@ func RotatedName(oldName, rotationID string, now time.Time) string {
 // RunRotationPreflight reads, with the admin's token, what the rotation's
 // review needs. It writes nothing.
 func RunRotationPreflight(ctx context.Context, g Graph, tenantID, appObjectID, oldKeyID string, now time.Time) (RotationPreflight, error) {
-	pf := RotationPreflight{CheckedAt: now.UTC()}
-	org, err := g.Organization(ctx)
+	admin, err := readAdmin(ctx, g, tenantID, now)
 	if err != nil {
-		return pf, fmt.Errorf("read the organisation: %w", err)
+		return RotationPreflight{}, err
 	}
-	if !strings.EqualFold(org.TenantID, tenantID) {
-		return pf, fmt.Errorf("%w: %s (%s)", ErrWrongTenant, org.DisplayName, org.TenantID)
+	if err := admin.readAppPolicy(ctx, g, appObjectID); err != nil {
+		return RotationPreflight{}, err
 	}
-	me, err := g.Me(ctx)
-	if err != nil {
-		return pf, fmt.Errorf("read the signed-in user: %w", err)
-	}
-	pf.UserName, pf.UserUPN = me.DisplayName, me.UserPrincipalName
-	roles, err := g.MyDirectoryRoles(ctx)
-	if err != nil {
-		return pf, fmt.Errorf("read the signed-in user's roles: %w", err)
-	}
-	for _, r := range roles {
-		pf.Roles = append(pf.Roles, r.DisplayName)
-	}
-	pol, err := g.AppManagementPolicy(ctx)
-	if err != nil {
-		return pf, fmt.Errorf("read the app management policy: %w", err)
-	}
-	if pol.Enabled && pol.MaxLifetime > 0 {
-		pf.PolicyMaxDays = int(pol.MaxLifetime / (24 * time.Hour))
-	}
-	if max, ok, err := g.AppPasswordPolicy(ctx, appObjectID); err != nil {
-		return pf, fmt.Errorf("read the app's own management policy: %w", err)
-	} else if ok {
-		pf.PolicyMaxDays, pf.AppPolicy = int(max/(24*time.Hour)), true
-	}
+	pf := RotationPreflight{CheckedAt: admin.CheckedAt, UserName: admin.UserName, UserUPN: admin.UserUPN, Roles: admin.Roles,
+		PolicyMaxDays: admin.PolicyMaxDays, AppPolicy: admin.AppPolicy}
 	app, err := g.GetApplication(ctx, appObjectID)
 	if err != nil {
 		return pf, fmt.Errorf("read the app registration: %w", err)
@@ -126,15 +103,13 @@ func RotateAdd(ctx context.Context, st RotationStore, g Graph, id string, months
 	if err != nil {
 		return graph.Secret{}, err
 	}
-	a := &Applier{}
-	a.defaults()
 	fail := func(err error) (graph.Secret, error) {
 		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotFailed, Explain(err))
 		return graph.Secret{}, err
 	}
 	if r.Attempts > 1 {
 		var app graph.Application
-		if err := a.retry(ctx, func() error {
+		if err := retry(ctx, defaultStepRetries, defaultBackoff, func() error {
 			var err error
 			app, err = g.GetApplication(ctx, r.AppObjectID)
 			return err
@@ -143,7 +118,7 @@ func RotateAdd(ctx context.Context, st RotationStore, g Graph, id string, months
 		}
 		for _, c := range app.Credentials {
 			if c.Kind == graph.CredentialPassword && c.DisplayName == r.NewName && !strings.EqualFold(c.KeyID, r.OldKeyID) {
-				if err := a.retry(ctx, func() error { return g.RemovePassword(ctx, r.AppObjectID, c.KeyID) }); err != nil {
+				if err := retry(ctx, defaultStepRetries, defaultBackoff, func() error { return g.RemovePassword(ctx, r.AppObjectID, c.KeyID) }); err != nil {
 					return fail(err)
 				}
 			}
@@ -151,7 +126,7 @@ func RotateAdd(ctx context.Context, st RotationStore, g Graph, id string, months
 	}
 	end, _ := SecretEnd(now, months, pf.PolicyMax())
 	var sec graph.Secret
-	if err := a.retry(ctx, func() error {
+	if err := retry(ctx, defaultStepRetries, defaultBackoff, func() error {
 		var err error
 		sec, err = g.AddPassword(ctx, r.AppObjectID, r.NewName, end)
 		return err
@@ -173,9 +148,7 @@ func RotateRemoveOld(ctx context.Context, st RotationStore, g Graph, id string, 
 	if err != nil {
 		return err
 	}
-	a := &Applier{}
-	a.defaults()
-	err = a.retry(ctx, func() error { return g.RemovePassword(ctx, r.AppObjectID, r.OldKeyID) })
+	err = retry(ctx, defaultStepRetries, defaultBackoff, func() error { return g.RemovePassword(ctx, r.AppObjectID, r.OldKeyID) })
 	var ge *graph.Error
 	if errors.As(err, &ge) && (ge.Status == 404 || (ge.Status == 400 && strings.Contains(strings.ToLower(ge.Message), "no password credential"))) {
 		err = nil // already removed, by hand or by an earlier attempt

@@ -113,6 +113,12 @@ type CredentialFilter struct {
 	Limit    int       // default 500
 }
 
+// credentialSelect reads credentials with their tenant's name.
+const credentialSelect = `
+	SELECT c.id, c.tenant_id, t.display_name AS tenant_name, c.owner_kind, c.owner_object_id::text, c.owner_app_id, c.owner_name,
+	       c.key_id::text, c.kind, c.display_name, c.hint, c.thumbprint, c.starts_at, c.ends_at, c.first_seen_at, c.last_seen_at, c.removed_at
+	FROM credentials c JOIN tenants t ON t.id = c.tenant_id`
+
 // ListCredentials returns live credentials, soonest expiry first.
 func (s *Store) ListCredentials(ctx context.Context, f CredentialFilter) ([]Credential, error) {
 	ctx, cancel := s.deadline(ctx)
@@ -131,10 +137,7 @@ func (s *Store) ListCredentials(ctx context.Context, f CredentialFilter) ([]Cred
 		f.Limit = 500
 	}
 	args = append(args, f.Limit)
-	rows, err := s.pool.Query(ctx, `
-		SELECT c.id, c.tenant_id, t.display_name AS tenant_name, c.owner_kind, c.owner_object_id::text, c.owner_app_id, c.owner_name,
-		       c.key_id::text, c.kind, c.display_name, c.hint, c.thumbprint, c.starts_at, c.ends_at, c.first_seen_at, c.last_seen_at, c.removed_at
-		FROM credentials c JOIN tenants t ON t.id = c.tenant_id
+	rows, err := s.pool.Query(ctx, credentialSelect+`
 		WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(` ORDER BY c.ends_at, c.id LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list credentials: %w", err)

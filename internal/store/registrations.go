@@ -152,31 +152,25 @@ func (s *Store) CreateRun(ctx context.Context, r RegistrationRun, audit AuditEve
 
 // GetRun returns a run by ID, or ErrNotFound.
 func (s *Store) GetRun(ctx context.Context, id string) (RegistrationRun, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM registration_runs WHERE id = $1`, id)
-	if err != nil {
-		return RegistrationRun{}, fmt.Errorf("store: get run: %w", err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[RegistrationRun])
-	if err != nil {
-		return RegistrationRun{}, fmt.Errorf("store: get run: %w", mapErr(err))
-	}
-	return r, nil
+	return s.oneRun(ctx, "get run", `id = $1`, id)
 }
 
 // RunByConsentState finds the run whose admin-consent link carried state
 // (by its SHA-256), or ErrNotFound.
 func (s *Store) RunByConsentState(ctx context.Context, stateHash []byte) (RegistrationRun, error) {
+	return s.oneRun(ctx, "run by consent state", `consent_state_hash = $1`, stateHash)
+}
+
+func (s *Store) oneRun(ctx context.Context, op, where string, arg any) (RegistrationRun, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM registration_runs WHERE consent_state_hash = $1`, stateHash)
+	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM registration_runs WHERE `+where, arg)
 	if err != nil {
-		return RegistrationRun{}, fmt.Errorf("store: run by consent state: %w", err)
+		return RegistrationRun{}, fmt.Errorf("store: %s: %w", op, err)
 	}
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[RegistrationRun])
 	if err != nil {
-		return RegistrationRun{}, fmt.Errorf("store: run by consent state: %w", mapErr(err))
+		return RegistrationRun{}, fmt.Errorf("store: %s: %w", op, mapErr(err))
 	}
 	return r, nil
 }
@@ -531,33 +525,25 @@ func (s *Store) RecordConsentCheck(ctx context.Context, runID, state string, aud
 // GetRegistration returns the portal's registration of uniqueName in a
 // tenant, or ErrNotFound.
 func (s *Store) GetRegistration(ctx context.Context, tenantID, uniqueName string) (Registration, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+registrationColumns+registrationFrom+`
-		WHERE r.tenant_id = $1 AND r.unique_name = $2`, tenantID, uniqueName)
-	if err != nil {
-		return Registration{}, fmt.Errorf("store: get registration: %w", err)
-	}
-	reg, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Registration])
-	if err != nil {
-		return Registration{}, fmt.Errorf("store: get registration: %w", mapErr(err))
-	}
-	return reg, nil
+	return s.oneRegistration(ctx, "get registration", `r.tenant_id = $1 AND r.unique_name = $2`, tenantID, uniqueName)
 }
 
 // RegistrationByClientID returns the portal's registration of an app in a
 // tenant by its client ID, or ErrNotFound (an app made by hand).
 func (s *Store) RegistrationByClientID(ctx context.Context, tenantID, clientID string) (Registration, error) {
+	return s.oneRegistration(ctx, "registration by client ID", `r.tenant_id = $1 AND lower(r.client_id) = lower($2)`, tenantID, clientID)
+}
+
+func (s *Store) oneRegistration(ctx context.Context, op, where string, args ...any) (Registration, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+registrationColumns+registrationFrom+`
-		WHERE r.tenant_id = $1 AND lower(r.client_id) = lower($2)`, tenantID, clientID)
+	rows, err := s.pool.Query(ctx, `SELECT `+registrationColumns+registrationFrom+` WHERE `+where, args...)
 	if err != nil {
-		return Registration{}, fmt.Errorf("store: registration by client ID: %w", err)
+		return Registration{}, fmt.Errorf("store: %s: %w", op, err)
 	}
 	reg, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Registration])
 	if err != nil {
-		return Registration{}, fmt.Errorf("store: registration by client ID: %w", mapErr(err))
+		return Registration{}, fmt.Errorf("store: %s: %w", op, mapErr(err))
 	}
 	return reg, nil
 }

@@ -54,10 +54,7 @@ const rotationColumns = `id::text, tenant_id::text, tenant_name, app_object_id, 
 func (s *Store) GetCredential(ctx context.Context, id int64) (Credential, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT c.id, c.tenant_id, t.display_name AS tenant_name, c.owner_kind, c.owner_object_id::text, c.owner_app_id, c.owner_name,
-		       c.key_id::text, c.kind, c.display_name, c.hint, c.thumbprint, c.starts_at, c.ends_at, c.first_seen_at, c.last_seen_at, c.removed_at
-		FROM credentials c JOIN tenants t ON t.id = c.tenant_id WHERE c.id = $1 AND c.removed_at IS NULL`, id)
+	rows, err := s.pool.Query(ctx, credentialSelect+` WHERE c.id = $1 AND c.removed_at IS NULL`, id)
 	if err != nil {
 		return Credential{}, fmt.Errorf("store: get credential: %w", err)
 	}
