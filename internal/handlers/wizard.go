@@ -858,7 +858,7 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if d.Error == "" {
-		findings, err := registration.CheckDrift(ctx, g, lr.plan, lr.pf, lr.run.AppObjectID, lr.run.SPObjectID, h.now())
+		findings, err := registration.CheckDrift(ctx, g, lr.plan, lr.pf, lr.run.AppObjectID, lr.run.SPObjectID, h.now(), h.consentReturnURL())
 		if err != nil {
 			d.Error = "The app could not be read: " + registration.Explain(err)
 		}

@@ -53,12 +53,15 @@ type DriftReader interface {
 // CheckDrift reads the live app and its application-permission grants and
 // compares them with the plan: permissions missing, extra or not consented
 // (from the actual app role assignments, not requiredResourceAccess alone),
-// redirect URIs and implicit-grant flags, and credential hygiene.
-func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObjectID, spObjectID string, now time.Time) ([]Finding, error) {
+// redirect URIs and implicit-grant flags, and credential hygiene. portalURIs
+// are redirect URIs the portal itself adds (its admin-consent return
+// address): not drift.
+func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObjectID, spObjectID string, now time.Time, portalURIs ...string) ([]Finding, error) {
 	app, err := g.GetApplication(ctx, appObjectID)
 	if err != nil {
 		return nil, fmt.Errorf("read the app registration: %w", err)
 	}
+	app.WebRedirectURIs = slices.DeleteFunc(slices.Clone(app.WebRedirectURIs), func(u string) bool { return slices.Contains(portalURIs, u) })
 	var gr graph.Grants
 	if spObjectID != "" {
 		if gr, err = g.ListGrants(ctx, spObjectID, false); err != nil {

@@ -575,3 +575,37 @@ func TestCertificateAndScopeAdvice(t *testing.T) {
 		t.Errorf("advice for a delegated-only app = %+v", a)
 	}
 }
+
+type fakeDriftReader struct{ app graph.Application }
+
+func (f fakeDriftReader) GetApplication(context.Context, string) (graph.Application, error) { return f.app, nil }
+func (f fakeDriftReader) ListGrants(context.Context, string, bool) (graph.Grants, error) {
+	return graph.Grants{}, nil
+}
+func (f fakeDriftReader) ApplicationOwners(context.Context, string) (int, error) { return 1, nil }
+
+// The portal's own admin-consent return address on an app is not drift.
+func TestDriftIgnoresThePortalsOwnRedirect(t *testing.T) {
+	bp, _ := catalog.Builtin("ibm-app-connect-exchange")
+	p, errs := registration.NewPlan(bp, registration.Choices{Params: map[string]string{"token_redirect_uri": "https://appconnect.fabrikam.example/oauth"}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	rra, _ := p.ResourceAccess(nil)
+	own := "https://portal.example/registrations/consented"
+	app := graph.Application{WebRedirectURIs: append(slices.Clone(p.Redirects.Web), own), PublicClientRedirectURIs: p.Redirects.PublicClient,
+		IDTokenIssuance: p.IDTokens, AccessTokenIssuance: p.AccessTokens, RequiredResourceAccess: rra}
+	for _, portal := range [][]string{nil, {own}} {
+		fs, err := registration.CheckDrift(context.Background(), fakeDriftReader{app}, p, registration.Preflight{}, "app", "", time.Now(), portal...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, f := range fs {
+			found = found || strings.Contains(f.Title, "Web redirect URIs differ")
+		}
+		if found != (portal == nil) {
+			t.Errorf("portal URIs %v: redirect finding %v", portal, found)
+		}
+	}
+}
