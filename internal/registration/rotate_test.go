@@ -578,7 +578,9 @@ func TestCertificateAndScopeAdvice(t *testing.T) {
 
 type fakeDriftReader struct{ app graph.Application }
 
-func (f fakeDriftReader) GetApplication(context.Context, string) (graph.Application, error) { return f.app, nil }
+func (f fakeDriftReader) GetApplication(context.Context, string) (graph.Application, error) {
+	return f.app, nil
+}
 func (f fakeDriftReader) ListGrants(context.Context, string, bool) (graph.Grants, error) {
 	return graph.Grants{}, nil
 }
