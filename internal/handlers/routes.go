@@ -76,6 +76,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Get("/registrations/{id}/progress", h.wrap(h.runProgress))
 				r.Get("/registrations/{id}/drift", h.wrap(h.runDrift))
 				r.Post("/registrations/{id}/signin", h.wrap(h.runSignIn))
+				r.Post("/registrations/{id}/drift/signin", h.wrap(h.driftSignIn))
 				r.Post("/registrations/{id}/apply", h.wrap(h.applyRun))
 				r.Post("/registrations/{id}/check", h.wrap(h.checkConsent))
 				r.Post("/registrations/{id}/share/{link}/revoke", h.wrap(h.revokeShare))

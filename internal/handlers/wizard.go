@@ -175,7 +175,20 @@ func (h *Handler) wizardStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := h.wizardStartData(l, tenants, r.URL.Query().Get("tenant"), map[string]string{}, nil, "", 0, map[string]string{})
+	tenant, values, features, name, months := r.URL.Query().Get("tenant"), map[string]string{}, []string(nil), "", 0
+	// A repair from the drift page starts from what the registration was
+	// made with, so re-applying changes only what drifted.
+	if id := r.URL.Query().Get("repair"); id != "" {
+		lr, err := h.loadRun(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if lr.bp.ID != l.bp.ID {
+			return errBadRequest("That registration was made from another blueprint: open its drift page and repair it from there.")
+		}
+		tenant, values, features, name, months = lr.run.TenantID, lr.run.Params, lr.run.Features, lr.run.DisplayName, lr.run.SecretMonths
+	}
+	d := h.wizardStartData(l, tenants, tenant, values, features, name, months, map[string]string{})
 	h.render(w, r, http.StatusOK, templates.WizardStartPage(h.page(r, "Register "+l.bp.Name, templates.SectionRegistrations), d))
 	return nil
 }
@@ -495,8 +508,11 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request) error {
 	if err := auth.CheckState(p, q.Get("state")); err != nil || runID == "" {
 		return errBadRequest("This sign-in answer does not belong to a sign-in this browser started (or it was already used). Open the registration again and sign in from there.")
 	}
-	if kind == "rotation" {
+	switch kind {
+	case "rotation":
 		return h.rotationCallback(w, r, p, runID)
+	case "drift":
+		return h.driftCallback(w, r, p, runID)
 	}
 	lr, err := h.loadRun(ctx, runID)
 	if err != nil {
@@ -847,7 +863,7 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 		return errBadRequest("Nothing is registered yet for this run: apply it first.")
 	}
 	d := templates.DriftData{RunID: lr.run.ID, AppName: lr.run.DisplayName, TenantName: lr.run.TenantName, BlueprintName: lr.bp.Name,
-		RepairHref: "/catalogue/" + lr.bp.ID + "/register?tenant=" + url.QueryEscape(lr.run.TenantID)}
+		RepairHref: "/catalogue/" + lr.bp.ID + "/register?tenant=" + url.QueryEscape(lr.run.TenantID) + "&repair=" + lr.run.ID}
 	g, ok, err := h.delegatedGraph(ctx, lr.run.ID)
 	if err != nil {
 		return err
@@ -857,8 +873,10 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 			d.Error = "The portal cannot read " + lr.run.TenantName + " right now (" + registration.Explain(err) + "). Connect the tenant from the Tenants page so the portal can read its app registrations."
 		}
 	}
+	d.DelegatedUnchecked = !ok && registration.NeedsDelegatedCheck(lr.plan)
+	d.Notice = h.sessions.PopString(ctx, keyDriftNotice)
 	if d.Error == "" {
-		findings, err := registration.CheckDrift(ctx, g, lr.plan, lr.pf, lr.run.AppObjectID, lr.run.SPObjectID, h.now(), h.consentReturnURL())
+		findings, err := registration.CheckDrift(ctx, g, lr.plan, lr.pf, lr.run.AppObjectID, lr.run.SPObjectID, h.now(), ok, h.consentReturnURL())
 		if err != nil {
 			d.Error = "The app could not be read: " + registration.Explain(err)
 		}
@@ -871,6 +889,73 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 		d.Checked = fmtTime(h.now())
 	}
 	h.render(w, r, http.StatusOK, templates.DriftPage(h.page(r, "Drift: "+lr.run.DisplayName, templates.SectionRegistrations), d))
+	return nil
+}
+
+// keyDriftNotice carries a failed drift sign-in's reason to the drift page.
+const keyDriftNotice = "drift.notice"
+
+// driftSignIn sends the admin to sign in to the tenant, read-only, so the
+// drift check can read the delegated grants too (POST /registrations/{id}/drift/signin).
+func (h *Handler) driftSignIn(w http.ResponseWriter, r *http.Request) error {
+	lr, err := h.loadRun(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	if lr.run.State != store.RunDone || lr.run.AppObjectID == "" {
+		// An unfinished run's own sign-in carries the scopes its apply needs.
+		http.Redirect(w, r, "/registrations/"+lr.run.ID, http.StatusSeeOther)
+		return nil
+	}
+	p := auth.NewPending("")
+	ctx := r.Context()
+	h.sessions.Put(ctx, keyRegState, p.State)
+	h.sessions.Put(ctx, keyRegVerifier, p.Verifier)
+	h.sessions.Put(ctx, keyRegRun, lr.run.ID)
+	h.sessions.Put(ctx, keyRegKind, "drift")
+	http.Redirect(w, r, h.auth.TenantAuthURL(lr.run.TenantID, h.registrationCallbackURL(), registration.DriftScopes, p, ""), http.StatusSeeOther)
+	return nil
+}
+
+// driftCallback keeps the drift sign-in's token sealed beside the run, for
+// the hour it lasts, and shows the drift page (from runCallback).
+func (h *Handler) driftCallback(w http.ResponseWriter, r *http.Request, p auth.Pending, runID string) error {
+	ctx := r.Context()
+	lr, err := h.loadRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	back := "/registrations/" + runID + "/drift"
+	fail := func(msg string) error {
+		h.sessions.Put(ctx, keyDriftNotice, msg)
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return nil
+	}
+	q := r.URL.Query()
+	if q.Get("error") != "" {
+		return fail("The sign-in to " + lr.run.TenantName + " was cancelled or declined, so delegated consent was not checked.")
+	}
+	g, tok, refused, err := h.tenantSignIn(ctx, lr.run.TenantID, registration.DriftScopes, p, q.Get("code"))
+	if err != nil {
+		return err
+	}
+	if refused != "" {
+		return fail(refused)
+	}
+	userID, userName, err := registration.CheckSignIn(ctx, g, lr.run.TenantID)
+	if err != nil {
+		if errors.Is(err, registration.ErrWrongTenant) {
+			return fail("You signed in to another tenant than " + lr.run.TenantName + ". Sign in with an account of " + lr.run.TenantName + ".")
+		}
+		return fail("The sign-in could not be checked: " + registration.Explain(err))
+	}
+	if err := h.registrations.SaveRunToken(ctx, runID, h.wizard.Sealer.Seal([]byte(tok.AccessToken), tokenAAD(runID)), userID, userName, tok.Expiry); err != nil {
+		return err
+	}
+	if err := h.registrations.RecordAudit(ctx, h.auditEvent(r, "registration.drift_signin", lr.run.DisplayName, map[string]string{"run": runID, "tenant_admin": userName})); err != nil {
+		return err
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 	return nil
 }
 

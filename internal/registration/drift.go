@@ -42,8 +42,24 @@ var mailboxPermissions = map[string]bool{
 	"MailboxSettings.Read": true, "MailboxSettings.ReadWrite": true, "full_access_as_app": true,
 }
 
+// DriftScopes are what an administrator's sign-in for a drift check asks
+// for: it only reads. Delegated grants are readable with
+// DelegatedPermissionGrant.Read.All, which the portal does not hold app-only
+// in customer tenants
+// (https://learn.microsoft.com/graph/api/oauth2permissiongrant-list).
+var DriftScopes = []string{
+	"https://graph.microsoft.com/Application.Read.All",
+	"https://graph.microsoft.com/DelegatedPermissionGrant.Read.All",
+	"https://graph.microsoft.com/User.Read",
+}
+
+// oidcScopes are granted along with any sign-in and give only the user's
+// basic profile: not drift when a blueprint does not list them.
+var oidcScopes = map[string]bool{"openid": true, "profile": true, "email": true, "offline_access": true}
+
 // DriftReader is what a drift check reads (an app-only client in a
-// connected tenant is enough: Application.Read.All).
+// connected tenant is enough: Application.Read.All; delegated grants need
+// an administrator's sign-in, see DriftScopes).
 type DriftReader interface {
 	GetApplication(ctx context.Context, objectID string) (graph.Application, error)
 	ListGrants(ctx context.Context, clientSPID string, withDelegated bool) (graph.Grants, error)
@@ -55,8 +71,10 @@ type DriftReader interface {
 // (from the actual app role assignments, not requiredResourceAccess alone),
 // redirect URIs and implicit-grant flags, and credential hygiene. portalURIs
 // are redirect URIs the portal itself adds (its admin-consent return
-// address): not drift.
-func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObjectID, spObjectID string, now time.Time, portalURIs ...string) ([]Finding, error) {
+// address): not drift. withDelegated reads the delegated grants too, which
+// needs a delegated client (DriftScopes); without it delegated consent is
+// not checked (NeedsDelegatedCheck says whether that matters).
+func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObjectID, spObjectID string, now time.Time, withDelegated bool, portalURIs ...string) ([]Finding, error) {
 	app, err := g.GetApplication(ctx, appObjectID)
 	if err != nil {
 		return nil, fmt.Errorf("read the app registration: %w", err)
@@ -64,7 +82,7 @@ func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObj
 	app.WebRedirectURIs = slices.DeleteFunc(slices.Clone(app.WebRedirectURIs), func(u string) bool { return slices.Contains(portalURIs, u) })
 	var gr graph.Grants
 	if spObjectID != "" {
-		if gr, err = g.ListGrants(ctx, spObjectID, false); err != nil {
+		if gr, err = g.ListGrants(ctx, spObjectID, withDelegated); err != nil {
 			return nil, fmt.Errorf("read the app's grants: %w", err)
 		}
 	}
@@ -75,7 +93,20 @@ func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObj
 	return Drift(p, pf, app, gr, owners, now), nil
 }
 
-// Drift is CheckDrift's comparison, pure. owners < 0: not known.
+// NeedsDelegatedCheck reports whether the blueprint asks for delegated
+// permissions, whose consent only a drift check with an administrator's
+// sign-in can see.
+func NeedsDelegatedCheck(p Plan) bool {
+	for _, rp := range p.Permissions {
+		if rp.Permission.Type == catalog.Delegated {
+			return true
+		}
+	}
+	return false
+}
+
+// Drift is CheckDrift's comparison, pure. owners < 0: not known; gr.Scopes
+// nil: delegated grants not read.
 func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners int, now time.Time) []Finding {
 	var out []Finding
 	if owners == 0 {
@@ -114,6 +145,35 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 			out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: perm.Name + " is not consented",
 				Text: "The app asks for this application permission, but no admin has granted it, so tokens lack the role.",
 				Fix:  "Repair with a Global Administrator, or send the admin-consent link."})
+		}
+		if perm.Type == catalog.Delegated && gr.Scopes != nil && !gr.HasScope(resourceSP[app], perm.Name) {
+			out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: perm.Name + " (delegated) is not consented for the organisation",
+				Text: "The app asks for this delegated permission, but no admin has granted it for all users, so each user is asked to consent (or is refused where users may not consent).",
+				Fix:  "Repair: re-apply the blueprint, which grants admin consent, or send the admin-consent link."})
+		}
+	}
+	wantScope := map[string]bool{}
+	for _, rp := range p.Permissions {
+		if rp.Permission.Type == catalog.Delegated {
+			wantScope[strings.ToLower(rp.Permission.Resource.AppID)+"|"+strings.ToLower(rp.Permission.Name)] = true
+		}
+	}
+	for rsp, scopes := range gr.Scopes {
+		app := ""
+		for a, o := range resourceSP {
+			if o == rsp {
+				app = a
+			}
+		}
+		if app == "" {
+			continue // a resource outside the blueprint: its grants are not ours to judge
+		}
+		for _, sc := range scopes {
+			if !oidcScopes[strings.ToLower(sc)] && !wantScope[app+"|"+strings.ToLower(sc)] {
+				out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: "An extra delegated permission " + sc + " is granted on " + resourceName(app),
+					Text: "An admin granted, for all users, a delegated permission the blueprint does not ask for: the app can act as any user with it.",
+					Fix:  "Remove it (Enterprise applications → Permissions → Admin consent)."})
+			}
 		}
 	}
 	for key := range declared {
@@ -328,4 +388,21 @@ func Advice(p Plan) []Finding {
 			Fix:  "In Exchange Online PowerShell: New-ManagementScope and New-ManagementRoleAssignment -App <client ID> for the mailbox group, then Test-ServicePrincipalAuthorization (see the hand-off's hardening steps)."})
 	}
 	return out
+}
+
+// CheckSignIn is the pre-flight of a drift check's sign-in (DriftScopes):
+// that it is to tenantID, and who signed in.
+func CheckSignIn(ctx context.Context, g Graph, tenantID string) (userID, userName string, err error) {
+	org, err := g.Organization(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("read the organisation: %w", err)
+	}
+	if !strings.EqualFold(org.TenantID, tenantID) {
+		return "", "", fmt.Errorf("%w: %s (%s)", ErrWrongTenant, org.DisplayName, org.TenantID)
+	}
+	me, err := g.Me(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("read the signed-in user: %w", err)
+	}
+	return me.ObjectID, me.DisplayName, nil
 }

@@ -249,6 +249,26 @@ func TestRotationHonoursTheAppsOwnPolicy(t *testing.T) {
 	}
 }
 
+type oauth2Grant struct {
+	ID, ClientID, ResourceID, ConsentType, Scope string
+}
+
+// delegatedGrant reads the client's one AllPrincipals grant.
+func delegatedGrant(t *testing.T, base, token, clientSPID string) oauth2Grant {
+	t.Helper()
+	var list struct {
+		Value []oauth2Grant `json:"value"`
+	}
+	graphCall(t, "GET", base+"/v1.0/oauth2PermissionGrants?$filter="+url.QueryEscape("clientId eq '"+clientSPID+"'"), token, "", &list)
+	for _, g := range list.Value {
+		if g.ConsentType == "AllPrincipals" {
+			return g
+		}
+	}
+	t.Fatalf("no AllPrincipals grant for %s: %+v", clientSPID, list.Value)
+	return oauth2Grant{}
+}
+
 func graphCall(t *testing.T, method, u, token, body string, out any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, u, strings.NewReader(body))
@@ -286,7 +306,7 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := w.st.GetRun(ctx, run.ID)
-	findings, err := registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now())
+	findings, err := registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +316,7 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 
 	// Someone changes the app by hand, with Graph.
 	admin, err := w.sim.CreateApplication(w.tenant, entrasim.AppSpec{DisplayName: "Admin tool", SignInAudience: "AzureADMyOrg", Secret: true,
-		ApplicationPermissions: []string{"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"}})
+		ApplicationPermissions: []string{"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,8 +338,28 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 		t.Fatal("no assignments to remove")
 	}
 	graphCall(t, "DELETE", w.base+"/v1.0/servicePrincipals/"+got.SPObjectID+"/appRoleAssignments/"+assigned.Value[0].ID, tok.AccessToken, "", nil)
+	// One delegated scope taken out of the admin consent.
+	grant := delegatedGrant(t, w.base, tok.AccessToken, got.SPObjectID)
+	scopes := strings.Fields(grant.Scope)
+	if len(scopes) < 2 {
+		t.Fatalf("the delegated grant has scopes %q, want the blueprint's", grant.Scope)
+	}
+	removed := scopes[0]
+	graphCall(t, "PATCH", w.base+"/v1.0/oauth2PermissionGrants/"+grant.ID, tok.AccessToken, `{"scope":"`+strings.Join(scopes[1:], " ")+`"}`, nil)
 
-	findings, err = registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now())
+	// Without an administrator's sign-in the delegated grants are not read,
+	// so the removed scope is not reported (the page says it was not checked).
+	findings, err = registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
+		if strings.Contains(f.Title, "(delegated)") {
+			t.Errorf("app-only drift check claims to know delegated consent: %s", f.Title)
+		}
+	}
+
+	findings, err = registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +367,8 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 	for _, f := range findings {
 		titles += f.Kind + ": " + f.Title + "\n"
 	}
-	for _, want := range []string{"redirects: Web redirect URIs differ", "redirects: Implicit grant flags differ", "credentials: 2 client secrets are active", "is not consented"} {
+	for _, want := range []string{"redirects: Web redirect URIs differ", "redirects: Implicit grant flags differ", "credentials: 2 client secrets are active", "is not consented",
+		"permissions: " + removed + " (delegated) is not consented for the organisation"} {
 		if !strings.Contains(titles, want) {
 			t.Errorf("drift lacks %q:\n%s", want, titles)
 		}
@@ -339,7 +380,7 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 	if _, err := a.Apply(ctx, run2.ID, g, p2, pf2, registration.Actor{Name: "Fiona"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	findings, err = registration.CheckDrift(ctx, g, p2, pf2, got.AppObjectID, got.SPObjectID, time.Now())
+	findings, err = registration.CheckDrift(ctx, g, p2, pf2, got.AppObjectID, got.SPObjectID, time.Now(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,6 +388,21 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 		if f.Kind != registration.DriftCredentials {
 			t.Errorf("after repair: %s: %s", f.Kind, f.Title)
 		}
+	}
+
+	// An admin grants the app one more delegated permission for everyone.
+	grant = delegatedGrant(t, w.base, tok.AccessToken, got.SPObjectID)
+	graphCall(t, "PATCH", w.base+"/v1.0/oauth2PermissionGrants/"+grant.ID, tok.AccessToken, `{"scope":"`+grant.Scope+` Files.Read.All"}`, nil)
+	findings, err = registration.CheckDrift(ctx, g, p2, pf2, got.AppObjectID, got.SPObjectID, time.Now(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := false
+	for _, f := range findings {
+		extra = extra || f.Title == "An extra delegated permission Files.Read.All is granted on Microsoft Graph"
+	}
+	if !extra {
+		t.Errorf("an extra delegated grant is not reported: %+v", findings)
 	}
 }
 
@@ -598,7 +654,7 @@ func TestDriftIgnoresThePortalsOwnRedirect(t *testing.T) {
 	app := graph.Application{WebRedirectURIs: append(slices.Clone(p.Redirects.Web), own), PublicClientRedirectURIs: p.Redirects.PublicClient,
 		IDTokenIssuance: p.IDTokens, AccessTokenIssuance: p.AccessTokens, RequiredResourceAccess: rra}
 	for _, portal := range [][]string{nil, {own}} {
-		fs, err := registration.CheckDrift(context.Background(), fakeDriftReader{app}, p, registration.Preflight{}, "app", "", time.Now(), portal...)
+		fs, err := registration.CheckDrift(context.Background(), fakeDriftReader{app}, p, registration.Preflight{}, "app", "", time.Now(), false, portal...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -245,7 +245,12 @@ func joinComma(s []string) string {
 type DriftData struct {
 	RunID, AppName, TenantName, BlueprintName string
 	RepairHref, Checked, Error                string
-	Findings                                  []DriftFinding
+	// DelegatedUnchecked: the blueprint has delegated permissions whose
+	// consent only an administrator's sign-in can read; Notice says why a
+	// sign-in for it did not work.
+	DelegatedUnchecked bool
+	Notice             string
+	Findings           []DriftFinding
 	// Advice is what Graph cannot show (mailbox scoping): not drift.
 	Advice []DriftFinding
 }
