@@ -9,7 +9,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/mailtest"
 	"github.com/appreg-portal/portal/internal/testenv"
 )
 
@@ -64,13 +66,16 @@ func passwordKeys(sim *entrasim.Sim, tenant, appID string) []string {
 
 // An operator rotates a scanned customer secret from the dashboard: the new
 // secret works while the old one still does; after the confirmation the old
-// one is gone and the next scan agrees.
+// one is gone, and the next scan and the alert run agree.
 func TestRotateFromDashboardInChromium(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
-	app, err := env.Sim.CreateApplication(env.Other, entrasim.AppSpec{DisplayName: "Legacy mail", SignInAudience: "AzureADMyOrg", Secret: true,
+	app, err := env.Sim.CreateApplication(env.Other, entrasim.AppSpec{DisplayName: "Legacy mail", SignInAudience: "AzureADMyOrg",
 		ApplicationPermissions: []string{"Mail.Send"}})
 	must(t, err)
-	oldKey := passwordKeys(env.Sim, env.Other, app.AppID)[0]
+	// Its only secret ends in ten days: the alert run warns about it.
+	app.SecretText = "Leg8Q~" + strings.Repeat("x7", 17)
+	oldKey, err := env.Sim.AddSecret(app.ID, "legacy", app.SecretText, time.Now().Add(-355*24*time.Hour), time.Now().Add(10*24*time.Hour))
+	must(t, err)
 	browser := newBrowser(t)
 	ctx, cancel := context.WithTimeout(browser, 3*time.Minute)
 	defer cancel()
@@ -87,6 +92,9 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 		chromedp.Navigate(env.Portal.URL+"/"),
 	))
 	screenshot(t, ctx, "rotation-dashboard")
+	if mails := alertRun(t, env, "before@contoso.example"); !strings.Contains(mails, "Legacy mail") {
+		t.Fatalf("before the rotation the alert run does not warn about the ending secret:\n%s", mails)
+	}
 	dctx, dcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer dcancel()
 	must(t, chromedp.Do(dctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotate-`+oldKey+`"]`))))
@@ -173,4 +181,25 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 	if n, _ := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`[data-testid="rotate-`+oldKey+`"]`), chromedp.AtLeast(0))); len(n) != 0 {
 		t.Error("the dashboard still offers to rotate the removed secret")
 	}
+	// And the alert run: a recipient who was never warned before gets nothing about Legacy mail now
+	// (the new secret lasts months; the old one is gone).
+	if mails := alertRun(t, env, "after@contoso.example"); strings.Contains(mails, "Legacy mail") {
+		t.Errorf("after the rotation the alert run still warns about Legacy mail:\n%s", mails)
+	}
+}
+
+// alertRun runs the alerts once for one portal-wide recipient and returns
+// the subjects and bodies that arrived.
+func alertRun(t *testing.T, env *testenv.Env, recipient string) string {
+	t.Helper()
+	mb := mailtest.Start(t, "127.0.0.1:0")
+	a := alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: mb.Addr, From: "portal@contoso.example", TLS: "none"}, Recipients: []string{recipient}}, env.Store)
+	if _, err := a.Run(context.Background()); err != nil {
+		t.Fatalf("alert run: %v", err)
+	}
+	var out strings.Builder
+	for _, m := range mb.Mails() {
+		out.WriteString(m.Subject + "\n" + m.Body + "\n")
+	}
+	return out.String()
 }
