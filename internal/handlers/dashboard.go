@@ -71,6 +71,13 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 		row := credentialRow(c, now)
 		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
 		row.CanRotate = canRotate && c.Kind == "password" && c.OwnerKind == "application"
+		switch {
+		case !canRotate || row.CanRotate:
+		case c.Kind != "password":
+			row.NotRotated = "A certificate is not rotated here: upload the new certificate to the app registration (Certificates & secrets), then remove this one once the product uses the new one."
+		default:
+			row.NotRotated = "This secret belongs to an enterprise application (service principal), not an app registration, so the portal does not rotate it: renew it where it was made (often by the vendor)."
+		}
 		if rot, ok := open[strings.ToLower(c.KeyID)]; ok {
 			row.RotationID = rot.ID
 			switch {

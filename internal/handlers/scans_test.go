@@ -82,6 +82,13 @@ func TestScanFillsTheDashboard(t *testing.T) {
 	if strings.Count(page, `data-testid="credential-row"`) != 3 {
 		t.Errorf("dashboard shows %d rows, want 3", strings.Count(page, `data-testid="credential-row"`))
 	}
+	// Operators may rotate the two secrets; the certificate says plainly that it is renewed elsewhere.
+	if n := strings.Count(page, `data-testid="rotate-`); n != 2 {
+		t.Errorf("dashboard offers Rotate on %d credentials, want the 2 secrets", n)
+	}
+	if strings.Count(page, `data-testid="not-rotated-`) != 1 || !strings.Contains(page, "A certificate is not rotated here") {
+		t.Error("the certificate row does not say it is not rotated here")
+	}
 	// Filters.
 	if _, p := op.get(e.Portal.URL + "/?within=30"); strings.Count(p, `data-testid="credential-row"`) != 2 {
 		t.Errorf("within 30 days shows %d rows, want 2 (expired + 12 days)", strings.Count(p, `data-testid="credential-row"`))
@@ -128,6 +135,9 @@ func TestScanFillsTheDashboard(t *testing.T) {
 	v.signIn("vera")
 	if r, _ := v.postForm("/tenants/"+itoa(tn.ID)+"/scan", nil); r.StatusCode != http.StatusForbidden {
 		t.Errorf("viewer scan = %d, want 403", r.StatusCode)
+	}
+	if _, p := v.get(e.Portal.URL + "/"); strings.Count(p, `data-testid="credential-row"`) != 3 || strings.Contains(p, `data-testid="rotate-`) || strings.Contains(p, `data-testid="not-rotated-`) {
+		t.Error("a viewer's dashboard offers rotation (or explains why not)")
 	}
 }
 

@@ -132,6 +132,8 @@ type CredentialRow struct {
 	CanRotate     bool
 	RotationID    string
 	RotationState string // in words: what the rotation under way has done
+	// NotRotated says, for an operator, why this credential has no Rotate.
+	NotRotated string
 	// CanTrack offers the drift check of the credential's app registration.
 	CanTrack bool
 }
