@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/pgcluster"
 	"github.com/appreg-portal/portal/internal/pgtest"
@@ -235,3 +236,26 @@ func TestServeMetricsListener(t *testing.T) {
 
 // testSealKey is a fixed PORTAL_SEAL_KEY for the tests (base64 of 32 bytes).
 const testSealKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+// The Alerts page is told what serve configured: on, from whom, to whom and
+// when (it said "Alerts are off" while alerts were being sent).
+func TestServeHandsAlertSettingsToThePages(t *testing.T) {
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{
+			"PORTAL_BASE_URL": "https://portal.example", "PORTAL_SEAL_KEY": testSealKey, "PORTAL_DATABASE_URL": "postgres://x@127.0.0.1/x",
+			"PORTAL_SMTP_ADDR": "mail.example:587", "PORTAL_SMTP_FROM": "portal@example.com", "PORTAL_ALERT_RECIPIENTS": "ops@example.com",
+		}[k]
+	}, config.Dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: cfg.Alerts.SMTPAddr, From: cfg.Alerts.SMTPFrom}, Recipients: cfg.Alerts.Recipients}, nil)
+	got := alertSettings(cfg, a)
+	if !got.Enabled || got.From != "portal@example.com" || len(got.Recipients) != 1 || got.Recipients[0] != "ops@example.com" || len(got.Thresholds) == 0 {
+		t.Errorf("alert settings for the pages = %+v", got)
+	}
+	off := alertSettings(config.Config{}, alerts.New(alerts.Config{}, nil))
+	if off.Enabled || len(off.Thresholds) == 0 {
+		t.Errorf("alert settings without SMTP = %+v, want off with the default thresholds to explain", off)
+	}
+}

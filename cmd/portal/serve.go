@@ -87,6 +87,11 @@ type serveHooks struct {
 }
 
 // serve runs the portal until ctx ends.
+// alertSettings is what the Alerts page shows of the alert configuration.
+func alertSettings(cfg config.Config, a *alerts.Alerter) handlers.AlertSettings {
+	return handlers.AlertSettings{Enabled: a.Enabled(), From: cfg.Alerts.SMTPFrom, Recipients: cfg.Alerts.Recipients, Thresholds: a.Thresholds()}
+}
+
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serveHooks) error {
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DBMaxConns, Timeout: cfg.DBTimeout})
 	if err != nil {
@@ -147,6 +152,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		Auth: authc, Wizard: wiz,
 		Confirmer: onboard.New(onboard.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
 			ClientSecret: cfg.Entra.ClientSecret, RedirectURL: cfg.BaseURL.JoinPath("/onboarding/callback").String()}),
+		Alerts:          alertSettings(cfg, alerter),
 		Scanner:         scanner,
 		ScanQueue:       runner,
 		Metrics:         m,

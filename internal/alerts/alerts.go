@@ -76,6 +76,10 @@ func New(cfg Config, st deliveryStore) *Alerter {
 // Recipients are the portal-wide list plus each tenant's contacts.
 func (a *Alerter) Enabled() bool { return a.cfg.SMTP.Addr != "" }
 
+// Thresholds are the days before expiry alerts go out (the defaults when
+// none were configured).
+func (a *Alerter) Thresholds() []int { return a.cfg.Thresholds }
+
 // RunResult says what one run did.
 type RunResult struct {
 	Queued, Sent, Failed int // deliveries

@@ -369,5 +369,8 @@ func thresholdsText(ts []int) string {
 		}
 		out += "on the day of expiry"
 	}
+	if out == "" {
+		out = "before secrets expire"
+	}
 	return out
 }
