@@ -130,6 +130,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 	if err != nil {
 		return err
 	}
+	remover.Rescan = runner.EnqueueScan
 	m := metrics.New(st, log)
 	if cfg.MetricsAddr != "" {
 		mux := http.NewServeMux()

@@ -39,7 +39,7 @@ func TestCatalogueInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="catalogue-search"]`), "afas"),
 		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="blueprint-card-resourcexpress-ews"]`)),
 	))
-	cards, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`[data-testid^="blueprint-card-"]`)))
+	cards, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll(`[data-testid^="blueprint-card-"]`)))
 	must(t, err)
 	if len(cards) != 1 {
 		t.Fatalf("search for afas shows %d cards, want 1", len(cards))

@@ -169,4 +169,34 @@ func TestDriftSignInAndRepairInChromium(t *testing.T) {
 	if apps := appsByUniqueName(env.Sim, env.Other, registration.UniqueName("exact-globe-mail")); len(apps) != 1 {
 		t.Errorf("after repair the tenant holds %d apps, want 1", len(apps))
 	}
+
+	// The registration's page lists the app's secrets once the tenant is scanned, each with its Rotate.
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.Portal.URL+"/registrations/"+runID),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="app-credentials-empty"]`)),
+		chromedp.Navigate(env.Portal.URL+"/tenants"),
+		chromedp.Click(chromedp.CSS(`[data-testid="scan-now"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="credentials-table"]`)),
+		chromedp.Navigate(env.Portal.URL+"/registrations/"+runID),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="app-credential"]`)),
+	))
+	keys := passwordKeys(env.Sim, env.Other, res.clientID)
+	if len(keys) != 2 {
+		t.Fatalf("the app holds %d secrets after the repair, want 2", len(keys))
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="app-credential"]').length`))
+	must(t, err)
+	if rows != 2 {
+		text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="app-credentials"]`)))
+		t.Errorf("the registration page lists %d credentials, want the 2 secrets %v:\n%s", rows, keys, text)
+	}
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="rotate-`+keys[0]+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-next"]`)),
+	))
+	loc, err = chromedp.Run(ctx, chromedp.Location())
+	must(t, err)
+	if !strings.Contains(loc, "/rotations/") {
+		t.Errorf("Rotate on the registration page led to %s, want a rotation", loc)
+	}
 }

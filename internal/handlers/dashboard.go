@@ -70,26 +70,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range creds {
 		row := credentialRow(c, now)
 		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
-		row.CanRotate = canRotate && c.Kind == "password" && c.OwnerKind == "application"
-		switch {
-		case !canRotate || row.CanRotate:
-		case c.Kind != "password":
-			row.NotRotated = "A certificate is not rotated here: upload the new certificate to the app registration (Certificates & secrets), then remove this one once the product uses the new one."
-		default:
-			row.NotRotated = "This secret belongs to an enterprise application (service principal), not an app registration, so the portal does not rotate it: renew it where it was made (often by the vendor)."
-		}
-		if rot, ok := open[strings.ToLower(c.KeyID)]; ok {
-			row.RotationID = rot.ID
-			switch {
-			case rot.NewKeyID == "":
-				row.RotationState = "rotation started, no new secret yet"
-			case rot.RemoveAfter != nil:
-				row.RotationState = "new secret added (starts with " + rot.NewHint + "); this one is removed on " + rot.RemoveAfter.UTC().Format(time.DateOnly)
-			default:
-				row.RotationState = "new secret added (starts with " + rot.NewHint + "); this one stays until you confirm"
-			}
-		}
-		row.CanTrack = canRotate && c.OwnerKind == "application"
+		credentialActions(&row, c, canRotate, open)
 		d.Rows = append(d.Rows, row)
 	}
 	highest := 0

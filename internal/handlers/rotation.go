@@ -288,11 +288,45 @@ func (h *Handler) rotationConfirm(w http.ResponseWriter, r *http.Request) error 
 		http.Redirect(w, r, back, http.StatusSeeOther)
 		return nil
 	}
-	if err := registration.RotateRemoveOld(context.WithoutCancel(ctx), h.rotations, g, rot.ID, h.actor(r)); err != nil && !errors.Is(err, store.ErrLeaseHeld) {
+	err = registration.RotateRemoveOld(context.WithoutCancel(ctx), h.rotations, g, rot.ID, h.actor(r))
+	switch {
+	case err == nil && rot.InventoryTenant != nil && h.scanQueue != nil:
+		// The dashboard drops the old secret as soon as this scan is done,
+		// not at the next scheduled one.
+		if err := h.scanQueue.EnqueueScan(ctx, *rot.InventoryTenant); err != nil {
+			h.log.WarnContext(ctx, "queue scan after rotation", "request_id", RequestID(ctx), "rotation", rot.ID, "err", err)
+		}
+	case err != nil && !errors.Is(err, store.ErrLeaseHeld):
 		h.log.WarnContext(ctx, "rotation remove failed", "request_id", RequestID(ctx), "rotation", rot.ID, "err", err)
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
 	return nil
+}
+
+// credentialActions fills in what an operator may do with a credential of
+// the inventory: rotate it, follow the rotation under way, or read why the
+// portal does not rotate it; and track its app for drift.
+func credentialActions(row *templates.CredentialRow, c store.Credential, canRotate bool, open map[string]store.Rotation) {
+	row.CanRotate = canRotate && c.Kind == "password" && c.OwnerKind == "application"
+	switch {
+	case !canRotate || row.CanRotate:
+	case c.Kind != "password":
+		row.NotRotated = "A certificate is not rotated here: upload the new certificate to the app registration (Certificates & secrets), then remove this one once the product uses the new one."
+	default:
+		row.NotRotated = "This secret belongs to an enterprise application (service principal), not an app registration, so the portal does not rotate it: renew it where it was made (often by the vendor)."
+	}
+	if rot, ok := open[strings.ToLower(c.KeyID)]; ok {
+		row.RotationID = rot.ID
+		switch {
+		case rot.NewKeyID == "":
+			row.RotationState = "rotation started, no new secret yet"
+		case rot.RemoveAfter != nil:
+			row.RotationState = "new secret added (starts with " + rot.NewHint + "); this one is removed on " + rot.RemoveAfter.UTC().Format(time.DateOnly)
+		default:
+			row.RotationState = "new secret added (starts with " + rot.NewHint + "); this one stays until you confirm"
+		}
+	}
+	row.CanTrack = canRotate && c.OwnerKind == "application"
 }
 
 // addRotationHandoff shows where the new secret goes when the portal made

@@ -96,6 +96,8 @@ type registrationStore interface {
 	Steps(ctx context.Context, runID string) ([]store.RegistrationStep, error)
 	SetConsentLink(ctx context.Context, runID string, stateHash []byte) error
 	ListRegistrations(ctx context.Context, tenantID string) ([]store.Registration, error)
+	AppCredentials(ctx context.Context, entraTenantID, clientID string) ([]store.Credential, error)
+	TenantByEntraID(ctx context.Context, entraTenantID string) (store.Tenant, error)
 	RecordAudit(ctx context.Context, e store.AuditEvent) error
 }
 
@@ -431,10 +433,47 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 		v.SecretExpires = *run.SecretEnd
 	}
 	d.Handoff = handoffViews(lr.bp, v)
+	if run.ClientID != "" && (run.State == store.RunDone || run.State == store.RunConsent) {
+		if err := h.addAppCredentials(ctx, &d, now); err != nil {
+			return d, err
+		}
+	}
 	for _, a := range lr.bp.HardeningAdvice(v) {
 		d.Hardening = append(d.Hardening, templates.AdviceView{Title: a.Title, Text: a.Text, PowerShell: a.PowerShell})
 	}
 	return d, nil
+}
+
+// addAppCredentials lists the registered app's credentials from the
+// inventory, each with its Rotate (the run pages are for operators).
+func (h *Handler) addAppCredentials(ctx context.Context, d *templates.WizardRunData, now time.Time) error {
+	if h.rotations == nil {
+		return nil
+	}
+	t, err := h.registrations.TenantByEntraID(ctx, d.TenantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // not connected: nothing scanned
+	}
+	if err != nil {
+		return err
+	}
+	d.Scanned = t.Status == "connected"
+	creds, err := h.registrations.AppCredentials(ctx, d.TenantID, d.ClientID)
+	if err != nil {
+		return err
+	}
+	open, err := h.rotations.OpenRotations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range creds {
+		row := credentialRow(c, now)
+		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
+		credentialActions(&row, c, true, open)
+		row.CanTrack = false // this is the registration's own page
+		d.Credentials = append(d.Credentials, row)
+	}
+	return nil
 }
 
 // runPage shows a run wherever it is (GET /registrations/{id}).

@@ -193,6 +193,10 @@ type Remover struct {
 	Delegated func(ctx context.Context, accessToken string) (Graph, error)
 	// Remind, if set, mails the day-before reminder (alerts.Alerter.Remind).
 	Remind func(ctx context.Context, extra []string, subject, body string) error
+	// Rescan, if set, queues a scan of the inventory's tenant after a
+	// removal, so the dashboard drops the old secret without waiting for
+	// the next scheduled scan (internal/jobs EnqueueScan).
+	Rescan func(ctx context.Context, tenantID int64) error
 	Now    func() time.Time
 }
 
@@ -233,6 +237,11 @@ func (rm *Remover) RemoveDue(ctx context.Context) (removed int, err error) {
 			continue
 		}
 		removed++
+		if rm.Rescan != nil && r.InventoryTenant != nil {
+			if err := rm.Rescan(ctx, *r.InventoryTenant); err != nil {
+				errs = append(errs, fmt.Errorf("rotation %s: queue a scan: %w", r.ID, err)) // the scheduled scan catches up
+			}
+		}
 	}
 	return removed, errors.Join(errs...)
 }

@@ -515,8 +515,21 @@ func TestScheduledRemovalOnItsDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldKey := w.secretKeys(app.ID)[0]
+	// The secret as a scan recorded it: the finished removal queues that tenant's scan.
+	inv, err := w.st.CreateTenant(ctx, store.Tenant{EntraTenantID: w.tenant, DisplayName: "Contoso", Status: "connected"}, store.AuditEvent{Action: "tenant.create"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.RecordScan(ctx, inv.ID, []store.Credential{{OwnerKind: "application", OwnerObjectID: app.ID, OwnerAppID: app.AppID, OwnerName: "Payroll",
+		KeyID: oldKey, Kind: "password", EndsAt: time.Now().AddDate(0, 1, 0)}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := w.st.AppCredentials(ctx, w.tenant, app.AppID)
+	if err != nil || len(creds) != 1 {
+		t.Fatalf("inventory of the app: %v, %v", creds, err)
+	}
 	rot, err := w.st.CreateRotation(ctx, store.Rotation{ID: "55555555-0000-4000-8000-000000000001", TenantID: w.tenant, AppObjectID: app.ID,
-		ClientID: app.AppID, AppName: "Payroll", OldKeyID: oldKey, NewName: "Payroll (rotated)"}, 0, "", store.AuditEvent{Action: "rotation.start"})
+		ClientID: app.AppID, AppName: "Payroll", OldKeyID: oldKey, NewName: "Payroll (rotated)"}, creds[0].ID, "", store.AuditEvent{Action: "rotation.start"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -543,6 +556,11 @@ func TestScheduledRemovalOnItsDate(t *testing.T) {
 			return t.AccessToken, t.RefreshToken, t.Expiry, err
 		},
 		Delegated: newGraph, Now: func() time.Time { return clock }}
+	var rescans []int64
+	rm.Rescan = func(_ context.Context, tenant int64) error {
+		rescans = append(rescans, tenant)
+		return nil
+	}
 	var reminders []string
 	rm.Remind = func(_ context.Context, extra []string, subject, body string) error {
 		reminders = append(reminders, subject+"\n"+body)
@@ -588,6 +606,9 @@ func TestScheduledRemovalOnItsDate(t *testing.T) {
 	}
 	if r, _ = w.st.GetRotation(ctx, rot.ID); r.State != store.RotDone {
 		t.Errorf("rotation state %s, want done", r.State)
+	}
+	if len(rescans) != 1 || rescans[0] != inv.ID {
+		t.Errorf("scans queued: %v, want one of tenant %d after the removal (none before)", rescans, inv.ID)
 	}
 }
 

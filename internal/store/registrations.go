@@ -565,6 +565,25 @@ func (s *Store) ListRegistrations(ctx context.Context, tenantID string) ([]Regis
 	return regs, nil
 }
 
+// AppCredentials returns the live credentials the inventory holds for one
+// app registration (by its client ID) in one tenant, soonest end first: the
+// registration's page offers to rotate them.
+func (s *Store) AppCredentials(ctx context.Context, entraTenantID, clientID string) ([]Credential, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, credentialSelect+`
+		WHERE t.entra_tenant_id::text = lower($1) AND c.owner_kind = 'application' AND lower(c.owner_app_id) = lower($2) AND c.removed_at IS NULL
+		ORDER BY c.ends_at, c.id`, entraTenantID, clientID)
+	if err != nil {
+		return nil, fmt.Errorf("store: app credentials: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Credential])
+	if err != nil {
+		return nil, fmt.Errorf("store: app credentials: %w", err)
+	}
+	return out, nil
+}
+
 // AdoptApplication records an app made by hand as a registration of a
 // blueprint: a finished run (nothing was written to the tenant) and the
 // registration row, with the audit row, in one transaction.

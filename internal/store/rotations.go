@@ -45,10 +45,14 @@ type Rotation struct {
 	CreatedAt     time.Time  `db:"created_at"`
 	DoneAt        *time.Time `db:"done_at"`
 	RemoveAfter   *time.Time `db:"remove_after"`
+	// InventoryTenant is the inventory's tenant row of the rotated secret
+	// (nil if it is gone): a finished rotation queues its scan.
+	InventoryTenant *int64 `db:"inventory_tenant"`
 }
 
 const rotationColumns = `id::text, tenant_id::text, tenant_name, app_object_id, client_id, app_name, old_key_id, old_name, old_end,
-	new_name, new_key_id, new_hint, new_end, state, coalesce(preflight::text, '') AS preflight, error, attempts, created_by_name, created_at, done_at, remove_after`
+	new_name, new_key_id, new_hint, new_end, state, coalesce(preflight::text, '') AS preflight, error, attempts, created_by_name, created_at, done_at, remove_after,
+	(SELECT c.tenant_id FROM credentials c WHERE c.id = rotations.credential_id) AS inventory_tenant`
 
 // GetCredential returns one live credential of the inventory with its tenant's name.
 func (s *Store) GetCredential(ctx context.Context, id int64) (Credential, error) {

@@ -39,6 +39,22 @@ func (s *Store) GetTenant(ctx context.Context, id int64) (Tenant, error) {
 	return t, nil
 }
 
+// TenantByEntraID returns the connected or pending tenant with that
+// directory ID, or ErrNotFound.
+func (s *Store) TenantByEntraID(ctx context.Context, entraTenantID string) (Tenant, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE entra_tenant_id::text = lower($1)`, entraTenantID)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("store: tenant by entra id: %w", err)
+	}
+	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Tenant])
+	if err != nil {
+		return Tenant{}, fmt.Errorf("store: tenant by entra id: %w", mapErr(err))
+	}
+	return t, nil
+}
+
 // ListTenants returns every tenant, by name.
 func (s *Store) ListTenants(ctx context.Context) ([]Tenant, error) {
 	ctx, cancel := s.deadline(ctx)

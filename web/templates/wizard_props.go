@@ -91,6 +91,11 @@ type WizardRunData struct {
 
 	// Progress and results.
 	Steps       []WizardStep
+	// Credentials are the app's secrets and certificates as the last scan
+	// found them, with what may be done with each (rotate). Scanned says
+	// whether the tenant is scanned at all.
+	Credentials []CredentialRow
+	Scanned     bool
 	ClientID    string
 	SecretHint  string
 	SecretShown bool
