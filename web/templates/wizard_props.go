@@ -90,7 +90,7 @@ type WizardRunData struct {
 	Doubts            []DoubtView
 
 	// Progress and results.
-	Steps       []WizardStep
+	Steps []WizardStep
 	// Credentials are the app's secrets and certificates as the last scan
 	// found them, with what may be done with each (rotate). Scanned says
 	// whether the tenant is scanned at all.
