@@ -915,7 +915,19 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 	d.DelegatedUnchecked = !ok && registration.NeedsDelegatedCheck(lr.plan)
 	d.Notice = h.sessions.PopString(ctx, keyDriftNotice)
 	if d.Error == "" {
-		findings, err := registration.CheckDrift(ctx, g, lr.plan, lr.pf, lr.run.AppObjectID, lr.run.SPObjectID, h.now(), ok, h.consentReturnURL())
+		var rotating []string // new secrets of rotations under way on this app
+		if h.rotations != nil {
+			open, err := h.rotations.OpenRotations(ctx)
+			if err != nil {
+				return err
+			}
+			for _, rot := range open {
+				if strings.EqualFold(rot.TenantID, lr.run.TenantID) && strings.EqualFold(rot.AppObjectID, lr.run.AppObjectID) && rot.NewKeyID != "" {
+					rotating = append(rotating, rot.NewKeyID)
+				}
+			}
+		}
+		findings, err := registration.CheckDrift(ctx, g, lr.plan, lr.pf, lr.run.AppObjectID, lr.run.SPObjectID, h.now(), ok, []string{h.consentReturnURL()}, rotating)
 		if err != nil {
 			d.Error = "The app could not be read: " + registration.Explain(err)
 		}

@@ -73,8 +73,10 @@ type DriftReader interface {
 // are redirect URIs the portal itself adds (its admin-consent return
 // address): not drift. withDelegated reads the delegated grants too, which
 // needs a delegated client (DriftScopes); without it delegated consent is
-// not checked (NeedsDelegatedCheck says whether that matters).
-func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObjectID, spObjectID string, now time.Time, withDelegated bool, portalURIs ...string) ([]Finding, error) {
+// not checked (NeedsDelegatedCheck says whether that matters). rotating
+// names the new secrets of rotations under way on the app: each overlaps
+// its old secret on purpose.
+func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObjectID, spObjectID string, now time.Time, withDelegated bool, portalURIs, rotating []string) ([]Finding, error) {
 	app, err := g.GetApplication(ctx, appObjectID)
 	if err != nil {
 		return nil, fmt.Errorf("read the app registration: %w", err)
@@ -90,7 +92,7 @@ func CheckDrift(ctx context.Context, g DriftReader, p Plan, pf Preflight, appObj
 	if err != nil {
 		return nil, fmt.Errorf("read the app's owners: %w", err)
 	}
-	return Drift(p, pf, app, gr, owners, now), nil
+	return Drift(p, pf, app, gr, owners, now, rotating...), nil
 }
 
 // NeedsDelegatedCheck reports whether the blueprint asks for delegated
@@ -107,7 +109,7 @@ func NeedsDelegatedCheck(p Plan) bool {
 
 // Drift is CheckDrift's comparison, pure. owners < 0: not known; gr.Scopes
 // nil: delegated grants not read.
-func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners int, now time.Time) []Finding {
+func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners int, now time.Time, rotating ...string) []Finding {
 	var out []Finding
 	if owners == 0 {
 		out = append(out, Finding{Kind: DriftOwners, Severity: "low", Title: "No owners",
@@ -223,8 +225,8 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 	// Credentials.
 	active := 0
 	for _, c := range app.Credentials {
-		if c.End.After(now) && c.Kind == graph.CredentialPassword {
-			active++
+		if c.End.After(now) && c.Kind == graph.CredentialPassword && !slices.ContainsFunc(rotating, func(k string) bool { return strings.EqualFold(k, c.KeyID) }) {
+			active++ // a rotation's new secret overlaps its old one on purpose: the pair counts once
 		}
 		name := c.DisplayName
 		if name == "" {
@@ -241,16 +243,18 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 		if !c.Start.IsZero() {
 			life := c.End.Sub(c.Start)
 			limit, what := 366*24*time.Hour, "12 months"
+			advice, fix := "Microsoft recommends less than 12 months for secrets.", "Rotate it to a shorter one."
 			if c.Kind == graph.CredentialCertificate {
 				limit, what = 366*24*time.Hour, "365 days"
+				advice, fix = "Microsoft recommends certificates valid for at most a year.", "Renew it with a certificate valid for a year or less."
 			}
-			if pf.PolicyMaxDays > 0 && time.Duration(pf.PolicyMaxDays)*24*time.Hour < limit {
+			// The tenant policy read in pre-flight limits secrets (passwordLifetime).
+			if c.Kind == graph.CredentialPassword && pf.PolicyMaxDays > 0 && time.Duration(pf.PolicyMaxDays)*24*time.Hour < limit {
 				limit, what = time.Duration(pf.PolicyMaxDays+1)*24*time.Hour, fmt.Sprintf("the tenant's %d days", pf.PolicyMaxDays)
 			}
 			if life > limit {
 				out = append(out, Finding{Kind: DriftCredentials, Severity: "low", Title: "Lives longer than " + what + ": " + name,
-					Text: fmt.Sprintf("It is valid for %d days. Microsoft recommends less than 12 months for secrets.", int(life.Hours()/24)),
-					Fix:  "Rotate it to a shorter one."})
+					Text: fmt.Sprintf("It is valid for %d days. %s", int(life.Hours()/24), advice), Fix: fix})
 			}
 		}
 	}

@@ -306,7 +306,7 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := w.st.GetRun(ctx, run.ID)
-	findings, err := registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now(), true)
+	findings, err := registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now(), true, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 
 	// Without an administrator's sign-in the delegated grants are not read,
 	// so the removed scope is not reported (the page says it was not checked).
-	findings, err = registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now(), false)
+	findings, err = registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now(), false, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 		}
 	}
 
-	findings, err = registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now(), true)
+	findings, err = registration.CheckDrift(ctx, g, p, pf, got.AppObjectID, got.SPObjectID, time.Now(), true, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 	if _, err := a.Apply(ctx, run2.ID, g, p2, pf2, registration.Actor{Name: "Fiona"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	findings, err = registration.CheckDrift(ctx, g, p2, pf2, got.AppObjectID, got.SPObjectID, time.Now(), true)
+	findings, err = registration.CheckDrift(ctx, g, p2, pf2, got.AppObjectID, got.SPObjectID, time.Now(), true, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestDriftFindsChangesAndRepairClearsThem(t *testing.T) {
 	// An admin grants the app one more delegated permission for everyone.
 	grant = delegatedGrant(t, w.base, tok.AccessToken, got.SPObjectID)
 	graphCall(t, "PATCH", w.base+"/v1.0/oauth2PermissionGrants/"+grant.ID, tok.AccessToken, `{"scope":"`+grant.Scope+` Files.Read.All"}`, nil)
-	findings, err = registration.CheckDrift(ctx, g, p2, pf2, got.AppObjectID, got.SPObjectID, time.Now(), true)
+	findings, err = registration.CheckDrift(ctx, g, p2, pf2, got.AppObjectID, got.SPObjectID, time.Now(), true, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,6 +473,34 @@ func TestHygieneChecks(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no finding %q", c.name, c.want)
 		}
+	}
+
+	// A rotation under way: its new secret overlaps the old one on purpose, so two active
+	// secrets are not a finding; a third is.
+	rot := clean
+	rot.Credentials = append(slices.Clone(clean.Credentials), graph.Credential{Kind: graph.CredentialPassword, KeyID: "NEW-key", DisplayName: "ok (rotated)", Start: now, End: now.AddDate(0, 6, 0)})
+	if f := registration.Drift(p, pf, rot, gr, 1, now, "new-KEY"); len(f) != 0 {
+		t.Errorf("old and new secret of a rotation under way: %+v", f)
+	}
+	rot.Credentials = append(rot.Credentials, graph.Credential{Kind: graph.CredentialPassword, KeyID: "third", DisplayName: "third", Start: now, End: now.AddDate(0, 6, 0)})
+	has := func(fs []registration.Finding, title string) bool {
+		return slices.ContainsFunc(fs, func(f registration.Finding) bool { return strings.Contains(f.Title, title) })
+	}
+	if f := registration.Drift(p, pf, rot, gr, 1, now, "new-key"); !has(f, "2 client secrets are active") {
+		t.Errorf("a third secret beside a rotation: %+v", f)
+	}
+	// A certificate over a year is told in certificate words, and the tenant's secret policy does not apply to it.
+	cert := clean
+	cert.Credentials = []graph.Credential{{Kind: graph.CredentialCertificate, DisplayName: "cert", Start: now.AddDate(0, -1, 0), End: now.AddDate(1, 11, 0)}}
+	strict := pf
+	strict.PolicyMaxDays = 90
+	f := registration.Drift(p, strict, cert, gr, 1, now)
+	if !has(f, "Lives longer than 365 days: cert") || has(f, "90 days") || !slices.ContainsFunc(f, func(f registration.Finding) bool { return strings.Contains(f.Text, "certificates valid for at most a year") }) {
+		t.Errorf("two-year certificate under a 90-day secret policy: %+v", f)
+	}
+	cert.Credentials[0].End = now.AddDate(0, 10, 0)
+	if f := registration.Drift(p, strict, cert, gr, 1, now); has(f, "Lives longer") {
+		t.Errorf("an 11-month certificate under a 90-day secret policy: %+v", f)
 	}
 }
 
@@ -675,7 +703,7 @@ func TestDriftIgnoresThePortalsOwnRedirect(t *testing.T) {
 	app := graph.Application{WebRedirectURIs: append(slices.Clone(p.Redirects.Web), own), PublicClientRedirectURIs: p.Redirects.PublicClient,
 		IDTokenIssuance: p.IDTokens, AccessTokenIssuance: p.AccessTokens, RequiredResourceAccess: rra}
 	for _, portal := range [][]string{nil, {own}} {
-		fs, err := registration.CheckDrift(context.Background(), fakeDriftReader{app}, p, registration.Preflight{}, "app", "", time.Now(), false, portal...)
+		fs, err := registration.CheckDrift(context.Background(), fakeDriftReader{app}, p, registration.Preflight{}, "app", "", time.Now(), false, portal, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
