@@ -495,7 +495,9 @@ func TestHygieneChecks(t *testing.T) {
 	strict := pf
 	strict.PolicyMaxDays = 90
 	f := registration.Drift(p, strict, cert, gr, 1, now)
-	if !has(f, "Lives longer than 365 days: cert") || has(f, "90 days") || !slices.ContainsFunc(f, func(f registration.Finding) bool { return strings.Contains(f.Text, "certificates valid for at most a year") }) {
+	if !has(f, "Lives longer than 365 days: cert") || has(f, "90 days") || !slices.ContainsFunc(f, func(f registration.Finding) bool {
+		return strings.Contains(f.Text, "certificates valid for at most a year")
+	}) {
 		t.Errorf("two-year certificate under a 90-day secret policy: %+v", f)
 	}
 	cert.Credentials[0].End = now.AddDate(0, 10, 0)
