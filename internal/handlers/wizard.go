@@ -839,7 +839,7 @@ func (h *Handler) registrationsPage(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	d := templates.RegistrationsData{Tenant: tenant}
+	d := templates.RegistrationsData{Tenant: tenant, CanOpen: auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)}
 	for _, g := range regs {
 		name := g.TenantName
 		if name == "" {

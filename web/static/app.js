@@ -2,6 +2,18 @@
 (function () {
   "use strict";
 
+  // Scripts run: the phone layout may fold the navigation behind its Menu button.
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest(".menu-toggle");
+    if (!btn) return;
+    var menu = document.getElementById(btn.getAttribute("aria-controls"));
+    if (!menu) return;
+    var open = !menu.classList.contains("open");
+    menu.classList.toggle("open", open);
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
   // Copy buttons for values shown once (consent links).
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("[data-copy-target]");

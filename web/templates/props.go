@@ -36,14 +36,21 @@ var nav = []navItem{
 	{SectionCatalogue, "Catalogue", "/catalogue", false},
 	{SectionRegistrations, "Registrations", "/registrations", false},
 	{SectionAlerts, "Alerts", "/alerts", false},
-	{SectionAudit, "Audit", "/audit", true},
+	{SectionAudit, "Admin", "/audit", true},
+}
+
+// adminTabs are the admin pages, shown as tabs on each of them.
+var adminTabs = []struct{ Title, Href string }{
+	{"Audit log", "/audit"},
+	{"Portal users", "/admin/users"},
+	{"Active sessions", "/admin/sessions"},
 }
 
 // User is the signed-in person as the layout shows them.
 type User struct {
 	Name    string
 	Email   string
-	Role    string // "admin", "operator", "viewer" or "" (no role)
+	Role    string // "admin", "operator", "viewer" or "none"
 	IsAdmin bool
 }
 
@@ -69,7 +76,12 @@ func RoleLabel(role string) string {
 	return "No role"
 }
 
+// visibleNav is the navigation a user may follow: none for someone without
+// a role (every page would send them back to "ask your administrator").
 func visibleNav(u *User) []navItem {
+	if u == nil || u.Role == "" || u.Role == "none" {
+		return nil
+	}
 	var out []navItem
 	for _, n := range nav {
 		if n.Admin && (u == nil || !u.IsAdmin) {

@@ -166,6 +166,8 @@ type RegistrationsData struct {
 	TenantName    string
 	Registrations []RegistrationRow
 	Runs          []RunRow
+	// CanOpen: operators may open a run's page (viewers see the list only).
+	CanOpen bool
 }
 
 // ConsentReturnData is what a consenting administrator sees on return.

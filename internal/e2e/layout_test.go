@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/testenv"
+)
+
+// overflowJS lists what sticks out of the viewport: the page's own width and
+// each element whose right edge passes the viewport's, unless an ancestor
+// scrolls or clips it (a table scrolling inside its container is fine).
+const overflowJS = `(() => {
+  const vw = document.documentElement.clientWidth;
+  const out = {width: document.documentElement.scrollWidth, viewport: vw, over: []};
+  const clipped = el => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden' || o === 'clip') return true;
+    }
+    return false;
+  };
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (r.right > vw + 1 && !clipped(el)) {
+      const id = el.getAttribute('data-testid') || el.id || el.className || '';
+      out.over.push(el.tagName.toLowerCase() + (id ? '[' + id + ']' : '') + ' ' + Math.round(r.right) + 'px: ' + (el.textContent || '').trim().slice(0, 60));
+    }
+  }
+  out.over = out.over.slice(0, 8);
+  return JSON.stringify(out);
+})()`
+
+type overflow struct {
+	Width, Viewport int
+	Over            []string
+}
+
+// Every page, as each role, at a laptop's and a phone's width: the page is no
+// wider than the viewport and nothing sticks out of it; a viewer is offered no
+// form that only operators may send.
+func TestEveryPageFitsEveryScreenInChromium(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	browser := newBrowser(t)
+	ctx, cancel := context.WithTimeout(browser, 5*time.Minute)
+	defer cancel()
+
+	// A world with something on every page: a connected, scanned tenant (with a long
+	// unbroken name, as real ones have) and a registration.
+	now := time.Now()
+	for i, name := range []string{"Legacy mail", "Exact-Globe-Plus-Production-Mailbox-Connector-For-Accounts-Payable-Department"} {
+		app, err := env.Sim.CreateApplication(env.Other, entrasim.AppSpec{DisplayName: name})
+		must(t, err)
+		_, err = env.Sim.AddSecret(app.ID, "secret-"+name, "", now.Add(-300*24*time.Hour), now.Add(time.Duration(5+40*i)*24*time.Hour))
+		must(t, err)
+	}
+	signIn(t, ctx, env, "oscar")
+	connectByConsent(t, ctx, env)
+	must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+"/tenants")))
+	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer tcancel()
+	must(t, chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-now"]`))))
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="scan-now"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="credentials-table"]`)),
+	))
+	runWizard(t, ctx, env, "exact-globe-mail", map[string]string{"sender_mailbox": "invoices@fabrikam.example"}, "fiona", false, false)
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	must(t, err)
+	u, err := url.Parse(loc)
+	must(t, err)
+	runID, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/registrations/"), "/")
+
+	pages := []string{"/", "/?within=30", "/tenants", "/tenants/connect", "/alerts", "/catalogue", "/catalogue/exact-globe-mail",
+		"/catalogue/ibm-app-connect-exchange", "/catalogue/new", "/catalogue/exact-globe-mail/register", "/registrations",
+		"/registrations/" + runID, "/registrations/" + runID + "/drift", "/audit", "/admin/users", "/admin/sessions", "/no-such-page"}
+	sizes := []struct{ w, h int64 }{{1366, 900}, {390, 844}}
+	for _, user := range []string{"ada", "oscar", "vera", "nina"} {
+		bctx := newBrowser(t)
+		uctx, ucancel := context.WithTimeout(bctx, 3*time.Minute)
+		must(t, chromedp.Do(uctx,
+			chromedp.Navigate(env.Portal.URL+"/"),
+			chromedp.Click(chromedp.CSS(`[data-testid="signin-user-`+env.Users[user]+`"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user-name"], [data-testid="no-role"]`)),
+		))
+		for _, sz := range sizes {
+			must(t, chromedp.Do(uctx, chromedp.EmulateViewport(sz.w, sz.h)))
+			for _, p := range pages {
+				must(t, chromedp.Do(uctx, chromedp.Navigate(env.Portal.URL+p), chromedp.WaitReady(chromedp.CSS("footer"))))
+				screenshot(t, uctx, fmt.Sprintf("layout-%s-%d%s", user, sz.w, strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(p)))
+				raw, err := chromedp.Run(uctx, chromedp.Evaluate[string](overflowJS))
+				must(t, err)
+				var o overflow
+				must(t, json.Unmarshal([]byte(raw), &o))
+				if o.Width > o.Viewport || len(o.Over) > 0 {
+					t.Errorf("%s at %d px, %s: page %d px wide; sticking out:\n  %s", user, sz.w, p, o.Width, strings.Join(o.Over, "\n  "))
+				}
+				// Navigation: nothing to follow without a role; on a phone the sections open from Menu.
+				links, err := chromedp.Run(uctx, chromedp.Evaluate[int](`document.querySelectorAll('#main-nav a').length`))
+				must(t, err)
+				if p != "/no-such-page" && (user == "nina") != (links == 0) { // TODO(merge hardening): the 404 page gets the session
+
+					t.Errorf("%s, %s: %d navigation links", user, p, links)
+				}
+				if user != "nina" && sz.w < 768 && p != "/no-such-page" {
+					const shown = `document.getElementById('main-nav').offsetParent !== null`
+					before, err := chromedp.Run(uctx, chromedp.Evaluate[bool](shown))
+					must(t, err)
+					must(t, chromedp.Do(uctx, chromedp.Click(chromedp.CSS(`[data-testid="menu-toggle"]`))))
+					after, err := chromedp.Run(uctx, chromedp.Evaluate[bool](shown))
+					must(t, err)
+					if before || !after {
+						t.Errorf("%s, %s at %d px: navigation shown before Menu %v, after %v; want hidden, then shown", user, p, sz.w, before, after)
+					}
+				}
+				if user == "vera" || user == "nina" {
+					// Sign-out is the one form every signed-in user may send.
+					forms, err := chromedp.Run(uctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('main form[method=post]')).map(f => f.getAttribute('action'))`))
+					must(t, err)
+					if len(forms) > 0 {
+						t.Errorf("%s, %s: offered forms only operators may send: %v", user, p, forms)
+					}
+					// Nor links to pages only operators may open.
+					links, err := chromedp.Run(uctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('main a[href]')).map(a => a.getAttribute('href')).filter(h => /^\/(catalogue\/new|tenants\/connect|adopt|rotations)|\/register(\?|$)|^\/registrations\/[0-9a-f-]{36}/.test(h))`))
+					must(t, err)
+					if len(links) > 0 {
+						t.Errorf("%s, %s: offered links only operators may follow: %v", user, p, links)
+					}
+				}
+			}
+		}
+		ucancel()
+	}
+}
