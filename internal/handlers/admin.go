@@ -194,12 +194,14 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
 	err := h.admin.EndSession(r.Context(), id, h.auditEvent(r, "session.end", "", map[string]string{"by": "admin"}))
 	if errors.Is(err, store.ErrNotFound) {
 		// Already ended or expired: the outcome the admin wanted.
+		h.flash(r, "That session had already ended.")
 		http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	h.flash(r, "Session ended: that browser is signed out at its next request.")
 	http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
 	return nil
 }

@@ -284,6 +284,7 @@ func (h *Handler) createBlueprint(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	h.flash(r, "Blueprint saved: "+b.Name+". Operators can register it from the catalogue now.")
 	http.Redirect(w, r, "/catalogue/"+b.ID, http.StatusSeeOther)
 	return nil
 }
@@ -297,6 +298,7 @@ func (h *Handler) deleteBlueprint(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	h.flash(r, "Custom blueprint "+id+" deleted. Apps registered from it keep working; their drift checks need a blueprint again.")
 	http.Redirect(w, r, "/catalogue", http.StatusSeeOther)
 	return nil
 }

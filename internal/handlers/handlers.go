@@ -206,7 +206,20 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 
 // page builds the props every full page needs.
 func (h *Handler) page(r *http.Request, title string, section templates.Section) templates.PageData {
-	return templates.PageData{Title: title, Section: section, User: viewUser(r.Context())}
+	pd := templates.PageData{Title: title, Section: section, User: viewUser(r.Context())}
+	if pd.User != nil { // only a signed-in session carries flashes
+		pd.Flash = h.sessions.PopString(r.Context(), keyFlash)
+	}
+	return pd
+}
+
+// keyFlash carries the outcome of an action to the page it redirects to.
+const keyFlash = "flash"
+
+// flash says, on the next page this browser sees, what an action did: every
+// action that redirects leaves one, so nobody wonders whether it worked.
+func (h *Handler) flash(r *http.Request, msg string) {
+	h.sessions.Put(r.Context(), keyFlash, msg)
 }
 
 // isFragmentRequest says whether htmx wants a fragment. History restores
@@ -225,3 +238,11 @@ func viewUser(ctx context.Context) *templates.User {
 }
 
 type userKey struct{}
+
+// plural picks the word for n things.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -66,6 +66,7 @@ func (h *Handler) scanTenant(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{status: http.StatusBadGateway, title: "The scan did not finish",
 			message: "The portal could not read " + t.DisplayName + " from Microsoft Graph. The Tenants page says why; the inventory from the last good scan is kept.", err: scanErr}
 	}
+	h.flash(r, fmt.Sprintf("Scanned %s: %d %s found, %d new, %d removed since the last scan.", t.DisplayName, res.Found, plural(res.Found, "credential", "credentials"), res.New, res.Removed))
 	target := fmt.Sprintf("/?tenant=%d", t.ID)
 	if isFragmentRequest(r) {
 		w.Header().Set("HX-Redirect", target)

@@ -248,6 +248,11 @@ func (h *Handler) setContacts(w http.ResponseWriter, r *http.Request) error {
 	if err := h.tenantAdmin.SetTenantContacts(r.Context(), id, contacts, h.auditEvent(r, "tenant.contacts", "", map[string]string{"contacts": strings.Join(contacts, ",")})); err != nil {
 		return err
 	}
+	if len(contacts) == 0 {
+		h.flash(r, "Alert contacts removed: this tenant's alerts go to the portal's list only.")
+	} else {
+		h.flash(r, fmt.Sprintf("Alert contacts saved: %d %s.", len(contacts), plural(len(contacts), "address", "addresses")))
+	}
 	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
 	return nil
 }

@@ -61,6 +61,8 @@ type PageData struct {
 	User    *User // nil when nobody is signed in
 	// NoHistory keeps htmx from caching the page in localStorage (pages that show secrets).
 	NoHistory bool
+	// Flash is what the action that led here did ("Scanned Fabrikam: …").
+	Flash string
 }
 
 // RoleLabel is the role as users read it.
