@@ -145,17 +145,31 @@ func parseUnclamped(data []byte) (*Blueprint, ValidationErrors) {
 	b := &Blueprint{}
 	d.decode(root, reflect.ValueOf(b).Elem(), "", 0)
 	b.lines = d.lines
-	if len(d.errs) > 0 {
-		// Structural problems make semantic checks unreliable; report
-		// them, and the version check, which explains unknown fields in a
-		// file written for another version of the format.
-		errs := append(d.errs, validateVersion(b)...)
-		errs.sort()
-		return b, errs.capped()
-	}
-	errs := validate(b)
+	// Every problem at once: the semantic checks run beside the structural
+	// ones, except on a field that could not be decoded (its "missing" or
+	// "invalid" would only repeat the structural problem).
+	errs := append(d.errs, withoutFields(validate(b), d.errs)...)
 	errs.sort()
 	return b, errs.capped()
+}
+
+// withoutFields drops the problems about a field, or a part of one, that
+// already has a problem in known.
+func withoutFields(es, known ValidationErrors) ValidationErrors {
+	var out ValidationErrors
+	for _, e := range es {
+		dup := false
+		for _, k := range known {
+			if k.Field != "" && (e.Field == k.Field || strings.HasPrefix(e.Field, k.Field+".") || strings.HasPrefix(e.Field, k.Field+"[")) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // capped cuts a long list of problems short.

@@ -225,6 +225,28 @@ func TestParseBad(t *testing.T) {
 	}
 }
 
+// A blueprint with a structural mistake (a list where text belongs) and
+// three others gets all four back in one answer, not in two rounds.
+func TestParseReportsEveryProblemAtOnce(t *testing.T) {
+	in := withLine(3, "id: [test-product]")                 // structural: a list, not text
+	in = strings.Replace(in, "name: Test product\n", "", 1) // name missing
+	in = strings.Replace(in, "    name: Mail.Send\n", "    name: Mail.Sendd\n", 1)
+	in = strings.Replace(in, "  defaultLifetimeMonths: 6", "  defaultLifetimeMonths: 36", 1)
+	_, err := Parse([]byte(in))
+	var errs ValidationErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Parse = %v, want ValidationErrors", err)
+	}
+	var fields []string
+	for _, e := range errs {
+		fields = append(fields, e.Field)
+	}
+	want := []string{"name", "id", "permissions[0].name", "secret.defaultLifetimeMonths"} // by line; a missing field is on line 1
+	if !cmp.Equal(fields, want) {
+		t.Errorf("problems in fields %v, want %v:\n%v", fields, want, err)
+	}
+}
+
 func TestValidationErrorsError(t *testing.T) {
 	errs := ValidationErrors{
 		{Line: 0, Message: "the file is too big"},

@@ -73,12 +73,6 @@ func (v *validator) required(path, value string) bool {
 	return true
 }
 
-func validateVersion(b *Blueprint) ValidationErrors {
-	v := &validator{b: b}
-	v.version()
-	return v.errs
-}
-
 func (v *validator) version() {
 	b := v.b
 	switch {

@@ -66,6 +66,29 @@ func TestCatalogueInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="blueprint-errors"]`)),
 	))
 	screenshot(t, ctx, "blueprint-errors")
+	// Four mistakes, one of them structural: all four at once, each line a way into the editor.
+	bad := strings.Replace(string(catalog.CustomTemplate()), "id: my-product", "id: [my-product]", 1)
+	bad = strings.Replace(bad, "vendor: ", "vendorr: ", 1)
+	bad = strings.Replace(bad, "name: Mail.Send", "name: Mail.Sendd", 1)
+	bad = strings.Replace(bad, "defaultLifetimeMonths: 6", "defaultLifetimeMonths: 60", 1)
+	must(t, chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`[data-testid="blueprint-source"]`), bad),
+		chromedp.Click(chromedp.CSS(`[data-testid="save-blueprint"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="blueprint-errors"]`)),
+	))
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('[data-testid="blueprint-error"]')).map(e => e.innerText)`))
+	must(t, err)
+	if len(problems) < 4 {
+		t.Errorf("four mistakes reported as %d problems: %q", len(problems), problems)
+	}
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="blueprint-error"] [data-goto-line]`))))
+	selected, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const ta = document.querySelector('textarea[name=source]'); return document.activeElement === ta ? ta.value.slice(ta.selectionStart, ta.selectionEnd) : 'not focused'; })()`))
+	must(t, err)
+	first, err := chromedp.Run(ctx, chromedp.Evaluate[int](`parseInt(document.querySelector('[data-goto-line]').getAttribute('data-goto-line'), 10)`))
+	must(t, err)
+	if want := strings.Split(bad, "\n")[first-1]; selected != want {
+		t.Errorf("the first problem's line (%d) selected %q in the editor, want %q", first, selected, want)
+	}
 	must(t, chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`[data-testid="blueprint-source"]`), src),
 		chromedp.Click(chromedp.CSS(`[data-testid="save-blueprint"]`)),

@@ -49,6 +49,25 @@
     setInterval(poll, 1000);
   });
 
+  // A blueprint problem's line number selects that line in the editor.
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest && ev.target.closest("[data-goto-line]");
+    if (!a) return;
+    var ta = document.querySelector("textarea[name=source]");
+    if (!ta) return;
+    ev.preventDefault();
+    var line = parseInt(a.getAttribute("data-goto-line"), 10) || 1;
+    var lines = ta.value.split("\n");
+    var start = 0;
+    for (var i = 0; i < line - 1 && i < lines.length; i++) start += lines[i].length + 1;
+    var end = start + (lines[line - 1] || "").length;
+    ta.focus();
+    ta.setSelectionRange(start, end);
+    // Scroll the line into view: about one line-height per line.
+    var lh = parseFloat(getComputedStyle(ta).lineHeight) || 20;
+    ta.scrollTop = Math.max(0, (line - 3) * lh);
+  });
+
   // Print buttons (the hand-off sheet).
   document.addEventListener("click", function (ev) {
     if (ev.target.closest && ev.target.closest("[data-print]")) window.print();
