@@ -268,6 +268,37 @@ func (v Values) lookup(name string) string {
 	return strings.TrimSpace(v.Params[name])
 }
 
+// varWords name the portal's own template variables as admins say them.
+var varWords = map[string]string{
+	VarClientID:           "client ID",
+	VarTenantID:           "tenant ID",
+	VarClientSecret:       "client secret",
+	VarSecretExpires:      "secret's end date",
+	VarServicePrincipalID: "service principal's object ID",
+}
+
+// Describe fills a template with words instead of values, for pages shown
+// before anything is registered: "the client ID" in prose, "<client ID>"
+// where the text is a value or PowerShell (as Microsoft's documentation
+// writes placeholders). A parameter is named by its label.
+func (b *Blueprint) Describe(s string, code bool) string {
+	return expand(s, func(name string) string {
+		w, ok := varWords[name]
+		if !ok {
+			w = name
+			for _, p := range b.Parameters {
+				if p.Name == name && p.Label != "" {
+					w = strings.ToLower(p.Label[:1]) + p.Label[1:]
+				}
+			}
+		}
+		if code {
+			return "<" + w + ">"
+		}
+		return "the " + w
+	})
+}
+
 // Sheet is a hand-off place with the values filled in.
 type Sheet struct {
 	Title    string

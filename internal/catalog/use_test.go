@@ -386,3 +386,25 @@ func TestRequiredResourceAccess(t *testing.T) {
 		t.Errorf("RequiredResourceAccess(no ID) = %v, want an error", err)
 	}
 }
+
+// Describe tells a template in words before anything is registered.
+func TestDescribe(t *testing.T) {
+	bp, ok := Builtin("exact-synergy-calendar")
+	if !ok {
+		t.Fatal("no exact-synergy-calendar")
+	}
+	for _, c := range []struct {
+		in   string
+		code bool
+		want string
+	}{
+		{"{{client_id}}", true, "<client ID>"},
+		{"Scope {{client_id}} to {{tenant_id}}.", false, "Scope the client ID to the tenant ID."},
+		{"https://{{server_name}}/synergy", true, "https://<" + strings.ToLower(bp.Parameters[0].Label[:1]) + bp.Parameters[0].Label[1:] + ">/synergy"},
+		{"no template", false, "no template"},
+	} {
+		if got := bp.Describe(c.in, c.code); got != c.want {
+			t.Errorf("Describe(%q, %v) = %q, want %q", c.in, c.code, got, c.want)
+		}
+	}
+}

@@ -143,6 +143,15 @@ var consentWords = map[catalog.AdminConsent]string{
 	catalog.ConsentCheckTenant: "depends on the tenant's consent settings",
 }
 
+// describeAll tells templated values in words (see catalog.Blueprint.Describe).
+func describeAll(b *catalog.Blueprint, vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = b.Describe(v, true)
+	}
+	return out
+}
+
 func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
 	l, err := h.findBlueprint(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
@@ -162,6 +171,8 @@ func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
 	if d.SignInAudience == "" {
 		d.SignInAudience = b.Registration.SignInAudience
 	}
+	d.DisplayName = b.Describe(d.DisplayName, true)
+	d.WebRedirectURIs, d.PublicRedirectURIs = describeAll(b, d.WebRedirectURIs), describeAll(b, d.PublicRedirectURIs)
 	for _, a := range b.AppliesTo {
 		d.AppliesTo = append(d.AppliesTo, strings.TrimSpace(a.Product+" "+a.Versions))
 	}
@@ -176,11 +187,15 @@ func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
 			Privilege: string(pm.Privilege), Summary: pm.Summary, Reason: rp.Reason, Optional: rp.Optional, Feature: rp.Feature,
 		})
 	}
-	// The catalogue shows the templates ({{client_id}}): nothing is filled in yet.
+	// Nothing is registered yet: the templates are told in words ("<client ID>",
+	// "the server name"); the wizard fills in the real values.
 	for _, place := range b.Handoff {
-		hv := templates.HandoffView{Title: place.Title, MenuPath: place.MenuPath, Note: place.Note, Steps: place.Steps}
+		hv := templates.HandoffView{Title: place.Title, MenuPath: place.MenuPath, Note: b.Describe(place.Note, false)}
+		for _, st := range place.Steps {
+			hv.Steps = append(hv.Steps, b.Describe(st, false))
+		}
 		for _, f := range place.Fields {
-			hv.Fields = append(hv.Fields, templates.HandoffFieldView{Label: f.Label, Value: f.Value, Note: f.Note,
+			hv.Fields = append(hv.Fields, templates.HandoffFieldView{Label: f.Label, Value: b.Describe(f.Value, true), Note: b.Describe(f.Note, false),
 				Secret: strings.Contains(f.Value, "{{"+catalog.VarClientSecret+"}}")})
 		}
 		d.Handoff = append(d.Handoff, hv)
@@ -190,7 +205,7 @@ func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
 		d.EWSGraphVariant = n.GraphVariant
 	}
 	for _, a := range b.Hardening {
-		d.Hardening = append(d.Hardening, templates.AdviceView{Title: a.Title, Text: a.Text, PowerShell: a.PowerShell})
+		d.Hardening = append(d.Hardening, templates.AdviceView{Title: a.Title, Text: b.Describe(a.Text, false), PowerShell: b.Describe(a.PowerShell, true)})
 	}
 	for _, dt := range b.Doubts {
 		d.Doubts = append(d.Doubts, templates.DoubtView{About: dt.About, Guide: dt.Guide, Note: dt.Note})

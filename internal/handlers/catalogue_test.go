@@ -61,6 +61,13 @@ func TestCatalogueListsEveryBuiltinWithPlainPermissions(t *testing.T) {
 				t.Errorf("%s: summary of %s missing: %q", bp.ID, rp.Name, rp.Permission.Summary)
 			}
 		}
+		// Nothing is registered yet: templates are told in words, never as raw {{client_id}}.
+		if i := strings.Index(page, "{{"); i >= 0 {
+			t.Errorf("%s: a raw template on the page: %q", bp.ID, page[i:min(len(page), i+40)])
+		}
+		if strings.Contains(page, `aria-invalid="false"`) {
+			t.Errorf("%s: a field marked valid that nobody checked", bp.ID)
+		}
 		if bp.UsesEWS() != strings.Contains(page, `data-testid="ews-notice"`) {
 			t.Errorf("%s: EWS notice shown = %v, want %v", bp.ID, !bp.UsesEWS(), bp.UsesEWS())
 		}

@@ -249,7 +249,7 @@ func (h *Handler) setContacts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(contacts) == 0 {
-		h.flash(r, "Alert contacts removed: this tenant's alerts go to the portal's list only.")
+		h.flash(r, "Alert contacts removed: this tenant's alerts go to the portal-wide recipients only.")
 	} else {
 		h.flash(r, fmt.Sprintf("Alert contacts saved: %d %s.", len(contacts), plural(len(contacts), "address", "addresses")))
 	}

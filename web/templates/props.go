@@ -279,11 +279,14 @@ type OnboardingResultData struct {
 	Message   string
 }
 
+// ariaInvalid marks a field with an error. A field without one gets no
+// verdict (an empty value): "false" would draw Pico's green tick on fields
+// nobody has checked, such as an empty optional one.
 func ariaInvalid(errMsg string) string {
 	if errMsg != "" {
 		return "true"
 	}
-	return "false"
+	return ""
 }
 
 func stateClass(state string) string {

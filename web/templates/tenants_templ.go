@@ -187,7 +187,7 @@ func TenantsPage(p PageData, d TenantsData) templ.Component {
 						}
 					}
 					if len(t.Contacts) == 0 {
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<small class=\"muted\">the portal's list only</small> ")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<small class=\"muted\">portal-wide recipients only</small> ")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
