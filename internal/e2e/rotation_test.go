@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,41 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	// The new secret's own page: what it is, its Rotate, where it lives in Entra, and its history.
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="credential-link-`+keys[0]+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="credential-history"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotate-`+keys[0]+`"]`)),
+	))
+	screenshot(t, ctx, "credential-detail")
+	history, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="credential-history"]`)))
+	must(t, err)
+	if !strings.Contains(history, "A new secret was added by a rotation.") {
+		t.Errorf("the new secret's history:\n%s", history)
+	}
+	entra, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-testid="credential-entra-link"]`), "href"))
+	must(t, err)
+	if !strings.Contains(entra.Value, "/appId/"+app.AppID) || !strings.Contains(entra.Value, env.Other) {
+		t.Errorf("Entra admin center link %q lacks the app or the tenant", entra.Value)
+	}
+	// The old one's page says it is gone, and how.
+	var oldID int64
+	must(t, env.Store.Pool().QueryRow(context.Background(), `SELECT id FROM credentials WHERE key_id = $1`, oldKey).Scan(&oldID))
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/credentials/%d", env.Portal.URL, oldID)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="credential-removed"]`)),
+	))
+	history, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="credential-history"]`)))
+	must(t, err)
+	for _, want := range []string{"Rotation started.", "Its successor was added by a rotation", "Removed by a rotation"} {
+		if !strings.Contains(history, want) {
+			t.Errorf("the old secret's history lacks %q:\n%s", want, history)
+		}
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid^="rotate-"]').length`)); n != 0 {
+		t.Error("a removed secret's page offers Rotate")
+	}
+
 	// And the alert run: a recipient who was never warned before gets nothing about Legacy mail now
 	// (the new secret lasts months; the old one is gone).
 	if mails := alertRun(t, env, "after@contoso.example"); strings.Contains(mails, "Legacy mail") {

@@ -44,6 +44,7 @@ type Handler struct {
 	shares        shareStore
 	rotations     rotationStore
 	adopts        adoptStore
+	details       credentialDetailStore
 	wizard        Wizard
 
 	alertSettings AlertSettings
@@ -115,6 +116,7 @@ func New(d Deps) *Handler {
 		h.shares = d.Store
 		h.rotations = d.Store
 		h.adopts = d.Store
+		h.details = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health

@@ -49,6 +49,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Get("/credentials.csv", h.wrap(h.credentialsCSV))
 				r.Get("/credentials.json", h.wrap(h.credentialsJSON))
 				r.Get("/credentials.ics", h.wrap(h.credentialsICS))
+				r.Get("/credentials/{id}", h.wrap(h.credentialPage))
 				r.Get("/tenants", h.wrap(h.tenantsPage))
 				r.Get("/alerts", h.wrap(h.alertsPage))
 				r.Get("/catalogue", h.wrap(h.cataloguePage))

@@ -1,0 +1,128 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/web/templates"
+)
+
+// credentialDetailStore is what a credential's page reads.
+type credentialDetailStore interface {
+	CredentialByID(ctx context.Context, id int64) (store.CredentialDetail, error)
+	CredentialHistory(ctx context.Context, entraTenantID, keyID string, limit int) ([]store.AuditEvent, error)
+	RegistrationByClientID(ctx context.Context, tenantID, clientID string) (store.Registration, error)
+	OpenRotations(ctx context.Context) (map[string]store.Rotation, error)
+}
+
+// entraAppURL links an app registration (or, for a service principal's own
+// credential, the enterprise application) in the Microsoft Entra admin
+// center, in the credential's tenant.
+// https://learn.microsoft.com/en-us/entra/identity-platform/howto-create-service-principal-portal
+func entraAppURL(c store.CredentialDetail) string {
+	if c.OwnerKind == "service_principal" {
+		return "https://entra.microsoft.com/" + url.PathEscape(c.EntraTenantID) + "#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Overview/objectId/" +
+			url.PathEscape(c.OwnerObjectID) + "/appId/" + url.PathEscape(c.OwnerAppID)
+	}
+	return "https://entra.microsoft.com/" + url.PathEscape(c.EntraTenantID) + "#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Credentials/appId/" +
+		url.PathEscape(c.OwnerAppID)
+}
+
+// eventWords tells an audit action about a credential in a sentence.
+var eventWords = map[string]string{
+	"registration.secret": "Made by the registration wizard.",
+	"rotation.start":      "Rotation started.",
+	"rotation.secret":     "A new secret was added by a rotation.",
+	"rotation.schedule":   "The old secret's removal was scheduled.",
+	"rotation.done":       "Removed by a rotation: the new secret took over.",
+}
+
+// credentialPage shows one credential: what it is, where it lives, the
+// registration and hand-off when the portal made its app, and its history
+// (GET /credentials/{id}).
+func (h *Handler) credentialPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return errNotFound()
+	}
+	c, err := h.details.CredentialByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	operator := auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
+	open := map[string]store.Rotation{}
+	if operator {
+		if open, err = h.details.OpenRotations(ctx); err != nil {
+			return err
+		}
+	}
+	row := credentialRow(c.Credential, now)
+	row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
+	credentialActions(&row, c.Credential, operator, open)
+	d := templates.CredentialDetailData{Row: row, TenantName: c.TenantName, TenantID: c.EntraTenantID, OwnerName: c.OwnerName,
+		OwnerKind: strings.ToLower(row.OwnerKind), AppID: c.OwnerAppID, ObjectID: c.OwnerObjectID, KeyID: c.KeyID, Thumbprint: c.Thumbprint,
+		Ends: row.Ends, FirstSeen: fmtTime(c.FirstSeenAt), LastSeen: fmtTime(c.LastSeenAt), EntraURL: entraAppURL(c), CanTrack: operator}
+	if c.StartsAt != nil {
+		d.Starts = c.StartsAt.UTC().Format("2 Jan 2006 15:04 UTC")
+	}
+	if c.RemovedAt != nil {
+		d.Removed = fmtTime(*c.RemovedAt)
+	}
+	if c.OwnerKind == "application" {
+		reg, err := h.details.RegistrationByClientID(ctx, c.EntraTenantID, c.OwnerAppID)
+		switch {
+		case err == nil:
+			d.Registration = h.credentialRegistration(ctx, reg)
+		case errors.Is(err, store.ErrNotFound):
+			d.CanAdopt = operator && c.RemovedAt == nil
+		default:
+			return err
+		}
+	}
+	events, err := h.details.CredentialHistory(ctx, c.EntraTenantID, c.KeyID, 50)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		what := eventWords[e.Action]
+		if what == "" {
+			what = e.Action
+		}
+		if e.Details["old_key_id"] != "" && strings.EqualFold(e.Details["old_key_id"], c.KeyID) && e.Action == "rotation.secret" {
+			what = "Its successor was added by a rotation; this one stays until the rotation removes it."
+		}
+		if e.Outcome != store.OutcomeSuccess {
+			what += " (" + e.Outcome + ")"
+		}
+		d.History = append(d.History, templates.CredentialEvent{When: fmtTime(e.OccurredAt), Who: e.ActorName, What: what, Failed: e.Outcome != store.OutcomeSuccess})
+	}
+	h.render(w, r, http.StatusOK, templates.CredentialPage(h.page(r, c.OwnerName+" · "+row.Kind, templates.SectionDashboard), d))
+	return nil
+}
+
+// credentialRegistration is the registration a credential's app came from,
+// with its blueprint's hand-off filled in (the secret itself is never known).
+func (h *Handler) credentialRegistration(ctx context.Context, reg store.Registration) *templates.CredentialRegistration {
+	cr := &templates.CredentialRegistration{BlueprintID: reg.BlueprintID, BlueprintName: reg.BlueprintID, AppliedBy: reg.AppliedByName, AppliedAt: fmtTime(reg.AppliedAt)}
+	if reg.LastRunID != nil {
+		cr.RunID = *reg.LastRunID
+	}
+	l, err := h.findBlueprint(ctx, reg.BlueprintID)
+	if err != nil {
+		return cr // a custom blueprint deleted since: the registration still says which it was
+	}
+	cr.BlueprintName = l.bp.Name
+	cr.Handoff = handoffViews(l.bp, catalog.Values{ClientID: reg.ClientID, TenantID: reg.TenantID, ServicePrincipalID: reg.SPObjectID, Params: reg.Params})
+	return cr
+}
