@@ -91,7 +91,7 @@ func TestExpiredSessionDuringHtmxRequestRedirectsTheWholePage(t *testing.T) {
 		chromedp.Navigate(env.Portal.URL+"/catalogue"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="catalogue-search"]`)),
 	))
-	sessions, err := env.Store.ListSessions(context.Background())
+	sessions, err := env.Store.ListSessions(context.Background(), 0)
 	must(t, err)
 	for _, s := range sessions {
 		must(t, env.Store.EndSession(context.Background(), s.ID, store.AuditEvent{Action: "session.end"}))

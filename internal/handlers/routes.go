@@ -13,8 +13,13 @@ import (
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(requestID, h.realIP, h.logRequests, h.recoverPanics, h.securityHeaders, h.crossOriginProtection)
-	r.NotFound(h.wrap(func(w http.ResponseWriter, r *http.Request) error { return errNotFound() }))
-	r.MethodNotAllowed(h.wrap(func(w http.ResponseWriter, r *http.Request) error {
+	// Error pages for unknown addresses run inside the session middleware
+	// too: they show who is signed in and, for them, are never cached.
+	withSession := func(fn appHandler) http.HandlerFunc {
+		return h.sessions.LoadAndSave(h.loadUser(h.wrap(fn))).ServeHTTP
+	}
+	r.NotFound(withSession(func(w http.ResponseWriter, r *http.Request) error { return errNotFound() }))
+	r.MethodNotAllowed(withSession(func(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{status: http.StatusMethodNotAllowed, title: "Not allowed here", message: "This address does not accept that kind of request."}
 	}))
 
@@ -24,7 +29,7 @@ func (h *Handler) Routes() http.Handler {
 	r.Handle(static.Prefix+"*", static.Handler())
 
 	r.Group(func(r chi.Router) {
-		r.Use(h.sessions.LoadAndSave, h.loadUser)
+		r.Use(h.sessions.LoadAndSave, h.loadUser, h.parseForms)
 
 		// Sign-in.
 		r.Get("/login", h.wrap(h.login))

@@ -214,7 +214,7 @@ func TestRecordSignInAuditsRoleChanges(t *testing.T) {
 	if _, err := st.RecordSignIn(ctx, in); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("reusing a session ID = %v, want ErrConflict", err)
 	}
-	sessions, _ := st.ListSessions(ctx)
+	sessions, _ := st.ListSessions(ctx, 0)
 	if len(sessions) != 2 {
 		t.Errorf("ListSessions() = %d sessions, want 2", len(sessions))
 	}
