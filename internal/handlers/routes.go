@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/web/static"
 )
 
@@ -109,5 +110,8 @@ func (h *Handler) Routes() http.Handler {
 			})
 		})
 	})
+	if h.baseURL != nil && h.baseURL.Scheme == "http" && config.IsLoopback(h.baseURL.Hostname()) {
+		return LoopbackOnly(r) // a development server on loopback (portal dev)
+	}
 	return r
 }
