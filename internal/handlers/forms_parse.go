@@ -92,7 +92,7 @@ func formProblem(name string, values []string) string {
 	}
 	for _, v := range values {
 		if p := safetext.Problem(v); p != "" {
-			return fmt.Sprintf("The field %q %s, which the portal cannot store. Remove it and try again; nothing was changed.", trunc.Ellipsis(name, 40), p)
+			return fmt.Sprintf("The field %q %s, which the portal cannot store. Remove it and try again. Nothing was changed.", trunc.Ellipsis(name, 40), p)
 		}
 	}
 	return ""
