@@ -1,15 +1,19 @@
 package inventory_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/graph"
 	"github.com/appreg-portal/portal/internal/inventory"
 	"github.com/appreg-portal/portal/internal/safetext"
+	"github.com/appreg-portal/portal/internal/store"
 )
 
 // Issue 13, item 3: one odd item is left out or named, never the scan's end.
@@ -82,4 +86,38 @@ func FuzzCredentials(f *testing.F) {
 			}
 		}
 	})
+}
+
+// failingRecorder stores nothing: the database refuses the scan.
+type failingRecorder struct{ reasons []string }
+
+func (f *failingRecorder) RecordScanWithProblems(ctx context.Context, tenantID int64, found []store.Credential, problems []string, at time.Time) (store.ScanResult, error) {
+	return store.ScanResult{}, errors.New("store: record scan: ERROR: invalid byte sequence for encoding \"UTF8\": 0x00 (SQLSTATE 22021)")
+}
+
+func (f *failingRecorder) RecordScanFailure(ctx context.Context, tenantID int64, reason string) error {
+	f.reasons = append(f.reasons, reason)
+	return nil
+}
+
+// Issue 13, item 3: a scan that fails after reading Graph still says why.
+func TestScanThatCannotBeStoredSaysWhy(t *testing.T) {
+	sim, srv := entrasim.NewTestServer(t, entrasim.Options{})
+	tid, err := sim.CreateTenant("Contoso", "contoso.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := sim.CreateApplication(tid, entrasim.AppSpec{DisplayName: "Portal", SignInAudience: "AzureADMultipleOrgs", Secret: true,
+		ApplicationPermissions: []string{"Application.Read.All", "Organization.Read.All"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &failingRecorder{}
+	s := inventory.New(inventory.Config{Authority: srv.URL, GraphURL: srv.URL + "/v1.0", ClientID: app.AppID, ClientSecret: app.SecretText}, rec)
+	if _, err := s.Scan(context.Background(), store.Tenant{ID: 7, EntraTenantID: tid}); err == nil {
+		t.Fatal("Scan() = nil error, want the store's")
+	}
+	if len(rec.reasons) != 1 || !strings.Contains(rec.reasons[0], "could not store what it found") {
+		t.Errorf("recorded reasons = %q, want one saying the results could not be stored", rec.reasons)
+	}
 }
