@@ -19,6 +19,7 @@ import (
 
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/handlers"
 	"github.com/appreg-portal/portal/internal/pgcluster"
 	"github.com/appreg-portal/portal/internal/seal"
 )
@@ -125,7 +126,8 @@ func startDevEntra(addr string, log *slog.Logger) (devEntra, func(), error) {
 		ln.Close()
 		return devEntra{}, nil, errors.New("the demo world has no portal application")
 	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	// Loopback names only: no DNS rebinding into the emulator's /_sim API.
+	srv := &http.Server{Handler: handlers.LoopbackOnly(sim), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("Entra emulator stopped", "err", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wneessen/go-mail"
 
+	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -209,11 +210,11 @@ func Subject(ds []store.AlertDelivery, now time.Time) string {
 	}
 	switch {
 	case expired > 0:
-		return fmt.Sprintf("[AppReg Portal] %d expired: %s and %d more need attention", expired, soonest.OwnerName, len(ds)-1)
+		return fmt.Sprintf("[AppReg Portal] %d expired: %s and %d more need attention", expired, safetext.Line(soonest.OwnerName), len(ds)-1)
 	case len(ds) == 1:
-		return fmt.Sprintf("[AppReg Portal] %s: %s expires %s", soonest.TenantName, soonest.OwnerName, when(soonest.EndsAt, now))
+		return fmt.Sprintf("[AppReg Portal] %s: %s expires %s", safetext.Line(soonest.TenantName), safetext.Line(soonest.OwnerName), when(soonest.EndsAt, now))
 	}
-	return fmt.Sprintf("[AppReg Portal] %d secrets and certificates expire soon, first %s %s", len(ds), soonest.OwnerName, when(soonest.EndsAt, now))
+	return fmt.Sprintf("[AppReg Portal] %d secrets and certificates expire soon, first %s %s", len(ds), safetext.Line(soonest.OwnerName), when(soonest.EndsAt, now))
 }
 
 // Body is the plain-text digest. It names tenants, applications, key IDs
@@ -230,8 +231,10 @@ func Body(ds []store.AlertDelivery, now time.Time, portalURL string) string {
 		if !d.EndsAt.After(now) {
 			status = "Expired"
 		}
+		// Every name comes from a tenant's administrator: one line each, so
+		// none can add lines (or "instructions") to the mail.
 		fmt.Fprintf(&b, "- %s — %s\n  %s %q (key ID %s), application ID %s\n  %s: %s\n\n",
-			d.TenantName, d.OwnerName, kind, d.DisplayName, d.KeyID, d.OwnerAppID,
+			safetext.Line(d.TenantName), safetext.Line(d.OwnerName), kind, safetext.Line(d.DisplayName), safetext.Line(d.KeyID), safetext.Line(d.OwnerAppID),
 			status, d.EndsAt.UTC().Format("Monday 2 January 2006 15:04 UTC"))
 	}
 	b.WriteString("Rotate each one in the portal or the Entra admin center, then enter the new value in the product that uses it.\n")

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/trunc"
 )
 
@@ -87,11 +88,23 @@ func ParseCustom(data []byte) (*Blueprint, error) {
 			Message: fmt.Sprintf("%q is the ID of a built-in blueprint; choose another ID", b.ID)})
 		errs.sort()
 	}
+	if b != nil && ReservedID(b.ID) {
+		errs = append(errs, ValidationError{Line: b.Line("id"), Field: "id",
+			Message: fmt.Sprintf("%q is a word the portal's addresses use (/catalogue/%s); choose another ID", b.ID, b.ID)})
+		errs.sort()
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return b, nil
 }
+
+// reservedIDs are path words under /catalogue that a blueprint's ID would
+// shadow or be shadowed by (/catalogue/new is the form to add one).
+var reservedIDs = map[string]bool{"new": true, "edit": true, "import": true, "upload": true, "register": true, "delete": true}
+
+// ReservedID reports whether id is a route word and not a blueprint ID.
+func ReservedID(id string) bool { return reservedIDs[strings.ToLower(id)] }
 
 func (es ValidationErrors) sort() {
 	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
@@ -140,6 +153,9 @@ func parseUnclamped(data []byte) (*Blueprint, ValidationErrors) {
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		return nil, ValidationErrors{{Line: root.Line, Message: "want a mapping of fields, got " + kindName(root)}}
+	}
+	if errs := controlCharacters(root); len(errs) > 0 {
+		return nil, errs.capped()
 	}
 	d := &decoder{lines: map[string]int{}}
 	b := &Blueprint{}
@@ -455,4 +471,26 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// controlCharacters reports text a blueprint cannot hold: a NUL or other
+// control character (other than a tab or line break), which YAML's escapes
+// ("\0", "\x1b") can write, or bytes that are not UTF-8. Postgres refuses
+// NUL in text (SQLSTATE 22021), and such a character has no place in a name,
+// a URI or a help text.
+func controlCharacters(n *yaml.Node) ValidationErrors {
+	var errs ValidationErrors
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode {
+			if p := safetext.Problem(n.Value); p != "" {
+				errs = append(errs, ValidationError{Line: n.Line, Message: "this value " + p + "; remove it"})
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	return errs
 }

@@ -71,6 +71,9 @@ func TestCatalogueInChromium(t *testing.T) {
 	bad = strings.Replace(bad, "vendor: ", "vendorr: ", 1)
 	bad = strings.Replace(bad, "name: Mail.Send", "name: Mail.Sendd", 1)
 	bad = strings.Replace(bad, "defaultLifetimeMonths: 6", "defaultLifetimeMonths: 60", 1)
+	// The first answer's list goes, so the wait below sees the second one.
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="blueprint-errors"]').remove() === undefined`))
+	must(t, err)
 	must(t, chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`[data-testid="blueprint-source"]`), bad),
 		chromedp.Click(chromedp.CSS(`[data-testid="save-blueprint"]`)),
@@ -114,7 +117,7 @@ func TestExpiredSessionDuringHtmxRequestRedirectsTheWholePage(t *testing.T) {
 		chromedp.Navigate(env.Portal.URL+"/catalogue"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="catalogue-search"]`)),
 	))
-	sessions, err := env.Store.ListSessions(context.Background())
+	sessions, err := env.Store.ListSessions(context.Background(), 0)
 	must(t, err)
 	for _, s := range sessions {
 		must(t, env.Store.EndSession(context.Background(), s.ID, store.AuditEvent{Action: "session.end"}))

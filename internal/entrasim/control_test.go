@@ -202,3 +202,41 @@ func TestLogout(t *testing.T) {
 		t.Errorf("unregistered: %d %q", r.status, r.header.Get("Location"))
 	}
 }
+
+// The demo portal app is the multi-tenant app customers consent to with ".default": it carries only the
+// two scan permissions, so a customer's consent grants nothing more. Mail.Send for the home tenant is on a
+// separate single-tenant app (issue 13).
+func TestDemoSeedPortalAppAsksOnlyScanPermissions(t *testing.T) {
+	sim, srv := entrasim.NewTestServer(t, entrasim.Options{AutoLogin: true})
+	res, err := sim.LoadSeed(bytes.NewReader(entrasim.DemoSeed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	portal := res.Applications["portal"]
+	var roles []string
+	for _, r := range claims(t, appTokenFor(t, srv.URL, res.Tenants["fabrikam"], portal.AppID, portal.SecretText))["roles"].([]any) {
+		roles = append(roles, r.(string))
+	}
+	slices.Sort(roles)
+	if strings.Join(roles, ",") != "Application.Read.All,Organization.Read.All" {
+		t.Errorf("the portal app's roles in a customer tenant = %v, want only the two scan permissions", roles)
+	}
+	mail, ok := res.Applications["portal-mail"]
+	if !ok || res.TenantOf["portal-mail"] != res.Tenants["contoso"] {
+		t.Fatalf("the demo world has no home-tenant mail app: %+v", res.Applications)
+	}
+	found := false
+	for _, ts := range sim.State().Tenants {
+		for _, a := range ts.Applications {
+			if a.AppID == mail.AppID {
+				found = true
+				if a.SignInAudience != "AzureADMyOrg" {
+					t.Errorf("the mail app's audience = %q, want AzureADMyOrg (single tenant)", a.SignInAudience)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error("the mail app is not in the world's state")
+	}
+}

@@ -844,3 +844,32 @@ func (s *Sim) userAnywhere(idOrUPN string) (*tenant, *user) {
 	}
 	return nil, nil
 }
+
+// AddApplicationPermission adds an application permission (a Microsoft Graph value such as "Mail.Send",
+// or a resource-qualified one) to an application's configured permissions (requiredResourceAccess), as
+// an owner does under API permissions → Add a permission. Like Entra, it grants nothing: the next admin
+// consent for ".default" does.
+func (s *Sim) AddApplicationPermission(appID, permission string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app := s.appsByAppID[appID]
+	if app == nil {
+		return fmt.Errorf("%w: application %s", ErrNotFound, appID)
+	}
+	r, v := resolvePermissionName(permission)
+	if r == nil {
+		return fmt.Errorf("%w: unknown resource in %q", ErrInvalid, permission)
+	}
+	id, ok := r.roleByValue(v)
+	if !ok {
+		return fmt.Errorf("%w: unknown application permission %q", ErrInvalid, permission)
+	}
+	app.Data.addRequiredAccess(r.AppID, id, "Role")
+	return nil
+}
+
+// GrantAdminConsent grants an application's configured permissions in a tenant at the Sim's current
+// time, as an administrator's admin consent there would (done out of band, e.g. in the Entra admin center).
+func (s *Sim) GrantAdminConsent(tenantID, appID string) error {
+	return s.adminConsentAll(tenantID, appID)
+}

@@ -19,9 +19,12 @@ import (
 
 // Application is an app registration with its credentials.
 type Application struct {
-	ObjectID       string
-	AppID          string
-	DisplayName    string
+	ObjectID    string
+	AppID       string
+	DisplayName string
+	// NameCleaned says DisplayName had to be made safe (internal/safetext):
+	// Graph's name held a control character, a line break or invalid text.
+	NameCleaned    bool
 	UniqueName     string
 	SignInAudience string
 	Credentials    []Credential
@@ -60,9 +63,9 @@ type Secret struct {
 }
 
 func toApplication(a models.Applicationable) Application {
-	out := Application{ObjectID: deref(a.GetId()), AppID: deref(a.GetAppId()), DisplayName: deref(a.GetDisplayName()),
+	out := Application{ObjectID: deref(a.GetId()), AppID: deref(a.GetAppId()), DisplayName: text(a.GetDisplayName()),
 		UniqueName: deref(a.GetUniqueName()), SignInAudience: deref(a.GetSignInAudience()),
-		Credentials: credentials(a.GetPasswordCredentials(), a.GetKeyCredentials())}
+		Credentials: credentials(a.GetPasswordCredentials(), a.GetKeyCredentials()), NameCleaned: cleaned(a.GetDisplayName())}
 	if w := a.GetWeb(); w != nil {
 		out.WebRedirectURIs = w.GetRedirectUris()
 		if ig := w.GetImplicitGrantSettings(); ig != nil {
@@ -242,7 +245,7 @@ func (c *Client) AddPassword(ctx context.Context, appObjectID, displayName strin
 	if res == nil || res.GetSecretText() == nil {
 		return Secret{}, errors.New("graph: add password: response without secretText")
 	}
-	return Secret{KeyID: uuidString(res.GetKeyId()), DisplayName: deref(res.GetDisplayName()), Hint: deref(res.GetHint()),
+	return Secret{KeyID: uuidString(res.GetKeyId()), DisplayName: text(res.GetDisplayName()), Hint: text(res.GetHint()),
 		Text: *res.GetSecretText(), Start: deref(res.GetStartDateTime()), End: deref(res.GetEndDateTime())}, nil
 }
 

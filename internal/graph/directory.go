@@ -57,7 +57,7 @@ func (c *Client) Me(ctx context.Context) (User, error) {
 	if !ok || u == nil || u.GetId() == nil {
 		return User{}, errors.New("graph: get me: response without a user")
 	}
-	return User{ObjectID: deref(u.GetId()), DisplayName: deref(u.GetDisplayName()), UserPrincipalName: deref(u.GetUserPrincipalName())}, nil
+	return User{ObjectID: deref(u.GetId()), DisplayName: text(u.GetDisplayName()), UserPrincipalName: text(u.GetUserPrincipalName())}, nil
 }
 
 // MyDirectoryRoles returns the directory roles the signed-in user holds,
@@ -72,7 +72,7 @@ func (c *Client) MyDirectoryRoles(ctx context.Context) ([]DirectoryRole, error) 
 	out := []DirectoryRole{}
 	err = iterate(ctx, c, "list my directory roles", res, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue, func(o models.DirectoryObjectable) {
 		if r, ok := o.(models.DirectoryRoleable); ok {
-			out = append(out, DirectoryRole{TemplateID: strings.ToLower(deref(r.GetRoleTemplateId())), DisplayName: deref(r.GetDisplayName())})
+			out = append(out, DirectoryRole{TemplateID: strings.ToLower(deref(r.GetRoleTemplateId())), DisplayName: text(r.GetDisplayName())})
 		}
 	})
 	return out, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -170,4 +171,36 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// AppRoleAssignment is one application permission granted to a service principal.
+type AppRoleAssignment struct {
+	ResourceID string // the resource service principal's object ID
+	AppRoleID  string
+	Created    time.Time
+}
+
+// AppRoleAssignments lists the application permissions granted to the client service principal with
+// when each was granted (GET /servicePrincipals/{id}/appRoleAssignments; Application.Read.All app-only,
+// https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignments). The portal reads its
+// own grants in a customer tenant with it after consent: an admin consent for ".default" grants whatever
+// is configured on the app, so the portal checks what it actually got.
+func (c *Client) AppRoleAssignments(ctx context.Context, clientSPID string) ([]AppRoleAssignment, error) {
+	res, err := serviceprincipals.NewServicePrincipalsRequestBuilderInternal(c.pathParams(), c.adapter).
+		ByServicePrincipalId(clientSPID).AppRoleAssignments().Get(ctx, nil)
+	if err != nil {
+		return nil, mapError("list app role assignments", err)
+	}
+	var out []AppRoleAssignment
+	err = iterate(ctx, c, "list app role assignments", res, models.CreateAppRoleAssignmentCollectionResponseFromDiscriminatorValue, func(a models.AppRoleAssignmentable) {
+		if a == nil {
+			return
+		}
+		out = append(out, AppRoleAssignment{ResourceID: uuidString(a.GetResourceId()), AppRoleID: strings.ToLower(uuidString(a.GetAppRoleId())),
+			Created: deref(a.GetCreatedDateTime())})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -31,12 +31,12 @@ func (c *Client) Organization(ctx context.Context) (Organization, error) {
 		return Organization{}, fmt.Errorf("get organization: %w", ErrNotFound)
 	}
 	o := res.GetValue()[0]
-	out := Organization{TenantID: deref(o.GetId()), DisplayName: deref(o.GetDisplayName())}
+	out := Organization{TenantID: deref(o.GetId()), DisplayName: text(o.GetDisplayName())}
 	for _, d := range o.GetVerifiedDomains() {
 		if d == nil {
 			continue
 		}
-		out.Domains = append(out.Domains, Domain{Name: deref(d.GetName()), IsDefault: deref(d.GetIsDefault()), IsInitial: deref(d.GetIsInitial())})
+		out.Domains = append(out.Domains, Domain{Name: text(d.GetName()), IsDefault: deref(d.GetIsDefault()), IsInitial: deref(d.GetIsInitial())})
 	}
 	return out, nil
 }

@@ -29,20 +29,20 @@ type ServicePrincipal struct {
 }
 
 func toServicePrincipal(sp models.ServicePrincipalable) ServicePrincipal {
-	out := ServicePrincipal{ObjectID: deref(sp.GetId()), AppID: deref(sp.GetAppId()), DisplayName: deref(sp.GetDisplayName())}
+	out := ServicePrincipal{ObjectID: deref(sp.GetId()), AppID: deref(sp.GetAppId()), DisplayName: text(sp.GetDisplayName())}
 	for _, r := range sp.GetAppRoles() {
 		if r == nil {
 			continue
 		}
 		out.AppRoles = append(out.AppRoles, Permission{ID: uuidString(r.GetId()), Value: deref(r.GetValue()),
-			DisplayName: deref(r.GetDisplayName()), Description: deref(r.GetDescription())})
+			DisplayName: text(r.GetDisplayName()), Description: text(r.GetDescription())})
 	}
 	for _, s := range sp.GetOauth2PermissionScopes() {
 		if s == nil {
 			continue
 		}
 		out.Scopes = append(out.Scopes, Permission{ID: uuidString(s.GetId()), Value: deref(s.GetValue()),
-			DisplayName: deref(s.GetAdminConsentDisplayName()), Description: deref(s.GetAdminConsentDescription()),
+			DisplayName: text(s.GetAdminConsentDisplayName()), Description: text(s.GetAdminConsentDescription()),
 			AdminOnly: deref(s.GetTypeEscaped()) == "Admin"})
 	}
 	return out
@@ -97,6 +97,7 @@ type ServicePrincipalCredentials struct {
 	ObjectID    string
 	AppID       string
 	DisplayName string
+	NameCleaned bool // as Application.NameCleaned
 	Credentials []Credential
 }
 
@@ -116,8 +117,8 @@ func (c *Client) ListServicePrincipalCredentials(ctx context.Context) ([]Service
 	}
 	out := []ServicePrincipalCredentials{}
 	err = iterate(ctx, c, "list service principals", res, models.CreateServicePrincipalCollectionResponseFromDiscriminatorValue, func(sp models.ServicePrincipalable) {
-		out = append(out, ServicePrincipalCredentials{ObjectID: deref(sp.GetId()), AppID: deref(sp.GetAppId()), DisplayName: deref(sp.GetDisplayName()),
-			Credentials: credentials(sp.GetPasswordCredentials(), sp.GetKeyCredentials())})
+		out = append(out, ServicePrincipalCredentials{ObjectID: deref(sp.GetId()), AppID: deref(sp.GetAppId()), DisplayName: text(sp.GetDisplayName()),
+			NameCleaned: cleaned(sp.GetDisplayName()), Credentials: credentials(sp.GetPasswordCredentials(), sp.GetKeyCredentials())})
 	})
 	if err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
+	"github.com/appreg-portal/portal/internal/safetext"
 )
 
 // Well-known resource application IDs: Microsoft Graph
@@ -39,13 +41,13 @@ func credentials(passwords []models.PasswordCredentialable, keys []models.KeyCre
 			continue
 		}
 		out = append(out, Credential{Kind: CredentialPassword, KeyID: uuidString(p.GetKeyId()),
-			DisplayName: deref(p.GetDisplayName()), Hint: deref(p.GetHint()), Start: deref(p.GetStartDateTime()), End: deref(p.GetEndDateTime())})
+			DisplayName: text(p.GetDisplayName()), Hint: text(p.GetHint()), Start: deref(p.GetStartDateTime()), End: deref(p.GetEndDateTime())})
 	}
 	for _, k := range keys {
 		if k == nil {
 			continue
 		}
-		cr := Credential{Kind: CredentialCertificate, KeyID: uuidString(k.GetKeyId()), DisplayName: deref(k.GetDisplayName()),
+		cr := Credential{Kind: CredentialCertificate, KeyID: uuidString(k.GetKeyId()), DisplayName: text(k.GetDisplayName()),
 			Start: deref(k.GetStartDateTime()), End: deref(k.GetEndDateTime())}
 		if id := k.GetCustomKeyIdentifier(); len(id) > 0 {
 			cr.Thumbprint = base64.StdEncoding.EncodeToString(id)
@@ -62,6 +64,16 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// text reads a string Graph returned for people to read (a name, a
+// description, a hint) as one line of safe text (internal/safetext): a
+// tenant's administrator chooses these, and NUL, invalid UTF-8 or a line
+// break must not reach Postgres, a mail or an export. IDs are not passed
+// through it; callers check those.
+func text(p *string) string { return safetext.Line(deref(p)) }
+
+// cleaned reports whether text changed the string, so the odd item can be named.
+func cleaned(p *string) bool { return safetext.Changed(deref(p)) }
 
 func uuidString(p *uuid.UUID) string {
 	if p == nil {

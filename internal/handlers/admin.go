@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/trunc"
 	"github.com/appreg-portal/portal/web/templates"
@@ -25,7 +26,7 @@ type auditLister interface {
 }
 
 type adminStore interface {
-	ListSessions(ctx context.Context) ([]store.ActiveSession, error)
+	ListSessions(ctx context.Context, idle time.Duration) ([]store.ActiveSession, error)
 	EndSession(ctx context.Context, id string, audit store.AuditEvent) error
 	ListUsers(ctx context.Context) ([]store.User, error)
 }
@@ -164,17 +165,36 @@ func (h *Handler) auditCSV(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// csvSafe defuses spreadsheet formulas: a cell starting with = + - @ (or a
-// tab/CR) is prefixed with a quote so Excel shows it as text.
+// csvSafe makes a cell safe for spreadsheets: one line of text
+// (internal/safetext), and no formula where a spreadsheet could start a
+// cell. Excel starts one not only at the cell's first character but, when
+// it splits the file on another separator than the comma (Dutch and German
+// Excel use ";"), after every ";", "," or "|" inside it: "a;=1+1" becomes the
+// cells "a" and "=1+1". So a quote goes before = + - @ at the start and
+// after each of those separators (and any spaces after them), and Excel
+// shows the rest as text (OWASP "CSV Injection").
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+	s = safetext.Line(s)
+	var b strings.Builder
+	start := true // at the start of a cell, as some spreadsheet may see it
+	for _, r := range s {
+		if start && strings.ContainsRune("=+-@", r) {
+			b.WriteByte('\'')
+		}
+		switch {
+		case strings.ContainsRune(",;|", r):
+			start = true
+		case r == ' ' && start:
+		default:
+			start = false
+		}
+		b.WriteRune(r)
 	}
-	return s
+	return b.String()
 }
 
 func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.admin.ListSessions(r.Context())
+	list, err := h.admin.ListSessions(r.Context(), h.sessions.IdleTimeout)
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/trunc"
 	"github.com/appreg-portal/portal/web/templates"
@@ -32,8 +34,8 @@ type sessionStore interface {
 	RecordAudit(ctx context.Context, e store.AuditEvent) error
 }
 
-// Keys in the server-side session. Nothing secret is kept there: the PKCE
-// verifier is useless without the single-use code, which never touches it.
+// Keys in the server-side session. Nothing secret is kept there. The
+// pending sign-in's keys are used only without a sealer (pending.go).
 const (
 	keyState    = "auth.state"
 	keyNonce    = "auth.nonce"
@@ -68,18 +70,28 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	p := auth.NewPending(returnTo)
-	target, err := h.auth.AuthCodeURL(r.Context(), p, q.Get("login_hint"), q.Get("domain_hint"))
+	target, err := h.auth.AuthCodeURL(r.Context(), p, hint(q.Get("login_hint")), hint(q.Get("domain_hint")))
 	if err != nil {
 		return &httpError{status: http.StatusServiceUnavailable, title: "Entra ID cannot be reached",
 			message: "The portal could not reach Microsoft Entra ID to sign you in. Try again in a minute; if it persists, tell your administrator.", err: err}
 	}
-	h.sessions.Put(r.Context(), keyState, p.State)
-	h.sessions.Put(r.Context(), keyNonce, p.Nonce)
-	h.sessions.Put(r.Context(), keyVerifier, p.Verifier)
-	h.sessions.Put(r.Context(), keyReturnTo, p.ReturnTo)
+	if err := h.putPending(w, r, p); err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
 	return nil
+}
+
+// hint passes on a login or domain hint only when it could be one: an
+// address or domain fits in 256 characters (RFC 5321 allows 254), and
+// anything longer or with control characters would only make the redirect
+// to Entra a vehicle for whatever a link's author put in it.
+func hint(s string) string {
+	if len(s) > 256 || safetext.Problem(s) != "" || strings.ContainsAny(s, "\r\n\t") {
+		return ""
+	}
+	return s
 }
 
 // callback receives Entra's answer. Every refusal is shown plainly and
@@ -87,12 +99,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	// Single-use: the pending sign-in is gone whatever happens next.
-	p := auth.Pending{
-		State:    h.sessions.PopString(ctx, keyState),
-		Nonce:    h.sessions.PopString(ctx, keyNonce),
-		Verifier: h.sessions.PopString(ctx, keyVerifier),
-		ReturnTo: h.sessions.PopString(ctx, keyReturnTo),
-	}
+	p := h.popPending(w, r)
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
 		msg := "Entra ID did not sign you in."
@@ -151,7 +158,7 @@ func (h *Handler) refuseSignIn(w http.ResponseWriter, r *http.Request, err error
 	details["reason"] = ref.Reason
 	ev := anonymous(h.auditEvent(r, "signin.refused", "", details))
 	ev.Outcome = store.OutcomeDenied
-	if aerr := h.sessionStore.RecordAudit(r.Context(), ev); aerr != nil {
+	if aerr := h.auditRefusal(r.Context(), h.sessionStore, ev); aerr != nil {
 		return aerr
 	}
 	h.log.WarnContext(r.Context(), "sign-in refused", "request_id", RequestID(r.Context()), "reason", ref.Reason, "err", ref.Err)

@@ -50,6 +50,8 @@ type Handler struct {
 	alertSettings AlertSettings
 	confirmer     tenantConfirmer
 	now           func() time.Time
+	// refusals coalesces the audit rows of anonymous refusals.
+	refusals *refusalLimiter
 
 	bootstrapAdmins []string
 	sessionLifetime time.Duration
@@ -97,6 +99,7 @@ func New(d Deps) *Handler {
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}
+	h.refusals = newRefusalLimiter(func() time.Time { return h.now() })
 	if h.sessionLifetime == 0 {
 		h.sessionLifetime = h.sessions.Lifetime
 	}

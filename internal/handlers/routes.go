@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/web/static"
 )
 
@@ -13,8 +14,13 @@ import (
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(requestID, h.realIP, h.logRequests, h.recoverPanics, h.securityHeaders, h.crossOriginProtection)
-	r.NotFound(h.wrap(func(w http.ResponseWriter, r *http.Request) error { return errNotFound() }))
-	r.MethodNotAllowed(h.wrap(func(w http.ResponseWriter, r *http.Request) error {
+	// Error pages for unknown addresses run inside the session middleware
+	// too: they show who is signed in and, for them, are never cached.
+	withSession := func(fn appHandler) http.HandlerFunc {
+		return h.sessions.LoadAndSave(h.loadUser(h.wrap(fn))).ServeHTTP
+	}
+	r.NotFound(withSession(func(w http.ResponseWriter, r *http.Request) error { return errNotFound() }))
+	r.MethodNotAllowed(withSession(func(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{status: http.StatusMethodNotAllowed, title: "Not allowed here", message: "This address does not accept that kind of request."}
 	}))
 
@@ -24,7 +30,7 @@ func (h *Handler) Routes() http.Handler {
 	r.Handle(static.Prefix+"*", static.Handler())
 
 	r.Group(func(r chi.Router) {
-		r.Use(h.sessions.LoadAndSave, h.loadUser)
+		r.Use(h.sessions.LoadAndSave, h.loadUser, h.parseForms)
 
 		// Sign-in.
 		r.Get("/login", h.wrap(h.login))
@@ -105,5 +111,8 @@ func (h *Handler) Routes() http.Handler {
 			})
 		})
 	})
+	if h.baseURL != nil && h.baseURL.Scheme == "http" && config.IsLoopback(h.baseURL.Hostname()) {
+		return LoopbackOnly(r) // a development server on loopback (portal dev)
+	}
 	return r
 }

@@ -196,10 +196,14 @@ func TestSignInLandsOnDashboardWithNameAndRole(t *testing.T) {
 func TestSessionTokenIsRenewedAtSignInAndSignOut(t *testing.T) {
 	e := newFlowEnv(t)
 	b := e.browser()
+	// A token planted in the browser before sign-in (session fixation).
+	u, _ := url.Parse(e.Portal.URL)
+	const planted = "planted-by-an-attacker-0123456789abcdef"
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "portal_session", Value: planted, Path: "/"}})
 	callback := b.startLogin("oscar")
 	before := b.cookie()
-	if before == "" {
-		t.Fatal("no session cookie before the callback (the pre-login state lives there)")
+	if before != planted {
+		t.Fatalf("session cookie before the callback = %q, want the planted one untouched (the pre-login state lives in its own sealed cookie)", before)
 	}
 	b.get(callback)
 	after := b.cookie()
@@ -478,7 +482,7 @@ func TestAdminCanEndAnotherSession(t *testing.T) {
 	admin, oscar := e.browser(), e.browser()
 	admin.signIn("ada")
 	oscar.signIn("oscar")
-	sessions, err := e.Store.ListSessions(context.Background())
+	sessions, err := e.Store.ListSessions(context.Background(), 0)
 	must(t, err)
 	var oscarSID string
 	for _, s := range sessions {

@@ -17,6 +17,7 @@ import (
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/onboard"
+	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/trunc"
 	"github.com/appreg-portal/portal/web/templates"
@@ -33,7 +34,12 @@ type onboardingStore interface {
 	CompleteOnboarding(ctx context.Context, id int64, t store.Tenant, audit store.AuditEvent) (store.Tenant, error)
 	FailOnboarding(ctx context.Context, id int64, outcome, detail string, audit store.AuditEvent) error
 	RecordAudit(ctx context.Context, e store.AuditEvent) error
+	SetScanProblems(ctx context.Context, tenantID int64, problems []string) error
 }
+
+// consentClockSkew allows for the clocks of Postgres and Entra ID when
+// comparing when a link was made with when its consent was granted.
+const consentClockSkew = 2 * time.Minute
 
 // tenantAdmin changes a tenant's settings.
 type tenantAdmin interface {
@@ -72,6 +78,9 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 		if t.LastScanAt != nil {
 			row.LastScan = fmtTime(*t.LastScanAt)
 		}
+		if t.ScanProblems != "" {
+			row.ScanProblems = strings.Split(t.ScanProblems, "\n")
+		}
 		d.Tenants = append(d.Tenants, row)
 	}
 	for _, o := range pending {
@@ -81,8 +90,19 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 }
 
 func (h *Handler) connectTenantForm(w http.ResponseWriter, r *http.Request) error {
-	h.render(w, r, http.StatusOK, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), templates.ConnectTenantData{}))
+	h.render(w, r, http.StatusOK, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), templates.ConnectTenantData{Permissions: requestedPermissions()}))
 	return nil
+}
+
+// requestedPermissions are what a consent link grants, from the list that
+// the consent check compares against (onboard.ScanPermissions).
+func requestedPermissions() []templates.PermissionView {
+	var out []templates.PermissionView
+	for _, p := range onboard.Requested() {
+		out = append(out, templates.PermissionView{Resource: p.Resource.Name, Name: p.Name, Type: string(p.Type), GUID: p.ID,
+			DisplayName: p.DisplayName, Description: p.Description, Privilege: string(p.Privilege), Summary: p.Summary})
+	}
+	return out
 }
 
 var domainRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
@@ -90,7 +110,8 @@ var domainRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-
 // startConnect records the consent link's intent (a hash of its state)
 // before showing the link once.
 func (h *Handler) startConnect(w http.ResponseWriter, r *http.Request) error {
-	d := templates.ConnectTenantData{Label: strings.TrimSpace(r.PostFormValue("label")), Expected: strings.ToLower(strings.TrimSpace(r.PostFormValue("expected"))), Errors: templates.FieldErrors{}}
+	d := templates.ConnectTenantData{Label: strings.TrimSpace(r.PostFormValue("label")), Expected: strings.ToLower(strings.TrimSpace(r.PostFormValue("expected"))),
+		Errors: templates.FieldErrors{}, Permissions: requestedPermissions()}
 	switch {
 	case d.Label == "":
 		d.Errors["label"] = "Name the customer, so you recognise the tenant while you wait for consent."
@@ -114,7 +135,7 @@ func (h *Handler) startConnect(w http.ResponseWriter, r *http.Request) error {
 	page := h.page(r, "Consent link", templates.SectionTenants)
 	page.NoHistory = true
 	h.render(w, r, http.StatusOK, templates.ConsentLinkPage(page, templates.ConsentLinkData{
-		Label: o.Label, Expected: o.ExpectedTenant, Link: h.confirmer.ConsentURL(o.ExpectedTenant, state), Expires: fmtTime(o.ExpiresAt)}))
+		Label: o.Label, Expected: o.ExpectedTenant, Link: h.confirmer.ConsentURL(o.ExpectedTenant, state), Expires: fmtTime(o.ExpiresAt), Permissions: d.Permissions}))
 	return nil
 }
 
@@ -143,20 +164,30 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	if state := q.Get("state"); state != "" {
 		o, err = h.onboardings.PendingOnboarding(ctx, stateHash(state))
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		if aerr := h.onboardings.RecordAudit(ctx, audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "link_unknown"})); aerr != nil {
-			return aerr
-		}
+	unusable := func() error {
 		return fail(http.StatusBadRequest, "This consent link cannot be used",
 			"It was used already, has expired, or was not made by this portal. Ask the person who sent it for a new link.")
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		// Anyone can call this address: refusals of unknown links are
+		// audited coalesced, so a flood cannot bury the trail.
+		if aerr := h.auditRefusal(ctx, h.onboardings, audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "link_unknown"})); aerr != nil {
+			return aerr
+		}
+		return unusable()
 	}
 	if err != nil {
 		return err
 	}
 	if e := q.Get("error"); e != "" {
-		detail := trunc.String(e+": "+q.Get("error_description"), 300)
-		if err := h.onboardings.FailOnboarding(ctx, o.ID, "declined", detail, audit("tenant.connect.refused", store.OutcomeDenied,
-			map[string]string{"reason": "consent_declined", "entra_error": trunc.String(e, 64)})); err != nil {
+		// Entra's words, but anyone can edit a URL: one line of safe text.
+		detail := trunc.String(safetext.Line(e+": "+q.Get("error_description")), 300)
+		err := h.onboardings.FailOnboarding(ctx, o.ID, "declined", detail, audit("tenant.connect.refused", store.OutcomeDenied,
+			map[string]string{"reason": "consent_declined", "entra_error": trunc.String(safetext.Line(e), 64)}))
+		if errors.Is(err, store.ErrConflict) {
+			return unusable() // a second callback for the same link lost the race: the first one closed it
+		}
+		if err != nil {
 			return err
 		}
 		msg := "Entra ID did not grant the consent, so nothing was connected."
@@ -165,10 +196,22 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		}
 		return fail(http.StatusBadRequest, "The tenant was not connected", msg+" Ask the person who sent the link for a new one.")
 	}
+	// closeLink closes the link as failed; a link closed meanwhile by a
+	// concurrent callback is not an error, the page says it cannot be used.
+	closeLink := func(detail string, ev store.AuditEvent) (closed bool, err error) {
+		err = h.onboardings.FailOnboarding(ctx, o.ID, "failed", detail, ev)
+		if errors.Is(err, store.ErrConflict) {
+			return false, nil
+		}
+		return err == nil, err
+	}
 	tid := strings.ToLower(q.Get("tenant"))
 	if !config.IsGUID(tid) || !strings.EqualFold(q.Get("admin_consent"), "true") {
-		if err := h.onboardings.FailOnboarding(ctx, o.ID, "failed", "callback without consent or tenant", audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "callback_malformed"})); err != nil {
-			return err
+		if closed, err := closeLink("callback without consent or tenant", audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "callback_malformed"})); err != nil || !closed {
+			if err != nil {
+				return err
+			}
+			return unusable()
 		}
 		return fail(http.StatusBadRequest, "The tenant was not connected", "The answer from Entra ID was incomplete. Ask the person who sent the link for a new one.")
 	}
@@ -176,8 +219,11 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		h.log.WarnContext(ctx, "tenant not confirmed", "request_id", RequestID(ctx), "tenant", tid, "err", err)
 		if errors.Is(err, onboard.ErrNotConsented) {
-			if err := h.onboardings.FailOnboarding(ctx, o.ID, "failed", "no app-only access after consent", audit("tenant.connect.refused", store.OutcomeFailure, map[string]string{"reason": "not_confirmed", "tenant": tid})); err != nil {
-				return err
+			if closed, err := closeLink("no app-only access after consent", audit("tenant.connect.refused", store.OutcomeFailure, map[string]string{"reason": "not_confirmed", "tenant": tid})); err != nil || !closed {
+				if err != nil {
+					return err
+				}
+				return unusable()
 			}
 			return fail(http.StatusBadGateway, "The tenant was not connected", "The portal could not read the tenant after the consent: the consent may not have been granted. Ask the person who sent the link for a new one.")
 		}
@@ -185,12 +231,31 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		return &httpError{status: http.StatusBadGateway, title: "Microsoft could not be reached", message: "The consent was given, but the portal could not confirm it with Microsoft Graph just now. Open the link again in a few minutes.", err: err}
 	}
 	if exp := o.ExpectedTenant; exp != "" && exp != t.ID && !slices.Contains(t.Domains, exp) {
-		if err := h.onboardings.FailOnboarding(ctx, o.ID, "failed", "tenant "+t.ID+" is not "+exp, audit("tenant.connect.refused", store.OutcomeDenied,
-			map[string]string{"reason": "wrong_tenant", "tenant": t.ID, "expected_tenant": exp})); err != nil {
-			return err
+		if closed, err := closeLink("tenant "+t.ID+" is not "+exp, audit("tenant.connect.refused", store.OutcomeDenied,
+			map[string]string{"reason": "wrong_tenant", "tenant": t.ID, "expected_tenant": exp})); err != nil || !closed {
+			if err != nil {
+				return err
+			}
+			return unusable()
 		}
 		return fail(http.StatusForbidden, "This link is for another tenant",
 			"The consent came from "+t.DisplayName+", but the link was made for "+exp+". Nothing was connected; sign in with an administrator of "+exp+" and ask for a new link.")
+	}
+	// A link that names no tenant is bound to a consent made for it: the
+	// portal's permissions in the tenant must have been granted after the
+	// link was made. Otherwise anyone holding the link could name any tenant
+	// that consented earlier (the operator's own, a tenant disconnected
+	// from the portal) in a hand-made callback and connect it.
+	if o.ExpectedTenant == "" && (t.Granted.Latest.IsZero() || t.Granted.Latest.Before(o.CreatedAt.Add(-consentClockSkew))) {
+		if closed, err := closeLink("tenant "+t.ID+" consented before the link was made", audit("tenant.connect.refused", store.OutcomeDenied,
+			map[string]string{"reason": "consent_not_fresh", "tenant": t.ID})); err != nil || !closed {
+			if err != nil {
+				return err
+			}
+			return unusable()
+		}
+		return fail(http.StatusForbidden, "This link needs a consent of its own",
+			t.DisplayName+" consented before this link was made, so the link cannot tell that it was used there. Nothing was connected. Make a new link that names the tenant ("+t.DefaultDomain+" or its tenant ID) to connect it.")
 	}
 	tn, err := h.onboardings.CompleteOnboarding(ctx, o.ID, store.Tenant{EntraTenantID: t.ID, DisplayName: t.DisplayName, DefaultDomain: t.DefaultDomain},
 		audit("tenant.connect", store.OutcomeSuccess, map[string]string{"label": o.Label}))
@@ -199,6 +264,15 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	}
 	if err != nil {
 		return err
+	}
+	// The consent link asks for ".default", which grants whatever the portal
+	// app is configured with: say on the Tenants page if that was more than
+	// the page promised (or less than the scan needs).
+	if err := h.onboardings.SetScanProblems(ctx, tn.ID, t.Granted.Problems()); err != nil {
+		return err
+	}
+	if len(t.Granted.Extra) > 0 {
+		h.log.WarnContext(ctx, "the portal holds more permissions than it asks for", "request_id", RequestID(ctx), "tenant", tn.EntraTenantID, "extra", strings.Join(t.Granted.Extra, ", "))
 	}
 	h.log.InfoContext(ctx, "tenant connected", "request_id", RequestID(ctx), "tenant", tn.EntraTenantID)
 	// The first scan runs as a background job so the administrator need not

@@ -23,6 +23,7 @@ import (
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/graph"
 	"github.com/appreg-portal/portal/internal/registration"
+	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
@@ -803,8 +804,9 @@ func (h *Handler) consentReturn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if e := q.Get("error"); e != "" {
-		_ = h.registrations.RecordAudit(ctx, store.AuditEvent{Action: "registration.consent_declined", Outcome: store.OutcomeDenied, TenantID: &run.TenantID,
-			Target: run.DisplayName, RequestID: RequestID(ctx), RemoteAddr: clientIP(r), Details: map[string]string{"run": run.ID, "entra_error": trunc.String(e, 64)}})
+		// Anyone holding the link can repeat this answer: coalesced, one safe line.
+		_ = h.auditRefusal(ctx, h.registrations, store.AuditEvent{Action: "registration.consent_declined", Outcome: store.OutcomeDenied, TenantID: &run.TenantID,
+			Target: run.DisplayName, RequestID: RequestID(ctx), RemoteAddr: clientIP(r), Details: map[string]string{"run": run.ID, "reason": "declined", "entra_error": trunc.String(safetext.Line(e), 64)}})
 		h.render(w, r, http.StatusOK, templates.ConsentReturnPage(pd, templates.ConsentReturnData{AppName: run.DisplayName,
 			Message: "Consent for " + run.DisplayName + " was not given. Nothing was granted; the person who sent you the link can send it again."}))
 		return nil

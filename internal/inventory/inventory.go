@@ -10,10 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/onboard"
+	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
+	"github.com/appreg-portal/portal/internal/trunc"
 )
 
 // Config names the portal app and the Microsoft endpoints.
@@ -28,7 +34,7 @@ type Config struct {
 
 // recorder stores scan results (internal/store).
 type recorder interface {
-	RecordScan(ctx context.Context, tenantID int64, found []store.Credential, at time.Time) (store.ScanResult, error)
+	RecordScanWithProblems(ctx context.Context, tenantID int64, found []store.Credential, problems []string, at time.Time) (store.ScanResult, error)
 	RecordScanFailure(ctx context.Context, tenantID int64, reason string) error
 }
 
@@ -52,48 +58,96 @@ var ErrNoAccess = errors.New("inventory: the portal can no longer read this tena
 
 // Scan lists every application and service principal credential of the
 // tenant and records them. A failed scan records why and changes no
-// credential: the last good inventory stays.
+// credential: the last good inventory stays. One odd item never fails the
+// whole scan: it is left out or its name cleaned, the rest is recorded, and
+// the Tenants page says what happened to it.
 func (s *Scanner) Scan(ctx context.Context, t store.Tenant) (store.ScanResult, error) {
 	at := s.cfg.Now()
-	found, err := s.list(ctx, t.EntraTenantID)
+	found, problems, err := s.list(ctx, t.EntraTenantID)
 	if err != nil {
 		reason := "Microsoft Graph could not be reached or answered with an error; the scan will be retried."
 		if errors.Is(err, ErrNoAccess) {
 			reason = "The portal can no longer read this tenant: its admin consent may have been revoked. Connect the tenant again."
 		}
-		if rerr := s.store.RecordScanFailure(ctx, t.ID, reason); rerr != nil {
-			return store.ScanResult{}, errors.Join(err, rerr)
-		}
-		return store.ScanResult{}, err
+		return store.ScanResult{}, s.fail(ctx, t, reason, err)
 	}
-	return s.store.RecordScan(ctx, t.ID, found, at)
+	res, err := s.store.RecordScanWithProblems(ctx, t.ID, found, problems, at)
+	if err != nil {
+		return store.ScanResult{}, s.fail(ctx, t, "The portal read this tenant but could not store what it found; the scan will be retried. The portal's log has the details.", err)
+	}
+	return res, nil
 }
 
-func (s *Scanner) list(ctx context.Context, tenantID string) ([]store.Credential, error) {
+// fail records why a scan failed, so the Tenants page always says why, even
+// when the scan's own context has run out.
+func (s *Scanner) fail(ctx context.Context, t store.Tenant, reason string, err error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if rerr := s.store.RecordScanFailure(ctx, t.ID, reason); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
+func (s *Scanner) list(ctx context.Context, tenantID string) ([]store.Credential, []string, error) {
 	gc, err := graph.NewAppOnlyClient(ctx, graph.AppOnly{LoginBase: s.cfg.Authority, GraphURL: s.cfg.GraphURL,
 		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, HTTPClient: s.cfg.HTTPClient}, tenantID)
 	if err != nil {
 		if graph.TokenRefused(err) {
-			return nil, fmt.Errorf("%w: %w", ErrNoAccess, graph.TokenError(err))
+			return nil, nil, fmt.Errorf("%w: %w", ErrNoAccess, graph.TokenError(err))
 		}
-		return nil, fmt.Errorf("inventory: Graph client for %s: %w", tenantID, err)
+		return nil, nil, fmt.Errorf("inventory: Graph client for %s: %w", tenantID, err)
 	}
 	apps, err := gc.ListApplications(ctx)
 	if err != nil {
-		return nil, noAccess(err)
+		return nil, nil, noAccess(err)
 	}
 	sps, err := gc.ListServicePrincipalCredentials(ctx)
 	if err != nil {
-		return nil, noAccess(err)
+		return nil, nil, noAccess(err)
 	}
+	found, problems := Credentials(apps, sps)
+	// What the portal holds in the tenant: more than it asks for is a
+	// problem to show, not a reason to stop inventorying.
+	granted, err := onboard.ReadGranted(ctx, gc, s.cfg.ClientID)
+	if err != nil {
+		problems = append(problems, "The portal could not check which permissions it holds in this tenant; it will try again at the next scan.")
+	} else {
+		problems = append(problems, granted.Problems()...)
+	}
+	return found, problems, nil
+}
+
+// Credentials turns what Graph listed into inventory rows. Names were made
+// safe text by internal/graph; an item whose IDs are not GUIDs or that has
+// no end date cannot be tracked and is left out, with a sentence saying so,
+// and a name that had to be cleaned is named too, so that an administrator
+// can find the odd app in the tenant.
+func Credentials(apps []graph.Application, sps []graph.ServicePrincipalCredentials) ([]store.Credential, []string) {
 	var out []store.Credential
-	add := func(kind, objectID, appID, name string, cs []graph.Credential) {
+	var problems []string
+	add := func(kind, objectID, appID, name string, cleaned bool, cs []graph.Credential) {
+		what := "Application"
+		if kind == "service_principal" {
+			what = "Enterprise application"
+		}
+		if name == "" {
+			name = "(no name)"
+		}
+		if _, err := uuid.Parse(objectID); err != nil {
+			problems = append(problems, fmt.Sprintf("%s %q was left out: Graph gave it an object ID that is not a GUID (%q).", what, name, trunc.Ellipsis(safetext.Line(objectID), 60)))
+			return
+		}
+		if cleaned {
+			problems = append(problems, fmt.Sprintf("%s %q (object ID %s) has a name with control characters, line breaks or invalid text; the portal shows it cleaned. Its credentials are inventoried.", what, name, objectID))
+		}
 		for _, c := range cs {
-			if c.KeyID == "" || c.End.IsZero() {
-				continue // nothing to track without an ID and an end date
+			if _, err := uuid.Parse(c.KeyID); err != nil || c.End.IsZero() {
+				problems = append(problems, fmt.Sprintf("A credential of %s %q was left out: it has no key ID or no end date, so its expiry cannot be tracked.", strings.ToLower(what), name))
+				continue
 			}
-			cr := store.Credential{OwnerKind: kind, OwnerObjectID: objectID, OwnerAppID: appID, OwnerName: name, KeyID: c.KeyID,
-				Kind: c.Kind, DisplayName: c.DisplayName, Hint: c.Hint, Thumbprint: c.Thumbprint, EndsAt: c.End}
+			cr := store.Credential{OwnerKind: kind, OwnerObjectID: objectID, OwnerAppID: safetext.Line(appID), OwnerName: name, KeyID: c.KeyID,
+				Kind: c.Kind, DisplayName: c.DisplayName, Hint: c.Hint, Thumbprint: safetext.Line(c.Thumbprint), EndsAt: c.End}
 			if !c.Start.IsZero() {
 				start := c.Start
 				cr.StartsAt = &start
@@ -102,12 +156,12 @@ func (s *Scanner) list(ctx context.Context, tenantID string) ([]store.Credential
 		}
 	}
 	for _, a := range apps {
-		add("application", a.ObjectID, a.AppID, a.DisplayName, a.Credentials)
+		add("application", a.ObjectID, a.AppID, a.DisplayName, a.NameCleaned, a.Credentials)
 	}
 	for _, sp := range sps {
-		add("service_principal", sp.ObjectID, sp.AppID, sp.DisplayName, sp.Credentials)
+		add("service_principal", sp.ObjectID, sp.AppID, sp.DisplayName, sp.NameCleaned, sp.Credentials)
 	}
-	return out, nil
+	return out, problems
 }
 
 func noAccess(err error) error {

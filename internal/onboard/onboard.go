@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/graph"
 )
 
@@ -69,6 +71,111 @@ type Tenant struct {
 	DisplayName   string
 	DefaultDomain string
 	Domains       []string // verified domains, lower case
+	// Granted is what the portal app holds in the tenant.
+	Granted Granted
+}
+
+// ScanPermissions are the Microsoft Graph application permissions the
+// portal asks of a customer tenant, and all it should hold there: reading
+// app registrations with their credentials' dates, and the tenant's name
+// and domains. The Connect page lists exactly these.
+//
+// The consent link must ask for ".default" (the v2 admin consent endpoint
+// grants application permissions only that way,
+// https://learn.microsoft.com/entra/identity-platform/v2-admin-consent), and
+// ".default" grants every permission configured on the portal app. So the
+// multi-tenant portal app must carry these two and nothing else; anything
+// for the operator's own tenant (sending mail through Graph, say) belongs
+// on a separate single-tenant app. Granted checks it after each consent and
+// scan.
+var ScanPermissions = []string{"Application.Read.All", "Organization.Read.All"}
+
+// Requested describes ScanPermissions from the permission table, for the
+// page that makes consent links.
+func Requested() []catalog.Permission {
+	out := make([]catalog.Permission, 0, len(ScanPermissions))
+	for _, name := range ScanPermissions {
+		p, ok := catalog.Lookup(catalog.MicrosoftGraph.AppID, name, catalog.Application)
+		if !ok {
+			p = catalog.Permission{Resource: catalog.MicrosoftGraph, Name: name, Type: catalog.Application, Summary: name + " (application)"}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// Granted is what the portal app holds in a tenant, read from its service
+// principal's app role assignments there.
+type Granted struct {
+	// Extra names application permissions beyond ScanPermissions, e.g.
+	// "Mail.Send (Microsoft Graph)".
+	Extra []string
+	// Missing names ScanPermissions not granted.
+	Missing []string
+	// Latest is when the newest of the ScanPermissions was granted.
+	Latest time.Time
+}
+
+// Problems says in plain sentences what is wrong with g, for the Tenants page.
+func (g Granted) Problems() []string {
+	var out []string
+	if len(g.Extra) > 0 {
+		out = append(out, "The portal holds more than it asks for in this tenant: "+strings.Join(g.Extra, ", ")+
+			". Remove these permissions in the tenant (Enterprise applications → the portal app → Permissions) and from the portal app's registration; the portal needs only "+
+			strings.Join(ScanPermissions, " and ")+".")
+	}
+	if len(g.Missing) > 0 {
+		out = append(out, "The portal lacks "+strings.Join(g.Missing, " and ")+" in this tenant, so its scan is incomplete. Connect the tenant again.")
+	}
+	return out
+}
+
+// ReadGranted reads the portal app's application permissions in the tenant
+// of gc (an app-only client there) with Application.Read.All.
+func ReadGranted(ctx context.Context, gc *graph.Client, clientID string) (Granted, error) {
+	self, err := gc.ResourceServicePrincipal(ctx, clientID)
+	if err != nil {
+		return Granted{}, fmt.Errorf("onboard: the portal's service principal: %w", err)
+	}
+	as, err := gc.AppRoleAssignments(ctx, self.ObjectID)
+	if err != nil {
+		return Granted{}, fmt.Errorf("onboard: the portal's permissions: %w", err)
+	}
+	msGraph, err := gc.ResourceServicePrincipal(ctx, graph.MicrosoftGraphAppID)
+	if err != nil {
+		return Granted{}, fmt.Errorf("onboard: Microsoft Graph's service principal: %w", err)
+	}
+	names := map[string]string{}
+	for _, r := range msGraph.AppRoles {
+		names[strings.ToLower(r.ID)] = r.Value
+	}
+	var g Granted
+	have := map[string]bool{}
+	for _, a := range as {
+		name, ok := "", false
+		if strings.EqualFold(a.ResourceID, msGraph.ObjectID) {
+			name, ok = names[a.AppRoleID]
+		}
+		switch {
+		case ok && slices.Contains(ScanPermissions, name):
+			have[name] = true
+			if a.Created.After(g.Latest) {
+				g.Latest = a.Created
+			}
+		case ok:
+			g.Extra = append(g.Extra, name+" (Microsoft Graph)")
+		default:
+			g.Extra = append(g.Extra, "app role "+a.AppRoleID+" of the API with service principal "+a.ResourceID)
+		}
+	}
+	for _, p := range ScanPermissions {
+		if !have[p] {
+			g.Missing = append(g.Missing, p)
+		}
+	}
+	slices.Sort(g.Extra)
+	g.Extra = slices.Compact(g.Extra)
+	return g, nil
 }
 
 // ErrNotConsented means the portal still cannot act in the tenant after
@@ -122,6 +229,9 @@ func (c *Confirmer) confirmOnce(ctx context.Context, tenantID string) (Tenant, e
 	if t.ID != strings.ToLower(tenantID) {
 		// The token was for tenantID, yet Graph describes another tenant: refuse.
 		return Tenant{}, fmt.Errorf("onboard: Graph describes tenant %s, expected %s", t.ID, tenantID)
+	}
+	if t.Granted, err = ReadGranted(ctx, gc, c.cfg.ClientID); err != nil {
+		return Tenant{}, err
 	}
 	return t, nil
 }

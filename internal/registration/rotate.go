@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 
 	"github.com/appreg-portal/portal/internal/trunc"
@@ -214,10 +215,11 @@ func (rm *Remover) RemoveDue(ctx context.Context) (removed int, err error) {
 			return 0, err
 		}
 		for _, r := range soon {
-			subject := "[AppReg Portal] Tomorrow the old secret of " + r.AppName + " is removed"
+			// Names come from the tenant: one line each in the mail.
+			subject := "[AppReg Portal] Tomorrow the old secret of " + safetext.Line(r.AppName) + " is removed"
 			body := fmt.Sprintf("The rotation of %q in %s removes the old secret %q on %s.\n"+
 				"If the product still uses it, put the new secret in now (or confirm, or move the date, on the rotation's page).",
-				r.AppName, r.TenantName, r.OldName, r.RemoveAfter.UTC().Format("2 January 2006 15:04 UTC"))
+				safetext.Line(r.AppName), safetext.Line(r.TenantName), safetext.Line(r.OldName), r.RemoveAfter.UTC().Format("2 January 2006 15:04 UTC"))
 			if err := rm.Remind(ctx, contacts[r.TenantID], subject, body); err != nil {
 				errs = append(errs, fmt.Errorf("rotation %s: reminder: %w", r.ID, err))
 				continue

@@ -44,6 +44,13 @@ type ScanResult struct {
 // are added, known ones refreshed, and those no longer found marked removed,
 // all in one transaction so a failed scan changes nothing.
 func (s *Store) RecordScan(ctx context.Context, tenantID int64, found []Credential, at time.Time) (ScanResult, error) {
+	return s.RecordScanWithProblems(ctx, tenantID, found, nil, at)
+}
+
+// RecordScanWithProblems is RecordScan for a scan that left some items out
+// or found something wrong: problems (plain sentences) are shown on the
+// Tenants page until the next scan, while everything found is recorded.
+func (s *Store) RecordScanWithProblems(ctx context.Context, tenantID int64, found []Credential, problems []string, at time.Time) (ScanResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 4*s.timeout) // large tenants have thousands of rows
 	defer cancel()
 	res := ScanResult{Found: len(found)}
@@ -86,7 +93,8 @@ func (s *Store) RecordScan(ctx context.Context, tenantID int64, found []Credenti
 			return err
 		}
 		res.Removed = int(tag.RowsAffected())
-		_, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', updated_at = now() WHERE id = $1`, tenantID, at)
+		_, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', scan_problems = $3, updated_at = now() WHERE id = $1`,
+			tenantID, at, joinProblems(problems))
 		return err
 	})
 	if err != nil {
@@ -104,6 +112,33 @@ func (s *Store) RecordScanFailure(ctx context.Context, tenantID int64, reason st
 		return fmt.Errorf("store: record scan failure: %w", err)
 	}
 	return nil
+}
+
+// SetScanProblems replaces what the Tenants page says is wrong with a
+// tenant's scan or consent, without touching its inventory.
+func (s *Store) SetScanProblems(ctx context.Context, tenantID int64, problems []string) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	if _, err := s.pool.Exec(ctx, `UPDATE tenants SET scan_problems = $2, updated_at = now() WHERE id = $1`, tenantID, joinProblems(problems)); err != nil {
+		return fmt.Errorf("store: set scan problems: %w", err)
+	}
+	return nil
+}
+
+// joinProblems keeps the first problems, one per line, within 4,000
+// characters: a tenant with thousands of bad items needs a few examples and
+// a count, not a novel.
+func joinProblems(problems []string) string {
+	const max = 20
+	var lines []string
+	for i, p := range problems {
+		if i == max {
+			lines = append(lines, fmt.Sprintf("… and %d more.", len(problems)-max))
+			break
+		}
+		lines = append(lines, trunc.Ellipsis(p, 300))
+	}
+	return trunc.String(strings.Join(lines, "\n"), 4000)
 }
 
 // CredentialFilter narrows ListCredentials.

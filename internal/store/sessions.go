@@ -49,11 +49,20 @@ func (s *Store) TouchSession(ctx context.Context, id string) (ActiveSession, err
 	return a, nil
 }
 
-// ListSessions returns the live sessions, newest activity first.
-func (s *Store) ListSessions(ctx context.Context) ([]ActiveSession, error) {
+// ListSessions returns the live sessions, newest activity first. With idle
+// > 0 a session without a request for longer than idle is over (the
+// cookie's session has timed out) and is not listed; last_seen_at is
+// written at most once a minute, hence the minute's grace.
+func (s *Store) ListSessions(ctx context.Context, idle time.Duration) ([]ActiveSession, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, activeSessionSelect+` WHERE a.expires_at > now() ORDER BY a.last_seen_at DESC`)
+	cond := ` WHERE a.expires_at > now()`
+	args := []any{}
+	if idle > 0 {
+		cond += ` AND a.last_seen_at > now() - $1::interval - interval '1 minute'`
+		args = append(args, idle)
+	}
+	rows, err := s.pool.Query(ctx, activeSessionSelect+cond+` ORDER BY a.last_seen_at DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list sessions: %w", err)
 	}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -214,9 +215,20 @@ func TestRecordSignInAuditsRoleChanges(t *testing.T) {
 	if _, err := st.RecordSignIn(ctx, in); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("reusing a session ID = %v, want ErrConflict", err)
 	}
-	sessions, _ := st.ListSessions(ctx)
+	sessions, _ := st.ListSessions(ctx, 0)
 	if len(sessions) != 2 {
 		t.Errorf("ListSessions() = %d sessions, want 2", len(sessions))
+	}
+	// A session idle for longer than the idle timeout is over (issue 13):
+	// the admin page must not list it as live.
+	if _, err := st.Pool().Exec(ctx, `UPDATE active_sessions SET last_seen_at = now() - interval '2 hours' WHERE id = 's2'`); err != nil {
+		t.Fatal(err)
+	}
+	if sessions, _ := st.ListSessions(ctx, time.Hour); len(sessions) != 1 || sessions[0].ID != "s1" {
+		t.Errorf("ListSessions(idle 1h) = %+v, want only s1", sessions)
+	}
+	if sessions, _ := st.ListSessions(ctx, 0); len(sessions) != 2 {
+		t.Errorf("ListSessions(no idle timeout) = %d, want 2", len(sessions))
 	}
 	if err := st.EndSession(ctx, "s1", store.AuditEvent{Action: "session.end"}); err != nil {
 		t.Fatal(err)
@@ -326,8 +338,22 @@ func TestRecordScan(t *testing.T) {
 	if got, _ := st.GetTenant(ctx, tn.ID); got.LastScanError != "consent revoked" {
 		t.Errorf("LastScanError = %q", got.LastScanError)
 	}
+	// A scan that left something out says so, and the next clean one clears it.
+	problems := make([]string, 25)
+	for i := range problems {
+		problems[i] = fmt.Sprintf("Application %d was left out.", i)
+	}
+	if _, err := st.RecordScanWithProblems(ctx, tn.ID, second, problems, now.Add(90*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetTenant(ctx, tn.ID); got.LastScanError != "" || strings.Count(got.ScanProblems, "\n") != 20 || !strings.HasSuffix(got.ScanProblems, "… and 5 more.") {
+		t.Errorf("ScanProblems = %q, error %q; want 20 lines, a count of the rest, and no error", got.ScanProblems, got.LastScanError)
+	}
 	// An empty scan removes everything and still succeeds.
 	if res, err := st.RecordScan(ctx, tn.ID, nil, now.Add(2*time.Hour)); err != nil || res.Removed != 3 {
 		t.Errorf("empty RecordScan() = %+v, %v", res, err)
+	}
+	if got, _ := st.GetTenant(ctx, tn.ID); got.ScanProblems != "" {
+		t.Errorf("ScanProblems after a clean scan = %q", got.ScanProblems)
 	}
 }

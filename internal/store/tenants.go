@@ -20,9 +20,12 @@ type Tenant struct {
 	UpdatedAt     time.Time  `db:"updated_at"`
 	LastScanAt    *time.Time `db:"last_scan_at"`
 	LastScanError string     `db:"last_scan_error"`
+	// ScanProblems are what the latest scan (or the consent check) could
+	// not record or found wrong, one per line; the rest of the scan stands.
+	ScanProblems string `db:"scan_problems"`
 }
 
-const tenantColumns = `id, entra_tenant_id::text, display_name, default_domain, status, contacts, created_at, updated_at, last_scan_at, last_scan_error`
+const tenantColumns = `id, entra_tenant_id::text, display_name, default_domain, status, contacts, created_at, updated_at, last_scan_at, last_scan_error, scan_problems`
 
 // GetTenant returns one tenant by its portal ID, or ErrNotFound.
 func (s *Store) GetTenant(ctx context.Context, id int64) (Tenant, error) {

@@ -227,7 +227,10 @@ type TenantRow struct {
 	Added     string
 	LastScan  string // "" when never scanned
 	ScanError string
-	Contacts  []string // who gets this tenant's alerts
+	// ScanProblems are what the latest scan or consent check left out or
+	// found wrong, while the rest of the scan stands.
+	ScanProblems []string
+	Contacts     []string // who gets this tenant's alerts
 	// Errors and ContactsInput re-show a refused contacts form.
 	Errors        FieldErrors
 	ContactsInput string
@@ -260,14 +263,18 @@ func (e FieldErrors) Get(name string) string { return e[name] }
 type ConnectTenantData struct {
 	Label, Expected string
 	Errors          FieldErrors
+	// Permissions are exactly what the consent link grants
+	// (onboard.ScanPermissions), from the same list the portal checks.
+	Permissions []PermissionView
 }
 
 // ConsentLinkData shows a fresh consent link, once.
 type ConsentLinkData struct {
-	Label    string
-	Expected string
-	Link     string
-	Expires  string
+	Label       string
+	Expected    string
+	Link        string
+	Expires     string
+	Permissions []PermissionView // as ConnectTenantData
 }
 
 // OnboardingResultData is what the administrator who consented sees.

@@ -1,0 +1,99 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+
+	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/safetext"
+	"github.com/appreg-portal/portal/internal/trunc"
+)
+
+// Form body limits: a urlencoded form holds at most a pasted blueprint
+// (catalog.MaxFileSize, up to three bytes per character once encoded); a
+// multipart form a blueprint file and a pasted one.
+const (
+	maxURLEncodedForm = 3*catalog.MaxFileSize + 64<<10
+	maxMultipartForm  = 2*catalog.MaxFileSize + 64<<10
+)
+
+// parseForms reads the body of every state-changing request before its
+// handler runs, so no handler can mistake a form it could not read for an
+// empty one (and, say, clear a tenant's contacts): a body of another type
+// is 415, one too large 413, one that does not parse (%zz) 400, and a value
+// with NUL, another control character than a tab or line break, or bytes
+// that are not UTF-8 is 400 too, before anything is changed. Postgres
+// would refuse such text anyway (SQLSTATE 22021), only later and as a 500.
+func (h *Handler) parseForms(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err := readForm(w, r); err != nil {
+			h.serveError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func readForm(w http.ResponseWriter, r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt := ""
+	if ct != "" {
+		var err error
+		if mt, _, err = mime.ParseMediaType(ct); err != nil {
+			return &httpError{status: http.StatusUnsupportedMediaType, title: "That request could not be used", message: "The portal accepts only web forms here.", err: err}
+		}
+	}
+	var err error
+	switch {
+	case mt == "multipart/form-data":
+		r.Body = http.MaxBytesReader(w, r.Body, maxMultipartForm)
+		err = r.ParseMultipartForm(maxMultipartForm)
+	case mt == "application/x-www-form-urlencoded" || (mt == "" && r.ContentLength == 0):
+		r.Body = http.MaxBytesReader(w, r.Body, maxURLEncodedForm)
+		err = r.ParseForm()
+	default:
+		return &httpError{status: http.StatusUnsupportedMediaType, title: "That request could not be used",
+			message: "The portal accepts only web forms here. Nothing was changed."}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return &httpError{status: http.StatusRequestEntityTooLarge, title: "That is too large",
+			message: fmt.Sprintf("The form was larger than the portal accepts (a blueprint may be at most %d KiB). Nothing was changed.", catalog.MaxFileSize>>10), err: err}
+	case err != nil:
+		return &httpError{status: http.StatusBadRequest, title: "That request could not be used",
+			message: "The form could not be read. Nothing was changed; reload the page and try again.", err: err}
+	}
+	for k, vs := range r.Form {
+		if p := formProblem(k, vs); p != "" {
+			return errBadRequest(p)
+		}
+	}
+	if r.MultipartForm != nil {
+		for k, vs := range r.MultipartForm.Value {
+			if p := formProblem(k, vs); p != "" {
+				return errBadRequest(p)
+			}
+		}
+	}
+	return nil
+}
+
+// formProblem says what is wrong with a form field, or "".
+func formProblem(name string, values []string) string {
+	if safetext.Problem(name) != "" {
+		return "The form has a field whose name the portal cannot store. Nothing was changed."
+	}
+	for _, v := range values {
+		if p := safetext.Problem(v); p != "" {
+			return fmt.Sprintf("The field %q %s, which the portal cannot store. Remove it and try again. Nothing was changed.", trunc.Ellipsis(name, 40), p)
+		}
+	}
+	return ""
+}
