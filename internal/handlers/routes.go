@@ -70,6 +70,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Get("/tenants/connect", h.wrap(h.connectTenantForm))
 				r.Post("/tenants/connect", h.wrap(h.startConnect))
 				r.Post("/tenants/{id}/scan", h.wrap(h.scanTenant))
+				r.Post("/tenants/links/{id}/withdraw", h.wrap(h.withdrawLink))
 				r.Post("/tenants/{id}/contacts", h.wrap(h.setContacts))
 				r.Get("/catalogue/new", h.wrap(h.newBlueprintForm))
 				r.Post("/catalogue", h.wrap(h.createBlueprint))

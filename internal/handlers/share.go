@@ -63,6 +63,7 @@ func (h *Handler) sharePage(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	pd := h.page(r, "A shared client secret", "")
+	pd.Public = pd.User == nil // the customer has no portal account
 	l, err := h.shares.ShareLinkByToken(r.Context(), stateHash(token))
 	if errors.Is(err, store.ErrNotFound) {
 		h.render(w, r, http.StatusNotFound, templates.SharePage(pd, templates.ShareData{Gone: true, Message: "There is no shared secret at this address. Check the link you were sent."}))
@@ -94,6 +95,7 @@ func (h *Handler) shareReveal(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	pd := h.page(r, "A shared client secret", "")
+	pd.Public = pd.User == nil // the customer has no portal account
 	pd.NoHistory = true
 	audit := store.AuditEvent{Action: "share.view", ActorName: "share link", RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r),
 		Details: map[string]string{"user_agent": trunc.String(r.UserAgent(), 200)}}

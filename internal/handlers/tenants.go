@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	netmail "net/mail"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -31,6 +32,7 @@ type onboardingStore interface {
 	CreateOnboarding(ctx context.Context, o store.Onboarding, audit store.AuditEvent) (store.Onboarding, error)
 	PendingOnboarding(ctx context.Context, stateHash []byte) (store.Onboarding, error)
 	ListOnboardings(ctx context.Context) ([]store.Onboarding, error)
+	GetOnboarding(ctx context.Context, id int64) (store.Onboarding, error)
 	CompleteOnboarding(ctx context.Context, id int64, t store.Tenant, audit store.AuditEvent) (store.Tenant, error)
 	FailOnboarding(ctx context.Context, id int64, outcome, detail string, audit store.AuditEvent) error
 	RecordAudit(ctx context.Context, e store.AuditEvent) error
@@ -83,14 +85,81 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 		}
 		d.Tenants = append(d.Tenants, row)
 	}
+	now := h.now()
 	for _, o := range pending {
-		d.Pending = append(d.Pending, templates.OnboardingRow{Label: o.Label, Expected: o.ExpectedTenant, By: o.CreatedByName, Created: fmtTime(o.CreatedAt), Expires: fmtTime(o.ExpiresAt)})
+		row := templates.OnboardingRow{ID: strconv.FormatInt(o.ID, 10), Label: o.Label, Expected: o.ExpectedTenant, By: o.CreatedByName,
+			Created: fmtTime(o.CreatedAt), Expires: fmtTime(o.ExpiresAt), State: "waiting",
+			NewLinkHref: "/tenants/connect?" + url.Values{"label": {o.Label}, "expected": {o.ExpectedTenant}}.Encode()}
+		switch {
+		case o.Outcome != nil && *o.Outcome == "failed" && strings.HasPrefix(o.OutcomeDetail, withdrawnPrefix):
+			row.State, row.Reason = "withdrawn", o.OutcomeDetail
+		case o.Outcome != nil:
+			row.State, row.Reason = *o.Outcome, onboardingReason(*o.Outcome, o.OutcomeDetail)
+		case !o.ExpiresAt.After(now):
+			row.State = "expired"
+		}
+		d.Pending = append(d.Pending, row)
 	}
 	return d, nil
 }
 
+// withdrawnPrefix starts the detail of a link an operator withdrew.
+const withdrawnPrefix = "Withdrawn by "
+
+// onboardingReason says in words why a link ended without connecting a
+// tenant, from what the callback recorded.
+func onboardingReason(outcome, detail string) string {
+	switch {
+	case outcome == "declined" && strings.HasPrefix(detail, "access_denied"):
+		return "The administrator declined the consent, or signed in with an account that may not grant it (a Global Administrator or Privileged Role Administrator must)."
+	case outcome == "declined":
+		return "Entra ID did not grant the consent (" + detail + ")."
+	case strings.Contains(detail, "consented before the link was made"):
+		return "The tenant had consented before this link was made; a link that names the tenant connects it."
+	case strings.Contains(detail, " is not "):
+		return "The consent came from another tenant than the link was made for (" + detail + ")."
+	case detail == "no app-only access after consent":
+		return "The portal could not read the tenant after the consent; the consent may not have been granted."
+	case detail == "callback without consent or tenant":
+		return "The answer from Entra ID was incomplete."
+	}
+	return detail
+}
+
+// withdrawLink closes a consent link nobody has used yet, so it can no
+// longer connect a tenant (POST /tenants/links/{id}/withdraw).
+func (h *Handler) withdrawLink(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return errNotFound()
+	}
+	o, err := h.onboardings.GetOnboarding(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	who := "someone"
+	if u := userFrom(r.Context()); u != nil {
+		who = u.Name
+	}
+	err = h.onboardings.FailOnboarding(r.Context(), o.ID, "failed", withdrawnPrefix+who+".", h.auditEvent(r, "tenant.consent_link.withdraw", o.Label, nil))
+	if errors.Is(err, store.ErrConflict) {
+		h.flash(r, "The link for "+o.Label+" had already been used or closed.")
+		http.Redirect(w, r, "/tenants", http.StatusSeeOther)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(r, "The consent link for "+o.Label+" is withdrawn: it can no longer connect a tenant.")
+	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
+	return nil
+}
+
 func (h *Handler) connectTenantForm(w http.ResponseWriter, r *http.Request) error {
-	h.render(w, r, http.StatusOK, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), templates.ConnectTenantData{Permissions: requestedPermissions()}))
+	// "Make a new link" on an ended one fills in the same customer.
+	q := r.URL.Query()
+	d := templates.ConnectTenantData{Permissions: requestedPermissions(), Label: trunc.String(q.Get("label"), 200), Expected: trunc.String(q.Get("expected"), 200)}
+	h.render(w, r, http.StatusOK, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), d))
 	return nil
 }
 
@@ -148,8 +217,10 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	q := r.URL.Query()
 	w.Header().Set("Cache-Control", "no-store")
 	page := h.page(r, "Connecting your tenant", templates.SectionTenants)
+	operator := page.User != nil && auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
+	page.Public = !operator
 	fail := func(status int, title, msg string) error {
-		h.render(w, r, status, templates.OnboardingResultPage(page, templates.OnboardingResultData{Title: title, Message: msg}))
+		h.render(w, r, status, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Title: title, Message: msg}))
 		return nil
 	}
 	audit := func(action, outcome string, details map[string]string) store.AuditEvent {
@@ -282,7 +353,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 			h.log.ErrorContext(ctx, "queue first scan", "request_id", RequestID(ctx), "tenant", tn.EntraTenantID, "err", err)
 		}
 	}
-	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain}))
+	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain}))
 	return nil
 }
 

@@ -795,6 +795,7 @@ func (h *Handler) consentReturn(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	st := q.Get("state")
 	pd := h.page(r, "Admin consent", "")
+	pd.Public = pd.User == nil // a Global Administrator of the customer's tenant
 	run, err := h.registrations.RunByConsentState(ctx, stateHash(st))
 	if st == "" || errors.Is(err, store.ErrNotFound) {
 		h.render(w, r, http.StatusBadRequest, templates.ConsentReturnPage(pd, templates.ConsentReturnData{Message: "This consent answer does not belong to a registration the portal is waiting for. Nothing was recorded."}))

@@ -70,12 +70,16 @@ func (s *Store) PendingOnboarding(ctx context.Context, stateHash []byte) (Onboar
 	return o, nil
 }
 
-// ListOnboardings returns the links still open, newest first.
+// ListOnboardings returns, newest first, the links still open and those
+// that ended without connecting a tenant (declined, failed, withdrawn or
+// expired) in the last 14 days, so the operator who sent one sees why.
 func (s *Store) ListOnboardings(ctx context.Context) ([]Onboarding, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT `+onboardingColumns+` FROM tenant_onboardings
-		WHERE completed_at IS NULL AND expires_at > now() ORDER BY created_at DESC, id DESC`)
+		WHERE (completed_at IS NULL AND expires_at > now() - interval '14 days')
+		   OR (outcome IN ('declined', 'failed') AND completed_at > now() - interval '14 days')
+		ORDER BY created_at DESC, id DESC LIMIT 100`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list onboardings: %w", err)
 	}
@@ -84,6 +88,21 @@ func (s *Store) ListOnboardings(ctx context.Context) ([]Onboarding, error) {
 		return nil, fmt.Errorf("store: list onboardings: %w", err)
 	}
 	return out, nil
+}
+
+// GetOnboarding returns one consent link by ID, or ErrNotFound.
+func (s *Store) GetOnboarding(ctx context.Context, id int64) (Onboarding, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT `+onboardingColumns+` FROM tenant_onboardings WHERE id = $1`, id)
+	if err != nil {
+		return Onboarding{}, fmt.Errorf("store: get onboarding: %w", err)
+	}
+	o, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Onboarding])
+	if err != nil {
+		return Onboarding{}, fmt.Errorf("store: get onboarding: %w", mapErr(err))
+	}
+	return o, nil
 }
 
 // CompleteOnboarding connects the confirmed tenant (creating or updating

@@ -63,6 +63,9 @@ type PageData struct {
 	NoHistory bool
 	// Flash is what the action that led here did ("Scanned Fabrikam: …").
 	Flash string
+	// Public pages (a customer's consent result, a share link) offer no
+	// sign-in: the person on them has no portal account.
+	Public bool
 }
 
 // RoleLabel is the role as users read it.
@@ -238,11 +241,18 @@ type TenantRow struct {
 
 // OnboardingRow is an open consent link on the tenants page.
 type OnboardingRow struct {
+	ID       string
 	Label    string
 	Expected string
 	By       string
 	Created  string
 	Expires  string
+	// State is "waiting", "declined", "failed", "withdrawn" or "expired";
+	// Reason says why a link ended without connecting a tenant.
+	State  string
+	Reason string
+	// NewLinkHref starts a new link for the same customer.
+	NewLinkHref string
 }
 
 // TenantsData is the tenants page.
@@ -279,6 +289,9 @@ type ConsentLinkData struct {
 
 // OnboardingResultData is what the administrator who consented sees.
 type OnboardingResultData struct {
+	// Operator: the person on the page is signed in to the portal (an
+	// operator who opened their own link), not the customer's administrator.
+	Operator  bool
 	Connected bool
 	Tenant    string // display name
 	Domain    string
