@@ -133,7 +133,7 @@ func TestReadmeScreenshotsFromTheDemoWorld(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="wizard-done"]`)),
 		// The emulator's secret is no real secret, but a picture of one teaches the wrong habit.
 		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.secret').forEach(e => e.textContent = '•'.repeat(40))`),
-		)
+	)
 	shoot("wizard-handoff")
 
 	run(chromedp.Navigate(base+"/registrations"),
