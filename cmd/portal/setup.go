@@ -289,7 +289,7 @@ func portalPermissions(graphSP graph.ServicePrincipal) (catalog.ResourceAccess, 
 	for _, v := range portalAppPermissions {
 		i := slices.IndexFunc(graphSP.AppRoles, func(p graph.Permission) bool { return p.Value == v })
 		if i < 0 {
-			return ra, nil, fmt.Errorf("Microsoft Graph in this tenant offers no application permission %s", v)
+			return ra, nil, fmt.Errorf("the Microsoft Graph service principal in this tenant offers no application permission %s", v)
 		}
 		id := strings.ToLower(graphSP.AppRoles[i].ID)
 		ra.Access = append(ra.Access, catalog.AccessEntry{ID: id, Type: "Role"})
@@ -298,7 +298,7 @@ func portalPermissions(graphSP graph.ServicePrincipal) (catalog.ResourceAccess, 
 	for _, v := range portalDelegatedPermissions {
 		i := slices.IndexFunc(graphSP.Scopes, func(p graph.Permission) bool { return strings.EqualFold(p.Value, v) })
 		if i < 0 {
-			return ra, nil, fmt.Errorf("Microsoft Graph in this tenant offers no delegated permission %s", v)
+			return ra, nil, fmt.Errorf("the Microsoft Graph service principal in this tenant offers no delegated permission %s", v)
 		}
 		ra.Access = append(ra.Access, catalog.AccessEntry{ID: strings.ToLower(graphSP.Scopes[i].ID), Type: "Scope"})
 	}
