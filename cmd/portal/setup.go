@@ -179,6 +179,19 @@ func cmdSetup(ctx context.Context, args []string, getenv func(string) string, st
 	fmt.Fprintf(stdout, "Admin consent granted in your tenant: %s (application), %s (delegated).\n",
 		strings.Join(portalAppPermissions, ", "), strings.Join(portalDelegatedPermissions, " "))
 
+	// The operator who ran setup becomes the first portal administrator
+	// through the app role (not PORTAL_BOOTSTRAP_ADMINS, which would
+	// outlive a later removal of the role).
+	adminRole := slices.IndexFunc(app.AppRoles, func(r graph.AppRole) bool { return r.Value == "Portal.Admin" })
+	if adminRole < 0 {
+		return errors.New("the portal app has no Portal.Admin role after the update")
+	}
+	if err := g.GrantAppRole(ctx, me.ObjectID, sp.ObjectID, app.AppRoles[adminRole].ID); err != nil {
+		return fmt.Errorf("assign you the Portal.Admin role: %s", registration.Explain(err))
+	}
+	fmt.Fprintf(stdout, "%s has the Portal.Admin role; assign others under Enterprise applications -> %s -> Users and groups.\n",
+		cmpOr(me.UserPrincipalName, me.DisplayName), app.DisplayName)
+
 	// 4. The client secret: kept when the one in -out is still on the app
 	// and good for 30 days; otherwise a new one replaces those setup made.
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -225,10 +238,6 @@ func cmdSetup(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 
-	admins := prev.admins
-	if me.ObjectID != "" && !slices.Contains(admins, me.ObjectID) {
-		admins = append(admins, me.ObjectID)
-	}
 	env := []string{
 		"# AppReg Portal configuration written by `portal setup` on " + time.Now().UTC().Format(time.RFC3339) + ".",
 		"# Load it with `set -a; . ./" + setupEnvFile + "; set +a`, systemd's EnvironmentFile= or Compose's env_file.",
@@ -239,8 +248,9 @@ func cmdSetup(ctx context.Context, args []string, getenv func(string) string, st
 		"PORTAL_CLIENT_ID=" + app.AppID,
 		"PORTAL_CLIENT_SECRET_FILE=" + secretPath,
 		"PORTAL_SEAL_KEY_FILE=" + sealPath,
-		"# Made admin at sign-in until app roles are assigned (Enterprise applications -> Users and groups).",
-		"PORTAL_BOOTSTRAP_ADMINS=" + strings.Join(admins, ","),
+	}
+	if len(prev.admins) > 0 { // set by hand: kept
+		env = append(env, "PORTAL_BOOTSTRAP_ADMINS="+strings.Join(prev.admins, ","))
 	}
 	if authority != graph.DefaultLoginBase {
 		env = append(env, "PORTAL_ENTRA_AUTHORITY="+authority)

@@ -65,7 +65,7 @@ func TestSetupThenServeSignsIn(t *testing.T) {
 		strings.Contains(first, strings.TrimSpace(string(secret))) {
 		t.Errorf("the secret must be in its file only (not in portal.env, not printed)")
 	}
-	if env["PORTAL_TENANT_ID"] != tid || env["PORTAL_BASE_URL"] != base || env["PORTAL_CLIENT_ID"] == "" || env["PORTAL_BOOTSTRAP_ADMINS"] == "" {
+	if env["PORTAL_TENANT_ID"] != tid || env["PORTAL_BASE_URL"] != base || env["PORTAL_CLIENT_ID"] == "" || env["PORTAL_BOOTSTRAP_ADMINS"] != "" {
 		t.Fatalf("portal.env = %v", env)
 	}
 
@@ -80,7 +80,7 @@ func TestSetupThenServeSignsIn(t *testing.T) {
 	c := newSignInClient(t)
 	dash := c.signIn(t, base, admin)
 	if !strings.Contains(dash, "Gina Global") || !strings.Contains(dash, `href="/audit"`) {
-		t.Errorf("signed in, but not as the admin setup named:\n%.2000s", dash)
+		t.Errorf("signed in, but not with the Portal.Admin role setup assigned:\n%.2000s", dash)
 	}
 	cancel()
 	<-done
