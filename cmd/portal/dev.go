@@ -35,6 +35,9 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkDevAddr(*addr); err != nil {
+		return err
+	}
 	start := time.Now()
 	env := map[string]string{
 		"PORTAL_ADDR":       *addr,
@@ -108,6 +111,17 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintf(stdout, "\nAppReg Portal is running at %s (ready in %s). Press Ctrl+C to stop.\n", cfg.BaseURL, time.Since(start).Round(time.Millisecond))
 		fmt.Fprint(stdout, devGuide(cfg.BaseURL.String(), demo, world))
 	}})
+}
+
+// checkDevAddr refuses a non-loopback -addr with a reason, rather than
+// the configuration's complaint about an http PORTAL_BASE_URL nobody set.
+func checkDevAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && port != "" && port != "0" && (host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1") {
+		return nil
+	}
+	return fmt.Errorf("-addr %q: portal dev serves on loopback only, e.g. -addr 127.0.0.1:18480 (its demo world has a fixed, public portal secret); "+
+		"to serve others, run 'portal serve' behind https", addr)
 }
 
 // portalRedirectPaths are the portal's redirect URIs below its base URL, as

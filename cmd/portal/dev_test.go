@@ -95,6 +95,21 @@ func TestDevOnAnyAddressSignsInToAFullDemoWorld(t *testing.T) {
 	}
 }
 
+// dev names the problem with a non-loopback -addr itself.
+func TestDevRefusesANonLoopbackAddress(t *testing.T) {
+	for _, addr := range []string{":8080", "0.0.0.0:8080", "192.0.2.1:8080", "127.0.0.1", "127.0.0.1:0"} {
+		err := run(context.Background(), []string{"dev", "-addr", addr}, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "loopback only") {
+			t.Errorf("portal dev -addr %s = %v, want a loopback-only explanation", addr, err)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:18480", "localhost:18480", "[::1]:18480"} {
+		if err := checkDevAddr(addr); err != nil {
+			t.Errorf("checkDevAddr(%s) = %v", addr, err)
+		}
+	}
+}
+
 // The demo portal app gets the redirect URIs of whatever address dev serves.
 func TestDemoSeedForRegistersTheChosenAddress(t *testing.T) {
 	base, _ := url.Parse("http://127.0.0.1:18480")
