@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # covers the first cold build of msgraph-sdk-go (~3 min).
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: run test generate lint bench build check-generated deps clean
+.PHONY: run test generate lint bench build check-generated check-tidy deps clean
 
 run: build ## serve the portal with everything embedded on http://127.0.0.1:8080
 	@scripts/ensure-deps.sh
@@ -27,6 +27,9 @@ check-generated: ## fail if generated code is not up to date with its sources
 	@$(GO) tool templ generate -path web/templates >/dev/null 2>&1
 	@git diff --exit-code --stat -- web/templates || { echo "generated *_templ.go files are stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- web/templates | grep '^??')" || { echo "untracked generated files in web/templates: run 'make generate' and commit"; exit 1; }
+
+check-tidy: ## fail if `go mod tidy` would change go.mod or go.sum
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
 
 lint: ## gofmt, go vet, staticcheck
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$fmt" || { echo "not gofmt'ed:"; echo "$$fmt"; exit 1; }

@@ -3,15 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +36,9 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkDevAddr(*addr); err != nil {
+		return err
+	}
 	start := time.Now()
 	env := map[string]string{
 		"PORTAL_ADDR":       *addr,
@@ -53,7 +58,7 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	// The Entra emulator with the demo world: the operator tenant with the
 	// portal app and demo users for each role, and two customer tenants.
-	demo, stopSim, err := startDevEntra(*entraAddr, log)
+	demo, stopSim, err := startDevEntra(*entraAddr, cfg.BaseURL, log)
 	if err != nil {
 		return err
 	}
@@ -96,19 +101,94 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		cfg.DatabaseURL = c.URL("portal")
 	}
 
+	// The demo world is full at first sign-in: Fabrikam connected and scanned,
+	// its alert digest sent to the mail sink.
+	world, err := prepareDemoWorld(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+
 	return serve(ctx, cfg, log, serveHooks{ready: func(string) {
 		fmt.Fprintf(stdout, "\nAppReg Portal is running at %s (ready in %s). Press Ctrl+C to stop.\n", cfg.BaseURL, time.Since(start).Round(time.Millisecond))
-		fmt.Fprintf(stdout, "Entra ID emulator at %s; sign in as any demo user:\n%s\n", demo.base, demo.users)
+		fmt.Fprint(stdout, devGuide(cfg.BaseURL.String(), demo, world))
 	}})
+}
+
+// checkDevAddr refuses a non-loopback -addr with a reason, rather than
+// the configuration's complaint about an http PORTAL_BASE_URL nobody set.
+func checkDevAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && port != "" && port != "0" && (host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1") {
+		return nil
+	}
+	return fmt.Errorf("-addr %q: portal dev serves on loopback only, e.g. -addr 127.0.0.1:18480 (its demo world has a fixed, public portal secret); "+
+		"to serve others, run 'portal serve' behind https", addr)
+}
+
+// portalRedirectPaths are the portal's redirect URIs below its base URL, as
+// the portal app must register them (internal/handlers/routes.go): sign-in,
+// sign-out, tenant onboarding and the wizard's sign-in to a tenant.
+var portalRedirectPaths = []string{"/auth/callback", "/signed-out", "/onboarding/callback", "/registrations/callback"}
+
+// portalRedirectURIs are the redirect URIs for a portal served at base. On
+// loopback, 127.0.0.1 and localhost both work, as a person may type either.
+func portalRedirectURIs(base *url.URL) []string {
+	hosts := []string{base.Host}
+	if h, port := base.Hostname(), base.Port(); port != "" && (h == "127.0.0.1" || h == "localhost") {
+		hosts = []string{net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("localhost", port)}
+	}
+	var out []string
+	for _, h := range hosts {
+		u := *base
+		u.Host = h
+		for _, p := range portalRedirectPaths {
+			out = append(out, u.JoinPath(p).String())
+		}
+	}
+	return out
+}
+
+// demoSeedFor is the demo world with the portal app's redirect URIs for the
+// address dev serves on added (the seed has them for 127.0.0.1:8080 only):
+// every -addr must sign in, or Entra answers AADSTS50011.
+func demoSeedFor(base *url.URL) ([]byte, error) {
+	var seed entrasim.Seed
+	if err := json.Unmarshal(entrasim.DemoSeed, &seed); err != nil {
+		return nil, fmt.Errorf("read the demo world: %w", err)
+	}
+	found := false
+	for i := range seed.Tenants {
+		for j := range seed.Tenants[i].Applications {
+			a := &seed.Tenants[i].Applications[j]
+			if a.Key != "portal" {
+				continue
+			}
+			found = true
+			for _, u := range portalRedirectURIs(base) {
+				if !slices.Contains(a.RedirectURIs, u) {
+					a.RedirectURIs = append(a.RedirectURIs, u)
+				}
+			}
+		}
+	}
+	if !found {
+		return nil, errors.New("the demo world has no portal application")
+	}
+	return json.Marshal(seed)
 }
 
 type devEntra struct {
 	base, tenantID, clientID, clientSecret string
-	users                                  string // one line per demo user
+	upns                                   map[string]string // demo user key → sign-in name
 }
 
-// startDevEntra serves the emulator with the demo world on addr.
-func startDevEntra(addr string, log *slog.Logger) (devEntra, func(), error) {
+// startDevEntra serves the emulator with the demo world on addr, its portal
+// app accepting the redirect URIs of a portal at portalBase.
+func startDevEntra(addr string, portalBase *url.URL, log *slog.Logger) (devEntra, func(), error) {
+	seed, err := demoSeedFor(portalBase)
+	if err != nil {
+		return devEntra{}, nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return devEntra{}, nil, fmt.Errorf("start the Entra emulator on %s: %w (use -entra-addr to pick another address)", addr, err)
@@ -116,7 +196,7 @@ func startDevEntra(addr string, log *slog.Logger) (devEntra, func(), error) {
 	sim := entrasim.New(entrasim.Options{})
 	base := "http://" + ln.Addr().String()
 	sim.SetBaseURL(base)
-	res, err := sim.LoadSeed(bytes.NewReader(entrasim.DemoSeed))
+	res, err := sim.LoadSeed(bytes.NewReader(seed))
 	if err != nil {
 		ln.Close()
 		return devEntra{}, nil, fmt.Errorf("load the demo world: %w", err)
@@ -133,13 +213,7 @@ func startDevEntra(addr string, log *slog.Logger) (devEntra, func(), error) {
 			log.Error("Entra emulator stopped", "err", err)
 		}
 	}()
-	var users strings.Builder
-	for _, k := range []string{"ada", "oscar", "vera", "nina"} {
-		if upn, ok := res.UserPrincipalNames[k]; ok {
-			fmt.Fprintf(&users, "  %s\n", upn)
-		}
-	}
-	d := devEntra{base: base, tenantID: res.TenantOf["portal"], clientID: portal.AppID, clientSecret: portal.SecretText, users: users.String()}
+	d := devEntra{base: base, tenantID: res.TenantOf["portal"], clientID: portal.AppID, clientSecret: portal.SecretText, upns: res.UserPrincipalNames}
 	return d, func() { srv.Close() }, nil
 }
 

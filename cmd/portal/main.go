@@ -4,6 +4,7 @@
 //	portal serve     run in production (configuration from PORTAL_* variables)
 //	portal migrate   apply, roll back or list database migrations
 //	portal dev       a first look with nothing configured
+//	portal setup     create the portal's app registration and configuration
 package main
 
 import (
@@ -49,6 +50,8 @@ Usage:
                              apply all migrations, roll back the latest one, or list them
   portal dev                 a first look: local Postgres under .data/, the Entra emulator
                              with a demo world, served on http://127.0.0.1:8080
+  portal setup               create or update the portal's app registration in your Entra tenant
+                             (device code sign-in) and write the configuration for 'portal serve'
   portal healthcheck         exit 0 if the local portal is ready (for container health checks)
 
 Run 'portal <command> -h' for the flags and environment variables of a command.
@@ -67,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "dev":
 		return cmdDev(ctx, args[1:], getenv, stdout, stderr)
+	case "setup":
+		return cmdSetup(ctx, args[1:], getenv, stdout, stderr)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

@@ -101,11 +101,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 
 	scanner := inventory.New(inventory.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
 		ClientSecret: cfg.Entra.ClientSecret}, st)
-	alerter := alerts.New(alerts.Config{
-		SMTP: alerts.SMTP{Addr: cfg.Alerts.SMTPAddr, Username: cfg.Alerts.SMTPUsername, Password: cfg.Alerts.SMTPPassword,
-			From: cfg.Alerts.SMTPFrom, TLS: cfg.Alerts.SMTPTLS},
-		Recipients: cfg.Alerts.Recipients, Thresholds: cfg.Alerts.Thresholds, PortalURL: cfg.BaseURL.String(), Log: log,
-	}, st)
+	alerter := newAlerter(cfg, st, log)
 	wiz, err := handlers.NewWizard(handlers.WizardConfig{SealKey: cfg.SealKey, Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL,
 		OwnTenantID: cfg.Entra.TenantID, ClientID: cfg.Entra.ClientID, ClientSecret: cfg.Entra.ClientSecret})
 	if err != nil {

@@ -71,7 +71,7 @@ func New(opts Options) *Sim {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Sim{
+	s := &Sim{
 		opts:        opts,
 		lag:         opts.ReplicationLag,
 		tenants:     map[string]*tenant{},
@@ -84,6 +84,8 @@ func New(opts Options) *Sim {
 		devices:     map[string]*deviceGrant{},
 		tokens:      map[string]*accessClaims{},
 	}
+	s.addFirstPartyClients()
+	return s
 }
 
 // SetBaseURL sets the public base URL (scheme and host, no trailing slash). Issuers become

@@ -36,6 +36,18 @@ type Application struct {
 	IDTokenIssuance          bool
 	AccessTokenIssuance      bool
 	RequiredResourceAccess   []catalog.ResourceAccess
+	AppRoles                 []AppRole
+}
+
+// AppRole is an app role an application defines for the users (and groups)
+// it assigns it to (https://learn.microsoft.com/graph/api/resources/approle).
+// Graph refuses to change or drop an enabled role's ID: an update keeps the
+// IDs it read.
+type AppRole struct {
+	ID          string // GUID
+	Value       string // the "roles" claim value, e.g. Portal.Admin
+	DisplayName string
+	Description string
 }
 
 // ApplicationSpec is what UpsertApplication writes.
@@ -50,6 +62,9 @@ type ApplicationSpec struct {
 	RequiredResourceAccess    []catalog.ResourceAccess
 	Tags                      []string
 	Notes                     string
+	// AppRoles, when not nil, replaces the app roles (assignable to users
+	// and groups); nil leaves them as they are.
+	AppRoles []AppRole
 }
 
 // Secret is a new client secret; Text is returned by Graph exactly once.
@@ -77,6 +92,12 @@ func toApplication(a models.Applicationable) Application {
 	}
 	if s := a.GetSpa(); s != nil {
 		out.SPARedirectURIs = s.GetRedirectUris()
+	}
+	for _, r := range a.GetAppRoles() {
+		if r != nil {
+			out.AppRoles = append(out.AppRoles, AppRole{ID: strings.ToLower(uuidString(r.GetId())), Value: deref(r.GetValue()),
+				DisplayName: deref(r.GetDisplayName()), Description: deref(r.GetDescription())})
+		}
 	}
 	for _, rr := range a.GetRequiredResourceAccess() {
 		if rr == nil {
@@ -121,6 +142,11 @@ func (c *Client) ListApplications(ctx context.Context) ([]Application, error) {
 // and the type Role or Scope. (An unparsable ID used to be dropped silently,
 // registering an app without a permission it was meant to have.)
 func (spec ApplicationSpec) Validate() error {
+	for _, r := range spec.AppRoles {
+		if _, err := uuid.Parse(r.ID); err != nil || r.Value == "" {
+			return fmt.Errorf("graph: application spec: app role %q needs a value and a GUID, has %q", r.Value, r.ID)
+		}
+	}
 	for _, rr := range spec.RequiredResourceAccess {
 		if _, err := uuid.Parse(rr.ResourceAppID); err != nil {
 			return fmt.Errorf("graph: application spec: resource %q is not an appId", rr.ResourceAppID)
@@ -176,6 +202,22 @@ func (spec ApplicationSpec) model() models.Applicationable {
 		rras = append(rras, m)
 	}
 	a.SetRequiredResourceAccess(rras)
+	if spec.AppRoles != nil {
+		roles := []models.AppRoleable{}
+		for _, r := range spec.AppRoles {
+			m := models.NewAppRole()
+			id := uuid.MustParse(r.ID) // checked by Validate
+			m.SetId(&id)
+			v, dn, d, enabled := r.Value, r.DisplayName, r.Description, true
+			m.SetValue(&v)
+			m.SetDisplayName(&dn)
+			m.SetDescription(&d)
+			m.SetIsEnabled(&enabled)
+			m.SetAllowedMemberTypes([]string{"User"})
+			roles = append(roles, m)
+		}
+		a.SetAppRoles(roles)
+	}
 	a.SetTags(nonNil(spec.Tags))
 	if spec.Notes != "" {
 		a.SetNotes(&spec.Notes)

@@ -17,9 +17,11 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -96,6 +98,9 @@ func (c *Cluster) Exists() bool {
 // Init creates the cluster with trust authentication for local connections
 // only (the socket directory is not reachable by other users).
 func (c *Cluster) Init(ctx context.Context) error {
+	if err := c.CheckReachable(); err != nil {
+		return err
+	}
 	for _, d := range []string{filepath.Dir(c.DataDir), c.SocketDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -113,6 +118,9 @@ func (c *Cluster) Start(ctx context.Context, fast bool) error {
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses='' -c max_connections=200", c.Port, c.SocketDir)
 	if fast {
 		opts += " -F -c synchronous_commit=off -c full_page_writes=off"
+	}
+	if err := c.CheckReachable(); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(c.SocketDir, 0o755); err != nil {
 		return err
@@ -146,6 +154,87 @@ func (c *Cluster) Running(ctx context.Context) bool {
 // URL is the connection string for database db over the Unix socket.
 func (c *Cluster) URL(db string) string {
 	return fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", c.SocketDir, c.Port, db)
+}
+
+// CheckReachable says, before initdb fails with a bare "Permission denied",
+// when the server's user (postgres, as root) cannot reach the cluster's
+// directory because a folder above it is private, and how to fix that.
+func (c *Cluster) CheckReachable() error {
+	if c.asUser == nil {
+		return nil // the server runs as us: we reach what we created
+	}
+	uid, _ := strconv.Atoi(c.asUser.Uid)
+	var gids []int
+	if ids, err := c.asUser.GroupIds(); err == nil {
+		for _, g := range ids {
+			n, _ := strconv.Atoi(g)
+			gids = append(gids, n)
+		}
+	}
+	blocked, err := Unreachable(filepath.Dir(c.DataDir), uid, gids)
+	if err != nil || blocked == "" {
+		return err
+	}
+	return fmt.Errorf("pgcluster: as root the Postgres server runs as the %q user, which cannot enter %s (mode %s): "+
+		"it cannot reach the cluster in %s. Either pick a data directory outside it (e.g. 'portal dev -data /var/lib/appreg-dev'), "+
+		"or let others pass through that folder with 'chmod o+x %s' (or 'setfacl -m u:%s:x %s' for that user only), "+
+		"or run as an ordinary user",
+		c.asUser.Username, blocked, modeOf(blocked), c.DataDir, blocked, c.asUser.Username, blocked)
+}
+
+// Unreachable returns the first existing folder from / down to dir that the
+// user uid (with groups gids) may not enter (no search permission), or "".
+// Folders that do not exist yet are skipped: they are made 0755 later.
+func Unreachable(dir string, uid int, gids []int) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	var chain []string
+	for p := abs; ; p = filepath.Dir(p) {
+		chain = append(chain, p)
+		if p == filepath.Dir(p) {
+			break
+		}
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		p := chain[i]
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return "", nil // not a Unix file system: nothing to say
+		}
+		mode := fi.Mode().Perm()
+		var can bool
+		switch {
+		case uid == 0:
+			can = true
+		case int(st.Uid) == uid:
+			can = mode&0o100 != 0
+		case slices.Contains(gids, int(st.Gid)):
+			can = mode&0o010 != 0
+		default:
+			can = mode&0o001 != 0
+		}
+		if !can {
+			return p, nil
+		}
+	}
+	return "", nil
+}
+
+func modeOf(p string) string {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%04o", fi.Mode().Perm())
 }
 
 func (c *Cluster) touchLog() error {
