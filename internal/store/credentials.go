@@ -86,8 +86,10 @@ func (s *Store) RecordScan(ctx context.Context, tenantID int64, found []Credenti
 			return err
 		}
 		res.Removed = int(tag.RowsAffected())
-		_, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', updated_at = now() WHERE id = $1`, tenantID, at)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', updated_at = now() WHERE id = $1`, tenantID, at); err != nil {
+			return err
+		}
+		return refreshExpiryDays(ctx, tx, tenantID)
 	})
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("store: record scan: %w", mapErr(err))
@@ -106,11 +108,81 @@ func (s *Store) RecordScanFailure(ctx context.Context, tenantID int64, reason st
 	return nil
 }
 
-// CredentialFilter narrows ListCredentials.
+// expiryLock serialises the writers of credential_expiry_totals (scans and
+// the start-up rebuild, in every replica). It is taken last in a
+// transaction, so it is held only for the few statements before the commit.
+const expiryLock = 7_338_101
+
+// refreshExpiryDays rewrites tenantID's rows of credential_expiry_days from
+// the credentials table as this transaction sees it, and applies the
+// difference to credential_expiry_totals. Every change to live credentials
+// calls it in its own transaction, so the derived counts commit or roll back
+// with the credentials.
+func refreshExpiryDays(ctx context.Context, tx pgx.Tx, tenantID int64) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, expiryLock); err != nil {
+		return err
+	}
+	// One statement, rows in day order: concurrent scans lock the shared rows in the same order.
+	if _, err := tx.Exec(ctx, `
+		WITH fresh AS (SELECT (ends_at AT TIME ZONE 'UTC')::date AS ends_on, count(*)::int AS n
+		               FROM credentials WHERE tenant_id = $1 AND removed_at IS NULL GROUP BY 1),
+		     old AS (SELECT ends_on, credentials AS n FROM credential_expiry_days WHERE tenant_id = $1),
+		     delta AS (SELECT ends_on, sum(n)::int AS n FROM (SELECT ends_on, n FROM fresh UNION ALL SELECT ends_on, -n FROM old) x
+		               GROUP BY ends_on HAVING sum(n) <> 0)
+		INSERT INTO credential_expiry_totals AS t (ends_on, credentials)
+		SELECT ends_on, n FROM delta ORDER BY ends_on
+		ON CONFLICT (ends_on) DO UPDATE SET credentials = t.credentials + EXCLUDED.credentials`, tenantID); err != nil {
+		return fmt.Errorf("expiry totals: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM credential_expiry_days WHERE tenant_id = $1`, tenantID); err != nil {
+		return fmt.Errorf("expiry days: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO credential_expiry_days (tenant_id, ends_on, credentials)
+		SELECT $1, (ends_at AT TIME ZONE 'UTC')::date, count(*) FROM credentials WHERE tenant_id = $1 AND removed_at IS NULL GROUP BY 2`, tenantID); err != nil {
+		return fmt.Errorf("expiry days: %w", err)
+	}
+	return nil
+}
+
+// RebuildExpiryCounts derives credential_expiry_days and
+// credential_expiry_totals afresh from the credentials table. The portal
+// calls it at start-up, so credentials that reached the table another way
+// (a restore, a bulk load) are counted; it is O(credentials), once.
+func (s *Store) RebuildExpiryCounts(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`SELECT pg_advisory_xact_lock(` + fmt.Sprint(expiryLock) + `)`,
+			`DELETE FROM credential_expiry_days`,
+			`DELETE FROM credential_expiry_totals`,
+			`INSERT INTO credential_expiry_days (tenant_id, ends_on, credentials)
+			 SELECT tenant_id, (ends_at AT TIME ZONE 'UTC')::date, count(*) FROM credentials WHERE removed_at IS NULL GROUP BY 1, 2`,
+			`INSERT INTO credential_expiry_totals (ends_on, credentials)
+			 SELECT ends_on, sum(credentials) FROM credential_expiry_days GROUP BY 1`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: rebuild expiry counts: %w", err)
+	}
+	return nil
+}
+
+// CredentialFilter narrows the credential list and the exports; the
+// dashboard's counts use the same TenantID and EndsBy.
 type CredentialFilter struct {
 	TenantID int64     // 0: every tenant
-	Before   time.Time // only credentials ending before this; zero: any
-	Limit    int       // default 500
+	EndsBy   time.Time // only credentials ending at or before this (expired ones included); zero: any
+	// After pages by keyset: only credentials after this one in the list's
+	// order (ends_at, id). 0: from the start.
+	After int64
+	Limit int // default 500
 }
 
 // credentialSelect reads credentials with their tenant's name.
@@ -119,26 +191,41 @@ const credentialSelect = `
 	       c.key_id::text, c.kind, c.display_name, c.hint, c.thumbprint, c.starts_at, c.ends_at, c.first_seen_at, c.last_seen_at, c.removed_at
 	FROM credentials c JOIN tenants t ON t.id = c.tenant_id`
 
-// ListCredentials returns live credentials, soonest expiry first.
-func (s *Store) ListCredentials(ctx context.Context, f CredentialFilter) ([]Credential, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+// credentialQuery builds the list's statement: live credentials matching f,
+// soonest expiry first, walking the (ends_at, id) or (tenant_id, ends_at,
+// id) index from the keyset cursor. limit 0 means every row.
+func credentialQuery(f CredentialFilter, limit int) (string, []any) {
 	where := []string{"c.removed_at IS NULL"}
 	args := []any{}
 	if f.TenantID != 0 {
 		args = append(args, f.TenantID)
 		where = append(where, fmt.Sprintf("c.tenant_id = $%d", len(args)))
 	}
-	if !f.Before.IsZero() {
-		args = append(args, f.Before)
-		where = append(where, fmt.Sprintf("c.ends_at < $%d", len(args)))
+	if !f.EndsBy.IsZero() {
+		args = append(args, f.EndsBy)
+		where = append(where, fmt.Sprintf("c.ends_at <= $%d", len(args)))
 	}
+	if f.After != 0 {
+		args = append(args, f.After)
+		where = append(where, fmt.Sprintf("(c.ends_at, c.id) > (SELECT x.ends_at, x.id FROM credentials x WHERE x.id = $%d)", len(args)))
+	}
+	q := credentialSelect + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY c.ends_at, c.id`
+	if limit > 0 {
+		args = append(args, limit)
+		q += fmt.Sprintf(` LIMIT $%d`, len(args))
+	}
+	return q, args
+}
+
+// ListCredentials returns one page of live credentials, soonest expiry first.
+func (s *Store) ListCredentials(ctx context.Context, f CredentialFilter) ([]Credential, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	if f.Limit <= 0 {
 		f.Limit = 500
 	}
-	args = append(args, f.Limit)
-	rows, err := s.pool.Query(ctx, credentialSelect+`
-		WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(` ORDER BY c.ends_at, c.id LIMIT $%d`, len(args)), args...)
+	q, args := credentialQuery(f, f.Limit)
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list credentials: %w", err)
 	}
@@ -147,6 +234,33 @@ func (s *Store) ListCredentials(ctx context.Context, f CredentialFilter) ([]Cred
 		return nil, fmt.Errorf("store: list credentials: %w", err)
 	}
 	return out, nil
+}
+
+// EachCredential calls fn for every live credential matching f (Limit and
+// After are honoured when set), soonest expiry first, as the rows arrive:
+// memory stays constant however many there are, for the exports. It has no
+// deadline of its own; ctx (the request) bounds it.
+func (s *Store) EachCredential(ctx context.Context, f CredentialFilter, fn func(Credential) error) error {
+	q, args := credentialQuery(f, f.Limit)
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("store: each credential: %w", err)
+	}
+	defer rows.Close()
+	scan := pgx.RowToStructByName[Credential]
+	for rows.Next() {
+		c, err := scan(rows)
+		if err != nil {
+			return fmt.Errorf("store: each credential: %w", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: each credential: %w", err)
+	}
+	return nil
 }
 
 // ExpiryMonth counts live credentials ending in one calendar month (UTC).
@@ -158,41 +272,66 @@ type ExpiryMonth struct {
 // ExpirySummary counts live credentials by state at `now`.
 type ExpirySummary struct {
 	Total    int `db:"total"`
-	Expired  int `db:"expired"`
-	Within30 int `db:"within30"`
-	Within90 int `db:"within90"`
+	Expired  int `db:"expired"`  // ends_at <= now
+	Within30 int `db:"within30"` // now < ends_at <= now + 30 days
+	Within90 int `db:"within90"` // now < ends_at <= now + 90 days
 }
 
-// CredentialSummary returns the counts and, for the chart, the number ending
-// in each of the next 12 months (expired ones count in the current month).
-func (s *Store) CredentialSummary(ctx context.Context, now time.Time) (ExpirySummary, []ExpiryMonth, error) {
+// CredentialSummary returns the counts for one tenant (0: every tenant) and,
+// for the chart, the number ending in each of the next 12 months (expired
+// ones count in the current month). Whole days come from the derived
+// per-day counts, O(days) rows; only the three days cut by now, now+30d and
+// now+90d are counted in the credentials table, to the second, so the
+// figures agree exactly with ListCredentials under the same filter.
+func (s *Store) CredentialSummary(ctx context.Context, tenantID int64, now time.Time) (ExpirySummary, []ExpiryMonth, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT count(*) AS total,
-		       count(*) FILTER (WHERE ends_at <= $1) AS expired,
-		       count(*) FILTER (WHERE ends_at > $1 AND ends_at <= $1 + interval '30 days') AS within30,
-		       count(*) FILTER (WHERE ends_at > $1 AND ends_at <= $1 + interval '90 days') AS within90
-		FROM credentials WHERE removed_at IS NULL`, now)
+	now = now.UTC()
+	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+	cuts := []time.Time{now, now.Add(30 * 24 * time.Hour), now.Add(90 * 24 * time.Hour)}
+	month0 := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	days, scope, args := `credential_expiry_totals`, `TRUE`, []any{day(cuts[0]), day(cuts[1]), day(cuts[2]), month0.AddDate(0, 12, 0), month0}
+	if tenantID != 0 {
+		days, scope = `credential_expiry_days`, `tenant_id = $6`
+		args = append(args, tenantID)
+	}
+	var sum ExpirySummary
+	var before [3]int // live credentials ending before each cut's day
+	var months []int32
+	err := s.pool.QueryRow(ctx, `
+		WITH d AS (SELECT ends_on, credentials AS n FROM `+days+` WHERE `+scope+`),
+		     m AS (SELECT date_trunc('month', greatest(ends_on, $1::date))::date AS month, sum(n) AS n FROM d WHERE ends_on < $4::date GROUP BY 1)
+		SELECT coalesce(sum(n), 0)::int,
+		       coalesce(sum(n) FILTER (WHERE ends_on < $1::date), 0)::int,
+		       coalesce(sum(n) FILTER (WHERE ends_on < $2::date), 0)::int,
+		       coalesce(sum(n) FILTER (WHERE ends_on < $3::date), 0)::int,
+		       ARRAY(SELECT coalesce((SELECT m.n FROM m WHERE m.month = g::date), 0)::int
+		             FROM generate_series($5::date, $5::date + interval '11 months', interval '1 month') g ORDER BY g)
+		FROM d`, args...).Scan(&sum.Total, &before[0], &before[1], &before[2], &months)
 	if err != nil {
 		return ExpirySummary{}, nil, fmt.Errorf("store: credential summary: %w", err)
 	}
-	sum, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ExpirySummary])
-	if err != nil {
+	// The partial days: credentials ending on a cut's day, up to the cut.
+	edge := `SELECT count(*) FILTER (WHERE ends_at <= $2)::int, count(*) FILTER (WHERE ends_at >= $3 AND ends_at <= $4)::int,
+		       count(*) FILTER (WHERE ends_at >= $5 AND ends_at <= $6)::int
+		FROM credentials c WHERE removed_at IS NULL AND (ends_at >= $1 AND ends_at < $1 + interval '1 day'
+		     OR ends_at >= $3 AND ends_at < $3 + interval '1 day' OR ends_at >= $5 AND ends_at < $5 + interval '1 day')`
+	eargs := []any{day(cuts[0]), cuts[0], day(cuts[1]), cuts[1], day(cuts[2]), cuts[2]}
+	if tenantID != 0 {
+		edge += ` AND tenant_id = $7`
+		eargs = append(eargs, tenantID)
+	}
+	var on [3]int
+	if err := s.pool.QueryRow(ctx, edge, eargs...).Scan(&on[0], &on[1], &on[2]); err != nil {
 		return ExpirySummary{}, nil, fmt.Errorf("store: credential summary: %w", err)
 	}
-	rows, err = s.pool.Query(ctx, `
-		SELECT m.month, count(c.id)::int AS count
-		FROM generate_series(date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC'), date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') + interval '11 months', interval '1 month') AS m(month)
-		LEFT JOIN credentials c ON c.removed_at IS NULL
-		     AND date_trunc('month', GREATEST(c.ends_at, $1::timestamptz) AT TIME ZONE 'UTC') = m.month
-		GROUP BY m.month ORDER BY m.month`, now)
-	if err != nil {
-		return ExpirySummary{}, nil, fmt.Errorf("store: credential months: %w", err)
+	upTo := func(i int) int { return before[i] + on[i] } // live credentials with ends_at <= cut i
+	sum.Expired = upTo(0)
+	sum.Within30 = upTo(1) - upTo(0)
+	sum.Within90 = upTo(2) - upTo(0)
+	out := make([]ExpiryMonth, len(months))
+	for i, n := range months {
+		out[i] = ExpiryMonth{Month: month0.AddDate(0, i, 0), Count: int(n)}
 	}
-	months, err := pgx.CollectRows(rows, pgx.RowToStructByName[ExpiryMonth])
-	if err != nil {
-		return ExpirySummary{}, nil, fmt.Errorf("store: credential months: %w", err)
-	}
-	return sum, months, nil
+	return sum, out, nil
 }
