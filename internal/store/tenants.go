@@ -113,3 +113,22 @@ func (s *Store) SetTenantContacts(ctx context.Context, id int64, contacts []stri
 	}
 	return nil
 }
+
+// TenantCounts counts tenants by status, for /metrics.
+func (s *Store) TenantCounts(ctx context.Context) (map[string]int, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*)::int FROM tenants GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("store: tenant counts: %w", err)
+	}
+	out := map[string]int{}
+	var (
+		status string
+		n      int
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&status, &n}, func() error { out[status] = n; return nil }); err != nil {
+		return nil, fmt.Errorf("store: tenant counts: %w", err)
+	}
+	return out, nil
+}

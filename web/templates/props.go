@@ -104,7 +104,12 @@ type DashboardData struct {
 	Tenant     string
 	Within     string // "30", "90" or "" (everything)
 	TenantOpts []Option
-	Truncated  bool // more rows than shown
+	// Matching is how many live credentials the filter matches: Tracked,
+	// or Expired plus Within30 or Within90, from the same counts.
+	Matching int
+	// NextHref pages on (keyset); empty on the last page. FirstHref goes
+	// back to the first page; empty on it.
+	NextHref, FirstHref string
 }
 
 // MonthBar is one bar of the expiry timeline.
@@ -352,6 +357,17 @@ func deliveryState(status string) string {
 		return "soon"
 	}
 	return "later"
+}
+
+// matchingText says how many credentials the filter matches.
+func matchingText(n int) string {
+	switch n {
+	case 0:
+		return "No live secrets or certificates match this filter."
+	case 1:
+		return "1 live secret or certificate matches this filter."
+	}
+	return strconv.Itoa(n) + " live secrets and certificates match this filter, soonest expiry first."
 }
 
 func exportHref(format, tenant, within string) string {
