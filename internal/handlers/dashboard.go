@@ -22,6 +22,7 @@ import (
 
 type tenantLister interface {
 	ListTenants(ctx context.Context) ([]store.Tenant, error)
+	TenantChoices(ctx context.Context) ([]store.TenantChoice, error)
 }
 
 // credentialLister reads the credential inventory.
@@ -60,7 +61,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 		h.render(w, r, http.StatusOK, templates.CredentialList(d))
 		return nil
 	}
-	tenants, err := h.tenants.ListTenants(ctx)
+	tenants, err := h.tenants.TenantChoices(ctx)
 	if err != nil {
 		return err
 	}

@@ -290,48 +290,58 @@ func (s *Store) CredentialSummary(ctx context.Context, tenantID int64, now time.
 	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
 	cuts := []time.Time{now, now.Add(30 * 24 * time.Hour), now.Add(90 * 24 * time.Hour)}
 	month0 := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	days, scope, args := `credential_expiry_totals`, `TRUE`, []any{day(cuts[0]), day(cuts[1]), day(cuts[2]), month0.AddDate(0, 12, 0), month0}
+	// One pass over the day rows: the total, then how many end before each
+	// cut's day and before the end of each of the 12 months (cumulative).
+	cols := []string{`coalesce(sum(n), 0)::int`}
+	for i := range 15 {
+		cols = append(cols, fmt.Sprintf(`coalesce(sum(n) FILTER (WHERE ends_on < $%d), 0)::int`, i+1))
+	}
+	args := []any{day(cuts[0]), day(cuts[1]), day(cuts[2])}
+	for i := range 12 {
+		args = append(args, month0.AddDate(0, i+1, 0))
+	}
+	from := `credential_expiry_totals`
 	if tenantID != 0 {
-		days, scope = `credential_expiry_days`, `tenant_id = $6`
 		args = append(args, tenantID)
+		from = fmt.Sprintf(`credential_expiry_days WHERE tenant_id = $%d`, len(args))
 	}
 	var sum ExpirySummary
 	var before [3]int // live credentials ending before each cut's day
-	var months []int32
-	err := s.pool.QueryRow(ctx, `
-		WITH d AS (SELECT ends_on, credentials AS n FROM `+days+` WHERE `+scope+`),
-		     m AS (SELECT date_trunc('month', greatest(ends_on, $1::date))::date AS month, sum(n) AS n FROM d WHERE ends_on < $4::date GROUP BY 1)
-		SELECT coalesce(sum(n), 0)::int,
-		       coalesce(sum(n) FILTER (WHERE ends_on < $1::date), 0)::int,
-		       coalesce(sum(n) FILTER (WHERE ends_on < $2::date), 0)::int,
-		       coalesce(sum(n) FILTER (WHERE ends_on < $3::date), 0)::int,
-		       ARRAY(SELECT coalesce((SELECT m.n FROM m WHERE m.month = g::date), 0)::int
-		             FROM generate_series($5::date, $5::date + interval '11 months', interval '1 month') g ORDER BY g)
-		FROM d`, args...).Scan(&sum.Total, &before[0], &before[1], &before[2], &months)
+	var cum [12]int   // live credentials ending before the end of month i
+	dest := []any{&sum.Total, &before[0], &before[1], &before[2]}
+	for i := range cum {
+		dest = append(dest, &cum[i])
+	}
+	err := s.pool.QueryRow(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM (SELECT ends_on, credentials AS n FROM `+from+`) d`, args...).Scan(dest...)
 	if err != nil {
 		return ExpirySummary{}, nil, fmt.Errorf("store: credential summary: %w", err)
 	}
-	// The partial days: credentials ending on a cut's day, up to the cut.
-	edge := `SELECT count(*) FILTER (WHERE ends_at <= $2)::int, count(*) FILTER (WHERE ends_at >= $3 AND ends_at <= $4)::int,
-		       count(*) FILTER (WHERE ends_at >= $5 AND ends_at <= $6)::int
-		FROM credentials c WHERE removed_at IS NULL AND (ends_at >= $1 AND ends_at < $1 + interval '1 day'
-		     OR ends_at >= $3 AND ends_at < $3 + interval '1 day' OR ends_at >= $5 AND ends_at < $5 + interval '1 day')`
-	eargs := []any{day(cuts[0]), cuts[0], day(cuts[1]), cuts[1], day(cuts[2]), cuts[2]}
+	// The partial days: credentials ending on a cut's day, up to the cut;
+	// three range counts that the (tenant_id,) ends_at index answers alone.
+	scope, eargs := ``, []any{day(cuts[0]), cuts[0], day(cuts[1]), cuts[1], day(cuts[2]), cuts[2]}
 	if tenantID != 0 {
-		edge += ` AND tenant_id = $7`
+		scope = ` AND tenant_id = $7`
 		eargs = append(eargs, tenantID)
 	}
+	one := func(lo, hi int) string {
+		return fmt.Sprintf(`(SELECT count(*)::int FROM credentials WHERE removed_at IS NULL AND ends_at >= $%d AND ends_at <= $%d%s)`, lo, hi, scope)
+	}
 	var on [3]int
-	if err := s.pool.QueryRow(ctx, edge, eargs...).Scan(&on[0], &on[1], &on[2]); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT `+one(1, 2)+`, `+one(3, 4)+`, `+one(5, 6), eargs...).Scan(&on[0], &on[1], &on[2]); err != nil {
 		return ExpirySummary{}, nil, fmt.Errorf("store: credential summary: %w", err)
 	}
 	upTo := func(i int) int { return before[i] + on[i] } // live credentials with ends_at <= cut i
 	sum.Expired = upTo(0)
 	sum.Within30 = upTo(1) - upTo(0)
 	sum.Within90 = upTo(2) - upTo(0)
-	out := make([]ExpiryMonth, len(months))
-	for i, n := range months {
-		out[i] = ExpiryMonth{Month: month0.AddDate(0, i, 0), Count: int(n)}
+	// Expired ones count in the current month: month 0 is everything ending before its end.
+	out := make([]ExpiryMonth, len(cum))
+	for i := range cum {
+		n := cum[i]
+		if i > 0 {
+			n -= cum[i-1]
+		}
+		out[i] = ExpiryMonth{Month: month0.AddDate(0, i, 0), Count: n}
 	}
 	return sum, out, nil
 }

@@ -132,3 +132,25 @@ func (s *Store) TenantCounts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, nil
 }
+
+// TenantChoice is a tenant as a filter offers it.
+type TenantChoice struct {
+	ID          int64  `db:"id"`
+	DisplayName string `db:"display_name"`
+}
+
+// TenantChoices lists every tenant's ID and name, by name, for the
+// dashboard's filter: two columns, not the whole tenant.
+func (s *Store) TenantChoices(ctx context.Context) ([]TenantChoice, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT id, display_name FROM tenants ORDER BY lower(display_name), id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: tenant choices: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[TenantChoice])
+	if err != nil {
+		return nil, fmt.Errorf("store: tenant choices: %w", err)
+	}
+	return out, nil
+}
