@@ -32,6 +32,8 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		  -- A secret being rotated (its successor added and shown) needs the admin's confirmation, not an alert.
 		  AND NOT EXISTS (SELECT 1 FROM rotations ro WHERE ro.tenant_id = tn.entra_tenant_id AND lower(ro.old_key_id) = lower(c.key_id::text)
 		                  AND ro.state IN ('overlap', 'removing', 'done'))
+		  -- Skip what is queued already by the unique index, rather than re-inserting it each run to conflict.
+		  AND NOT EXISTS (SELECT 1 FROM alert_deliveries a WHERE a.credential_id = c.id AND a.threshold_days = d.threshold AND a.recipient = r.recipient)
 		ON CONFLICT (credential_id, threshold_days, recipient) DO NOTHING`, now, thresholds, recipients)
 	if err != nil {
 		return 0, fmt.Errorf("store: queue due alerts: %w", err)
@@ -77,6 +79,88 @@ func (s *Store) OpenDeliveries(ctx context.Context, maxAttempts int) ([]AlertDel
 		return nil, fmt.Errorf("store: open deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// AlertDigest is one recipient's open deliveries: the most urgent up to a
+// bound, and counts of them all, so a digest stays readable and small
+// however many came due.
+type AlertDigest struct {
+	Recipient string
+	Items     []AlertDelivery // soonest expiry first, at most the bound
+	Total     int             // open deliveries for the recipient, Items included
+	Expired   int             // of Total, credentials that have ended
+	// LastID is the highest open delivery's ID: marking the outcome covers
+	// the deliveries up to it, not ones queued since the digest was read.
+	LastID int64
+	// TenantID is the one tenant every delivery belongs to; 0 when several.
+	TenantID int64
+	// LatestEnd is the latest expiry among all of them.
+	LatestEnd time.Time
+}
+
+// OpenDigests returns, per recipient, the open deliveries (not sent, fewer
+// than maxAttempts tries): the bound most urgent ones in full and counts of
+// the rest. One statement; the rows it returns are at most recipients ×
+// bound.
+func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]AlertDigest, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		WITH open AS (
+		    SELECT a.id, a.recipient, c.tenant_id, c.ends_at,
+		           row_number() OVER (PARTITION BY a.recipient ORDER BY c.ends_at, a.id) AS rank,
+		           count(*) OVER r AS total, count(*) FILTER (WHERE c.ends_at <= $3) OVER r AS expired, max(a.id) OVER r AS last_id,
+		           min(c.tenant_id) OVER r AS min_tenant, max(c.tenant_id) OVER r AS max_tenant, max(c.ends_at) OVER r AS latest_end
+		    FROM alert_deliveries a JOIN credentials c ON c.id = a.credential_id
+		    WHERE a.status <> 'sent' AND a.attempts < $1
+		    WINDOW r AS (PARTITION BY a.recipient))
+		SELECT o.total, o.expired, o.last_id, CASE WHEN o.min_tenant = o.max_tenant THEN o.min_tenant ELSE 0 END, o.latest_end,
+		       a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.last_error, a.created_at, a.sent_at,
+		       t.display_name, c.owner_name, c.owner_app_id, c.kind, c.display_name, c.key_id::text, c.ends_at
+		FROM open o JOIN alert_deliveries a ON a.id = o.id JOIN credentials c ON c.id = a.credential_id JOIN tenants t ON t.id = c.tenant_id
+		WHERE o.rank <= $2
+		ORDER BY o.recipient, o.rank`, maxAttempts, bound, now)
+	if err != nil {
+		return nil, fmt.Errorf("store: open digests: %w", err)
+	}
+	var out []AlertDigest
+	var dg AlertDigest
+	var d AlertDelivery
+	_, err = pgx.ForEachRow(rows, []any{&dg.Total, &dg.Expired, &dg.LastID, &dg.TenantID, &dg.LatestEnd,
+		&d.ID, &d.Recipient, &d.ThresholdDays, &d.Status, &d.Attempts, &d.LastError, &d.CreatedAt, &d.SentAt,
+		&d.TenantName, &d.OwnerName, &d.OwnerAppID, &d.Kind, &d.DisplayName, &d.KeyID, &d.EndsAt}, func() error {
+		if len(out) == 0 || out[len(out)-1].Recipient != d.Recipient {
+			dg.Recipient, dg.Items = d.Recipient, nil
+			out = append(out, dg)
+		}
+		last := &out[len(out)-1]
+		last.Items = append(last.Items, d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open digests: %w", err)
+	}
+	return out, nil
+}
+
+// MarkDigest records the outcome of sending one recipient's digest: every
+// open delivery of the recipient up to lastID, listed or summarised.
+func (s *Store) MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, sendErr error, at time.Time) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var err error
+	const open = `recipient = $1 AND id <= $2 AND status <> 'sent' AND attempts < $3`
+	if sendErr == nil {
+		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', attempts = attempts + 1, last_error = '', sent_at = $4
+			WHERE `+open, recipient, lastID, maxAttempts, at)
+	} else {
+		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, last_error = $4
+			WHERE `+open, recipient, lastID, maxAttempts, trunc.String(sendErr.Error(), 500))
+	}
+	if err != nil {
+		return fmt.Errorf("store: mark digest: %w", err)
+	}
+	return nil
 }
 
 // RecentDeliveries returns the latest deliveries, newest first.
