@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -23,6 +25,50 @@ import (
 type tenantLister interface {
 	ListTenants(ctx context.Context) ([]store.Tenant, error)
 	TenantChoices(ctx context.Context) ([]store.TenantChoice, error)
+	TenantsVersion(ctx context.Context) (count int, version string, err error)
+}
+
+// tenantOptionsCache keeps the dashboard's tenant filter options rendered
+// for one version of the tenants table: at a thousand tenants, reading and
+// rendering them on every view was most of the page's cost. Each view
+// still asks the database for the version, so every replica shows a new or
+// renamed tenant on the next view.
+type tenantOptionsCache struct {
+	mu       sync.Mutex
+	version  string
+	rendered []byte
+}
+
+// tenantOptions returns the number of tenants and their options rendered.
+func (h *Handler) tenantOptions(ctx context.Context) (int, []byte, error) {
+	n, version, err := h.tenants.TenantsVersion(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	c := &h.tenantOpts
+	c.mu.Lock()
+	if c.version == version {
+		defer c.mu.Unlock()
+		return n, c.rendered, nil
+	}
+	c.mu.Unlock()
+	choices, err := h.tenants.TenantChoices(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	opts := make([]templates.Option, len(choices))
+	for i, t := range choices {
+		opts[i] = templates.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.DisplayName}
+	}
+	var buf bytes.Buffer
+	if err := templates.TenantOptions(opts).Render(ctx, &buf); err != nil {
+		return 0, nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The tenants read may be newer than version, never older: keeping it under version is safe.
+	c.version, c.rendered = version, buf.Bytes()
+	return n, c.rendered, nil
 }
 
 // credentialLister reads the credential inventory.
@@ -61,19 +107,17 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 		h.render(w, r, http.StatusOK, templates.CredentialList(d))
 		return nil
 	}
-	tenants, err := h.tenants.TenantChoices(ctx)
+	tenants, options, err := h.tenantOptions(ctx)
 	if err != nil {
 		return err
 	}
-	for _, t := range tenants {
-		d.TenantOpts = append(d.TenantOpts, templates.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.DisplayName})
-	}
+	d.TenantOptions = templates.SelectedOption(options, d.Tenant)
 	// The figures are for the filter's tenant (all when none), so they agree with the list.
 	sum, months, err := h.credentials.CredentialSummary(ctx, f.TenantID, now)
 	if err != nil {
 		return err
 	}
-	d.Tenants, d.Expired, d.Within30, d.Within90, d.Tracked = len(tenants), sum.Expired, sum.Within30, sum.Within90, sum.Total
+	d.Tenants, d.Expired, d.Within30, d.Within90, d.Tracked = tenants, sum.Expired, sum.Within30, sum.Within90, sum.Total
 	switch d.Within {
 	case "30":
 		d.Matching = sum.Expired + sum.Within30

@@ -109,6 +109,24 @@ func TestDashboardFiguresAgreeWithTheList(t *testing.T) {
 			}
 		})
 	}
+	// The tenant filter's options are rendered once per change of the tenants: the chosen one is marked,
+	// a new tenant appears on the next view.
+	tenantSelect := func(page string) string {
+		_, after, _ := strings.Cut(page, `data-testid="filter-tenant">`)
+		sel, _, _ := strings.Cut(after, "</select>")
+		return sel
+	}
+	if _, page := op.get(e.Portal.URL + "/?tenant=" + tid); !strings.Contains(tenantSelect(page), `<option value="`+tid+`" selected>`) ||
+		strings.Count(tenantSelect(page), " selected>") != 1 || strings.Count(tenantSelect(page), "<option value=") != 4 {
+		t.Errorf("the tenant filter does not mark tenant %s alone among 3 tenants and All:\n%s", tid, tenantSelect(page))
+	}
+	if _, err := e.Store.CreateTenant(ctx, store.Tenant{EntraTenantID: "fab41c4e-2d3b-4a5c-8e6f-7a8b9c0d1e2f", DisplayName: "Northwind", Status: "connected"},
+		store.AuditEvent{Action: "tenant.create"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := op.get(e.Portal.URL + "/"); !strings.Contains(tenantSelect(page), ">Northwind</option>") || !strings.Contains(tenantSelect(page), `<option value="" selected>`) {
+		t.Error("a tenant created after the last view is not among the filter's options")
+	}
 	if resp, _ := op.get(e.Portal.URL + "/?after=x"); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("GET /?after=x = %d, want 400", resp.StatusCode)
 	}

@@ -63,6 +63,9 @@ func (r loadResult) String() string {
 		ms(r.p50), ms(r.p95), ms(r.max), r.perSecond, r.errors, r.bytes/1024)
 }
 
+// report prints a figure line; benchmark logs are cut at ten lines without -v.
+func report(format string, args ...any) { fmt.Printf("    "+format+"\n", args...) }
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // load runs n calls of fn at concurrency c and measures each.
@@ -111,13 +114,13 @@ func BenchmarkDashboardAtScale(b *testing.B) {
 	inv.Now = time.Now()
 	t0 := time.Now()
 	pgtest.SeedInventory(b, env.Store, inv)
-	b.Logf("seeded %d tenants, %d credential rows (%d live, %d expired) in %s", inv.Tenants, inv.Tenants*(inv.Live+inv.Removed),
+	report("seeded %d tenants, %d credential rows (%d live, %d expired) in %s", inv.Tenants, inv.Tenants*(inv.Live+inv.Removed),
 		inv.Tenants*inv.Live, inv.Tenants*inv.Expired, time.Since(t0).Round(time.Millisecond))
 	t0 = time.Now()
 	if err := env.Store.RebuildExpiryCounts(ctx); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("start-up rebuild of the derived counts: %s", time.Since(t0).Round(time.Millisecond))
+	report("start-up rebuild of the derived counts: %s", time.Since(t0).Round(time.Millisecond))
 	tenants, err := env.Store.ListTenants(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -195,7 +198,7 @@ func BenchmarkDashboardAtScale(b *testing.B) {
 	errors := 0
 	for _, v := range views {
 		r := load(n, c, func() (int, error) { return get(v.path, v.hdr) })
-		b.Logf("%-26s %s", v.name, r)
+		report("%-26s %s", v.name, r)
 		worstP95 = max(worstP95, r.p95)
 		errors += r.errors
 		if v.path == "/" {
@@ -203,7 +206,7 @@ func BenchmarkDashboardAtScale(b *testing.B) {
 		}
 	}
 	stop.Store(true)
-	b.Logf("RSS of the whole test process under the dashboard load: peak %d MB", peak.Load()/1024)
+	report("RSS of the whole test process under the dashboard load: peak %d MB", peak.Load()/1024)
 
 	// The dashboard's own store calls, without HTTP, session or rendering.
 	sql := load(n, c, func() (int, error) {
@@ -220,8 +223,8 @@ func BenchmarkDashboardAtScale(b *testing.B) {
 		_, err := env.Store.ListCredentials(ctx, store.CredentialFilter{Limit: 51})
 		return 0, err
 	})
-	b.Logf("%-26s %s", "bare SQL of /", sql)
-	b.Logf("page-to-bare-SQL ratio (p50): %.1f", float64(pageP50)/float64(sql.p50))
+	report("%-26s %s", "bare SQL of /", sql)
+	report("page-to-bare-SQL ratio (p50): %.1f", float64(pageP50)/float64(sql.p50))
 
 	// A 200,000-row JSON export, read by a client that discards it.
 	runtimeIdle := procKB(b, "VmRSS")
@@ -235,7 +238,7 @@ func BenchmarkDashboardAtScale(b *testing.B) {
 	if !hwmReset {
 		exportPeak = 0
 	}
-	b.Logf("/credentials.json: %d MB in %s; RSS idle %d MB, peak during the export %d MB (+%d MB)", size>>20, time.Since(t0).Round(time.Millisecond),
+	report("/credentials.json: %d MB in %s; RSS idle %d MB, peak during the export %d MB (+%d MB)", size>>20, time.Since(t0).Round(time.Millisecond),
 		runtimeIdle/1024, exportPeak/1024, (exportPeak-runtimeIdle)/1024)
 
 	// /metrics, as Prometheus scrapes it.
@@ -251,7 +254,7 @@ func BenchmarkDashboardAtScale(b *testing.B) {
 		n, err := io.Copy(io.Discard, resp.Body)
 		return int(n), err
 	})
-	b.Logf("%-26s %s", "/metrics", mr)
+	report("%-26s %s", "/metrics", mr)
 
 	b.ReportMetric(float64(worstP95.Microseconds())/1000, "worst-p95-ms")
 	b.ReportMetric(float64(errors), "errors")

@@ -33,7 +33,10 @@ func BenchmarkDashboardQueries(b *testing.B) {
 			_, err := st.ListCredentials(ctx, store.CredentialFilter{Limit: 51, EndsBy: time.Now().Add(30 * 24 * time.Hour)})
 			return err
 		}},
-		{"ListCredentials tenant", func() error { _, err := st.ListCredentials(ctx, store.CredentialFilter{Limit: 51, TenantID: tid}); return err }},
+		{"ListCredentials tenant", func() error {
+			_, err := st.ListCredentials(ctx, store.CredentialFilter{Limit: 51, TenantID: tid})
+			return err
+		}},
 		{"OpenRotations", func() error { _, err := st.OpenRotations(ctx); return err }},
 	} {
 		b.Run(q.name, func(b *testing.B) {

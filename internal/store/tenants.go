@@ -148,9 +148,23 @@ func (s *Store) TenantChoices(ctx context.Context) ([]TenantChoice, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: tenant choices: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[TenantChoice])
-	if err != nil {
+	var out []TenantChoice
+	var c TenantChoice
+	if _, err := pgx.ForEachRow(rows, []any{&c.ID, &c.DisplayName}, func() error { out = append(out, c); return nil }); err != nil {
 		return nil, fmt.Errorf("store: tenant choices: %w", err)
 	}
 	return out, nil
+}
+
+// TenantsVersion counts the tenants and digests every ID and name, so a
+// reader can tell whether what it derived from TenantChoices is still
+// current. It is exact (no timestamp race) and reads two columns.
+func (s *Store) TenantsVersion(ctx context.Context) (count int, version string, err error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	err = s.pool.QueryRow(ctx, `SELECT count(*)::int, md5(coalesce(string_agg(id || ':' || display_name, E'\n' ORDER BY id), '')) FROM tenants`).Scan(&count, &version)
+	if err != nil {
+		return 0, "", fmt.Errorf("store: tenants version: %w", err)
+	}
+	return count, version, nil
 }
