@@ -26,6 +26,7 @@ func BenchmarkDashboardQueries(b *testing.B) {
 		fn   func() error
 	}{
 		{"TenantChoices", func() error { _, err := st.TenantChoices(ctx); return err }},
+		{"TenantsVersion", func() error { _, _, err := st.TenantsVersion(ctx); return err }},
 		{"CredentialSummary all", func() error { _, _, err := st.CredentialSummary(ctx, 0, time.Now()); return err }},
 		{"CredentialSummary tenant", func() error { _, _, err := st.CredentialSummary(ctx, tid, time.Now()); return err }},
 		{"ListCredentials first 51", func() error { _, err := st.ListCredentials(ctx, store.CredentialFilter{Limit: 51}); return err }},

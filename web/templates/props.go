@@ -106,8 +106,8 @@ type DashboardData struct {
 	Months   []MonthBar
 	Rows     []CredentialRow
 	// Filter: a tenant (portal ID as text, "" for all) and a window.
-	Tenant     string
-	Within     string // "30", "90" or "" (everything)
+	Tenant string
+	Within string // "30", "90" or "" (everything)
 	// TenantOptions renders the tenant filter's options (SelectedOption).
 	TenantOptions templ.Component
 	// Matching is how many live credentials the filter matches: Tracked,
