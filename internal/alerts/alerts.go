@@ -115,8 +115,10 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 		return res, err
 	}
 	var errs []error
+	session := &mailSession{a: a}
+	defer session.close()
 	for _, dg := range digests {
-		sendErr := a.mail(ctx, dg.Recipient, DigestSubject(dg, now), DigestBody(dg, now, a.cfg.PortalURL))
+		sendErr := session.send(ctx, dg.Recipient, DigestSubject(dg, now), DigestBody(dg, now, a.cfg.PortalURL))
 		if err := a.store.MarkDigest(ctx, dg.Recipient, dg.LastID, MaxAttempts, sendErr, a.cfg.Now()); err != nil {
 			return res, err
 		}
@@ -187,25 +189,40 @@ func (a *Alerter) Remind(ctx context.Context, extra []string, subject, body stri
 }
 
 func (a *Alerter) mail(ctx context.Context, rcpt, subject, body string) error {
-	m := mail.NewMsg()
-	if err := m.From(a.cfg.SMTP.From); err != nil {
+	m, err := a.message(rcpt, subject, body)
+	if err != nil {
 		return err
 	}
-	if err := m.To(rcpt); err != nil {
+	c, err := a.client()
+	if err != nil {
 		return err
+	}
+	return c.DialAndSendWithContext(ctx, m)
+}
+
+func (a *Alerter) message(rcpt, subject, body string) (*mail.Msg, error) {
+	m := mail.NewMsg()
+	if err := m.From(a.cfg.SMTP.From); err != nil {
+		return nil, err
+	}
+	if err := m.To(rcpt); err != nil {
+		return nil, err
 	}
 	m.Subject(subject)
 	m.SetDate()
 	m.SetMessageID()
 	m.SetBodyString(mail.TypeTextPlain, body)
+	return m, nil
+}
 
+func (a *Alerter) client() (*mail.Client, error) {
 	host, portStr, err := net.SplitHostPort(a.cfg.SMTP.Addr)
 	if err != nil {
-		return fmt.Errorf("bad SMTP address: %w", err)
+		return nil, fmt.Errorf("bad SMTP address: %w", err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return fmt.Errorf("bad SMTP port: %w", err)
+		return nil, fmt.Errorf("bad SMTP port: %w", err)
 	}
 	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(30 * time.Second)}
 	switch a.cfg.SMTP.TLS {
@@ -219,11 +236,44 @@ func (a *Alerter) mail(ctx context.Context, rcpt, subject, body string) error {
 	if a.cfg.SMTP.Username != "" {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(a.cfg.SMTP.Username), mail.WithPassword(a.cfg.SMTP.Password))
 	}
-	c, err := mail.NewClient(host, opts...)
+	return mail.NewClient(host, opts...)
+}
+
+// mailSession sends an alert run's digests over one SMTP connection (a
+// thousand recipients are a thousand messages, not a thousand TLS
+// handshakes), dialling again after any failure.
+type mailSession struct {
+	a *Alerter
+	c *mail.Client // nil until dialled, and after a failure
+}
+
+func (s *mailSession) send(ctx context.Context, rcpt, subject, body string) error {
+	m, err := s.a.message(rcpt, subject, body)
 	if err != nil {
 		return err
 	}
-	return c.DialAndSendWithContext(ctx, m)
+	if s.c == nil {
+		c, err := s.a.client()
+		if err != nil {
+			return err
+		}
+		if err := c.DialWithContext(ctx); err != nil {
+			return err
+		}
+		s.c = c
+	}
+	if err := s.c.Send(m); err != nil {
+		s.close()
+		return err
+	}
+	return nil
+}
+
+func (s *mailSession) close() {
+	if s.c != nil {
+		_ = s.c.Close() // the messages are sent or failed already; a failed QUIT changes nothing
+		s.c = nil
+	}
 }
 
 // Subject names the most urgent item of a digest.

@@ -18,7 +18,8 @@ import (
 // so an alert is never queued twice, and a run after downtime still queues
 // what came due meanwhile. It returns how many deliveries it added.
 func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error) {
-	ctx, cancel := s.deadline(ctx)
+	// A background run, not a page: the first run over a large inventory queues a delivery per due credential and recipient.
+	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
 	defer cancel()
 	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO alert_deliveries (credential_id, threshold_days, recipient)
@@ -29,6 +30,8 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		                    WHERE c.ends_at <= $1::timestamptz + make_interval(days => t)) d
 		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient FROM unnest($3::text[] || tn.contacts) AS x) r
 		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL
+		  -- Only what ends within the largest threshold: a range of the live ends_at index, not every credential.
+		  AND c.ends_at <= $1::timestamptz + make_interval(days => (SELECT max(t) FROM unnest($2::int[]) AS t))
 		  -- A secret being rotated (its successor added and shown) needs the admin's confirmation, not an alert.
 		  AND NOT EXISTS (SELECT 1 FROM rotations ro WHERE ro.tenant_id = tn.entra_tenant_id AND lower(ro.old_key_id) = lower(c.key_id::text)
 		                  AND ro.state IN ('overlap', 'removing', 'done'))
