@@ -249,7 +249,9 @@ func New(cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &scanTenantWorker{tenants: cfg.Tenants, scanner: cfg.Scanner, alerts: cfg.Alerter != nil, log: cfg.Log})
 	river.AddWorker(workers, &scanAllWorker{tenants: cfg.Tenants})
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ScanInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return ScanAllArgs{SpreadSeconds: int(cfg.ScanInterval.Seconds())}, nil },
+		func() (river.JobArgs, *river.InsertOpts) {
+			return ScanAllArgs{SpreadSeconds: int(cfg.ScanInterval.Seconds())}, nil
+		},
 		&river.PeriodicJobOpts{RunOnStart: cfg.RunOnStart})}
 	if cfg.Alerter != nil {
 		river.AddWorker(workers, &alertRunWorker{alerter: cfg.Alerter, log: cfg.Log})
