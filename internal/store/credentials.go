@@ -38,12 +38,50 @@ type ScanResult struct {
 	Found   int // credentials in the tenant now
 	New     int // seen for the first time
 	Removed int // no longer in the tenant
+	// Requests is how many Graph requests the scan made and Delta whether
+	// it read only the changes (set by internal/inventory).
+	Requests int
+	Delta    bool
 }
 
-// RecordScan stores what a scan of tenantID found at `at`: new credentials
-// are added, known ones refreshed, and those no longer found marked removed,
-// all in one transaction so a failed scan changes nothing.
+// RecordScan stores what a full scan of tenantID found at `at`: new
+// credentials are added, known ones refreshed, and those no longer found
+// marked removed, all in one transaction so a failed scan changes nothing.
 func (s *Store) RecordScan(ctx context.Context, tenantID int64, found []Credential, at time.Time) (ScanResult, error) {
+	return s.RecordScanScope(ctx, tenantID, found, at, ScanScope{Full: true})
+}
+
+// ScanScope says what a scan read in full, so RecordScanScope knows which
+// credentials not found are gone.
+type ScanScope struct {
+	// Full: the whole tenant was listed.
+	Full bool
+	// Otherwise (a delta scan): Owners are the applications listed in full
+	// (changed ones), RemovedOwners the deleted ones, and
+	// ServicePrincipals says every service principal was listed.
+	Owners, RemovedOwners []string
+	ServicePrincipals     bool
+	// ApplicationsDeltaLink is where the next scan's delta round starts
+	// ("": the next scan lists everything).
+	ApplicationsDeltaLink string
+}
+
+// ApplicationsDeltaLink returns where tenantID's next delta round starts;
+// "" when the next scan must list everything.
+func (s *Store) ApplicationsDeltaLink(ctx context.Context, tenantID int64) (string, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var link string
+	if err := s.pool.QueryRow(ctx, `SELECT applications_delta_link FROM tenants WHERE id = $1`, tenantID).Scan(&link); err != nil {
+		return "", fmt.Errorf("store: applications delta link: %w", mapErr(err))
+	}
+	return link, nil
+}
+
+// RecordScanScope is RecordScan for a scan that read scope: credentials it
+// found are added or refreshed; those of what it read in full but did not
+// find are marked removed; the rest stay as they were.
+func (s *Store) RecordScanScope(ctx context.Context, tenantID int64, found []Credential, at time.Time, scope ScanScope) (ScanResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 4*s.timeout) // large tenants have thousands of rows
 	defer cancel()
 	res := ScanResult{Found: len(found)}
@@ -81,12 +119,24 @@ func (s *Store) RecordScan(ctx context.Context, tenantID int64, found []Credenti
 				res.New++
 			}
 		}
-		tag, err := tx.Exec(ctx, `UPDATE credentials SET removed_at = $2 WHERE tenant_id = $1 AND removed_at IS NULL AND last_seen_at < $2`, tenantID, at)
+		gone := `UPDATE credentials SET removed_at = $2 WHERE tenant_id = $1 AND removed_at IS NULL AND last_seen_at < $2`
+		args := []any{tenantID, at}
+		if !scope.Full {
+			gone += ` AND (owner_kind = 'service_principal' AND $3 OR owner_object_id = ANY($4::uuid[]))`
+			args = append(args, scope.ServicePrincipals, append(append([]string{}, scope.Owners...), scope.RemovedOwners...))
+		}
+		tag, err := tx.Exec(ctx, gone, args...)
 		if err != nil {
 			return err
 		}
 		res.Removed = int(tag.RowsAffected())
-		if _, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', updated_at = now() WHERE id = $1`, tenantID, at); err != nil {
+		if !scope.Full {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM credentials WHERE tenant_id = $1 AND removed_at IS NULL`, tenantID).Scan(&res.Found); err != nil {
+				return err
+			}
+		}
+		if _, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', applications_delta_link = $3, updated_at = now() WHERE id = $1`,
+			tenantID, at, scope.ApplicationsDeltaLink); err != nil {
 			return err
 		}
 		return refreshExpiryDays(ctx, tx, tenantID)
