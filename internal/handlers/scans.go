@@ -45,6 +45,10 @@ func (h *Handler) scanTenant(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), scanTimeout)
 	defer cancel()
 	res, scanErr := h.scanner.Scan(ctx, t)
+	if errors.Is(scanErr, store.ErrScanRunning) {
+		return &httpError{status: http.StatusConflict, title: "A scan is under way",
+			message: t.DisplayName + " is being scanned right now. The dashboard shows the results when it is done.", err: scanErr}
+	}
 	tid := t.EntraTenantID
 	ev := h.auditEvent(r, "tenant.scan", t.DisplayName,
 		map[string]string{"found": strconv.Itoa(res.Found), "new": strconv.Itoa(res.New), "removed": strconv.Itoa(res.Removed)})

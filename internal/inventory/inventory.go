@@ -42,7 +42,17 @@ type recorder interface {
 	RecordScanScope(ctx context.Context, tenantID int64, found []store.Credential, at time.Time, scope store.ScanScope) (store.ScanResult, error)
 	RecordScanFailure(ctx context.Context, tenantID int64, reason string) error
 	ApplicationsDeltaLink(ctx context.Context, tenantID int64) (string, error)
+	StartScan(ctx context.Context, tenantID int64, d time.Duration) error
+	EndScan(ctx context.Context, tenantID int64) error
 }
+
+// scanLease bounds how long a scan holds its tenant: the River job's
+// timeout is 5 minutes, a scan asked for on the page 45 seconds.
+const scanLease = 6 * time.Minute
+
+// ErrScanRunning means the tenant is being scanned already (by this
+// replica or another); nothing was done.
+var ErrScanRunning = store.ErrScanRunning
 
 // Scanner scans tenants.
 type Scanner struct {
@@ -152,6 +162,12 @@ var ErrNoAccess = errors.New("inventory: the portal can no longer read this tena
 // and list the service principals. A failed scan records why and changes
 // no credential: the last good inventory stays.
 func (s *Scanner) Scan(ctx context.Context, t store.Tenant) (store.ScanResult, error) {
+	if err := s.store.StartScan(ctx, t.ID, scanLease); err != nil {
+		return store.ScanResult{}, err
+	}
+	// Not ctx: a scan cut off by its deadline must still give the tenant back. Should
+	// that fail too, the lease runs out by itself after scanLease.
+	defer func() { _ = s.store.EndScan(context.WithoutCancel(ctx), t.ID) }()
 	at := s.cfg.Now()
 	tr := &scanTransport{parent: http.DefaultTransport, limit: s.limit(t.EntraTenantID)}
 	if u, err := url.Parse(s.cfg.GraphURL); err == nil {

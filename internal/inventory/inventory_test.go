@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"testing"
@@ -100,5 +101,31 @@ func TestRescansReadOnlyChanges(t *testing.T) {
 	}
 	if after := w.scan(t); !after.Delta || after.Requests != 3 {
 		t.Errorf("scan after starting over = %+v, want a delta scan again", after)
+	}
+}
+
+// A tenant being scanned (by another replica, or from the page) is not
+// scanned again meanwhile: the second scan says so and changes nothing.
+func TestOneScanPerTenantAtATime(t *testing.T) {
+	ctx := context.Background()
+	w := newScanWorld(t, 3, entrasim.Options{})
+	if err := w.st.StartScan(ctx, w.tenant.ID, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := w.scanner.Scan(ctx, w.tenant); !errors.Is(err, inventory.ErrScanRunning) || res.Requests != 0 {
+		t.Errorf("Scan() while another holds the tenant = %+v, %v; want ErrScanRunning and no request", res, err)
+	}
+	if n, _, _ := w.st.CredentialSummary(ctx, w.tenant.ID, time.Now()); n.Total != 0 {
+		t.Errorf("the refused scan recorded %d credentials", n.Total)
+	}
+	if err := w.st.EndScan(ctx, w.tenant.ID); err != nil {
+		t.Fatal(err)
+	}
+	if res := w.scan(t); res.Found != 4 {
+		t.Errorf("Scan() after the other ended = %+v, want 4 credentials", res)
+	}
+	// The lease was given back: the next scan runs too.
+	if res := w.scan(t); !res.Delta {
+		t.Errorf("the following scan = %+v, want a delta scan", res)
 	}
 }

@@ -137,6 +137,9 @@ func (w *scanTenantWorker) Work(ctx context.Context, job *river.Job[ScanTenantAr
 		return nil // disconnected since the job was queued
 	}
 	res, err := w.scanner.Scan(ctx, t)
+	if errors.Is(err, store.ErrScanRunning) {
+		return river.JobSnooze(time.Minute) // scanned right now elsewhere (the page, another replica): look again later
+	}
 	if err != nil {
 		return err // River retries with back-off; the scan recorded why it failed
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -64,6 +65,36 @@ type ScanScope struct {
 	// ApplicationsDeltaLink is where the next scan's delta round starts
 	// ("": the next scan lists everything).
 	ApplicationsDeltaLink string
+}
+
+// ErrScanRunning means another scan of the tenant holds its lease.
+var ErrScanRunning = errors.New("store: a scan of this tenant is under way")
+
+// StartScan takes tenantID's scan lease for d, or returns ErrScanRunning
+// when another scan (in any replica) holds it: one tenant is never scanned
+// twice at once. EndScan gives it back; a lease of a scan that crashed
+// runs out after d.
+func (s *Store) StartScan(ctx context.Context, tenantID int64, d time.Duration) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, `UPDATE tenants SET scan_lease_until = now() + $2 WHERE id = $1 AND (scan_lease_until IS NULL OR scan_lease_until < now())`, tenantID, d)
+	if err != nil {
+		return fmt.Errorf("store: start scan: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrScanRunning
+	}
+	return nil
+}
+
+// EndScan gives back tenantID's scan lease.
+func (s *Store) EndScan(ctx context.Context, tenantID int64) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	if _, err := s.pool.Exec(ctx, `UPDATE tenants SET scan_lease_until = NULL WHERE id = $1`, tenantID); err != nil {
+		return fmt.Errorf("store: end scan: %w", err)
+	}
+	return nil
 }
 
 // ApplicationsDeltaLink returns where tenantID's next delta round starts;
