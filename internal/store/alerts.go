@@ -106,7 +106,7 @@ type AlertDigest struct {
 // the rest. One statement; the rows it returns are at most recipients ×
 // bound.
 func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]AlertDigest, error) {
-	ctx, cancel := s.deadline(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout) // a background run: it ranks every open delivery
 	defer cancel()
 	rows, err := s.pool.Query(ctx, `
 		WITH open AS (
@@ -149,7 +149,7 @@ func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now tim
 // MarkDigest records the outcome of sending one recipient's digest: every
 // open delivery of the recipient up to lastID, listed or summarised.
 func (s *Store) MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, sendErr error, at time.Time) error {
-	ctx, cancel := s.deadline(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout) // a portal-wide recipient's digest covers every due credential
 	defer cancel()
 	var err error
 	const open = `recipient = $1 AND id <= $2 AND status <> 'sent' AND attempts < $3`
