@@ -56,7 +56,12 @@ type Config struct {
 	Now         func() time.Time
 }
 
+// ErrRunBusy means another alert run (in this replica or another) is under
+// way; this one did nothing and should be tried again shortly.
+var ErrRunBusy = store.ErrAlertRunBusy
+
 type deliveryStore interface {
+	LockAlertRun(ctx context.Context) (unlock func(), err error)
 	QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error)
 	OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]store.AlertDigest, error)
 	MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, sendErr error, at time.Time) error
@@ -104,6 +109,12 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	if !a.Enabled() {
 		return res, nil
 	}
+	// One run at a time across replicas: two runs would read, and send, the same open deliveries.
+	unlock, err := a.store.LockAlertRun(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	now := a.cfg.Now()
 	n, err := a.store.QueueDueAlerts(ctx, now, a.cfg.Thresholds, a.cfg.Recipients)
 	if err != nil {

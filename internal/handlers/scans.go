@@ -45,9 +45,14 @@ func (h *Handler) scanTenant(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), scanTimeout)
 	defer cancel()
 	res, scanErr := h.scanner.Scan(ctx, t)
-	if errors.Is(scanErr, store.ErrScanRunning) {
-		return &httpError{status: http.StatusConflict, title: "A scan is under way",
-			message: t.DisplayName + " is being scanned right now. The dashboard shows the results when it is done.", err: scanErr}
+	// A scan already under way (a background job, another replica) holds the tenant: wait for it, then scan.
+	for errors.Is(scanErr, store.ErrScanRunning) {
+		select {
+		case <-ctx.Done():
+			scanErr = ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+			res, scanErr = h.scanner.Scan(ctx, t)
+		}
 	}
 	tid := t.EntraTenantID
 	ev := h.auditEvent(r, "tenant.scan", t.DisplayName,

@@ -48,7 +48,9 @@ type AlertRunArgs struct{}
 // Kind names the job in River's table.
 func (AlertRunArgs) Kind() string { return "alert_run" }
 
-// InsertOpts keeps at most one alert run waiting.
+// InsertOpts keeps at most one alert run waiting or running (River
+// requires the running state in ByState); the alerter's lock also keeps
+// runs from overlapping should two ever be worked at once.
 func (AlertRunArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{rivertype.JobStateAvailable,
 		rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
@@ -62,6 +64,9 @@ type alertRunWorker struct {
 
 func (w *alertRunWorker) Work(ctx context.Context, job *river.Job[AlertRunArgs]) error {
 	res, err := w.alerter.Run(ctx)
+	if errors.Is(err, alerts.ErrRunBusy) {
+		return river.JobSnooze(5 * time.Second) // another replica's run is under way: this one follows it
+	}
 	if res.Mails > 0 || res.Failed > 0 {
 		w.log.InfoContext(ctx, "alert run", "queued", res.Queued, "sent", res.Sent, "failed", res.Failed, "mails", res.Mails)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,38 @@ import (
 
 	"github.com/appreg-portal/portal/internal/trunc"
 )
+
+// ErrAlertRunBusy means another alert run (in any replica) is under way.
+var ErrAlertRunBusy = errors.New("store: an alert run is under way")
+
+// alertRunLock is the advisory lock one alert run holds while it reads,
+// sends and marks digests, so two runs never send the same delivery.
+const alertRunLock = 7_338_102
+
+// LockAlertRun takes the alert run's lock on a connection of its own, or
+// returns ErrAlertRunBusy. unlock gives it back; should that fail, closing
+// the connection does.
+func (s *Store) LockAlertRun(ctx context.Context) (unlock func(), err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock alert run: %w", err)
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, alertRunLock).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("store: lock alert run: %w", err)
+	}
+	if !ok {
+		conn.Release()
+		return nil, ErrAlertRunBusy
+	}
+	return func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, alertRunLock); err != nil {
+			conn.Conn().Close(context.Background()) //nolint:errcheck // closing the session releases the lock
+		}
+		conn.Release()
+	}, nil
+}
 
 // QueueDueAlerts creates the deliveries that are due at `now`, for the
 // portal-wide recipients and the credential's tenant contacts. For each live
