@@ -26,6 +26,9 @@ import (
 // the day it expires.
 var DefaultThresholds = []int{60, 30, 14, 7, 1, 0}
 
+// DefaultDigestLimit is how many credentials a digest lists in full.
+const DefaultDigestLimit = 50
+
 // MaxAttempts is how often one delivery is tried before it is left failed.
 const MaxAttempts = 5
 
@@ -46,14 +49,23 @@ type Config struct {
 	Recipients []string // portal-wide; each tenant's contacts are added
 	Thresholds []int
 	PortalURL  string // links in the e-mail point here
-	Log        *slog.Logger
-	Now        func() time.Time
+	// DigestLimit is how many credentials one digest lists in full, most
+	// urgent first; the rest are counted with a link to the dashboard, so
+	// no digest grows past what a mail server accepts. Default 50.
+	DigestLimit int
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
+// ErrRunBusy means another alert run (in this replica or another) is under
+// way; this one did nothing and should be tried again shortly.
+var ErrRunBusy = store.ErrAlertRunBusy
+
 type deliveryStore interface {
+	LockAlertRun(ctx context.Context) (unlock func(), err error)
 	QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error)
-	OpenDeliveries(ctx context.Context, maxAttempts int) ([]store.AlertDelivery, error)
-	MarkDeliveries(ctx context.Context, ids []int64, sendErr error, at time.Time) error
+	OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]store.AlertDigest, error)
+	MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, sendErr error, at time.Time) error
 }
 
 // Alerter runs alert runs.
@@ -69,6 +81,9 @@ func New(cfg Config, st deliveryStore) *Alerter {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.DigestLimit <= 0 {
+		cfg.DigestLimit = DefaultDigestLimit
 	}
 	return &Alerter{cfg: cfg, store: st}
 }
@@ -95,48 +110,76 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	if !a.Enabled() {
 		return res, nil
 	}
+	// One run at a time across replicas: two runs would read, and send, the same open deliveries.
+	unlock, err := a.store.LockAlertRun(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	now := a.cfg.Now()
 	n, err := a.store.QueueDueAlerts(ctx, now, a.cfg.Thresholds, a.cfg.Recipients)
 	if err != nil {
 		return res, err
 	}
 	res.Queued = n
-	open, err := a.store.OpenDeliveries(ctx, MaxAttempts)
+	digests, err := a.store.OpenDigests(ctx, MaxAttempts, a.cfg.DigestLimit, now)
 	if err != nil {
 		return res, err
 	}
-	byRecipient := map[string][]store.AlertDelivery{}
-	var order []string
-	for _, d := range open {
-		if _, ok := byRecipient[d.Recipient]; !ok {
-			order = append(order, d.Recipient)
-		}
-		byRecipient[d.Recipient] = append(byRecipient[d.Recipient], d)
-	}
 	var errs []error
-	for _, rcpt := range order {
-		ds := byRecipient[rcpt]
-		ids := make([]int64, len(ds))
-		for i, d := range ds {
-			ids[i] = d.ID
-		}
-		sendErr := a.send(ctx, rcpt, ds, now)
-		if err := a.store.MarkDeliveries(ctx, ids, sendErr, a.cfg.Now()); err != nil {
+	session := &mailSession{a: a}
+	defer session.close()
+	for _, dg := range digests {
+		sendErr := session.send(ctx, dg.Recipient, DigestSubject(dg, now), DigestBody(dg, now, a.cfg.PortalURL))
+		if err := a.store.MarkDigest(ctx, dg.Recipient, dg.LastID, MaxAttempts, sendErr, a.cfg.Now()); err != nil {
 			return res, err
 		}
 		if sendErr != nil {
-			res.Failed += len(ds)
-			errs = append(errs, fmt.Errorf("alerts: mail to %s: %w", rcpt, sendErr))
+			res.Failed += dg.Total
+			errs = append(errs, fmt.Errorf("alerts: mail to %s: %w", dg.Recipient, sendErr))
 			continue
 		}
-		res.Sent += len(ds)
+		res.Sent += dg.Total
 		res.Mails++
 	}
 	return res, errors.Join(errs...)
 }
 
-func (a *Alerter) send(ctx context.Context, rcpt string, ds []store.AlertDelivery, now time.Time) error {
-	return a.mail(ctx, rcpt, Subject(ds, now), Body(ds, now, a.cfg.PortalURL))
+// DigestSubject is Subject for a digest, counting every credential in it,
+// not only those it lists.
+func DigestSubject(dg store.AlertDigest, now time.Time) string {
+	if dg.Total <= len(dg.Items) {
+		return Subject(dg.Items, now)
+	}
+	first := dg.Items[0]
+	if dg.Expired > 0 {
+		return fmt.Sprintf("[AppReg Portal] %d expired: %s and %d more need attention", dg.Expired, first.OwnerName, dg.Total-1)
+	}
+	return fmt.Sprintf("[AppReg Portal] %d secrets and certificates expire soon, first %s %s", dg.Total, first.OwnerName, when(first.EndsAt, now))
+}
+
+// DigestBody is Body for the listed credentials, preceded, when the digest
+// holds more than it lists, by a summary of the rest with a link to the
+// dashboard filtered to them.
+func DigestBody(dg store.AlertDigest, now time.Time, portalURL string) string {
+	body := Body(dg.Items, now, portalURL)
+	more := dg.Total - len(dg.Items)
+	if more <= 0 {
+		return body
+	}
+	within := "90"
+	if !dg.LatestEnd.After(now.Add(30 * 24 * time.Hour)) {
+		within = "30"
+	}
+	link := "/?within=" + within
+	if dg.TenantID != 0 {
+		link = "/?tenant=" + strconv.FormatInt(dg.TenantID, 10) + "&within=" + within
+	}
+	if portalURL != "" {
+		link = strings.TrimRight(portalURL, "/") + link
+	}
+	return fmt.Sprintf("%d client secrets and certificates need attention (%d of them expired). The %d most urgent are listed below; %d more are not: see them all at %s\n\n",
+		dg.Total, dg.Expired, len(dg.Items), more, link) + body
 }
 
 // Remind mails a plain-text notice (a scheduled removal tomorrow) to the
@@ -158,25 +201,40 @@ func (a *Alerter) Remind(ctx context.Context, extra []string, subject, body stri
 }
 
 func (a *Alerter) mail(ctx context.Context, rcpt, subject, body string) error {
-	m := mail.NewMsg()
-	if err := m.From(a.cfg.SMTP.From); err != nil {
+	m, err := a.message(rcpt, subject, body)
+	if err != nil {
 		return err
 	}
-	if err := m.To(rcpt); err != nil {
+	c, err := a.client()
+	if err != nil {
 		return err
+	}
+	return c.DialAndSendWithContext(ctx, m)
+}
+
+func (a *Alerter) message(rcpt, subject, body string) (*mail.Msg, error) {
+	m := mail.NewMsg()
+	if err := m.From(a.cfg.SMTP.From); err != nil {
+		return nil, err
+	}
+	if err := m.To(rcpt); err != nil {
+		return nil, err
 	}
 	m.Subject(subject)
 	m.SetDate()
 	m.SetMessageID()
 	m.SetBodyString(mail.TypeTextPlain, body)
+	return m, nil
+}
 
+func (a *Alerter) client() (*mail.Client, error) {
 	host, portStr, err := net.SplitHostPort(a.cfg.SMTP.Addr)
 	if err != nil {
-		return fmt.Errorf("bad SMTP address: %w", err)
+		return nil, fmt.Errorf("bad SMTP address: %w", err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return fmt.Errorf("bad SMTP port: %w", err)
+		return nil, fmt.Errorf("bad SMTP port: %w", err)
 	}
 	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(30 * time.Second)}
 	switch a.cfg.SMTP.TLS {
@@ -190,11 +248,44 @@ func (a *Alerter) mail(ctx context.Context, rcpt, subject, body string) error {
 	if a.cfg.SMTP.Username != "" {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(a.cfg.SMTP.Username), mail.WithPassword(a.cfg.SMTP.Password))
 	}
-	c, err := mail.NewClient(host, opts...)
+	return mail.NewClient(host, opts...)
+}
+
+// mailSession sends an alert run's digests over one SMTP connection (a
+// thousand recipients are a thousand messages, not a thousand TLS
+// handshakes), dialling again after any failure.
+type mailSession struct {
+	a *Alerter
+	c *mail.Client // nil until dialled, and after a failure
+}
+
+func (s *mailSession) send(ctx context.Context, rcpt, subject, body string) error {
+	m, err := s.a.message(rcpt, subject, body)
 	if err != nil {
 		return err
 	}
-	return c.DialAndSendWithContext(ctx, m)
+	if s.c == nil {
+		c, err := s.a.client()
+		if err != nil {
+			return err
+		}
+		if err := c.DialWithContext(ctx); err != nil {
+			return err
+		}
+		s.c = c
+	}
+	if err := s.c.Send(m); err != nil {
+		s.close()
+		return err
+	}
+	return nil
+}
+
+func (s *mailSession) close() {
+	if s.c != nil {
+		_ = s.c.Close() // the messages are sent or failed already; a failed QUIT changes nothing
+		s.c = nil
+	}
 }
 
 // Subject names the most urgent item of a digest.

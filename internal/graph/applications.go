@@ -28,6 +28,9 @@ type Application struct {
 	UniqueName     string
 	SignInAudience string
 	Credentials    []Credential
+	// CredentialsListed: the response carried both credential lists (a
+	// delta may leave out properties that did not change).
+	CredentialsListed bool
 	// What the app is configured with (set by GetApplication and
 	// ApplicationByUniqueName; the list reads only the credentials).
 	WebRedirectURIs          []string
@@ -80,7 +83,8 @@ type Secret struct {
 func toApplication(a models.Applicationable) Application {
 	out := Application{ObjectID: deref(a.GetId()), AppID: deref(a.GetAppId()), DisplayName: text(a.GetDisplayName()),
 		UniqueName: deref(a.GetUniqueName()), SignInAudience: deref(a.GetSignInAudience()),
-		Credentials: credentials(a.GetPasswordCredentials(), a.GetKeyCredentials()), NameCleaned: cleaned(a.GetDisplayName())}
+		Credentials: credentials(a.GetPasswordCredentials(), a.GetKeyCredentials()), NameCleaned: cleaned(a.GetDisplayName()),
+		CredentialsListed: a.GetPasswordCredentials() != nil && a.GetKeyCredentials() != nil}
 	if w := a.GetWeb(); w != nil {
 		out.WebRedirectURIs = w.GetRedirectUris()
 		if ig := w.GetImplicitGrantSettings(); ig != nil {

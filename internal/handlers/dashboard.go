@@ -1,16 +1,19 @@
 package handlers
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -21,57 +24,107 @@ import (
 
 type tenantLister interface {
 	ListTenants(ctx context.Context) ([]store.Tenant, error)
+	TenantChoices(ctx context.Context) ([]store.TenantChoice, error)
+	TenantsVersion(ctx context.Context) (count int, version string, err error)
+}
+
+// tenantOptionsCache keeps the dashboard's tenant filter options rendered
+// for one version of the tenants table: at a thousand tenants, reading and
+// rendering them on every view was most of the page's cost. Each view
+// still asks the database for the version, so every replica shows a new or
+// renamed tenant on the next view.
+type tenantOptionsCache struct {
+	mu       sync.Mutex
+	version  string
+	rendered []byte
+}
+
+// tenantOptions returns the number of tenants and their options rendered.
+func (h *Handler) tenantOptions(ctx context.Context) (int, []byte, error) {
+	n, version, err := h.tenants.TenantsVersion(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	c := &h.tenantOpts
+	c.mu.Lock()
+	if c.version == version {
+		defer c.mu.Unlock()
+		return n, c.rendered, nil
+	}
+	c.mu.Unlock()
+	choices, err := h.tenants.TenantChoices(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	opts := make([]templates.Option, len(choices))
+	for i, t := range choices {
+		opts[i] = templates.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.DisplayName}
+	}
+	var buf bytes.Buffer
+	if err := templates.TenantOptions(opts).Render(ctx, &buf); err != nil {
+		return 0, nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The tenants read may be newer than version, never older: keeping it under version is safe.
+	c.version, c.rendered = version, buf.Bytes()
+	return n, c.rendered, nil
 }
 
 // credentialLister reads the credential inventory.
 type credentialLister interface {
 	ListCredentials(ctx context.Context, f store.CredentialFilter) ([]store.Credential, error)
-	CredentialSummary(ctx context.Context, now time.Time) (store.ExpirySummary, []store.ExpiryMonth, error)
+	EachCredential(ctx context.Context, f store.CredentialFilter, fn func(store.Credential) error) error
+	CredentialSummary(ctx context.Context, tenantID int64, now time.Time) (store.ExpirySummary, []store.ExpiryMonth, error)
 }
 
-const dashboardRows = 500
+// dashboardRows is one page of the dashboard's list; "Later →" pages on by
+// keyset, so every page costs the same however far it is.
+const dashboardRows = 50
+
+// listTarget is the list fragment's id: an htmx request that targets it
+// (the pager) gets only the list, without counts or timeline.
+const listTarget = "credential-list"
 
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	now := h.now()
-	tenants, err := h.tenants.ListTenants(ctx)
-	if err != nil {
-		return err
-	}
-	sum, months, err := h.credentials.CredentialSummary(ctx, now)
-	if err != nil {
-		return err
-	}
 	q := r.URL.Query()
-	d := templates.DashboardData{Tenants: len(tenants), Expired: sum.Expired, Within30: sum.Within30, Within90: sum.Within90, Tracked: sum.Total,
-		Tenant: q.Get("tenant"), Within: q.Get("within")}
 	f, err := credentialFilter(q, now)
 	if err != nil {
 		return err
 	}
-	f.Limit = dashboardRows + 1
-	for _, t := range tenants {
-		d.TenantOpts = append(d.TenantOpts, templates.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.DisplayName})
+	if v := q.Get("after"); v != "" {
+		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After <= 0 {
+			return errBadRequest("That page link is not valid; start again from the dashboard.")
+		}
 	}
-	creds, err := h.credentials.ListCredentials(ctx, f)
+	d := templates.DashboardData{Tenant: q.Get("tenant"), Within: q.Get("within")}
+	if err := h.dashboardRows(ctx, &d, f, now); err != nil {
+		return err
+	}
+	if r.Header.Get("HX-Target") == listTarget {
+		h.render(w, r, http.StatusOK, templates.CredentialList(d))
+		return nil
+	}
+	tenants, options, err := h.tenantOptions(ctx)
 	if err != nil {
 		return err
 	}
-	if len(creds) > dashboardRows {
-		creds, d.Truncated = creds[:dashboardRows], true
+	d.TenantOptions = templates.SelectedOption(options, d.Tenant)
+	// The figures are for the filter's tenant (all when none), so they agree with the list.
+	sum, months, err := h.credentials.CredentialSummary(ctx, f.TenantID, now)
+	if err != nil {
+		return err
 	}
-	canRotate := auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
-	open := map[string]store.Rotation{}
-	if canRotate && h.rotations != nil {
-		if open, err = h.rotations.OpenRotations(ctx); err != nil {
-			return err
-		}
-	}
-	for _, c := range creds {
-		row := credentialRow(c, now)
-		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
-		credentialActions(&row, c, canRotate, open)
-		d.Rows = append(d.Rows, row)
+	d.Tenants, d.Expired, d.Within30, d.Within90, d.Tracked = tenants, sum.Expired, sum.Within30, sum.Within90, sum.Total
+	switch d.Within {
+	case "30":
+		d.Matching = sum.Expired + sum.Within30
+	case "90":
+		d.Matching = sum.Expired + sum.Within90
+	default:
+		d.Matching = sum.Total
 	}
 	highest := 0
 	for _, m := range months {
@@ -88,7 +141,47 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// dashboardRows fills in one page of the list and its pager links.
+func (h *Handler) dashboardRows(ctx context.Context, d *templates.DashboardData, f store.CredentialFilter, now time.Time) error {
+	f.Limit = dashboardRows + 1
+	creds, err := h.credentials.ListCredentials(ctx, f)
+	if err != nil {
+		return err
+	}
+	page := url.Values{}
+	if d.Tenant != "" {
+		page.Set("tenant", d.Tenant)
+	}
+	if d.Within != "" {
+		page.Set("within", d.Within)
+	}
+	if f.After != 0 {
+		d.FirstHref = "/?" + page.Encode()
+	}
+	if len(creds) > dashboardRows {
+		creds = creds[:dashboardRows]
+		page.Set("after", strconv.FormatInt(creds[len(creds)-1].ID, 10))
+		d.NextHref = "/?" + page.Encode()
+	}
+	canRotate := auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
+	open := map[string]store.Rotation{}
+	if canRotate && h.rotations != nil {
+		if open, err = h.rotations.OpenRotations(ctx); err != nil {
+			return err
+		}
+	}
+	for _, c := range creds {
+		row := credentialRow(c, now)
+		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
+		credentialActions(&row, c, canRotate, open)
+		d.Rows = append(d.Rows, row)
+	}
+	return nil
+}
+
 // credentialFilter reads the dashboard's filter: a tenant and a window.
+// "Within 30 days" means ending at or before now + 30 days, expired ones
+// included, exactly what the Expired and Within30 figures count.
 func credentialFilter(q url.Values, now time.Time) (store.CredentialFilter, error) {
 	var f store.CredentialFilter
 	if v := q.Get("tenant"); v != "" {
@@ -101,31 +194,55 @@ func credentialFilter(q url.Values, now time.Time) (store.CredentialFilter, erro
 	switch q.Get("within") {
 	case "":
 	case "30":
-		f.Before = now.Add(30 * 24 * time.Hour)
+		f.EndsBy = now.Add(30 * 24 * time.Hour)
 	case "90":
-		f.Before = now.Add(90 * 24 * time.Hour)
+		f.EndsBy = now.Add(90 * 24 * time.Hour)
 	default:
 		return f, errBadRequest("That expiry filter is not valid; choose 30 or 90 days.")
 	}
 	return f, nil
 }
 
-// exportedCredentials is what the exports carry: every live credential
-// matching the dashboard's filter.
-func (h *Handler) exportedCredentials(r *http.Request, now time.Time) ([]store.Credential, error) {
+// eachExported calls fn for every live credential matching the
+// dashboard's filter, as the rows arrive from the database: an export of
+// any size streams in constant memory, and nothing is cut off. The filter
+// is checked before anything is written, so a bad one is still a plain
+// error page.
+func (h *Handler) eachExported(r *http.Request, now time.Time) (func(fn func(store.Credential) error) error, error) {
 	f, err := credentialFilter(r.URL.Query(), now)
 	if err != nil {
 		return nil, err
 	}
-	f.Limit = 100_000
-	return h.credentials.ListCredentials(r.Context(), f)
+	return func(fn func(store.Credential) error) error { return h.credentials.EachCredential(r.Context(), f, fn) }, nil
+}
+
+// abortExport ends a download whose headers are already sent: the client
+// sees a broken transfer, never a file that looks complete but is not.
+func (h *Handler) abortExport(r *http.Request, err error) {
+	if r.Context().Err() == nil {
+		h.log.WarnContext(r.Context(), "export cut short", "request_id", RequestID(r.Context()), "err", err)
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// errClientGone stops an export whose client stopped reading.
+var errClientGone = errors.New("handlers: export client went away")
+
+// finishExport ends an export after the last row: a client that went away
+// is not an error, a database error mid-way breaks the transfer.
+func (h *Handler) finishExport(r *http.Request, err error) error {
+	if err != nil && !errors.Is(err, errClientGone) {
+		h.abortExport(r, err)
+	}
+	return nil
 }
 
 // credentialsCSV exports the inventory with the dashboard's filter, for
-// spreadsheets and change tickets. It holds no secret values.
+// spreadsheets and change tickets. It holds no secret values. Rows stream
+// from the database to the client; there is no cap.
 func (h *Handler) credentialsCSV(w http.ResponseWriter, r *http.Request) error {
 	now := h.now()
-	creds, err := h.exportedCredentials(r, now)
+	each, err := h.eachExported(r, now)
 	if err != nil {
 		return err
 	}
@@ -133,25 +250,27 @@ func (h *Handler) credentialsCSV(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Disposition", `attachment; filename="credentials-`+now.UTC().Format("20060102")+`.csv"`)
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"tenant", "application", "owner_kind", "application_id", "object_id", "kind", "name", "key_id", "starts_at", "ends_at", "days_left", "state"}); err != nil {
-		return err
+		return nil // the client went away
 	}
-	for _, c := range creds {
+	rec := make([]string, 12)
+	err = each(func(c store.Credential) error {
 		row := credentialRow(c, now)
 		starts := ""
 		if c.StartsAt != nil {
 			starts = c.StartsAt.UTC().Format(time.RFC3339)
 		}
-		rec := []string{c.TenantName, c.OwnerName, c.OwnerKind, c.OwnerAppID, c.OwnerObjectID, c.Kind, c.DisplayName, c.KeyID,
-			starts, c.EndsAt.UTC().Format(time.RFC3339), strconv.Itoa(row.Days), row.State}
+		rec = append(rec[:0], c.TenantName, c.OwnerName, c.OwnerKind, c.OwnerAppID, c.OwnerObjectID, c.Kind, c.DisplayName, c.KeyID,
+			starts, c.EndsAt.UTC().Format(time.RFC3339), strconv.Itoa(row.Days), row.State)
 		for i := range rec {
 			rec[i] = csvSafe(rec[i])
 		}
 		if err := cw.Write(rec); err != nil {
-			return nil // the client went away
+			return errClientGone
 		}
-	}
+		return nil
+	})
 	cw.Flush()
-	return nil
+	return h.finishExport(r, err)
 }
 
 // credentialJSON is one credential in the JSON export.
@@ -170,51 +289,72 @@ type credentialJSON struct {
 	State         string     `json:"state"`
 }
 
-// credentialsJSON exports the inventory for scripts, with the dashboard's filter.
+// credentialsJSON exports the inventory for scripts, with the dashboard's
+// filter: {"generatedAt": …, "credentials": [ … ]}, indented, written one
+// credential at a time as the rows arrive.
 func (h *Handler) credentialsJSON(w http.ResponseWriter, r *http.Request) error {
 	now := h.now()
-	creds, err := h.exportedCredentials(r, now)
+	each, err := h.eachExported(r, now)
 	if err != nil {
 		return err
 	}
-	out := struct {
-		GeneratedAt time.Time        `json:"generatedAt"`
-		Credentials []credentialJSON `json:"credentials"`
-	}{GeneratedAt: now.UTC(), Credentials: make([]credentialJSON, 0, len(creds))}
-	for _, c := range creds {
-		row := credentialRow(c, now)
-		out.Credentials = append(out.Credentials, credentialJSON{Tenant: c.TenantName, Application: c.OwnerName, OwnerKind: c.OwnerKind,
-			ApplicationID: c.OwnerAppID, ObjectID: c.OwnerObjectID, Kind: c.Kind, Name: c.DisplayName, KeyID: c.KeyID,
-			StartsAt: c.StartsAt, EndsAt: c.EndsAt.UTC(), DaysLeft: row.Days, State: row.State})
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="credentials-`+now.UTC().Format("20060102")+`.json"`)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	stamp, _ := json.Marshal(now.UTC()) // a time always marshals
+	bw.WriteString("{\n  \"generatedAt\": " + string(stamp) + ",\n  \"credentials\": [")
+	n := 0
+	err = each(func(c store.Credential) error {
+		row := credentialRow(c, now)
+		b, err := json.MarshalIndent(credentialJSON{Tenant: c.TenantName, Application: c.OwnerName, OwnerKind: c.OwnerKind,
+			ApplicationID: c.OwnerAppID, ObjectID: c.OwnerObjectID, Kind: c.Kind, Name: c.DisplayName, KeyID: c.KeyID,
+			StartsAt: c.StartsAt, EndsAt: c.EndsAt.UTC(), DaysLeft: row.Days, State: row.State}, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		n++
+		bw.WriteString("\n    ")
+		if _, err := bw.Write(b); err != nil {
+			return errClientGone
+		}
+		return nil
+	})
+	if err == nil {
+		if n > 0 {
+			bw.WriteString("\n  ")
+		}
+		bw.WriteString("]\n}\n")
+		bw.Flush() // an error here is a client that went away
+	}
+	return h.finishExport(r, err)
 }
 
 // credentialsICS exports expiry dates as an iCalendar file to import into a
 // calendar: one all-day event per live credential, with reminders 14 and 2
 // days before. It is a download for the signed-in user, not a subscription
-// URL, so no token ever travels in a link.
+// URL, so no token ever travels in a link. Events stream as the rows arrive.
 func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
 	now := h.now()
-	creds, err := h.exportedCredentials(r, now)
+	each, err := h.eachExported(r, now)
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	line := func(s string) { b.WriteString(icsFold(s)); b.WriteString("\r\n") }
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="credential-expiry.ics"`)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	line := func(s string) { bw.WriteString(icsFold(s)); bw.WriteString("\r\n") }
 	line("BEGIN:VCALENDAR")
 	line("VERSION:2.0")
 	line("PRODID:-//AppReg Portal//Credential expiry//EN")
 	line("CALSCALE:GREGORIAN")
 	line("X-WR-CALNAME:App registration secrets expiring")
 	stamp := now.UTC().Format("20060102T150405Z")
-	for _, c := range creds {
+	err = each(func(c store.Credential) error {
 		if !c.EndsAt.After(now) {
-			continue // already expired: nothing to plan
+			return nil // already expired: nothing to plan
 		}
 		kind := "Client secret"
 		if c.Kind == "certificate" {
@@ -237,12 +377,16 @@ func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
 			line("END:VALARM")
 		}
 		line("END:VEVENT")
+		if _, err := bw.Write(nil); err != nil { // a bufio.Writer keeps its first write error
+			return errClientGone
+		}
+		return nil
+	})
+	if err == nil {
+		line("END:VCALENDAR")
+		bw.Flush() // an error here is a client that went away
 	}
-	line("END:VCALENDAR")
-	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="credential-expiry.ics"`)
-	_, err = io.WriteString(w, b.String())
-	return err
+	return h.finishExport(r, err)
 }
 
 // icsText escapes a TEXT value (RFC 5545 §3.3.11).

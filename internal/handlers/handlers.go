@@ -25,6 +25,7 @@ type Handler struct {
 	baseURL      *url.URL
 	health       healthChecker
 	tenants      tenantLister
+	tenantOpts   tenantOptionsCache
 	auth         authenticator
 	sessions     *scs.SessionManager
 	sessionStore sessionStore

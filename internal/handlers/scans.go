@@ -45,6 +45,15 @@ func (h *Handler) scanTenant(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), scanTimeout)
 	defer cancel()
 	res, scanErr := h.scanner.Scan(ctx, t)
+	// A scan already under way (a background job, another replica) holds the tenant: wait for it, then scan.
+	for errors.Is(scanErr, store.ErrScanRunning) {
+		select {
+		case <-ctx.Done():
+			scanErr = ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+			res, scanErr = h.scanner.Scan(ctx, t)
+		}
+	}
 	tid := t.EntraTenantID
 	ev := h.auditEvent(r, "tenant.scan", t.DisplayName,
 		map[string]string{"found": strconv.Itoa(res.Found), "new": strconv.Itoa(res.New), "removed": strconv.Itoa(res.Removed)})

@@ -10,7 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,18 +34,37 @@ type Config struct {
 	ClientSecret string
 	HTTPClient   *http.Client
 	Now          func() time.Time
+	// KeyCredentialsPerMinute is how many Graph requests that select
+	// keyCredentials one tenant is sent a minute (default 140): Graph
+	// allows 150 and answers more with 429 and a long Retry-After
+	// (https://learn.microsoft.com/graph/api/application-list, "$select
+	// keyCredentials ... throttled"); the margin is for the wizard's reads.
+	KeyCredentialsPerMinute int
 }
 
 // recorder stores scan results (internal/store).
 type recorder interface {
-	RecordScanWithProblems(ctx context.Context, tenantID int64, found []store.Credential, problems []string, at time.Time) (store.ScanResult, error)
+	RecordScanScope(ctx context.Context, tenantID int64, found []store.Credential, at time.Time, scope store.ScanScope) (store.ScanResult, error)
 	RecordScanFailure(ctx context.Context, tenantID int64, reason string) error
+	ApplicationsDeltaLink(ctx context.Context, tenantID int64) (string, error)
+	StartScan(ctx context.Context, tenantID int64, d time.Duration) error
+	EndScan(ctx context.Context, tenantID int64) error
 }
+
+// scanLease bounds how long a scan holds its tenant: the River job's
+// timeout is 5 minutes, a scan asked for on the page 45 seconds.
+const scanLease = 6 * time.Minute
+
+// ErrScanRunning means the tenant is being scanned already (by this
+// replica or another); nothing was done.
+var ErrScanRunning = store.ErrScanRunning
 
 // Scanner scans tenants.
 type Scanner struct {
-	cfg   Config
-	store recorder
+	cfg    Config
+	store  recorder
+	mu     sync.Mutex
+	limits map[string]*window // per Entra tenant
 }
 
 // New returns a Scanner; it makes no network call.
@@ -49,34 +72,138 @@ func New(cfg Config, st recorder) *Scanner {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Scanner{cfg: cfg, store: st}
+	if cfg.KeyCredentialsPerMinute <= 0 {
+		cfg.KeyCredentialsPerMinute = 140
+	}
+	return &Scanner{cfg: cfg, store: st, limits: map[string]*window{}}
+}
+
+// limit returns the tenant's window of keyCredentials requests.
+func (s *Scanner) limit(tenantID string) *window {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.limits[tenantID]
+	if w == nil {
+		w = &window{size: s.cfg.KeyCredentialsPerMinute, now: s.cfg.Now}
+		s.limits[tenantID] = w
+	}
+	return w
+}
+
+// window keeps one tenant's requests that select keyCredentials under a
+// number a minute, waiting for a slot rather than meeting Graph's 429.
+type window struct {
+	size  int
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error // nil: a timer
+	mu    sync.Mutex
+	sent  []time.Time
+}
+
+// wait blocks until a request may go out, and counts it.
+func (w *window) wait(ctx context.Context) error {
+	for {
+		w.mu.Lock()
+		now := w.now()
+		w.sent = slices.DeleteFunc(w.sent, func(t time.Time) bool { return !now.Before(t.Add(time.Minute)) })
+		if len(w.sent) < w.size {
+			w.sent = append(w.sent, now)
+			w.mu.Unlock()
+			return nil
+		}
+		d := w.sent[0].Add(time.Minute).Sub(now)
+		w.mu.Unlock()
+		sleep := w.sleep
+		if sleep == nil {
+			sleep = sleepCtx
+		}
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// scanTransport counts a scan's Graph requests and holds back those that
+// select keyCredentials to the tenant's window.
+type scanTransport struct {
+	parent    http.RoundTripper
+	graphHost string // and path prefix: the token endpoint may share the host (the emulator)
+	graphPath string
+	limit     *window
+	requests  atomic.Int64
+}
+
+func (t *scanTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == t.graphHost && strings.HasPrefix(r.URL.Path, t.graphPath) {
+		t.requests.Add(1)
+		if strings.Contains(strings.ToLower(r.URL.Query().Get("$select")), "keycredentials") {
+			if err := t.limit.wait(r.Context()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return t.parent.RoundTrip(r)
 }
 
 // ErrNoAccess means the tenant no longer lets the portal read it (consent
 // revoked, app deleted, tenant gone).
 var ErrNoAccess = errors.New("inventory: the portal can no longer read this tenant")
 
-// Scan lists every application and service principal credential of the
-// tenant and records them. A failed scan records why and changes no
-// credential: the last good inventory stays. One odd item never fails the
+// Scan reads the tenant's application and service principal credentials
+// and records them. The first scan, and any after Graph asks to start over,
+// lists everything (pages of 999); later scans read only the applications
+// changed since (/applications/delta: one request when nothing changed)
+// and list the service principals. A failed scan records why and changes
+// no credential: the last good inventory stays. One odd item never fails the
 // whole scan: it is left out or its name cleaned, the rest is recorded, and
 // the Tenants page says what happened to it.
 func (s *Scanner) Scan(ctx context.Context, t store.Tenant) (store.ScanResult, error) {
+	if err := s.store.StartScan(ctx, t.ID, scanLease); err != nil {
+		return store.ScanResult{}, err
+	}
+	// Not ctx: a scan cut off by its deadline must still give the tenant back. Should
+	// that fail too, the lease runs out by itself after scanLease.
+	defer func() { _ = s.store.EndScan(context.WithoutCancel(ctx), t.ID) }()
 	at := s.cfg.Now()
-	found, problems, err := s.list(ctx, t.EntraTenantID)
+	tr := &scanTransport{parent: http.DefaultTransport, limit: s.limit(t.EntraTenantID)}
+	if u, err := url.Parse(s.cfg.GraphURL); err == nil {
+		tr.graphHost, tr.graphPath = u.Host, u.Path
+	}
+	hc := &http.Client{Transport: tr}
+	if s.cfg.HTTPClient != nil {
+		hc.Timeout = s.cfg.HTTPClient.Timeout
+		if s.cfg.HTTPClient.Transport != nil {
+			tr.parent = s.cfg.HTTPClient.Transport
+		}
+	}
+	res, err := s.scan(ctx, t, hc, at)
+	res.Requests = int(tr.requests.Load())
 	if err != nil {
 		reason := "Microsoft Graph could not be reached or answered with an error; the scan will be retried."
-		if errors.Is(err, ErrNoAccess) {
+		switch {
+		case errors.Is(err, ErrNoAccess):
 			reason = "The portal can no longer read this tenant: its admin consent may have been revoked. Connect the tenant again."
+		case errors.Is(err, errRecord):
+			reason = "The portal read this tenant but could not store what it found; the scan will be retried. The portal's log has the details."
 		}
-		return store.ScanResult{}, s.fail(ctx, t, reason, err)
-	}
-	res, err := s.store.RecordScanWithProblems(ctx, t.ID, found, problems, at)
-	if err != nil {
-		return store.ScanResult{}, s.fail(ctx, t, "The portal read this tenant but could not store what it found; the scan will be retried. The portal's log has the details.", err)
+		return res, s.fail(ctx, t, reason, err)
 	}
 	return res, nil
 }
+
+// errRecord marks a scan that read Graph but could not store the result.
+var errRecord = errors.New("inventory: record the scan")
 
 // fail records why a scan failed, so the Tenants page always says why, even
 // when the scan's own context has run out.
@@ -89,33 +216,86 @@ func (s *Scanner) fail(ctx context.Context, t store.Tenant, reason string, err e
 	return err
 }
 
-func (s *Scanner) list(ctx context.Context, tenantID string) ([]store.Credential, []string, error) {
-	gc, err := graph.NewAppOnlyClient(ctx, graph.AppOnly{LoginBase: s.cfg.Authority, GraphURL: s.cfg.GraphURL,
-		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, HTTPClient: s.cfg.HTTPClient}, tenantID)
-	if err != nil {
-		if graph.TokenRefused(err) {
-			return nil, nil, fmt.Errorf("%w: %w", ErrNoAccess, graph.TokenError(err))
-		}
-		return nil, nil, fmt.Errorf("inventory: Graph client for %s: %w", tenantID, err)
-	}
-	apps, err := gc.ListApplications(ctx)
-	if err != nil {
-		return nil, nil, noAccess(err)
-	}
-	sps, err := gc.ListServicePrincipalCredentials(ctx)
-	if err != nil {
-		return nil, nil, noAccess(err)
-	}
-	found, problems := Credentials(apps, sps)
-	// What the portal holds in the tenant: more than it asks for is a
-	// problem to show, not a reason to stop inventorying.
+// record stores what a scan found, with the problems of its odd items and
+// of the portal's own permissions in the tenant (more than it asks for is a
+// problem to show, not a reason to stop inventorying).
+func (s *Scanner) record(ctx context.Context, gc *graph.Client, t store.Tenant, apps []graph.Application, sps []graph.ServicePrincipalCredentials, at time.Time, scope store.ScanScope) (store.ScanResult, error) {
+	creds, problems := Credentials(apps, sps)
 	granted, err := onboard.ReadGranted(ctx, gc, s.cfg.ClientID)
 	if err != nil {
 		problems = append(problems, "The portal could not check which permissions it holds in this tenant; it will try again at the next scan.")
 	} else {
 		problems = append(problems, granted.Problems()...)
 	}
-	return found, problems, nil
+	scope.Problems = problems
+	res, err := s.store.RecordScanScope(ctx, t.ID, creds, at, scope)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", errRecord, err)
+	}
+	return res, nil
+}
+
+func (s *Scanner) scan(ctx context.Context, t store.Tenant, hc *http.Client, at time.Time) (store.ScanResult, error) {
+	gc, err := graph.NewAppOnlyClient(ctx, graph.AppOnly{LoginBase: s.cfg.Authority, GraphURL: s.cfg.GraphURL,
+		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, HTTPClient: hc}, t.EntraTenantID)
+	if err != nil {
+		if graph.TokenRefused(err) {
+			return store.ScanResult{}, fmt.Errorf("%w: %w", ErrNoAccess, graph.TokenError(err))
+		}
+		return store.ScanResult{}, fmt.Errorf("inventory: Graph client for %s: %w", t.EntraTenantID, err)
+	}
+	link, err := s.store.ApplicationsDeltaLink(ctx, t.ID)
+	if err != nil {
+		return store.ScanResult{}, err
+	}
+	if link != "" {
+		ch, err := gc.ApplicationsDelta(ctx, link)
+		switch {
+		case errors.Is(err, graph.ErrResyncRequired):
+			// Start over below.
+		case err != nil:
+			return store.ScanResult{}, noAccess(err)
+		case complete(ch.Changed):
+			sps, err := gc.ListServicePrincipalCredentials(ctx)
+			if err != nil {
+				return store.ScanResult{}, noAccess(err)
+			}
+			scope := store.ScanScope{RemovedOwners: ch.Removed, ServicePrincipals: true, ApplicationsDeltaLink: ch.DeltaLink}
+			for _, a := range ch.Changed {
+				scope.Owners = append(scope.Owners, a.ObjectID)
+			}
+			res, err := s.record(ctx, gc, t, ch.Changed, sps, at, scope)
+			res.Delta = true
+			return res, err
+		}
+	}
+	// Everything: the delta link first, so the next scan sees every change made from now on.
+	link, err = gc.LatestApplicationsDeltaLink(ctx)
+	if err != nil && !errors.Is(err, graph.ErrResyncRequired) {
+		return store.ScanResult{}, noAccess(err)
+	}
+	apps, err := gc.ListApplications(ctx)
+	if err != nil {
+		return store.ScanResult{}, noAccess(err)
+	}
+	sps, err := gc.ListServicePrincipalCredentials(ctx)
+	if err != nil {
+		return store.ScanResult{}, noAccess(err)
+	}
+	return s.record(ctx, gc, t, apps, sps, at, store.ScanScope{Full: true, ApplicationsDeltaLink: link})
+}
+
+// complete reports whether every changed application came with its
+// credential lists. Graph may return only the properties that changed; an
+// application without them cannot be recorded from the delta, so the scan
+// lists everything instead of guessing.
+func complete(apps []graph.Application) bool {
+	for _, a := range apps {
+		if !a.CredentialsListed {
+			return false
+		}
+	}
+	return true
 }
 
 // Credentials turns what Graph listed into inventory rows. Names were made

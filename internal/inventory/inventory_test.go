@@ -91,9 +91,17 @@ func FuzzCredentials(f *testing.F) {
 // failingRecorder stores nothing: the database refuses the scan.
 type failingRecorder struct{ reasons []string }
 
-func (f *failingRecorder) RecordScanWithProblems(ctx context.Context, tenantID int64, found []store.Credential, problems []string, at time.Time) (store.ScanResult, error) {
+func (f *failingRecorder) RecordScanScope(ctx context.Context, tenantID int64, found []store.Credential, at time.Time, scope store.ScanScope) (store.ScanResult, error) {
 	return store.ScanResult{}, errors.New("store: record scan: ERROR: invalid byte sequence for encoding \"UTF8\": 0x00 (SQLSTATE 22021)")
 }
+
+func (f *failingRecorder) ApplicationsDeltaLink(ctx context.Context, tenantID int64) (string, error) {
+	return "", nil
+}
+func (f *failingRecorder) StartScan(ctx context.Context, tenantID int64, d time.Duration) error {
+	return nil
+}
+func (f *failingRecorder) EndScan(ctx context.Context, tenantID int64) error { return nil }
 
 func (f *failingRecorder) RecordScanFailure(ctx context.Context, tenantID int64, reason string) error {
 	f.reasons = append(f.reasons, reason)

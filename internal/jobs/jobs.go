@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,7 +48,9 @@ type AlertRunArgs struct{}
 // Kind names the job in River's table.
 func (AlertRunArgs) Kind() string { return "alert_run" }
 
-// InsertOpts keeps at most one alert run waiting.
+// InsertOpts keeps at most one alert run waiting or running (River
+// requires the running state in ByState); the alerter's lock also keeps
+// runs from overlapping should two ever be worked at once.
 func (AlertRunArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{rivertype.JobStateAvailable,
 		rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
@@ -61,6 +64,9 @@ type alertRunWorker struct {
 
 func (w *alertRunWorker) Work(ctx context.Context, job *river.Job[AlertRunArgs]) error {
 	res, err := w.alerter.Run(ctx)
+	if errors.Is(err, alerts.ErrRunBusy) {
+		return river.JobSnooze(5 * time.Second) // another replica's run is under way: this one follows it
+	}
 	if res.Mails > 0 || res.Failed > 0 {
 		w.log.InfoContext(ctx, "alert run", "queued", res.Queued, "sent", res.Sent, "failed", res.Failed, "mails", res.Mails)
 	}
@@ -86,16 +92,30 @@ type ScanTenantArgs struct {
 // Kind names the job in River's table.
 func (ScanTenantArgs) Kind() string { return "scan_tenant" }
 
+// ScanQueue is the queue scans run on, apart from alert runs and removals,
+// so a thousand queued scans never hold up an alert; ScanWorkers bounds how
+// many tenants one replica scans at once.
+const (
+	ScanQueue   = "scans"
+	ScanWorkers = 4
+)
+
 // InsertOpts keeps at most one waiting or running scan per tenant: asking
 // again meanwhile is a no-op.
 func (ScanTenantArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true,
+	return river.InsertOpts{Queue: ScanQueue, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true,
 		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 			rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
 }
 
 // ScanAllArgs asks for a scan of every connected tenant.
-type ScanAllArgs struct{}
+type ScanAllArgs struct {
+	// SpreadSeconds spreads the scans evenly over this period, in tenant
+	// order, instead of queueing them all for now: the periodic job spreads
+	// a thousand tenants over its 6 hours (Graph's per-tenant limits are
+	// per minute, and the portal's machine is small).
+	SpreadSeconds int `json:"spread_seconds,omitempty"`
+}
 
 // Kind names the job in River's table.
 func (ScanAllArgs) Kind() string { return "scan_all_tenants" }
@@ -122,6 +142,9 @@ func (w *scanTenantWorker) Work(ctx context.Context, job *river.Job[ScanTenantAr
 		return nil // disconnected since the job was queued
 	}
 	res, err := w.scanner.Scan(ctx, t)
+	if errors.Is(err, store.ErrScanRunning) {
+		return river.JobSnooze(time.Minute) // scanned right now elsewhere (the page, another replica): look again later
+	}
 	if err != nil {
 		return err // River retries with back-off; the scan recorded why it failed
 	}
@@ -146,15 +169,28 @@ func (w *scanAllWorker) Work(ctx context.Context, job *river.Job[ScanAllArgs]) e
 		return err
 	}
 	client := river.ClientFromContext[pgx.Tx](ctx)
-	var params []river.InsertManyParams
+	var connected []int64
 	for _, t := range ts {
 		if t.Status == "connected" {
-			params = append(params, river.InsertManyParams{Args: ScanTenantArgs{TenantID: t.ID}})
+			connected = append(connected, t.ID)
 		}
 	}
-	if len(params) == 0 {
+	if len(connected) == 0 {
 		return nil
 	}
+	slices.Sort(connected) // a stable order: each tenant keeps its place in the period across runs and restarts
+	now := time.Now()
+	step := time.Duration(job.Args.SpreadSeconds) * time.Second / time.Duration(len(connected))
+	params := make([]river.InsertManyParams, len(connected))
+	for i, id := range connected {
+		params[i] = river.InsertManyParams{Args: ScanTenantArgs{TenantID: id}}
+		if step > 0 && i > 0 {
+			opts := ScanTenantArgs{}.InsertOpts()
+			opts.ScheduledAt = now.Add(time.Duration(i) * step)
+			params[i].InsertOpts = &opts
+		}
+	}
+	// A tenant whose scan is still waiting or running keeps it (unique by tenant).
 	_, err = client.InsertMany(ctx, params)
 	return err
 }
@@ -221,7 +257,9 @@ func New(cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &scanTenantWorker{tenants: cfg.Tenants, scanner: cfg.Scanner, alerts: cfg.Alerter != nil, log: cfg.Log})
 	river.AddWorker(workers, &scanAllWorker{tenants: cfg.Tenants})
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ScanInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return ScanAllArgs{}, nil },
+		func() (river.JobArgs, *river.InsertOpts) {
+			return ScanAllArgs{SpreadSeconds: int(cfg.ScanInterval.Seconds())}, nil
+		},
 		&river.PeriodicJobOpts{RunOnStart: cfg.RunOnStart})}
 	if cfg.Alerter != nil {
 		river.AddWorker(workers, &alertRunWorker{alerter: cfg.Alerter, log: cfg.Log})
@@ -241,7 +279,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	rc := &river.Config{
 		Logger:       cfg.Log,
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}, ScanQueue: {MaxWorkers: ScanWorkers}},
 		Workers:      workers,
 		PeriodicJobs: periodic,
 	}
@@ -262,17 +300,32 @@ func (r *Runner) Start(ctx context.Context) error { return r.client.Start(ctx) }
 // Stop lets running jobs finish (bounded by ctx).
 func (r *Runner) Stop(ctx context.Context) error { return r.client.Stop(ctx) }
 
-// EnqueueScan queues a scan of one tenant; a scan already waiting is reused.
+// EnqueueScan queues a scan of one tenant now; a scan already waiting is
+// reused, and one scheduled later in the period is brought forward.
 func (r *Runner) EnqueueScan(ctx context.Context, tenantID int64) error {
-	_, err := r.client.Insert(ctx, ScanTenantArgs{TenantID: tenantID}, nil)
+	res, err := r.client.Insert(ctx, ScanTenantArgs{TenantID: tenantID}, nil)
 	if err != nil {
 		return fmt.Errorf("jobs: enqueue scan: %w", err)
+	}
+	if res.UniqueSkippedAsDuplicate && res.Job.State == rivertype.JobStateScheduled {
+		if _, err := r.client.JobRetry(ctx, res.Job.ID); err != nil {
+			return fmt.Errorf("jobs: bring scan forward: %w", err)
+		}
 	}
 	return nil
 }
 
-// EnqueueScanAll queues a scan of every connected tenant now, as the
-// periodic job does every ScanInterval.
+// EnqueueScanAllSpread queues a scan of every connected tenant spread over
+// the period, as the periodic job does every ScanInterval.
+func (r *Runner) EnqueueScanAllSpread(ctx context.Context, period time.Duration) error {
+	if _, err := r.client.Insert(ctx, ScanAllArgs{SpreadSeconds: int(period.Seconds())}, nil); err != nil {
+		return fmt.Errorf("jobs: enqueue spread scan of all tenants: %w", err)
+	}
+	return nil
+}
+
+// EnqueueScanAll queues a scan of every connected tenant now, bounded by
+// ScanWorkers per replica.
 func (r *Runner) EnqueueScanAll(ctx context.Context) error {
 	if _, err := r.client.Insert(ctx, ScanAllArgs{}, nil); err != nil {
 		return fmt.Errorf("jobs: enqueue scan of all tenants: %w", err)

@@ -37,10 +37,25 @@ type Server struct {
 // Start listens on addr ("127.0.0.1:0" for any free port) until the test ends.
 func Start(tb testing.TB, addr string) *Server {
 	tb.Helper()
+	return start(tb, addr, 0)
+}
+
+// StartLimited is Start with a size limit, as real mail servers have: a
+// message over maxBytes is refused with 552 (RFC 5321 §4.5.3.1.7).
+func StartLimited(tb testing.TB, addr string, maxBytes int64) *Server {
+	tb.Helper()
+	return start(tb, addr, maxBytes)
+}
+
+func start(tb testing.TB, addr string, maxBytes int64) *Server {
+	tb.Helper()
 	s := &Server{}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
 	s.srv.Domain = "localhost"
 	s.srv.AllowInsecureAuth = true
+	if maxBytes > 0 {
+		s.srv.MaxMessageBytes = maxBytes
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)

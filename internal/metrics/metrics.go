@@ -21,8 +21,10 @@ import (
 
 // Source is what the collector reads at each scrape (internal/store).
 type Source interface {
-	CredentialSummary(ctx context.Context, now time.Time) (store.ExpirySummary, []store.ExpiryMonth, error)
-	ListTenants(ctx context.Context) ([]store.Tenant, error)
+	// CredentialSummary reads the derived per-day counts (0: every tenant),
+	// so a scrape costs O(days), not O(credentials).
+	CredentialSummary(ctx context.Context, tenantID int64, now time.Time) (store.ExpirySummary, []store.ExpiryMonth, error)
+	TenantCounts(ctx context.Context) (map[string]int, error)
 	DeliveryCounts(ctx context.Context) (map[string]int, error)
 }
 
@@ -82,7 +84,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	up := 1.0
 	defer func() { ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up) }()
-	sum, _, err := c.src.CredentialSummary(ctx, time.Now())
+	sum, _, err := c.src.CredentialSummary(ctx, 0, time.Now())
 	if err != nil {
 		c.log.Warn("metrics: credential summary", "err", err)
 		up = 0
@@ -91,18 +93,14 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for state, n := range map[string]int{"expired": sum.Expired, "within_30d": sum.Within30, "within_90d": sum.Within90, "total": sum.Total} {
 		ch <- prometheus.MustNewConstMetric(credentialsDesc, prometheus.GaugeValue, float64(n), state)
 	}
-	tenants, err := c.src.ListTenants(ctx)
+	byStatus, err := c.src.TenantCounts(ctx)
 	if err != nil {
 		c.log.Warn("metrics: tenants", "err", err)
 		up = 0
 		return
 	}
-	byStatus := map[string]int{"pending": 0, "connected": 0, "consent_revoked": 0, "disconnected": 0}
-	for _, t := range tenants {
-		byStatus[t.Status]++
-	}
-	for s, n := range byStatus {
-		ch <- prometheus.MustNewConstMetric(tenantsDesc, prometheus.GaugeValue, float64(n), s)
+	for _, s := range []string{"pending", "connected", "consent_revoked", "disconnected"} {
+		ch <- prometheus.MustNewConstMetric(tenantsDesc, prometheus.GaugeValue, float64(byStatus[s]), s)
 	}
 	counts, err := c.src.DeliveryCounts(ctx)
 	if err != nil {

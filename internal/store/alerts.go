@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,38 @@ import (
 
 	"github.com/appreg-portal/portal/internal/trunc"
 )
+
+// ErrAlertRunBusy means another alert run (in any replica) is under way.
+var ErrAlertRunBusy = errors.New("store: an alert run is under way")
+
+// alertRunLock is the advisory lock one alert run holds while it reads,
+// sends and marks digests, so two runs never send the same delivery.
+const alertRunLock = 7_338_102
+
+// LockAlertRun takes the alert run's lock on a connection of its own, or
+// returns ErrAlertRunBusy. unlock gives it back; should that fail, closing
+// the connection does.
+func (s *Store) LockAlertRun(ctx context.Context) (unlock func(), err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock alert run: %w", err)
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, alertRunLock).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("store: lock alert run: %w", err)
+	}
+	if !ok {
+		conn.Release()
+		return nil, ErrAlertRunBusy
+	}
+	return func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, alertRunLock); err != nil {
+			conn.Conn().Close(context.Background()) //nolint:errcheck // closing the session releases the lock
+		}
+		conn.Release()
+	}, nil
+}
 
 // QueueDueAlerts creates the deliveries that are due at `now`, for the
 // portal-wide recipients and the credential's tenant contacts. For each live
@@ -18,7 +51,8 @@ import (
 // so an alert is never queued twice, and a run after downtime still queues
 // what came due meanwhile. It returns how many deliveries it added.
 func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error) {
-	ctx, cancel := s.deadline(ctx)
+	// A background run, not a page: the first run over a large inventory queues a delivery per due credential and recipient.
+	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
 	defer cancel()
 	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO alert_deliveries (credential_id, threshold_days, recipient)
@@ -29,9 +63,13 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		                    WHERE c.ends_at <= $1::timestamptz + make_interval(days => t)) d
 		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient FROM unnest($3::text[] || tn.contacts) AS x) r
 		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL
+		  -- Only what ends within the largest threshold: a range of the live ends_at index, not every credential.
+		  AND c.ends_at <= $1::timestamptz + make_interval(days => (SELECT max(t) FROM unnest($2::int[]) AS t))
 		  -- A secret being rotated (its successor added and shown) needs the admin's confirmation, not an alert.
 		  AND NOT EXISTS (SELECT 1 FROM rotations ro WHERE ro.tenant_id = tn.entra_tenant_id AND lower(ro.old_key_id) = lower(c.key_id::text)
 		                  AND ro.state IN ('overlap', 'removing', 'done'))
+		  -- Skip what is queued already by the unique index, rather than re-inserting it each run to conflict.
+		  AND NOT EXISTS (SELECT 1 FROM alert_deliveries a WHERE a.credential_id = c.id AND a.threshold_days = d.threshold AND a.recipient = r.recipient)
 		ON CONFLICT (credential_id, threshold_days, recipient) DO NOTHING`, now, thresholds, recipients)
 	if err != nil {
 		return 0, fmt.Errorf("store: queue due alerts: %w", err)
@@ -77,6 +115,88 @@ func (s *Store) OpenDeliveries(ctx context.Context, maxAttempts int) ([]AlertDel
 		return nil, fmt.Errorf("store: open deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// AlertDigest is one recipient's open deliveries: the most urgent up to a
+// bound, and counts of them all, so a digest stays readable and small
+// however many came due.
+type AlertDigest struct {
+	Recipient string
+	Items     []AlertDelivery // soonest expiry first, at most the bound
+	Total     int             // open deliveries for the recipient, Items included
+	Expired   int             // of Total, credentials that have ended
+	// LastID is the highest open delivery's ID: marking the outcome covers
+	// the deliveries up to it, not ones queued since the digest was read.
+	LastID int64
+	// TenantID is the one tenant every delivery belongs to; 0 when several.
+	TenantID int64
+	// LatestEnd is the latest expiry among all of them.
+	LatestEnd time.Time
+}
+
+// OpenDigests returns, per recipient, the open deliveries (not sent, fewer
+// than maxAttempts tries): the bound most urgent ones in full and counts of
+// the rest. One statement; the rows it returns are at most recipients ×
+// bound.
+func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]AlertDigest, error) {
+	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout) // a background run: it ranks every open delivery
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		WITH open AS (
+		    SELECT a.id, a.recipient, c.tenant_id, c.ends_at,
+		           row_number() OVER (PARTITION BY a.recipient ORDER BY c.ends_at, a.id) AS rank,
+		           count(*) OVER r AS total, count(*) FILTER (WHERE c.ends_at <= $3) OVER r AS expired, max(a.id) OVER r AS last_id,
+		           min(c.tenant_id) OVER r AS min_tenant, max(c.tenant_id) OVER r AS max_tenant, max(c.ends_at) OVER r AS latest_end
+		    FROM alert_deliveries a JOIN credentials c ON c.id = a.credential_id
+		    WHERE a.status <> 'sent' AND a.attempts < $1
+		    WINDOW r AS (PARTITION BY a.recipient))
+		SELECT o.total, o.expired, o.last_id, CASE WHEN o.min_tenant = o.max_tenant THEN o.min_tenant ELSE 0 END, o.latest_end,
+		       a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.last_error, a.created_at, a.sent_at,
+		       t.display_name, c.owner_name, c.owner_app_id, c.kind, c.display_name, c.key_id::text, c.ends_at
+		FROM open o JOIN alert_deliveries a ON a.id = o.id JOIN credentials c ON c.id = a.credential_id JOIN tenants t ON t.id = c.tenant_id
+		WHERE o.rank <= $2
+		ORDER BY o.recipient, o.rank`, maxAttempts, bound, now)
+	if err != nil {
+		return nil, fmt.Errorf("store: open digests: %w", err)
+	}
+	var out []AlertDigest
+	var dg AlertDigest
+	var d AlertDelivery
+	_, err = pgx.ForEachRow(rows, []any{&dg.Total, &dg.Expired, &dg.LastID, &dg.TenantID, &dg.LatestEnd,
+		&d.ID, &d.Recipient, &d.ThresholdDays, &d.Status, &d.Attempts, &d.LastError, &d.CreatedAt, &d.SentAt,
+		&d.TenantName, &d.OwnerName, &d.OwnerAppID, &d.Kind, &d.DisplayName, &d.KeyID, &d.EndsAt}, func() error {
+		if len(out) == 0 || out[len(out)-1].Recipient != d.Recipient {
+			dg.Recipient, dg.Items = d.Recipient, nil
+			out = append(out, dg)
+		}
+		last := &out[len(out)-1]
+		last.Items = append(last.Items, d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open digests: %w", err)
+	}
+	return out, nil
+}
+
+// MarkDigest records the outcome of sending one recipient's digest: every
+// open delivery of the recipient up to lastID, listed or summarised.
+func (s *Store) MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, sendErr error, at time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout) // a portal-wide recipient's digest covers every due credential
+	defer cancel()
+	var err error
+	const open = `recipient = $1 AND id <= $2 AND status <> 'sent' AND attempts < $3`
+	if sendErr == nil {
+		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', attempts = attempts + 1, last_error = '', sent_at = $4
+			WHERE `+open, recipient, lastID, maxAttempts, at)
+	} else {
+		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, last_error = $4
+			WHERE `+open, recipient, lastID, maxAttempts, trunc.String(sendErr.Error(), 500))
+	}
+	if err != nil {
+		return fmt.Errorf("store: mark digest: %w", err)
+	}
+	return nil
 }
 
 // RecentDeliveries returns the latest deliveries, newest first.

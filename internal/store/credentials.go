@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -38,19 +39,90 @@ type ScanResult struct {
 	Found   int // credentials in the tenant now
 	New     int // seen for the first time
 	Removed int // no longer in the tenant
+	// Requests is how many Graph requests the scan made and Delta whether
+	// it read only the changes (set by internal/inventory).
+	Requests int
+	Delta    bool
 }
 
-// RecordScan stores what a scan of tenantID found at `at`: new credentials
-// are added, known ones refreshed, and those no longer found marked removed,
-// all in one transaction so a failed scan changes nothing.
+// RecordScan stores what a full scan of tenantID found at `at`: new
+// credentials are added, known ones refreshed, and those no longer found
+// marked removed, all in one transaction so a failed scan changes nothing.
 func (s *Store) RecordScan(ctx context.Context, tenantID int64, found []Credential, at time.Time) (ScanResult, error) {
-	return s.RecordScanWithProblems(ctx, tenantID, found, nil, at)
+	return s.RecordScanScope(ctx, tenantID, found, at, ScanScope{Full: true})
 }
 
-// RecordScanWithProblems is RecordScan for a scan that left some items out
-// or found something wrong: problems (plain sentences) are shown on the
+// RecordScanWithProblems is RecordScan for a full scan that left some items
+// out or found something wrong: problems (plain sentences) are shown on the
 // Tenants page until the next scan, while everything found is recorded.
 func (s *Store) RecordScanWithProblems(ctx context.Context, tenantID int64, found []Credential, problems []string, at time.Time) (ScanResult, error) {
+	return s.RecordScanScope(ctx, tenantID, found, at, ScanScope{Full: true, Problems: problems})
+}
+
+// ScanScope says what a scan read in full, so RecordScanScope knows which
+// credentials not found are gone.
+type ScanScope struct {
+	// Full: the whole tenant was listed.
+	Full bool
+	// Otherwise (a delta scan): Owners are the applications listed in full
+	// (changed ones), RemovedOwners the deleted ones, and
+	// ServicePrincipals says every service principal was listed.
+	Owners, RemovedOwners []string
+	ServicePrincipals     bool
+	// ApplicationsDeltaLink is where the next scan's delta round starts
+	// ("": the next scan lists everything).
+	ApplicationsDeltaLink string
+	// Problems are what the scan left out or found wrong, in plain
+	// sentences, shown on the Tenants page until the next scan.
+	Problems []string
+}
+
+// ErrScanRunning means another scan of the tenant holds its lease.
+var ErrScanRunning = errors.New("store: a scan of this tenant is under way")
+
+// StartScan takes tenantID's scan lease for d, or returns ErrScanRunning
+// when another scan (in any replica) holds it: one tenant is never scanned
+// twice at once. EndScan gives it back; a lease of a scan that crashed
+// runs out after d.
+func (s *Store) StartScan(ctx context.Context, tenantID int64, d time.Duration) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, `UPDATE tenants SET scan_lease_until = now() + $2 WHERE id = $1 AND (scan_lease_until IS NULL OR scan_lease_until < now())`, tenantID, d)
+	if err != nil {
+		return fmt.Errorf("store: start scan: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrScanRunning
+	}
+	return nil
+}
+
+// EndScan gives back tenantID's scan lease.
+func (s *Store) EndScan(ctx context.Context, tenantID int64) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	if _, err := s.pool.Exec(ctx, `UPDATE tenants SET scan_lease_until = NULL WHERE id = $1`, tenantID); err != nil {
+		return fmt.Errorf("store: end scan: %w", err)
+	}
+	return nil
+}
+
+// ApplicationsDeltaLink returns where tenantID's next delta round starts;
+// "" when the next scan must list everything.
+func (s *Store) ApplicationsDeltaLink(ctx context.Context, tenantID int64) (string, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var link string
+	if err := s.pool.QueryRow(ctx, `SELECT applications_delta_link FROM tenants WHERE id = $1`, tenantID).Scan(&link); err != nil {
+		return "", fmt.Errorf("store: applications delta link: %w", mapErr(err))
+	}
+	return link, nil
+}
+
+// RecordScanScope is RecordScan for a scan that read scope: credentials it
+// found are added or refreshed; those of what it read in full but did not
+// find are marked removed; the rest stay as they were.
+func (s *Store) RecordScanScope(ctx context.Context, tenantID int64, found []Credential, at time.Time, scope ScanScope) (ScanResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 4*s.timeout) // large tenants have thousands of rows
 	defer cancel()
 	res := ScanResult{Found: len(found)}
@@ -88,14 +160,27 @@ func (s *Store) RecordScanWithProblems(ctx context.Context, tenantID int64, foun
 				res.New++
 			}
 		}
-		tag, err := tx.Exec(ctx, `UPDATE credentials SET removed_at = $2 WHERE tenant_id = $1 AND removed_at IS NULL AND last_seen_at < $2`, tenantID, at)
+		gone := `UPDATE credentials SET removed_at = $2 WHERE tenant_id = $1 AND removed_at IS NULL AND last_seen_at < $2`
+		args := []any{tenantID, at}
+		if !scope.Full {
+			gone += ` AND (owner_kind = 'service_principal' AND $3 OR owner_object_id = ANY($4::uuid[]))`
+			args = append(args, scope.ServicePrincipals, append(append([]string{}, scope.Owners...), scope.RemovedOwners...))
+		}
+		tag, err := tx.Exec(ctx, gone, args...)
 		if err != nil {
 			return err
 		}
 		res.Removed = int(tag.RowsAffected())
-		_, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', scan_problems = $3, updated_at = now() WHERE id = $1`,
-			tenantID, at, joinProblems(problems))
-		return err
+		if !scope.Full {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM credentials WHERE tenant_id = $1 AND removed_at IS NULL`, tenantID).Scan(&res.Found); err != nil {
+				return err
+			}
+		}
+		if _, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', applications_delta_link = $3, scan_problems = $4, updated_at = now() WHERE id = $1`,
+			tenantID, at, scope.ApplicationsDeltaLink, joinProblems(scope.Problems)); err != nil {
+			return err
+		}
+		return refreshExpiryDays(ctx, tx, tenantID)
 	})
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("store: record scan: %w", mapErr(err))
@@ -125,6 +210,43 @@ func (s *Store) SetScanProblems(ctx context.Context, tenantID int64, problems []
 	return nil
 }
 
+// expiryLock serialises the writers of credential_expiry_totals (scans and
+// the start-up rebuild, in every replica). It is taken last in a
+// transaction, so it is held only for the few statements before the commit.
+const expiryLock = 7_338_101
+
+// refreshExpiryDays rewrites tenantID's rows of credential_expiry_days from
+// the credentials table as this transaction sees it, and applies the
+// difference to credential_expiry_totals. Every change to live credentials
+// calls it in its own transaction, so the derived counts commit or roll back
+// with the credentials.
+func refreshExpiryDays(ctx context.Context, tx pgx.Tx, tenantID int64) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, expiryLock); err != nil {
+		return err
+	}
+	// One statement, rows in day order: concurrent scans lock the shared rows in the same order.
+	if _, err := tx.Exec(ctx, `
+		WITH fresh AS (SELECT (ends_at AT TIME ZONE 'UTC')::date AS ends_on, count(*)::int AS n
+		               FROM credentials WHERE tenant_id = $1 AND removed_at IS NULL GROUP BY 1),
+		     old AS (SELECT ends_on, credentials AS n FROM credential_expiry_days WHERE tenant_id = $1),
+		     delta AS (SELECT ends_on, sum(n)::int AS n FROM (SELECT ends_on, n FROM fresh UNION ALL SELECT ends_on, -n FROM old) x
+		               GROUP BY ends_on HAVING sum(n) <> 0)
+		INSERT INTO credential_expiry_totals AS t (ends_on, credentials)
+		SELECT ends_on, n FROM delta ORDER BY ends_on
+		ON CONFLICT (ends_on) DO UPDATE SET credentials = t.credentials + EXCLUDED.credentials`, tenantID); err != nil {
+		return fmt.Errorf("expiry totals: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM credential_expiry_days WHERE tenant_id = $1`, tenantID); err != nil {
+		return fmt.Errorf("expiry days: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO credential_expiry_days (tenant_id, ends_on, credentials)
+		SELECT $1, (ends_at AT TIME ZONE 'UTC')::date, count(*) FROM credentials WHERE tenant_id = $1 AND removed_at IS NULL GROUP BY 2`, tenantID); err != nil {
+		return fmt.Errorf("expiry days: %w", err)
+	}
+	return nil
+}
+
 // joinProblems keeps the first problems, one per line, within 4,000
 // characters: a tenant with thousands of bad items needs a few examples and
 // a count, not a novel.
@@ -141,11 +263,44 @@ func joinProblems(problems []string) string {
 	return trunc.String(strings.Join(lines, "\n"), 4000)
 }
 
-// CredentialFilter narrows ListCredentials.
+// RebuildExpiryCounts derives credential_expiry_days and
+// credential_expiry_totals afresh from the credentials table. The portal
+// calls it at start-up, so credentials that reached the table another way
+// (a restore, a bulk load) are counted; it is O(credentials), once.
+func (s *Store) RebuildExpiryCounts(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`SELECT pg_advisory_xact_lock(` + fmt.Sprint(expiryLock) + `)`,
+			`DELETE FROM credential_expiry_days`,
+			`DELETE FROM credential_expiry_totals`,
+			`INSERT INTO credential_expiry_days (tenant_id, ends_on, credentials)
+			 SELECT tenant_id, (ends_at AT TIME ZONE 'UTC')::date, count(*) FROM credentials WHERE removed_at IS NULL GROUP BY 1, 2`,
+			`INSERT INTO credential_expiry_totals (ends_on, credentials)
+			 SELECT ends_on, sum(credentials) FROM credential_expiry_days GROUP BY 1`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: rebuild expiry counts: %w", err)
+	}
+	return nil
+}
+
+// CredentialFilter narrows the credential list and the exports; the
+// dashboard's counts use the same TenantID and EndsBy.
 type CredentialFilter struct {
 	TenantID int64     // 0: every tenant
-	Before   time.Time // only credentials ending before this; zero: any
-	Limit    int       // default 500
+	EndsBy   time.Time // only credentials ending at or before this (expired ones included); zero: any
+	// After pages by keyset: only credentials after this one in the list's
+	// order (ends_at, id). 0: from the start.
+	After int64
+	Limit int // default 500
 }
 
 // credentialSelect reads credentials with their tenant's name.
@@ -154,34 +309,85 @@ const credentialSelect = `
 	       c.key_id::text, c.kind, c.display_name, c.hint, c.thumbprint, c.starts_at, c.ends_at, c.first_seen_at, c.last_seen_at, c.removed_at
 	FROM credentials c JOIN tenants t ON t.id = c.tenant_id`
 
-// ListCredentials returns live credentials, soonest expiry first.
-func (s *Store) ListCredentials(ctx context.Context, f CredentialFilter) ([]Credential, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+// scanTargets are c's fields in credentialSelect's order: scanning by
+// position skips the per-row reflection of scanning by name, which was most
+// of a page's database time in Go.
+func (c *Credential) scanTargets() []any {
+	return []any{&c.ID, &c.TenantID, &c.TenantName, &c.OwnerKind, &c.OwnerObjectID, &c.OwnerAppID, &c.OwnerName, &c.KeyID, &c.Kind,
+		&c.DisplayName, &c.Hint, &c.Thumbprint, &c.StartsAt, &c.EndsAt, &c.FirstSeenAt, &c.LastSeenAt, &c.RemovedAt}
+}
+
+// credentialQuery builds the list's statement: live credentials matching f,
+// soonest expiry first, walking the (ends_at, id) or (tenant_id, ends_at,
+// id) index from the keyset cursor. limit 0 means every row.
+func credentialQuery(f CredentialFilter, limit int) (string, []any) {
 	where := []string{"c.removed_at IS NULL"}
 	args := []any{}
 	if f.TenantID != 0 {
 		args = append(args, f.TenantID)
 		where = append(where, fmt.Sprintf("c.tenant_id = $%d", len(args)))
 	}
-	if !f.Before.IsZero() {
-		args = append(args, f.Before)
-		where = append(where, fmt.Sprintf("c.ends_at < $%d", len(args)))
+	if !f.EndsBy.IsZero() {
+		args = append(args, f.EndsBy)
+		where = append(where, fmt.Sprintf("c.ends_at <= $%d", len(args)))
 	}
+	if f.After != 0 {
+		args = append(args, f.After)
+		where = append(where, fmt.Sprintf("(c.ends_at, c.id) > (SELECT x.ends_at, x.id FROM credentials x WHERE x.id = $%d)", len(args)))
+	}
+	q := credentialSelect + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY c.ends_at, c.id`
+	if limit > 0 {
+		args = append(args, limit)
+		q += fmt.Sprintf(` LIMIT $%d`, len(args))
+	}
+	return q, args
+}
+
+// ListCredentials returns one page of live credentials, soonest expiry first.
+func (s *Store) ListCredentials(ctx context.Context, f CredentialFilter) ([]Credential, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	if f.Limit <= 0 {
 		f.Limit = 500
 	}
-	args = append(args, f.Limit)
-	rows, err := s.pool.Query(ctx, credentialSelect+`
-		WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(` ORDER BY c.ends_at, c.id LIMIT $%d`, len(args)), args...)
+	q, args := credentialQuery(f, f.Limit)
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list credentials: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Credential])
-	if err != nil {
+	out := make([]Credential, 0, f.Limit)
+	var c Credential
+	if _, err := pgx.ForEachRow(rows, c.scanTargets(), func() error { out = append(out, c); return nil }); err != nil {
 		return nil, fmt.Errorf("store: list credentials: %w", err)
 	}
 	return out, nil
+}
+
+// EachCredential calls fn for every live credential matching f (Limit and
+// After are honoured when set), soonest expiry first, as the rows arrive:
+// memory stays constant however many there are, for the exports. It has no
+// deadline of its own; ctx (the request) bounds it.
+func (s *Store) EachCredential(ctx context.Context, f CredentialFilter, fn func(Credential) error) error {
+	q, args := credentialQuery(f, f.Limit)
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("store: each credential: %w", err)
+	}
+	defer rows.Close()
+	var c Credential
+	targets := c.scanTargets()
+	for rows.Next() {
+		if err := rows.Scan(targets...); err != nil {
+			return fmt.Errorf("store: each credential: %w", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: each credential: %w", err)
+	}
+	return nil
 }
 
 // ExpiryMonth counts live credentials ending in one calendar month (UTC).
@@ -193,41 +399,76 @@ type ExpiryMonth struct {
 // ExpirySummary counts live credentials by state at `now`.
 type ExpirySummary struct {
 	Total    int `db:"total"`
-	Expired  int `db:"expired"`
-	Within30 int `db:"within30"`
-	Within90 int `db:"within90"`
+	Expired  int `db:"expired"`  // ends_at <= now
+	Within30 int `db:"within30"` // now < ends_at <= now + 30 days
+	Within90 int `db:"within90"` // now < ends_at <= now + 90 days
 }
 
-// CredentialSummary returns the counts and, for the chart, the number ending
-// in each of the next 12 months (expired ones count in the current month).
-func (s *Store) CredentialSummary(ctx context.Context, now time.Time) (ExpirySummary, []ExpiryMonth, error) {
+// CredentialSummary returns the counts for one tenant (0: every tenant) and,
+// for the chart, the number ending in each of the next 12 months (expired
+// ones count in the current month). Whole days come from the derived
+// per-day counts, O(days) rows; only the three days cut by now, now+30d and
+// now+90d are counted in the credentials table, to the second, so the
+// figures agree exactly with ListCredentials under the same filter.
+func (s *Store) CredentialSummary(ctx context.Context, tenantID int64, now time.Time) (ExpirySummary, []ExpiryMonth, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT count(*) AS total,
-		       count(*) FILTER (WHERE ends_at <= $1) AS expired,
-		       count(*) FILTER (WHERE ends_at > $1 AND ends_at <= $1 + interval '30 days') AS within30,
-		       count(*) FILTER (WHERE ends_at > $1 AND ends_at <= $1 + interval '90 days') AS within90
-		FROM credentials WHERE removed_at IS NULL`, now)
+	now = now.UTC()
+	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+	cuts := []time.Time{now, now.Add(30 * 24 * time.Hour), now.Add(90 * 24 * time.Hour)}
+	month0 := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	// One pass over the day rows: the total, then how many end before each
+	// cut's day and before the end of each of the 12 months (cumulative).
+	cols := []string{`coalesce(sum(n), 0)::int`}
+	for i := range 15 {
+		cols = append(cols, fmt.Sprintf(`coalesce(sum(n) FILTER (WHERE ends_on < $%d), 0)::int`, i+1))
+	}
+	args := []any{day(cuts[0]), day(cuts[1]), day(cuts[2])}
+	for i := range 12 {
+		args = append(args, month0.AddDate(0, i+1, 0))
+	}
+	from := `credential_expiry_totals`
+	if tenantID != 0 {
+		args = append(args, tenantID)
+		from = fmt.Sprintf(`credential_expiry_days WHERE tenant_id = $%d`, len(args))
+	}
+	var sum ExpirySummary
+	var before [3]int // live credentials ending before each cut's day
+	var cum [12]int   // live credentials ending before the end of month i
+	dest := []any{&sum.Total, &before[0], &before[1], &before[2]}
+	for i := range cum {
+		dest = append(dest, &cum[i])
+	}
+	err := s.pool.QueryRow(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM (SELECT ends_on, credentials AS n FROM `+from+`) d`, args...).Scan(dest...)
 	if err != nil {
 		return ExpirySummary{}, nil, fmt.Errorf("store: credential summary: %w", err)
 	}
-	sum, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ExpirySummary])
-	if err != nil {
+	// The partial days: credentials ending on a cut's day, up to the cut;
+	// three range counts that the (tenant_id,) ends_at index answers alone.
+	scope, eargs := ``, []any{day(cuts[0]), cuts[0], day(cuts[1]), cuts[1], day(cuts[2]), cuts[2]}
+	if tenantID != 0 {
+		scope = ` AND tenant_id = $7`
+		eargs = append(eargs, tenantID)
+	}
+	one := func(lo, hi int) string {
+		return fmt.Sprintf(`(SELECT count(*)::int FROM credentials WHERE removed_at IS NULL AND ends_at >= $%d AND ends_at <= $%d%s)`, lo, hi, scope)
+	}
+	var on [3]int
+	if err := s.pool.QueryRow(ctx, `SELECT `+one(1, 2)+`, `+one(3, 4)+`, `+one(5, 6), eargs...).Scan(&on[0], &on[1], &on[2]); err != nil {
 		return ExpirySummary{}, nil, fmt.Errorf("store: credential summary: %w", err)
 	}
-	rows, err = s.pool.Query(ctx, `
-		SELECT m.month, count(c.id)::int AS count
-		FROM generate_series(date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC'), date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') + interval '11 months', interval '1 month') AS m(month)
-		LEFT JOIN credentials c ON c.removed_at IS NULL
-		     AND date_trunc('month', GREATEST(c.ends_at, $1::timestamptz) AT TIME ZONE 'UTC') = m.month
-		GROUP BY m.month ORDER BY m.month`, now)
-	if err != nil {
-		return ExpirySummary{}, nil, fmt.Errorf("store: credential months: %w", err)
+	upTo := func(i int) int { return before[i] + on[i] } // live credentials with ends_at <= cut i
+	sum.Expired = upTo(0)
+	sum.Within30 = upTo(1) - upTo(0)
+	sum.Within90 = upTo(2) - upTo(0)
+	// Expired ones count in the current month: month 0 is everything ending before its end.
+	out := make([]ExpiryMonth, len(cum))
+	for i := range cum {
+		n := cum[i]
+		if i > 0 {
+			n -= cum[i-1]
+		}
+		out[i] = ExpiryMonth{Month: month0.AddDate(0, i, 0), Count: n}
 	}
-	months, err := pgx.CollectRows(rows, pgx.RowToStructByName[ExpiryMonth])
-	if err != nil {
-		return ExpirySummary{}, nil, fmt.Errorf("store: credential months: %w", err)
-	}
-	return sum, months, nil
+	return sum, out, nil
 }

@@ -304,7 +304,7 @@ func TestRecordScan(t *testing.T) {
 	if err != nil || res != (store.ScanResult{Found: 3, New: 3}) {
 		t.Fatalf("first RecordScan() = %+v, %v", res, err)
 	}
-	sum, months, err := st.CredentialSummary(ctx, now)
+	sum, months, err := st.CredentialSummary(ctx, 0, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestRecordScan(t *testing.T) {
 	if err != nil || res != (store.ScanResult{Found: 3, New: 1, Removed: 1}) {
 		t.Fatalf("second RecordScan() = %+v, %v", res, err)
 	}
-	list, _ = st.ListCredentials(ctx, store.CredentialFilter{TenantID: tn.ID, Before: now.Add(90 * 24 * time.Hour)})
+	list, _ = st.ListCredentials(ctx, store.CredentialFilter{TenantID: tn.ID, EndsBy: now.Add(90 * 24 * time.Hour)})
 	if len(list) != 2 {
 		t.Errorf("live credentials ending within 90 days = %d, want 2", len(list))
 	}

@@ -132,3 +132,58 @@ func (s *Store) SetTenantContacts(ctx context.Context, id int64, contacts []stri
 	}
 	return nil
 }
+
+// TenantCounts counts tenants by status, for /metrics.
+func (s *Store) TenantCounts(ctx context.Context) (map[string]int, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*)::int FROM tenants GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("store: tenant counts: %w", err)
+	}
+	out := map[string]int{}
+	var (
+		status string
+		n      int
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&status, &n}, func() error { out[status] = n; return nil }); err != nil {
+		return nil, fmt.Errorf("store: tenant counts: %w", err)
+	}
+	return out, nil
+}
+
+// TenantChoice is a tenant as a filter offers it.
+type TenantChoice struct {
+	ID          int64  `db:"id"`
+	DisplayName string `db:"display_name"`
+}
+
+// TenantChoices lists every tenant's ID and name, by name, for the
+// dashboard's filter: two columns, not the whole tenant.
+func (s *Store) TenantChoices(ctx context.Context) ([]TenantChoice, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT id, display_name FROM tenants ORDER BY lower(display_name), id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: tenant choices: %w", err)
+	}
+	var out []TenantChoice
+	var c TenantChoice
+	if _, err := pgx.ForEachRow(rows, []any{&c.ID, &c.DisplayName}, func() error { out = append(out, c); return nil }); err != nil {
+		return nil, fmt.Errorf("store: tenant choices: %w", err)
+	}
+	return out, nil
+}
+
+// TenantsVersion counts the tenants and digests every ID and name, so a
+// reader can tell whether what it derived from TenantChoices is still
+// current. It is exact (no timestamp race) and reads two columns.
+func (s *Store) TenantsVersion(ctx context.Context) (count int, version string, err error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	err = s.pool.QueryRow(ctx, `SELECT count(*)::int, md5(coalesce(string_agg(id || ':' || display_name, E'\n' ORDER BY id), '')) FROM tenants`).Scan(&count, &version)
+	if err != nil {
+		return 0, "", fmt.Errorf("store: tenants version: %w", err)
+	}
+	return count, version, nil
+}

@@ -4,9 +4,14 @@
 package templates
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/a-h/templ"
 )
 
 // Section names a top-level navigation entry.
@@ -118,10 +123,16 @@ type DashboardData struct {
 	Months   []MonthBar
 	Rows     []CredentialRow
 	// Filter: a tenant (portal ID as text, "" for all) and a window.
-	Tenant     string
-	Within     string // "30", "90" or "" (everything)
-	TenantOpts []Option
-	Truncated  bool // more rows than shown
+	Tenant string
+	Within string // "30", "90" or "" (everything)
+	// TenantOptions renders the tenant filter's options (SelectedOption).
+	TenantOptions templ.Component
+	// Matching is how many live credentials the filter matches: Tracked,
+	// or Expired plus Within30 or Within90, from the same counts.
+	Matching int
+	// NextHref pages on (keyset); empty on the last page. FirstHref goes
+	// back to the first page; empty on it.
+	NextHref, FirstHref string
 }
 
 // MonthBar is one bar of the expiry timeline.
@@ -389,6 +400,40 @@ func deliveryState(status string) string {
 		return "soon"
 	}
 	return "later"
+}
+
+// SelectedOption writes options rendered by TenantOptions, marking the one
+// whose value is selected. At a thousand tenants the options are most of the
+// dashboard's rendering, so they are rendered once and reused.
+func SelectedOption(rendered []byte, selected string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		marker := []byte(`<option value="` + templ.EscapeString(selected) + `"`)
+		i := bytes.Index(rendered, marker)
+		if selected == "" || i < 0 {
+			_, err := w.Write(rendered)
+			return err
+		}
+		i += len(marker)
+		if _, err := w.Write(rendered[:i]); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, " selected"); err != nil {
+			return err
+		}
+		_, err := w.Write(rendered[i:])
+		return err
+	})
+}
+
+// matchingText says how many credentials the filter matches.
+func matchingText(n int) string {
+	switch n {
+	case 0:
+		return "No live secrets or certificates match this filter."
+	case 1:
+		return "1 live secret or certificate matches this filter."
+	}
+	return strconv.Itoa(n) + " live secrets and certificates match this filter, soonest expiry first."
 }
 
 func exportHref(format, tenant, within string) string {

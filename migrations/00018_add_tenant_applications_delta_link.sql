@@ -1,0 +1,6 @@
+-- +goose Up
+ALTER TABLE tenants ADD COLUMN applications_delta_link text NOT NULL DEFAULT '';
+COMMENT ON COLUMN tenants.applications_delta_link IS 'Where the next scan''s /applications/delta round starts (a Graph delta link: a sync state, no credential); empty: list everything.';
+
+-- +goose Down
+ALTER TABLE tenants DROP COLUMN applications_delta_link;
