@@ -96,4 +96,9 @@ func TestActionsGiveFeedbackInChromium(t *testing.T) {
 	if got := flashText(t, ctx); !strings.HasPrefix(got, "Session ended") {
 		t.Errorf("after ending a session: %q", got)
 	}
+	// The person signed out is told why at their next request.
+	must(t, chromedp.Do(octx,
+		chromedp.Navigate(env.Portal.URL+"/catalogue"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="ended-by-admin"]`)),
+	))
 }

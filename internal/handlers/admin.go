@@ -211,7 +211,7 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
-	err := h.admin.EndSession(r.Context(), id, h.auditEvent(r, "session.end", "", map[string]string{"by": "admin"}))
+	err := h.admin.EndSession(r.Context(), id, h.auditEvent(r, "session.end", "", map[string]string{"by": "admin", "session": id}))
 	if errors.Is(err, store.ErrNotFound) {
 		// Already ended or expired: the outcome the admin wanted.
 		h.flash(r, "That session had already ended.")

@@ -31,6 +31,7 @@ type sessionStore interface {
 	RecordSignIn(ctx context.Context, in store.SignIn) (store.User, error)
 	TouchSession(ctx context.Context, id string) (store.ActiveSession, error)
 	EndSession(ctx context.Context, id string, audit store.AuditEvent) error
+	SessionEndedByAdmin(ctx context.Context, id string) (bool, error)
 	RecordAudit(ctx context.Context, e store.AuditEvent) error
 }
 
@@ -198,7 +199,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) signedOut(w http.ResponseWriter, r *http.Request) error {
-	h.render(w, r, http.StatusOK, templates.SignedOutPage(h.page(r, "Signed out", "")))
+	h.render(w, r, http.StatusOK, templates.SignedOutPage(h.page(r, "Signed out", ""), r.URL.Query().Get("ended") == "admin"))
 	return nil
 }
 
@@ -220,8 +221,23 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 			u := &currentUser{ID: a.UserID, ObjectID: a.UserOID, TenantID: a.TenantID, Name: a.UserName, Email: a.UserEmail, Role: a.UserRole, SessionID: a.ID}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))
 		case errors.Is(err, store.ErrNotFound):
+			byAdmin, err := h.sessionStore.SessionEndedByAdmin(ctx, sid)
+			if err != nil {
+				h.serveError(w, r, err)
+				return
+			}
 			if err := h.sessions.Destroy(ctx); err != nil {
 				h.serveError(w, r, err)
+				return
+			}
+			if byAdmin {
+				// Say why, instead of a sign-in page out of the blue.
+				if isFragmentRequest(r) {
+					w.Header().Set("HX-Redirect", "/signed-out?ended=admin")
+					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+				http.Redirect(w, r, "/signed-out?ended=admin", http.StatusSeeOther)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -512,8 +512,15 @@ func TestAdminCanEndAnotherSession(t *testing.T) {
 	resp2, err := c.Do(req2)
 	must(t, err)
 	resp2.Body.Close()
-	if resp2.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp2.Header.Get("Location"), "/login") {
-		t.Errorf("Oscar after his session was ended: GET / = %d %s, want a redirect to sign-in", resp2.StatusCode, resp2.Header.Get("Location"))
+	// He is told why, and the page leads him to sign in again.
+	if resp2.StatusCode != http.StatusSeeOther || resp2.Header.Get("Location") != "/signed-out?ended=admin" {
+		t.Errorf("Oscar after his session was ended: GET / = %d %s, want the page that says an administrator ended it", resp2.StatusCode, resp2.Header.Get("Location"))
+	}
+	resp3, err := c.Do(req2)
+	must(t, err)
+	resp3.Body.Close()
+	if resp3.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp3.Header.Get("Location"), "/login") {
+		t.Errorf("Oscar's request after that: GET / = %d %s, want a redirect to sign-in", resp3.StatusCode, resp3.Header.Get("Location"))
 	}
 	if ev := e.auditEvents("session.end"); len(ev) != 1 || ev[0].ActorName != "Ada Admin" || ev[0].Target != "Oscar Operator" {
 		t.Errorf("audit session.end = %+v", ev)

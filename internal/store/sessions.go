@@ -96,3 +96,18 @@ func (s *Store) EndSession(ctx context.Context, id string, audit AuditEvent) err
 	}
 	return nil
 }
+
+// SessionEndedByAdmin reports whether an administrator ended the session
+// (its "session.end" audit row names it), as opposed to a timeout or a
+// sign-out: the person it signed out is told why.
+func (s *Store) SessionEndedByAdmin(ctx context.Context, id string) (bool, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var ended bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_events
+		WHERE action = 'session.end' AND details->>'session' = $1 AND details->>'by' = 'admin')`, id).Scan(&ended)
+	if err != nil {
+		return false, fmt.Errorf("store: session ended by admin: %w", err)
+	}
+	return ended, nil
+}
