@@ -259,11 +259,10 @@ func (h *Handler) credentialsCSV(w http.ResponseWriter, r *http.Request) error {
 		if c.StartsAt != nil {
 			starts = c.StartsAt.UTC().Format(time.RFC3339)
 		}
-		rec = append(rec[:0], c.TenantName, c.OwnerName, c.OwnerKind, c.OwnerAppID, c.OwnerObjectID, c.Kind, c.DisplayName, c.KeyID,
-			starts, c.EndsAt.UTC().Format(time.RFC3339), strconv.Itoa(row.Days), row.State)
-		for i := range rec {
-			rec[i] = csvSafe(rec[i])
-		}
+		// Text from Graph is defused; days_left is a number the portal wrote, and a
+		// spreadsheet must read "-10" as minus ten, not as the text "'-10".
+		rec = append(rec[:0], csvSafe(c.TenantName), csvSafe(c.OwnerName), c.OwnerKind, csvSafe(c.OwnerAppID), csvSafe(c.OwnerObjectID), c.Kind,
+			csvSafe(c.DisplayName), csvSafe(c.KeyID), starts, c.EndsAt.UTC().Format(time.RFC3339), strconv.Itoa(row.Days), row.State)
 		if err := cw.Write(rec); err != nil {
 			return errClientGone
 		}

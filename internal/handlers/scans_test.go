@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -102,6 +103,12 @@ func TestScanFillsTheDashboard(t *testing.T) {
 	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 3 || !strings.HasPrefix(lines[0], "tenant,application,") || strings.Contains(lines[0], "hint") ||
 		!strings.Contains(csvBody, "Exact Globe+ mail") || !strings.Contains(lines[1], ",expired") {
 		t.Errorf("credentials.csv = %q", csvBody)
+	}
+	// days_left is a number a spreadsheet can sort: negative for the expired one, never quoted as text.
+	if rec, err := csv.NewReader(strings.NewReader(csvBody)).ReadAll(); err != nil || len(rec) < 2 || !strings.HasPrefix(rec[1][10], "-") {
+		t.Errorf("days_left of the expired credential = %q (%v)", rec, err)
+	} else if _, err := strconv.Atoi(rec[1][10]); err != nil {
+		t.Errorf("days_left %q is not a number", rec[1][10])
 	}
 	// JSON for scripts.
 	resp, jsonBody := op.get(e.Portal.URL + "/credentials.json")
