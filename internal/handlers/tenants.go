@@ -328,8 +328,14 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		return fail(http.StatusForbidden, "This link needs a consent of its own",
 			t.DisplayName+" consented before this link was made, so the link cannot tell that it was used there. Nothing was connected. Make a new link that names the tenant ("+t.DefaultDomain+" or its tenant ID) to connect it.")
 	}
-	tn, err := h.onboardings.CompleteOnboarding(ctx, o.ID, store.Tenant{EntraTenantID: t.ID, DisplayName: t.DisplayName, DefaultDomain: t.DefaultDomain},
-		audit("tenant.connect", store.OutcomeSuccess, map[string]string{"label": o.Label}))
+	// Entra's admin-consent answer does not say who consented (only that a
+	// Global or Privileged Role Administrator of the tenant did), and the scan
+	// permissions cannot read the tenant's own audit log: the trail names the
+	// tenant's administrator and the operator whose link it was.
+	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#successful-response
+	connected := audit("tenant.connect", store.OutcomeSuccess, map[string]string{"label": o.Label, "consent_link_by": o.CreatedByName})
+	connected.ActorName = trunc.String("Administrator of "+t.DisplayName, 200)
+	tn, err := h.onboardings.CompleteOnboarding(ctx, o.ID, store.Tenant{EntraTenantID: t.ID, DisplayName: t.DisplayName, DefaultDomain: t.DefaultDomain}, connected)
 	if errors.Is(err, store.ErrConflict) {
 		return fail(http.StatusConflict, "This consent link was used already", "The tenant connected with it is on the portal already.")
 	}

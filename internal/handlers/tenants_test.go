@@ -69,8 +69,9 @@ func TestConnectTenantWithAdminConsent(t *testing.T) {
 	if len(tenants) != 1 || tenants[0].EntraTenantID != e.Other || tenants[0].Status != "connected" || tenants[0].DefaultDomain != "fabrikam.example" {
 		t.Fatalf("tenants after consent = %+v", tenants)
 	}
-	if ev, _ := e.Store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.connect"}); len(ev) != 1 || ev[0].TenantID == nil || *ev[0].TenantID != e.Other {
-		t.Errorf("audit tenant.connect = %+v", ev)
+	if ev, _ := e.Store.ListAudit(context.Background(), store.AuditFilter{Action: "tenant.connect"}); len(ev) != 1 || ev[0].TenantID == nil || *ev[0].TenantID != e.Other ||
+		!strings.HasPrefix(ev[0].ActorName, "Administrator of ") || ev[0].Details["consent_link_by"] == "" {
+		t.Errorf("audit tenant.connect = %+v, want the tenant's administrator as actor and the link's maker", ev)
 	}
 
 	// The link works once.
