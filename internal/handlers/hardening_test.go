@@ -73,8 +73,12 @@ func TestConsentGrantsOnlyWhatThePageSays(t *testing.T) {
 	link := makeConsentLink(t, e, "Fabrikam", "fabrikam.example")
 	// Someone adds Mail.Send to the portal app: the consent now grants it too.
 	must(t, e.Sim.AddApplicationPermission(e.AppID, "Mail.Send"))
-	if status, page := consent(t, e, link, "fiona"); status != 200 {
+	status, page := consent(t, e, link, "fiona")
+	if status != 200 {
 		t.Fatalf("consent = %d\n%.800s", status, page)
+	}
+	if !strings.Contains(page, `data-testid="onboarding-extra"`) || !strings.Contains(page, "Mail.Send (Microsoft Graph)") {
+		t.Error("the consenting administrator is not told about the extra permission")
 	}
 	tenants, err := e.Store.ListTenants(context.Background())
 	must(t, err)

@@ -263,7 +263,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 			h.log.ErrorContext(ctx, "queue first scan", "request_id", RequestID(ctx), "tenant", tn.EntraTenantID, "err", err)
 		}
 	}
-	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain}))
+	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain, Extra: t.Granted.Extra}))
 	return nil
 }
 
