@@ -99,8 +99,10 @@ func (h *Handler) connectTenantForm(w http.ResponseWriter, r *http.Request) erro
 func requestedPermissions() []templates.PermissionView {
 	var out []templates.PermissionView
 	for _, p := range onboard.Requested() {
+		// The summary's sentence without its "Name (type): " prefix, which the page shows apart.
+		sentence := strings.TrimPrefix(p.Summary, p.Name+" ("+string(p.Type)+"): ")
 		out = append(out, templates.PermissionView{Resource: p.Resource.Name, Name: p.Name, Type: string(p.Type), GUID: p.ID,
-			DisplayName: p.DisplayName, Description: p.Description, Privilege: string(p.Privilege), Summary: p.Summary})
+			DisplayName: p.DisplayName, Description: sentence, Privilege: string(p.Privilege), Summary: p.Summary})
 	}
 	return out
 }
