@@ -296,9 +296,15 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	return c, r.err()
 }
 
-// IsLoopback reports whether host names this machine.
+// IsLoopback reports whether host names this machine: "localhost" or a
+// loopback address (127.0.0.0/8, ::1). A DNS name that merely starts with
+// "127." (127.0.0.1.nip.io) is someone else's.
 func IsLoopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 type reader struct {

@@ -186,3 +186,14 @@ func TestLoadSealKey(t *testing.T) {
 		t.Errorf("the error repeats the key: %v", err)
 	}
 }
+
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST": true, "127.0.0.1": true, "127.8.9.10": true, "::1": true, "[::1]": true, "::ffff:127.0.0.1": true,
+		"127.0.0.1.nip.io": false, "127.attacker.example": false, "10.0.0.1": false, "portal.example": false, "": false,
+	} {
+		if got := IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

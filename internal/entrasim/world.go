@@ -868,6 +868,32 @@ func (s *Sim) AddApplicationPermission(appID, permission string) error {
 	return nil
 }
 
+// RemoveApplicationPermission removes an application permission from an application's configured
+// permissions; like Entra, it revokes nothing that was granted already.
+func (s *Sim) RemoveApplicationPermission(appID, permission string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app := s.appsByAppID[appID]
+	if app == nil {
+		return fmt.Errorf("%w: application %s", ErrNotFound, appID)
+	}
+	r, v := resolvePermissionName(permission)
+	if r == nil {
+		return fmt.Errorf("%w: unknown resource in %q", ErrInvalid, permission)
+	}
+	id, ok := r.roleByValue(v)
+	if !ok {
+		return fmt.Errorf("%w: unknown application permission %q", ErrInvalid, permission)
+	}
+	for i := range app.Data.RequiredResourceAccess {
+		rra := &app.Data.RequiredResourceAccess[i]
+		if rra.ResourceAppID == r.AppID {
+			rra.ResourceAccess = slices.DeleteFunc(rra.ResourceAccess, func(ra resourceAccess) bool { return ra.ID == id && ra.Type == "Role" })
+		}
+	}
+	return nil
+}
+
 // GrantAdminConsent grants an application's configured permissions in a tenant at the Sim's current
 // time, as an administrator's admin consent there would (done out of band, e.g. in the Entra admin center).
 func (s *Sim) GrantAdminConsent(tenantID, appID string) error {

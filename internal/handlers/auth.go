@@ -108,7 +108,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 			msg = "The sign-in was cancelled or consent was declined."
 		}
 		return h.refuseSignIn(w, r, &auth.Refusal{Reason: "entra_error", Message: msg + " Start the sign-in again from the portal; if it keeps failing, give your administrator the time of this attempt.",
-			Err: errors.New(e + ": " + trunc.String(q.Get("error_description"), 300))}, map[string]string{"entra_error": trunc.String(e, 64)})
+			Err: errors.New(safetext.Line(e + ": " + trunc.String(q.Get("error_description"), 300)))}, map[string]string{"entra_error": trunc.String(safetext.Line(e), 64)})
 	}
 	if err := auth.CheckState(p, q.Get("state")); err != nil {
 		return h.refuseSignIn(w, r, err, nil)

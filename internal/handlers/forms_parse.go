@@ -21,11 +21,14 @@ const (
 
 // parseForms reads the body of every state-changing request before its
 // handler runs, so no handler can mistake a form it could not read for an
-// empty one (and, say, clear a tenant's contacts): a body of another type
-// is 415, one too large 413, one that does not parse (%zz) 400, and a value
-// with NUL, another control character than a tab or line break, or bytes
-// that are not UTF-8 is 400 too, before anything is changed. Postgres
-// would refuse such text anyway (SQLSTATE 22021), only later and as a 500.
+// empty one (and, say, clear a tenant's contacts). A body of another type,
+// one too large, one that does not parse (%zz), and a value with NUL,
+// another control character than a tab or line break, or bytes that are
+// not UTF-8, are each refused with 400 and a sentence saying which, before
+// anything is changed. (400 rather than 413 or 415: the person at a form
+// needs the sentence, and every refusal of a form reads the same way.)
+// Postgres would refuse such text anyway (SQLSTATE 22021), only later and
+// as a 500.
 func (h *Handler) parseForms(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
@@ -46,7 +49,7 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 	if ct != "" {
 		var err error
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
-			return &httpError{status: http.StatusUnsupportedMediaType, title: "That request could not be used", message: "The portal accepts only web forms here.", err: err}
+			return &httpError{status: http.StatusBadRequest, title: "That request could not be used", message: "The portal accepts only web forms here. Nothing was changed.", err: err}
 		}
 	}
 	var err error
@@ -58,13 +61,13 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 		r.Body = http.MaxBytesReader(w, r.Body, maxURLEncodedForm)
 		err = r.ParseForm()
 	default:
-		return &httpError{status: http.StatusUnsupportedMediaType, title: "That request could not be used",
+		return &httpError{status: http.StatusBadRequest, title: "That request could not be used",
 			message: "The portal accepts only web forms here. Nothing was changed."}
 	}
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return &httpError{status: http.StatusRequestEntityTooLarge, title: "That is too large",
+		return &httpError{status: http.StatusBadRequest, title: "That is too large",
 			message: fmt.Sprintf("The form was larger than the portal accepts (a blueprint may be at most %d KiB). Nothing was changed.", catalog.MaxFileSize>>10), err: err}
 	case err != nil:
 		return &httpError{status: http.StatusBadRequest, title: "That request could not be used",

@@ -73,8 +73,12 @@ func TestConsentGrantsOnlyWhatThePageSays(t *testing.T) {
 	link := makeConsentLink(t, e, "Fabrikam", "fabrikam.example")
 	// Someone adds Mail.Send to the portal app: the consent now grants it too.
 	must(t, e.Sim.AddApplicationPermission(e.AppID, "Mail.Send"))
-	if status, page := consent(t, e, link, "fiona"); status != 200 {
+	status, page := consent(t, e, link, "fiona")
+	if status != 200 {
 		t.Fatalf("consent = %d\n%.800s", status, page)
+	}
+	if !strings.Contains(page, `data-testid="onboarding-extra"`) || !strings.Contains(page, "Mail.Send (Microsoft Graph)") {
+		t.Error("the consenting administrator is not told about the extra permission")
 	}
 	tenants, err := e.Store.ListTenants(context.Background())
 	must(t, err)
@@ -83,6 +87,23 @@ func TestConsentGrantsOnlyWhatThePageSays(t *testing.T) {
 	}
 	if _, list := op.get(e.Portal.URL + "/tenants"); !strings.Contains(list, "more than it asks for") {
 		t.Error("the tenants page does not flag the extra permission")
+	}
+	// Every scan checks again: the scan succeeds and the flag stays.
+	if resp, _ := op.postForm("/tenants/"+itoa(tenants[0].ID)+"/scan", nil); resp.StatusCode != 200 {
+		t.Fatalf("scan = %d", resp.StatusCode)
+	}
+	if got, _ := e.Store.GetTenant(context.Background(), tenants[0].ID); got.LastScanError != "" || !strings.Contains(got.ScanProblems, "Mail.Send (Microsoft Graph)") {
+		t.Errorf("after a scan: error %q, problems %q; want the extra permission still flagged", got.LastScanError, got.ScanProblems)
+	}
+	// Once the extra grant is gone from the tenant, the next scan clears the flag.
+	must(t, e.Sim.RevokeConsent(e.Other, e.AppID))
+	must(t, e.Sim.RemoveApplicationPermission(e.AppID, "Mail.Send"))
+	must(t, e.Sim.GrantAdminConsent(e.Other, e.AppID))
+	if resp, _ := op.postForm("/tenants/"+itoa(tenants[0].ID)+"/scan", nil); resp.StatusCode != 200 {
+		t.Fatalf("scan = %d", resp.StatusCode)
+	}
+	if got, _ := e.Store.GetTenant(context.Background(), tenants[0].ID); got.ScanProblems != "" {
+		t.Errorf("after the extra grant was removed: problems %q, want none", got.ScanProblems)
 	}
 }
 
@@ -148,12 +169,12 @@ func TestUnreadableFormsChangeNothing(t *testing.T) {
 		body              io.Reader
 		status            int
 	}{
-		{"10 MB form", "application/x-www-form-urlencoded", big, http.StatusRequestEntityTooLarge},
-		{"text/plain", "text/plain", strings.NewReader("contacts=x@y.example"), http.StatusUnsupportedMediaType},
+		{"10 MB form", "application/x-www-form-urlencoded", big, http.StatusBadRequest},
+		{"text/plain", "text/plain", strings.NewReader("contacts=x@y.example"), http.StatusBadRequest},
 		{"bad escape", "application/x-www-form-urlencoded", strings.NewReader("contacts=%zz"), http.StatusBadRequest},
 		{"NUL", "application/x-www-form-urlencoded", strings.NewReader("contacts=a%00b%40c.example"), http.StatusBadRequest},
 		{"invalid UTF-8", "application/x-www-form-urlencoded", strings.NewReader("contacts=%ff%40c.example"), http.StatusBadRequest},
-		{"large multipart", mw.FormDataContentType(), bytes.NewReader(mp.Bytes()), http.StatusRequestEntityTooLarge},
+		{"large multipart", mw.FormDataContentType(), bytes.NewReader(mp.Bytes()), http.StatusBadRequest},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, page := op.postRaw(path, tt.contentType, tt.body)
@@ -338,5 +359,20 @@ func TestSmallerHardening(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != http.StatusOK {
 		t.Errorf("Host localhost = %d, want 200", r.StatusCode)
+	}
+}
+
+// Issue 13, item 5: a NUL in a sign-in callback's error is refused plainly
+// and audited, never a 500 (jsonb refuses \u0000).
+func TestSignInCallbackWithNULError(t *testing.T) {
+	e := newFlowEnv(t)
+	resp, err := noRedirect().Get(e.Portal.URL + "/auth/callback?" + url.Values{"error": {"access\x00denied\r\nX"}, "error_description": {"a\x00b"}}.Encode())
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("callback with a NUL in its error = %d, want 400", resp.StatusCode)
+	}
+	if ev := e.auditEvents("signin.refused"); len(ev) != 1 || ev[0].Details["entra_error"] != "accessdenied X" {
+		t.Errorf("audit = %+v, want one refusal with the error as one clean line", ev)
 	}
 }

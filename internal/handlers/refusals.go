@@ -49,8 +49,8 @@ func (l *refusalLimiter) admit(kind, addr string) (write bool, suppressed int) {
 	key := kind + "\x00" + addr
 	if _, ok := l.seen[key]; !ok && len(l.seen) >= maxRefusalKeys {
 		for k, c := range l.seen {
-			if now.Sub(c.since) >= refusalWindow && c.suppressed == 0 {
-				delete(l.seen, k)
+			if now.Sub(c.since) >= refusalWindow {
+				delete(l.seen, k) // its left-out refusals are in the log
 			}
 		}
 		if len(l.seen) >= maxRefusalKeys {

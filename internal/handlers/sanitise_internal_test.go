@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/safetext"
 )
 
@@ -128,3 +129,21 @@ func TestRefusalLimiter(t *testing.T) {
 }
 
 func errorsAs(err error, target **httpError) bool { return errors.As(err, target) }
+
+// Issue 13, item 8: portal dev's emulator (its /_sim control API too)
+// answers only to loopback names, against DNS rebinding.
+func TestLoopbackOnlyGuardsTheEmulator(t *testing.T) {
+	h := LoopbackOnly(entrasim.New(entrasim.Options{}))
+	for host, want := range map[string]int{
+		"127.0.0.1:8081": http.StatusOK, "localhost:8081": http.StatusOK, "LOCALHOST": http.StatusOK, "[::1]:8081": http.StatusOK,
+		"attacker.example:8081": http.StatusMisdirectedRequest, "127.0.0.1.nip.io": http.StatusMisdirectedRequest, "": http.StatusMisdirectedRequest,
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/_sim/state", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("GET /_sim/state with Host %q = %d, want %d", host, w.Code, want)
+		}
+	}
+}

@@ -168,8 +168,10 @@ func (h *Handler) connectTenantForm(w http.ResponseWriter, r *http.Request) erro
 func requestedPermissions() []templates.PermissionView {
 	var out []templates.PermissionView
 	for _, p := range onboard.Requested() {
+		// The summary's sentence without its "Name (type): " prefix, which the page shows apart.
+		sentence := strings.TrimPrefix(p.Summary, p.Name+" ("+string(p.Type)+"): ")
 		out = append(out, templates.PermissionView{Resource: p.Resource.Name, Name: p.Name, Type: string(p.Type), GUID: p.ID,
-			DisplayName: p.DisplayName, Description: p.Description, Privilege: string(p.Privilege), Summary: p.Summary})
+			DisplayName: p.DisplayName, Description: sentence, Privilege: string(p.Privilege), Summary: p.Summary})
 	}
 	return out
 }
@@ -267,49 +269,36 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		}
 		return fail(http.StatusBadRequest, "The tenant was not connected", msg+" Ask the person who sent the link for a new one.")
 	}
-	// closeLink closes the link as failed; a link closed meanwhile by a
-	// concurrent callback is not an error, the page says it cannot be used.
-	closeLink := func(detail string, ev store.AuditEvent) (closed bool, err error) {
-		err = h.onboardings.FailOnboarding(ctx, o.ID, "failed", detail, ev)
+	// refuse closes the link as failed, audited, and shows why; a link that
+	// a concurrent callback closed meanwhile just cannot be used any more.
+	refuse := func(detail string, ev store.AuditEvent, status int, title, msg string) error {
+		err := h.onboardings.FailOnboarding(ctx, o.ID, "failed", detail, ev)
 		if errors.Is(err, store.ErrConflict) {
-			return false, nil
+			return unusable()
 		}
-		return err == nil, err
+		if err != nil {
+			return err
+		}
+		return fail(status, title, msg)
 	}
 	tid := strings.ToLower(q.Get("tenant"))
 	if !config.IsGUID(tid) || !strings.EqualFold(q.Get("admin_consent"), "true") {
-		if closed, err := closeLink("callback without consent or tenant", audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "callback_malformed"})); err != nil || !closed {
-			if err != nil {
-				return err
-			}
-			return unusable()
-		}
-		return fail(http.StatusBadRequest, "The tenant was not connected", "The answer from Entra ID was incomplete. Ask the person who sent the link for a new one.")
+		return refuse("callback without consent or tenant", audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "callback_malformed"}),
+			http.StatusBadRequest, "The tenant was not connected", "The answer from Entra ID was incomplete. Ask the person who sent the link for a new one.")
 	}
 	t, err := h.confirmer.Confirm(ctx, tid)
 	if err != nil {
 		h.log.WarnContext(ctx, "tenant not confirmed", "request_id", RequestID(ctx), "tenant", tid, "err", err)
 		if errors.Is(err, onboard.ErrNotConsented) {
-			if closed, err := closeLink("no app-only access after consent", audit("tenant.connect.refused", store.OutcomeFailure, map[string]string{"reason": "not_confirmed", "tenant": tid})); err != nil || !closed {
-				if err != nil {
-					return err
-				}
-				return unusable()
-			}
-			return fail(http.StatusBadGateway, "The tenant was not connected", "The portal could not read the tenant after the consent: the consent may not have been granted. Ask the person who sent the link for a new one.")
+			return refuse("no app-only access after consent", audit("tenant.connect.refused", store.OutcomeFailure, map[string]string{"reason": "not_confirmed", "tenant": tid}),
+				http.StatusBadGateway, "The tenant was not connected", "The portal could not read the tenant after the consent: the consent may not have been granted. Ask the person who sent the link for a new one.")
 		}
 		// Microsoft unreachable or throttling: keep the link open so the same link can be tried again.
 		return &httpError{status: http.StatusBadGateway, title: "Microsoft could not be reached", message: "The consent was given, but the portal could not confirm it with Microsoft Graph just now. Open the link again in a few minutes.", err: err}
 	}
 	if exp := o.ExpectedTenant; exp != "" && exp != t.ID && !slices.Contains(t.Domains, exp) {
-		if closed, err := closeLink("tenant "+t.ID+" is not "+exp, audit("tenant.connect.refused", store.OutcomeDenied,
-			map[string]string{"reason": "wrong_tenant", "tenant": t.ID, "expected_tenant": exp})); err != nil || !closed {
-			if err != nil {
-				return err
-			}
-			return unusable()
-		}
-		return fail(http.StatusForbidden, "This link is for another tenant",
+		return refuse("tenant "+t.ID+" is not "+exp, audit("tenant.connect.refused", store.OutcomeDenied,
+			map[string]string{"reason": "wrong_tenant", "tenant": t.ID, "expected_tenant": exp}), http.StatusForbidden, "This link is for another tenant",
 			"The consent came from "+t.DisplayName+", but the link was made for "+exp+". Nothing was connected; sign in with an administrator of "+exp+" and ask for a new link.")
 	}
 	// A link that names no tenant is bound to a consent made for it: the
@@ -318,14 +307,8 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	// that consented earlier (the operator's own, a tenant disconnected
 	// from the portal) in a hand-made callback and connect it.
 	if o.ExpectedTenant == "" && (t.Granted.Latest.IsZero() || t.Granted.Latest.Before(o.CreatedAt.Add(-consentClockSkew))) {
-		if closed, err := closeLink("tenant "+t.ID+" consented before the link was made", audit("tenant.connect.refused", store.OutcomeDenied,
-			map[string]string{"reason": "consent_not_fresh", "tenant": t.ID})); err != nil || !closed {
-			if err != nil {
-				return err
-			}
-			return unusable()
-		}
-		return fail(http.StatusForbidden, "This link needs a consent of its own",
+		return refuse("tenant "+t.ID+" consented before the link was made", audit("tenant.connect.refused", store.OutcomeDenied,
+			map[string]string{"reason": "consent_not_fresh", "tenant": t.ID}), http.StatusForbidden, "This link needs a consent of its own",
 			t.DisplayName+" consented before this link was made, so the link cannot tell that it was used there. Nothing was connected. Make a new link that names the tenant ("+t.DefaultDomain+" or its tenant ID) to connect it.")
 	}
 	// Entra's admin-consent answer does not say who consented (only that a
@@ -359,7 +342,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 			h.log.ErrorContext(ctx, "queue first scan", "request_id", RequestID(ctx), "tenant", tn.EntraTenantID, "err", err)
 		}
 	}
-	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain}))
+	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain, Extra: t.Granted.Extra}))
 	return nil
 }
 

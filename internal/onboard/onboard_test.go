@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -43,5 +44,30 @@ func TestRefusedRetryable(t *testing.T) {
 				t.Errorf("retryable(%v) = %v, want %v", tt.err, got, tt.retryable)
 			}
 		})
+	}
+}
+
+// Requested describes exactly ScanPermissions, in order, from the
+// permission table: the Connect page shows it, the consent check compares
+// against the same list.
+func TestRequestedIsScanPermissions(t *testing.T) {
+	got := Requested()
+	if len(got) != len(ScanPermissions) {
+		t.Fatalf("Requested() = %d permissions, want %d", len(got), len(ScanPermissions))
+	}
+	for i, p := range got {
+		if p.Name != ScanPermissions[i] || p.Type != "application" || p.Resource.Name != "Microsoft Graph" || p.ID == "" || p.Summary == "" {
+			t.Errorf("Requested()[%d] = %+v, want %s, a Microsoft Graph application permission with its ID and summary", i, p, ScanPermissions[i])
+		}
+	}
+}
+
+func TestGrantedProblems(t *testing.T) {
+	if p := (Granted{}).Problems(); len(p) != 0 {
+		t.Errorf("Problems() of exactly the scan permissions = %q, want none", p)
+	}
+	p := Granted{Extra: []string{"Mail.Send (Microsoft Graph)"}, Missing: []string{"Organization.Read.All"}}.Problems()
+	if len(p) != 2 || !strings.Contains(p[0], "Mail.Send (Microsoft Graph)") || !strings.Contains(p[1], "lacks Organization.Read.All") {
+		t.Errorf("Problems() = %q", p)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/appreg-portal/portal/internal/safetext"
 )
 
 // AuditEvent is one entry in the append-only audit trail.
@@ -44,10 +46,15 @@ func recordAudit(ctx context.Context, q querier, e AuditEvent) error {
 	if e.Outcome == "" {
 		e.Outcome = OutcomeSuccess
 	}
-	details := e.Details
-	if details == nil {
-		details = map[string]string{}
+	// Audit rows record what strangers typed too (a callback's error, a
+	// tenant's name): keep each value one line of text Postgres accepts.
+	// jsonb refuses "\u0000" (SQLSTATE 22P05), text refuses NUL (22021),
+	// and a refused audit row would fail the request it records.
+	details := make(map[string]string, len(e.Details))
+	for k, v := range e.Details {
+		details[safetext.Line(k)] = safetext.Line(v)
 	}
+	e.Target, e.ActorName = safetext.Line(e.Target), safetext.Line(e.ActorName)
 	b, err := json.Marshal(details)
 	if err != nil {
 		return fmt.Errorf("store: audit details: %w", err)

@@ -308,6 +308,9 @@ type OnboardingResultData struct {
 	Domain    string
 	Title     string
 	Message   string
+	// Extra names permissions the consent granted beyond what the portal
+	// asks for: the consenting administrator can remove them at once.
+	Extra []string
 }
 
 // ariaInvalid marks a field with an error. A field without one gets no
