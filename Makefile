@@ -14,6 +14,7 @@ run: build ## serve the portal with everything embedded on http://127.0.0.1:8080
 	./$(BIN) dev
 
 build: ## build the portal binary into bin/
+	@echo "Building $(BIN): the first build takes about 3 minutes on 2 cores (Microsoft's Graph SDK is large); later ones take seconds."
 	$(GO) build -trimpath -o $(BIN) ./cmd/portal
 
 test: ## run every test against real Postgres, the emulator and Chromium
