@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/appreg-portal/portal/internal/entrasim"
@@ -138,5 +140,72 @@ func TestEveryPageFitsEveryScreenInChromium(t *testing.T) {
 			}
 		}
 		ucancel()
+	}
+}
+
+// contrastJS measures the page's text against its background, and the
+// state tags (expired, ending soon) against theirs: WCAG contrast ratios.
+const contrastJS = `(() => {
+  const rgb = s => s.match(/[\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  // A background counts when it is (nearly) opaque; a faint tint such as a striped row does not.
+  const opaque = el => { const c = getComputedStyle(el).backgroundColor; const m = c.match(/rgba\(.*,\s*([\d.]+)\)$/); return c === 'transparent' || (m && Number(m[1]) < 0.9) ? null : c; };
+  const bg = rgb(opaque(document.body) || opaque(document.documentElement) || 'rgb(255, 255, 255)');
+  const out = {background: lum(bg), text: ratio(rgb(getComputedStyle(document.body).color), bg), worst: 21, worstWhat: ''};
+  for (const el of document.querySelectorAll('main a, main .tag, main small, main .muted, main th, main td, .flash')) {
+    if (!el.getClientRects().length) continue;
+    let own = null;
+    for (let p = el; p && !own; p = p.parentElement) own = opaque(p);
+    const r = ratio(rgb(getComputedStyle(el).color), own ? rgb(own) : bg);
+    if (r < out.worst) { out.worst = r; out.worstWhat = el.tagName + '.' + el.className + ': ' + el.textContent.trim().slice(0, 40); }
+  }
+  return JSON.stringify(out);
+})()`
+
+// The portal follows the system's dark mode, and text stays readable in
+// both: every text on the page against the page's background.
+func TestDarkModeFollowsTheSystemInChromium(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	now := time.Now()
+	app, err := env.Sim.CreateApplication(env.Other, entrasim.AppSpec{DisplayName: "Legacy mail"})
+	must(t, err)
+	_, err = env.Sim.AddSecret(app.ID, "old", "", now.Add(-400*24*time.Hour), now.Add(-2*24*time.Hour))
+	must(t, err)
+	_, err = env.Sim.AddSecret(app.ID, "soon", "", now.Add(-300*24*time.Hour), now.Add(9*24*time.Hour))
+	must(t, err)
+	browser := newBrowser(t)
+	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)
+	defer cancel()
+	signIn(t, ctx, env, "oscar")
+	connectByConsent(t, ctx, env)
+	must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+"/tenants")))
+	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer tcancel()
+	must(t, chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-now"]`))))
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="scan-now"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="credentials-table"]`))))
+	for _, scheme := range []string{"light", "dark"} {
+		must(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+			return err
+		})))
+		for _, p := range []string{"/", "/tenants", "/catalogue/exact-globe-mail", "/alerts"} {
+			must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+p), chromedp.WaitReady(chromedp.CSS("footer"))))
+			screenshot(t, ctx, "scheme-"+scheme+strings.ReplaceAll(p, "/", "-"))
+			raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](contrastJS))
+			must(t, err)
+			var c struct {
+				Background, Text, Worst float64
+				WorstWhat               string
+			}
+			must(t, json.Unmarshal([]byte(raw), &c))
+			if dark := c.Background < 0.2; dark != (scheme == "dark") {
+				t.Errorf("%s, %s: background luminance %.2f, want a %s page", scheme, p, c.Background, scheme)
+			}
+			if c.Text < 7 || c.Worst < 3 {
+				t.Errorf("%s, %s: text contrast %.1f (want ≥ 7), weakest %.1f (want ≥ 3) at %s", scheme, p, c.Text, c.Worst, c.WorstWhat)
+			}
+		}
 	}
 }
