@@ -34,11 +34,7 @@ func TestActionsGiveFeedbackInChromium(t *testing.T) {
 	connectByConsent(t, ctx, env)
 
 	// Scan now.
-	must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+"/tenants")))
-	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
-	defer tcancel()
-	must(t, chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-now"]`))))
-	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="scan-now"]`))))
+	scanNow(t, ctx, env)
 	if got := flashText(t, ctx); !strings.Contains(got, "Scanned Fabrikam") {
 		t.Errorf("after Scan now: %q", got)
 	}

@@ -67,14 +67,7 @@ func TestEveryPageFitsEveryScreenInChromium(t *testing.T) {
 	}
 	signIn(t, ctx, env, "oscar")
 	connectByConsent(t, ctx, env)
-	must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+"/tenants")))
-	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
-	defer tcancel()
-	must(t, chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-now"]`))))
-	must(t, chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid="scan-now"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="credentials-table"]`)),
-	))
+	scanNow(t, ctx, env)
 	runWizard(t, ctx, env, "exact-globe-mail", map[string]string{"sender_mailbox": "invoices@fabrikam.example"}, "fiona", false, false)
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	must(t, err)
@@ -179,11 +172,7 @@ func TestDarkModeFollowsTheSystemInChromium(t *testing.T) {
 	defer cancel()
 	signIn(t, ctx, env, "oscar")
 	connectByConsent(t, ctx, env)
-	must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+"/tenants")))
-	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
-	defer tcancel()
-	must(t, chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-now"]`))))
-	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="scan-now"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="credentials-table"]`))))
+	scanNow(t, ctx, env)
 	for _, scheme := range []string{"light", "dark"} {
 		must(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{

@@ -40,6 +40,20 @@ func connectByConsent(t *testing.T, ctx context.Context, env *testenv.Env) {
 	))
 }
 
+// scanNow presses Scan now on the Tenants page (it appears once the
+// connected tenant is listed) and waits for the dashboard it leads to.
+func scanNow(t *testing.T, ctx context.Context, env *testenv.Env) {
+	t.Helper()
+	must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+"/tenants")))
+	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer tcancel()
+	must(t, chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-now"]`))))
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="scan-now"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="credentials-table"], [data-testid="credentials-empty"]`)),
+	))
+}
+
 func secretWorks(t *testing.T, env *testenv.Env, clientID, secret string) bool {
 	t.Helper()
 	cc := clientcredentials.Config{ClientID: clientID, ClientSecret: secret, Scopes: []string{"https://graph.microsoft.com/.default"},
@@ -82,16 +96,8 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 	defer cancel()
 	signIn(t, ctx, env, "oscar")
 	connectByConsent(t, ctx, env)
-	must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+"/tenants")))
-	screenshot(t, ctx, "rotation-tenants")
-	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
-	defer tcancel()
-	must(t, chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="scan-now"]`))))
-	must(t, chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid="scan-now"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="credentials-table"]`)),
-		chromedp.Navigate(env.Portal.URL+"/"),
-	))
+	scanNow(t, ctx, env)
+	must(t, chromedp.Do(ctx, chromedp.Navigate(env.Portal.URL+"/")))
 	screenshot(t, ctx, "rotation-dashboard")
 	if mails := alertRun(t, env, "before@contoso.example"); !strings.Contains(mails, "Legacy mail") {
 		t.Fatalf("before the rotation the alert run does not warn about the ending secret:\n%s", mails)

@@ -852,20 +852,30 @@ func (s *Sim) userAnywhere(idOrUPN string) (*tenant, *user) {
 func (s *Sim) AddApplicationPermission(appID, permission string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	app := s.appsByAppID[appID]
+	app, resource, id, err := s.applicationPermission(appID, permission)
+	if err != nil {
+		return err
+	}
+	app.Data.addRequiredAccess(resource, id, "Role")
+	return nil
+}
+
+// applicationPermission finds an application by appId and an application
+// permission by name, as the API permissions page does. s.mu is held.
+func (s *Sim) applicationPermission(appID, permission string) (app *application, resourceAppID, roleID string, err error) {
+	app = s.appsByAppID[appID]
 	if app == nil {
-		return fmt.Errorf("%w: application %s", ErrNotFound, appID)
+		return nil, "", "", fmt.Errorf("%w: application %s", ErrNotFound, appID)
 	}
 	r, v := resolvePermissionName(permission)
 	if r == nil {
-		return fmt.Errorf("%w: unknown resource in %q", ErrInvalid, permission)
+		return nil, "", "", fmt.Errorf("%w: unknown resource in %q", ErrInvalid, permission)
 	}
 	id, ok := r.roleByValue(v)
 	if !ok {
-		return fmt.Errorf("%w: unknown application permission %q", ErrInvalid, permission)
+		return nil, "", "", fmt.Errorf("%w: unknown application permission %q", ErrInvalid, permission)
 	}
-	app.Data.addRequiredAccess(r.AppID, id, "Role")
-	return nil
+	return app, r.AppID, id, nil
 }
 
 // RemoveApplicationPermission removes an application permission from an application's configured
@@ -873,21 +883,13 @@ func (s *Sim) AddApplicationPermission(appID, permission string) error {
 func (s *Sim) RemoveApplicationPermission(appID, permission string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	app := s.appsByAppID[appID]
-	if app == nil {
-		return fmt.Errorf("%w: application %s", ErrNotFound, appID)
-	}
-	r, v := resolvePermissionName(permission)
-	if r == nil {
-		return fmt.Errorf("%w: unknown resource in %q", ErrInvalid, permission)
-	}
-	id, ok := r.roleByValue(v)
-	if !ok {
-		return fmt.Errorf("%w: unknown application permission %q", ErrInvalid, permission)
+	app, resource, id, err := s.applicationPermission(appID, permission)
+	if err != nil {
+		return err
 	}
 	for i := range app.Data.RequiredResourceAccess {
 		rra := &app.Data.RequiredResourceAccess[i]
-		if rra.ResourceAppID == r.AppID {
+		if rra.ResourceAppID == resource {
 			rra.ResourceAccess = slices.DeleteFunc(rra.ResourceAccess, func(ra resourceAccess) bool { return ra.ID == id && ra.Type == "Role" })
 		}
 	}
