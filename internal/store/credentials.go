@@ -380,8 +380,11 @@ func (s *Store) CredentialSummary(ctx context.Context, tenantID int64, now time.
 	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
 	cuts := []time.Time{now, now.Add(30 * 24 * time.Hour), now.Add(90 * 24 * time.Hour)}
 	month0 := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	// One pass over the day rows: the total, then how many end before each
-	// cut's day and before the end of each of the 12 months (cumulative).
+	// One statement, one round trip. One pass over the day rows: the total,
+	// then how many end before each cut's day and before the end of each of
+	// the 12 months (cumulative). Then the partial days: credentials ending
+	// on a cut's day, up to the cut; three range counts that the
+	// (tenant_id,) ends_at index answers alone.
 	cols := []string{`coalesce(sum(n), 0)::int`}
 	for i := range 15 {
 		cols = append(cols, fmt.Sprintf(`coalesce(sum(n) FILTER (WHERE ends_on < $%d), 0)::int`, i+1))
@@ -390,34 +393,27 @@ func (s *Store) CredentialSummary(ctx context.Context, tenantID int64, now time.
 	for i := range 12 {
 		args = append(args, month0.AddDate(0, i+1, 0))
 	}
-	from := `credential_expiry_totals`
+	args = append(args, cuts[0], cuts[1], cuts[2]) // $16, $17, $18
+	from, scope := `credential_expiry_totals`, ``
 	if tenantID != 0 {
-		args = append(args, tenantID)
-		from = fmt.Sprintf(`credential_expiry_days WHERE tenant_id = $%d`, len(args))
+		args = append(args, tenantID) // $19
+		from, scope = `credential_expiry_days WHERE tenant_id = $19`, ` AND tenant_id = $19`
+	}
+	for i := range 3 {
+		cols = append(cols, fmt.Sprintf(`(SELECT count(*)::int FROM credentials WHERE removed_at IS NULL AND ends_at >= ($%d::date::timestamp AT TIME ZONE 'UTC') AND ends_at <= $%d%s)`,
+			i+1, 16+i, scope))
 	}
 	var sum ExpirySummary
 	var before [3]int // live credentials ending before each cut's day
 	var cum [12]int   // live credentials ending before the end of month i
+	var on [3]int     // live credentials ending on each cut's day, up to the cut
 	dest := []any{&sum.Total, &before[0], &before[1], &before[2]}
 	for i := range cum {
 		dest = append(dest, &cum[i])
 	}
+	dest = append(dest, &on[0], &on[1], &on[2])
 	err := s.pool.QueryRow(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM (SELECT ends_on, credentials AS n FROM `+from+`) d`, args...).Scan(dest...)
 	if err != nil {
-		return ExpirySummary{}, nil, fmt.Errorf("store: credential summary: %w", err)
-	}
-	// The partial days: credentials ending on a cut's day, up to the cut;
-	// three range counts that the (tenant_id,) ends_at index answers alone.
-	scope, eargs := ``, []any{day(cuts[0]), cuts[0], day(cuts[1]), cuts[1], day(cuts[2]), cuts[2]}
-	if tenantID != 0 {
-		scope = ` AND tenant_id = $7`
-		eargs = append(eargs, tenantID)
-	}
-	one := func(lo, hi int) string {
-		return fmt.Sprintf(`(SELECT count(*)::int FROM credentials WHERE removed_at IS NULL AND ends_at >= $%d AND ends_at <= $%d%s)`, lo, hi, scope)
-	}
-	var on [3]int
-	if err := s.pool.QueryRow(ctx, `SELECT `+one(1, 2)+`, `+one(3, 4)+`, `+one(5, 6), eargs...).Scan(&on[0], &on[1], &on[2]); err != nil {
 		return ExpirySummary{}, nil, fmt.Errorf("store: credential summary: %w", err)
 	}
 	upTo := func(i int) int { return before[i] + on[i] } // live credentials with ends_at <= cut i
