@@ -242,6 +242,8 @@ func (s *Store) RebuildExpiryCounts(ctx context.Context) error {
 			 SELECT tenant_id, (ends_at AT TIME ZONE 'UTC')::date, count(*) FROM credentials WHERE removed_at IS NULL GROUP BY 1, 2`,
 			`INSERT INTO credential_expiry_totals (ends_on, credentials)
 			 SELECT ends_on, sum(credentials) FROM credential_expiry_days GROUP BY 1`,
+			// Tenants restored with triggers off: a new version and the right count.
+			`UPDATE tenants_version SET version = version + 1, tenants = (SELECT count(*) FROM tenants)`,
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
