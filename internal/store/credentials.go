@@ -227,9 +227,10 @@ func refreshExpiryDays(ctx context.Context, tx pgx.Tx, tenantID int64) error {
 }
 
 // RebuildExpiryCounts derives credential_expiry_days and
-// credential_expiry_totals afresh from the credentials table. The portal
-// calls it at start-up, so credentials that reached the table another way
-// (a restore, a bulk load) are counted; it is O(credentials), once.
+// credential_expiry_totals afresh from the credentials table (and the
+// tenants version and alert delivery counts from theirs). The portal calls
+// it at start-up, so rows that reached the tables another way (a restore,
+// a bulk load) are counted; it is O(credentials), once.
 func (s *Store) RebuildExpiryCounts(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
 	defer cancel()
@@ -242,8 +243,9 @@ func (s *Store) RebuildExpiryCounts(ctx context.Context) error {
 			 SELECT tenant_id, (ends_at AT TIME ZONE 'UTC')::date, count(*) FROM credentials WHERE removed_at IS NULL GROUP BY 1, 2`,
 			`INSERT INTO credential_expiry_totals (ends_on, credentials)
 			 SELECT ends_on, sum(credentials) FROM credential_expiry_days GROUP BY 1`,
-			// Tenants restored with triggers off: a new version and the right count.
+			// Rows restored with triggers off: a new tenants version, and counts from the tables.
 			`UPDATE tenants_version SET version = version + 1, tenants = (SELECT count(*) FROM tenants)`,
+			`UPDATE alert_delivery_counts c SET deliveries = (SELECT count(*) FROM alert_deliveries a WHERE a.status = c.status)`,
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
