@@ -98,6 +98,9 @@ type ServicePrincipalCredentials struct {
 	AppID       string
 	DisplayName string
 	Credentials []Credential
+	// CredentialsListed: the response carried both credential lists (a
+	// delta may leave out properties that did not change).
+	CredentialsListed bool
 }
 
 // ListServicePrincipalCredentials returns every service principal of the tenant with its

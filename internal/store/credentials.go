@@ -57,14 +57,32 @@ func (s *Store) RecordScan(ctx context.Context, tenantID int64, found []Credenti
 type ScanScope struct {
 	// Full: the whole tenant was listed.
 	Full bool
-	// Otherwise (a delta scan): Owners are the applications listed in full
-	// (changed ones), RemovedOwners the deleted ones, and
-	// ServicePrincipals says every service principal was listed.
+	// Otherwise (a delta scan): Owners are the applications and service
+	// principals listed in full (changed ones), RemovedOwners the deleted
+	// ones, and ServicePrincipals says every service principal was listed.
 	Owners, RemovedOwners []string
 	ServicePrincipals     bool
-	// ApplicationsDeltaLink is where the next scan's delta round starts
-	// ("": the next scan lists everything).
-	ApplicationsDeltaLink string
+	// DeltaLinks are where the next scan's delta rounds start ("": the
+	// next scan lists everything).
+	DeltaLinks DeltaLinks
+}
+
+// DeltaLinks are where a tenant's next delta rounds start.
+type DeltaLinks struct {
+	Applications, ServicePrincipals string
+}
+
+// TenantDeltaLinks returns where tenantID's next delta rounds start;
+// empty links when the next scan must list everything.
+func (s *Store) TenantDeltaLinks(ctx context.Context, tenantID int64) (DeltaLinks, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var l DeltaLinks
+	if err := s.pool.QueryRow(ctx, `SELECT applications_delta_link, service_principals_delta_link FROM tenants WHERE id = $1`, tenantID).
+		Scan(&l.Applications, &l.ServicePrincipals); err != nil {
+		return DeltaLinks{}, fmt.Errorf("store: delta links: %w", mapErr(err))
+	}
+	return l, nil
 }
 
 // ErrScanRunning means another scan of the tenant holds its lease.
@@ -95,18 +113,6 @@ func (s *Store) EndScan(ctx context.Context, tenantID int64) error {
 		return fmt.Errorf("store: end scan: %w", err)
 	}
 	return nil
-}
-
-// ApplicationsDeltaLink returns where tenantID's next delta round starts;
-// "" when the next scan must list everything.
-func (s *Store) ApplicationsDeltaLink(ctx context.Context, tenantID int64) (string, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	var link string
-	if err := s.pool.QueryRow(ctx, `SELECT applications_delta_link FROM tenants WHERE id = $1`, tenantID).Scan(&link); err != nil {
-		return "", fmt.Errorf("store: applications delta link: %w", mapErr(err))
-	}
-	return link, nil
 }
 
 // RecordScanScope is RecordScan for a scan that read scope: credentials it
@@ -166,8 +172,8 @@ func (s *Store) RecordScanScope(ctx context.Context, tenantID int64, found []Cre
 				return err
 			}
 		}
-		if _, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', applications_delta_link = $3, updated_at = now() WHERE id = $1`,
-			tenantID, at, scope.ApplicationsDeltaLink); err != nil {
+		if _, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', applications_delta_link = $3, service_principals_delta_link = $4,
+			updated_at = now() WHERE id = $1`, tenantID, at, scope.DeltaLinks.Applications, scope.DeltaLinks.ServicePrincipals); err != nil {
 			return err
 		}
 		return refreshExpiryDays(ctx, tx, tenantID)
