@@ -82,4 +82,21 @@ func TestHugeDigestIsDeliveredBounded(t *testing.T) {
 	if res, err := a.Run(ctx); err != nil || res != (alerts.RunResult{}) {
 		t.Errorf("second run = %+v, %v; want nothing to do", res, err)
 	}
+	// The counts /metrics reads follow the deliveries, and survive a rebuild.
+	for _, stage := range []string{"after the runs", "after a rebuild"} {
+		counts, err := st.DeliveryCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sent, open int
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status <> 'sent') FROM alert_deliveries`).Scan(&sent, &open); err != nil {
+			t.Fatal(err)
+		}
+		if counts["sent"] != sent || counts["pending"]+counts["failed"] != open || sent != res.Queued {
+			t.Errorf("%s: DeliveryCounts() = %v, the table has %d sent, %d open", stage, counts, sent, open)
+		}
+		if err := st.RebuildExpiryCounts(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +20,10 @@ import (
 func (s *Sim) graphServicePrincipals(g *graphReq) {
 	segs := g.segs
 	c := g.c
+	if len(segs) >= 2 && !segs[0].hasKey && segs[1].name == "delta" {
+		s.servicePrincipalsDelta(g)
+		return
+	}
 	if len(segs) == 1 && !segs[0].hasKey {
 		switch g.r.Method {
 		case http.MethodGet:
@@ -624,4 +629,116 @@ func (s *Sim) createGrant(g *graphReq) {
 	cp := *gr
 	s.mu.Unlock()
 	s.writeEntity(g, http.StatusCreated, "oauth2PermissionGrants", &cp)
+}
+
+// servicePrincipalsDelta implements /servicePrincipals/delta like /applications/delta: pages of the
+// current state ending in an @odata.deltaLink, then the service principals created or deleted since
+// (https://learn.microsoft.com/graph/api/serviceprincipal-delta). The emulator changes a service
+// principal's credentials only when it creates it, so those are the changes there are.
+func (s *Sim) servicePrincipalsDelta(g *graphReq) {
+	c := g.c
+	if g.r.Method != http.MethodGet {
+		s.methodNotAllowed(g)
+		return
+	}
+	if !c.has(permAppRead...) {
+		s.denied(g.w, g.r)
+		return
+	}
+	q := g.r.URL.Query()
+	sel := selectFields(q)
+	link := func(param string, t pageToken) string {
+		nv := url.Values{}
+		for k, x := range q {
+			if k != "$skiptoken" && k != "$deltatoken" && k != "$deltaToken" {
+				nv[k] = x
+			}
+		}
+		nv.Set(param, encodeToken(t))
+		return g.base + "/v1.0/servicePrincipals/delta?" + nv.Encode()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Number what changed since the last delta request.
+	for _, sp := range c.t.sps {
+		if sp.deltaSeq == 0 {
+			s.seq++
+			sp.deltaSeq = s.seq
+		}
+	}
+	for i := range c.t.spRemoved {
+		if c.t.spRemoved[i].seq == 0 {
+			s.seq++
+			c.t.spRemoved[i].seq = s.seq
+		}
+	}
+	seqNow, now := s.seq, s.now().Unix()
+	out := map[string]any{"@odata.context": g.contextURL("servicePrincipals", sel)}
+	dt := q.Get("$deltatoken")
+	if dt == "" {
+		dt = q.Get("$deltaToken")
+	}
+	if dt == "latest" {
+		out["value"] = []any{}
+		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqNow, Issued: now})
+		writeJSON(g.w, http.StatusOK, out)
+		return
+	}
+	if dt != "" {
+		tok, ok := decodeToken(dt)
+		if !ok {
+			s.writeGraphError(g.w, g.r, http.StatusBadRequest, "syncStateNotFound", "The sync state generation is not found. Delta token is expired or not valid.")
+			return
+		}
+		if now-tok.Issued > int64((7 * 24 * time.Hour).Seconds()) {
+			g.w.Header().Set("Location", g.base+"/v1.0/servicePrincipals/delta")
+			s.writeGraphError(g.w, g.r, http.StatusGone, "resyncRequired", "The delta token has expired; the application must restart the synchronization.")
+			return
+		}
+		items := []any{}
+		for _, sp := range c.t.sps {
+			if sp.deltaSeq > tok.Seq && s.visible(sp.VisibleAt) {
+				items = append(items, project(toMap(sp.Data), sel))
+			}
+		}
+		for _, r := range c.t.spRemoved {
+			if r.seq > tok.Seq {
+				items = append(items, map[string]any{"id": r.id, "@removed": map[string]any{"reason": "changed"}})
+			}
+		}
+		out["value"] = items
+		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqNow, Issued: now})
+		writeJSON(g.w, http.StatusOK, out)
+		return
+	}
+	off, seqStart := 0, seqNow
+	if st := q.Get("$skiptoken"); st != "" {
+		tok, ok := decodeToken(st)
+		if !ok {
+			s.badRequest(g.w, g.r, "Invalid paging token.")
+			return
+		}
+		off, seqStart = tok.Offset, tok.Seq
+	}
+	var sps []*servicePrincipal
+	for _, sp := range c.t.sps {
+		if s.visible(sp.VisibleAt) {
+			sps = append(sps, sp)
+		}
+	}
+	const pageSize = 100
+	end := min(off+pageSize, len(sps))
+	items := []any{}
+	if off < len(sps) {
+		for _, sp := range sps[off:end] {
+			items = append(items, project(toMap(sp.Data), sel))
+		}
+	}
+	out["value"] = items
+	if end < len(sps) {
+		out["@odata.nextLink"] = link("$skiptoken", pageToken{Offset: end, Seq: seqStart})
+	} else {
+		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqStart, Issued: now})
+	}
+	writeJSON(g.w, http.StatusOK, out)
 }

@@ -66,6 +66,7 @@ type tenant struct {
 	outbox      []Mail
 	policy      appManagementPolicy
 	changes     []appChange // for /applications/delta
+	spRemoved   []spRemoval // for /servicePrincipals/delta
 	apps        []*application
 	deleted     []*application
 	keySelects  []time.Time  // recent requests with $select=keyCredentials (Sim clock)
@@ -163,6 +164,16 @@ type servicePrincipal struct {
 	Created   time.Time
 	VisibleAt time.Time
 	Data      spData
+	// deltaSeq orders the service principal among changes for
+	// /servicePrincipals/delta; 0 until the next delta request numbers it
+	// (so every place that creates one needs no change).
+	deltaSeq int64
+}
+
+// spRemoval is a deleted service principal, numbered like deltaSeq.
+type spRemoval struct {
+	id  string
+	seq int64
 }
 
 type appRoleAssignment struct {
@@ -363,6 +374,7 @@ func (s *Sim) RemoveServicePrincipal(tenantID, appID string) error {
 	if sp == nil {
 		return fmt.Errorf("%w: service principal of %s", ErrNotFound, appID)
 	}
+	t.spRemoved = append(t.spRemoved, spRemoval{id: sp.Data.ID})
 	t.sps = slices.DeleteFunc(t.sps, func(x *servicePrincipal) bool { return x == sp })
 	t.assignments = slices.DeleteFunc(t.assignments, func(a *appRoleAssignment) bool { return a.PrincipalID == sp.Data.ID || a.ResourceID == sp.Data.ID })
 	t.grants = slices.DeleteFunc(t.grants, func(g *oauth2Grant) bool { return g.ClientID == sp.Data.ID || g.ResourceID == sp.Data.ID })
@@ -748,6 +760,7 @@ func (t *tenant) spByID(id string) *servicePrincipal {
 }
 
 func (t *tenant) deleteSP(sp *servicePrincipal) {
+	t.spRemoved = append(t.spRemoved, spRemoval{id: sp.Data.ID})
 	t.sps = slices.DeleteFunc(t.sps, func(x *servicePrincipal) bool { return x == sp })
 	t.grants = slices.DeleteFunc(t.grants, func(g *oauth2Grant) bool { return g.ClientID == sp.Data.ID || g.ResourceID == sp.Data.ID })
 	t.assignments = slices.DeleteFunc(t.assignments, func(a *appRoleAssignment) bool {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 )
 
 // ErrResyncRequired means a delta link can no longer be followed (expired
@@ -81,6 +82,67 @@ func (c *Client) ApplicationsDelta(ctx context.Context, deltaLink string) (Appli
 	}
 	if out.DeltaLink == "" {
 		return ApplicationChanges{}, errors.New("graph: applications delta: the round ended without a delta link")
+	}
+	return out, nil
+}
+
+// ServicePrincipalChanges is one round of /servicePrincipals/delta.
+type ServicePrincipalChanges struct {
+	Changed   []ServicePrincipalCredentials // each added or changed service principal, credentials complete
+	Removed   []string                      // object IDs of deleted service principals
+	DeltaLink string
+	Requests  int
+}
+
+const servicePrincipalDeltaSelect = "id,appId,displayName,passwordCredentials,keyCredentials"
+
+// LatestServicePrincipalsDeltaLink is LatestApplicationsDeltaLink for
+// service principals (https://learn.microsoft.com/graph/api/serviceprincipal-delta).
+func (c *Client) LatestServicePrincipalsDeltaLink(ctx context.Context) (string, error) {
+	q := url.Values{"$select": {servicePrincipalDeltaSelect}, "$deltatoken": {"latest"}}
+	res, err := serviceprincipals.NewDeltaRequestBuilder(c.base+"/servicePrincipals/delta?"+q.Encode(), c.adapter).GetAsDeltaGetResponse(ctx, nil)
+	if err != nil {
+		return "", mapDeltaError("service principals delta", err)
+	}
+	link := deref(res.GetOdataDeltaLink())
+	if link == "" {
+		return "", errors.New("graph: service principals delta: no delta link")
+	}
+	return link, nil
+}
+
+// ServicePrincipalsDelta is ApplicationsDelta for service principals.
+func (c *Client) ServicePrincipalsDelta(ctx context.Context, deltaLink string) (ServicePrincipalChanges, error) {
+	var out ServicePrincipalChanges
+	if !strings.HasPrefix(deltaLink, c.base+"/") {
+		return out, ErrResyncRequired
+	}
+	link := deltaLink
+	for link != "" {
+		res, err := serviceprincipals.NewDeltaRequestBuilder(link, c.adapter).GetAsDeltaGetResponse(ctx, nil)
+		out.Requests++
+		if err != nil {
+			return ServicePrincipalChanges{}, mapDeltaError("service principals delta", err)
+		}
+		for _, sp := range res.GetValue() {
+			if sp == nil {
+				continue
+			}
+			if _, removed := sp.GetAdditionalData()["@removed"]; removed {
+				out.Removed = append(out.Removed, deref(sp.GetId()))
+				continue
+			}
+			out.Changed = append(out.Changed, ServicePrincipalCredentials{ObjectID: deref(sp.GetId()), AppID: deref(sp.GetAppId()),
+				DisplayName: deref(sp.GetDisplayName()), Credentials: credentials(sp.GetPasswordCredentials(), sp.GetKeyCredentials()),
+				CredentialsListed: sp.GetPasswordCredentials() != nil && sp.GetKeyCredentials() != nil})
+		}
+		link = deref(res.GetOdataNextLink())
+		if next := deref(res.GetOdataDeltaLink()); next != "" {
+			out.DeltaLink, link = next, ""
+		}
+	}
+	if out.DeltaLink == "" {
+		return ServicePrincipalChanges{}, errors.New("graph: service principals delta: the round ended without a delta link")
 	}
 	return out, nil
 }

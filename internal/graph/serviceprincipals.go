@@ -99,6 +99,9 @@ type ServicePrincipalCredentials struct {
 	DisplayName string
 	NameCleaned bool // as Application.NameCleaned
 	Credentials []Credential
+	// CredentialsListed: the response carried both credential lists (a
+	// delta may leave out properties that did not change).
+	CredentialsListed bool
 }
 
 // ListServicePrincipalCredentials returns every service principal of the tenant with its

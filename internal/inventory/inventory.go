@@ -46,7 +46,7 @@ type Config struct {
 type recorder interface {
 	RecordScanScope(ctx context.Context, tenantID int64, found []store.Credential, at time.Time, scope store.ScanScope) (store.ScanResult, error)
 	RecordScanFailure(ctx context.Context, tenantID int64, reason string) error
-	ApplicationsDeltaLink(ctx context.Context, tenantID int64) (string, error)
+	TenantDeltaLinks(ctx context.Context, tenantID int64) (store.DeltaLinks, error)
 	StartScan(ctx context.Context, tenantID int64, d time.Duration) error
 	EndScan(ctx context.Context, tenantID int64) error
 }
@@ -162,12 +162,12 @@ var ErrNoAccess = errors.New("inventory: the portal can no longer read this tena
 
 // Scan reads the tenant's application and service principal credentials
 // and records them. The first scan, and any after Graph asks to start over,
-// lists everything (pages of 999); later scans read only the applications
-// changed since (/applications/delta: one request when nothing changed)
-// and list the service principals. A failed scan records why and changes
-// no credential: the last good inventory stays. One odd item never fails the
-// whole scan: it is left out or its name cleaned, the rest is recorded, and
-// the Tenants page says what happened to it.
+// lists everything (pages of 999); later scans read only what changed since
+// (/applications/delta and /servicePrincipals/delta: one request each when
+// nothing changed). A failed scan records why and changes no credential: the
+// last good inventory stays. One odd item never fails the whole scan: it is
+// left out or its name cleaned, the rest is recorded, and the Tenants page
+// says what happened to it.
 func (s *Scanner) Scan(ctx context.Context, t store.Tenant) (store.ScanResult, error) {
 	if err := s.store.StartScan(ctx, t.ID, scanLease); err != nil {
 		return store.ScanResult{}, err
@@ -244,35 +244,23 @@ func (s *Scanner) scan(ctx context.Context, t store.Tenant, hc *http.Client, at 
 		}
 		return store.ScanResult{}, fmt.Errorf("inventory: Graph client for %s: %w", t.EntraTenantID, err)
 	}
-	link, err := s.store.ApplicationsDeltaLink(ctx, t.ID)
+	links, err := s.store.TenantDeltaLinks(ctx, t.ID)
 	if err != nil {
 		return store.ScanResult{}, err
 	}
-	if link != "" {
-		ch, err := gc.ApplicationsDelta(ctx, link)
-		switch {
-		case errors.Is(err, graph.ErrResyncRequired):
-			// Start over below.
-		case err != nil:
-			return store.ScanResult{}, noAccess(err)
-		case complete(ch.Changed):
-			sps, err := gc.ListServicePrincipalCredentials(ctx)
-			if err != nil {
-				return store.ScanResult{}, noAccess(err)
-			}
-			scope := store.ScanScope{RemovedOwners: ch.Removed, ServicePrincipals: true, ApplicationsDeltaLink: ch.DeltaLink}
-			for _, a := range ch.Changed {
-				scope.Owners = append(scope.Owners, a.ObjectID)
-			}
-			res, err := s.record(ctx, gc, t, ch.Changed, sps, at, scope)
-			res.Delta = true
+	if links.Applications != "" && links.ServicePrincipals != "" {
+		res, done, err := s.deltaScan(ctx, gc, t, links, at)
+		if err != nil || done {
 			return res, err
 		}
 	}
-	// Everything: the delta link first, so the next scan sees every change made from now on.
-	link, err = gc.LatestApplicationsDeltaLink(ctx)
-	if err != nil && !errors.Is(err, graph.ErrResyncRequired) {
-		return store.ScanResult{}, noAccess(err)
+	// Everything: the delta links first, so the next scan sees every change made from now on.
+	// They only save work later: without one, the next scan lists everything again.
+	if links.Applications, err = gc.LatestApplicationsDeltaLink(ctx); err != nil {
+		links.Applications = ""
+	}
+	if links.ServicePrincipals, err = gc.LatestServicePrincipalsDeltaLink(ctx); err != nil {
+		links.ServicePrincipals = ""
 	}
 	apps, err := gc.ListApplications(ctx)
 	if err != nil {
@@ -282,20 +270,44 @@ func (s *Scanner) scan(ctx context.Context, t store.Tenant, hc *http.Client, at 
 	if err != nil {
 		return store.ScanResult{}, noAccess(err)
 	}
-	return s.record(ctx, gc, t, apps, sps, at, store.ScanScope{Full: true, ApplicationsDeltaLink: link})
+	return s.record(ctx, gc, t, apps, sps, at, store.ScanScope{Full: true, DeltaLinks: links})
 }
 
-// complete reports whether every changed application came with its
-// credential lists. Graph may return only the properties that changed; an
-// application without them cannot be recorded from the delta, so the scan
-// lists everything instead of guessing.
-func complete(apps []graph.Application) bool {
-	for _, a := range apps {
-		if !a.CredentialsListed {
-			return false
-		}
+// deltaScan reads what changed since the last scan and records it. done is
+// false when Graph asks to start over or leaves credential lists out: the
+// caller then lists everything.
+func (s *Scanner) deltaScan(ctx context.Context, gc *graph.Client, t store.Tenant, links store.DeltaLinks, at time.Time) (res store.ScanResult, done bool, err error) {
+	apps, err := gc.ApplicationsDelta(ctx, links.Applications)
+	if errors.Is(err, graph.ErrResyncRequired) {
+		return store.ScanResult{}, false, nil
 	}
-	return true
+	if err != nil {
+		return store.ScanResult{}, false, noAccess(err)
+	}
+	sps, err := gc.ServicePrincipalsDelta(ctx, links.ServicePrincipals)
+	if errors.Is(err, graph.ErrResyncRequired) {
+		return store.ScanResult{}, false, nil
+	}
+	if err != nil {
+		return store.ScanResult{}, false, noAccess(err)
+	}
+	scope := store.ScanScope{RemovedOwners: append(apps.Removed, sps.Removed...),
+		DeltaLinks: store.DeltaLinks{Applications: apps.DeltaLink, ServicePrincipals: sps.DeltaLink}}
+	for _, a := range apps.Changed {
+		if !a.CredentialsListed {
+			return store.ScanResult{}, false, nil
+		}
+		scope.Owners = append(scope.Owners, a.ObjectID)
+	}
+	for _, sp := range sps.Changed {
+		if !sp.CredentialsListed {
+			return store.ScanResult{}, false, nil
+		}
+		scope.Owners = append(scope.Owners, sp.ObjectID)
+	}
+	res, err = s.record(ctx, gc, t, apps.Changed, sps.Changed, at, scope)
+	res.Delta = true
+	return res, true, err
 }
 
 // Credentials turns what Graph listed into inventory rows. Names were made

@@ -95,8 +95,8 @@ func (f *failingRecorder) RecordScanScope(ctx context.Context, tenantID int64, f
 	return store.ScanResult{}, errors.New("store: record scan: ERROR: invalid byte sequence for encoding \"UTF8\": 0x00 (SQLSTATE 22021)")
 }
 
-func (f *failingRecorder) ApplicationsDeltaLink(ctx context.Context, tenantID int64) (string, error) {
-	return "", nil
+func (f *failingRecorder) TenantDeltaLinks(ctx context.Context, tenantID int64) (store.DeltaLinks, error) {
+	return store.DeltaLinks{}, nil
 }
 func (f *failingRecorder) StartScan(ctx context.Context, tenantID int64, d time.Duration) error {
 	return nil

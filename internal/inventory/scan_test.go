@@ -75,34 +75,44 @@ func TestRescansReadOnlyChanges(t *testing.T) {
 	// app role assignments and Microsoft Graph's service principal (3 requests).
 	const grantedCheck = 3
 	first := w.scan(t)
-	// 1 latest delta link + 2 pages of applications + 2 of service principals (one per app, and the portal's).
-	if first.Delta || first.Requests != 5+grantedCheck || first.Found != 1501 || first.New != 1501 {
-		t.Errorf("first scan = %+v, want a full listing in 5+%d requests finding 1,501 secrets", first, grantedCheck)
+	// 2 latest delta links + 2 pages of applications + 2 of service principals (one per app, and the portal's).
+	if first.Delta || first.Requests != 6+grantedCheck || first.Found != 1501 || first.New != 1501 {
+		t.Errorf("first scan = %+v, want a full listing in 6+%d requests finding 1,501 secrets", first, grantedCheck)
 	}
 	again := w.scan(t)
-	// 1 delta page + 2 pages of service principals.
-	if !again.Delta || again.Requests != 3+grantedCheck || again.Found != 1501 || again.New != 0 || again.Removed != 0 {
-		t.Errorf("unchanged re-scan = %+v, want a delta scan in 3+%d requests changing nothing", again, grantedCheck)
+	// 1 delta page of applications + 1 of service principals.
+	if !again.Delta || again.Requests != 2+grantedCheck || again.Found != 1501 || again.New != 0 || again.Removed != 0 {
+		t.Errorf("unchanged re-scan = %+v, want a delta scan in 2 requests changing nothing", again)
 	}
 	// One app gets a second secret, ending in 5 days.
 	if _, err := w.sim.AddSecret(w.apps[7].ID, "second", "", time.Now(), time.Now().Add(5*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	changed := w.scan(t)
-	if !changed.Delta || changed.Requests != 3+grantedCheck || changed.Found != 1502 || changed.New != 1 {
-		t.Errorf("re-scan after a change = %+v, want a delta scan in 3+%d requests finding 1 new", changed, grantedCheck)
+	if !changed.Delta || changed.Requests != 2+grantedCheck || changed.Found != 1502 || changed.New != 1 {
+		t.Errorf("re-scan after a change = %+v, want a delta scan in 2 requests finding 1 new", changed)
 	}
 	sum, _, err := w.st.CredentialSummary(ctx, w.tenant.ID, time.Now())
 	if err != nil || sum.Total != 1502 || sum.Within30 != 1 {
 		t.Errorf("CredentialSummary() after the delta scan = %+v, %v; want 1,502 live, 1 within 30 days", sum, err)
 	}
+	// A new application, with its service principal and a secret; a service principal deleted.
+	if _, err := w.sim.CreateApplication(w.tenant.EntraTenantID, entrasim.AppSpec{DisplayName: "Newcomer", Secret: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sim.RemoveServicePrincipal(w.tenant.EntraTenantID, w.apps[9].AppID); err != nil {
+		t.Fatal(err)
+	}
+	if res := w.scan(t); !res.Delta || res.Requests != 2+grantedCheck || res.Found != 1503 || res.New != 1 || res.Removed != 0 {
+		t.Errorf("re-scan after a new app and a deleted service principal = %+v, want a delta scan in 2 requests finding 1 new", res)
+	}
 	// Delta links last 7 days; after that Graph answers 410 and the scan starts over.
 	w.sim.Advance(8 * 24 * time.Hour)
 	over := w.scan(t)
-	if over.Delta || over.Found != 1502 || over.New != 0 || over.Removed != 0 {
+	if over.Delta || over.Found != 1503 || over.New != 0 || over.Removed != 0 {
 		t.Errorf("scan after the delta link expired = %+v, want a full listing changing nothing", over)
 	}
-	if after := w.scan(t); !after.Delta || after.Requests != 3+grantedCheck {
+	if after := w.scan(t); !after.Delta || after.Requests != 2+grantedCheck {
 		t.Errorf("scan after starting over = %+v, want a delta scan again", after)
 	}
 }

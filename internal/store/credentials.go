@@ -64,17 +64,35 @@ func (s *Store) RecordScanWithProblems(ctx context.Context, tenantID int64, foun
 type ScanScope struct {
 	// Full: the whole tenant was listed.
 	Full bool
-	// Otherwise (a delta scan): Owners are the applications listed in full
-	// (changed ones), RemovedOwners the deleted ones, and
-	// ServicePrincipals says every service principal was listed.
+	// Otherwise (a delta scan): Owners are the applications and service
+	// principals listed in full (changed ones), RemovedOwners the deleted
+	// ones, and ServicePrincipals says every service principal was listed.
 	Owners, RemovedOwners []string
 	ServicePrincipals     bool
-	// ApplicationsDeltaLink is where the next scan's delta round starts
-	// ("": the next scan lists everything).
-	ApplicationsDeltaLink string
+	// DeltaLinks are where the next scan's delta rounds start ("": the
+	// next scan lists everything).
+	DeltaLinks DeltaLinks
 	// Problems are what the scan left out or found wrong, in plain
 	// sentences, shown on the Tenants page until the next scan.
 	Problems []string
+}
+
+// DeltaLinks are where a tenant's next delta rounds start.
+type DeltaLinks struct {
+	Applications, ServicePrincipals string
+}
+
+// TenantDeltaLinks returns where tenantID's next delta rounds start;
+// empty links when the next scan must list everything.
+func (s *Store) TenantDeltaLinks(ctx context.Context, tenantID int64) (DeltaLinks, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var l DeltaLinks
+	if err := s.pool.QueryRow(ctx, `SELECT applications_delta_link, service_principals_delta_link FROM tenants WHERE id = $1`, tenantID).
+		Scan(&l.Applications, &l.ServicePrincipals); err != nil {
+		return DeltaLinks{}, fmt.Errorf("store: delta links: %w", mapErr(err))
+	}
+	return l, nil
 }
 
 // ErrScanRunning means another scan of the tenant holds its lease.
@@ -105,18 +123,6 @@ func (s *Store) EndScan(ctx context.Context, tenantID int64) error {
 		return fmt.Errorf("store: end scan: %w", err)
 	}
 	return nil
-}
-
-// ApplicationsDeltaLink returns where tenantID's next delta round starts;
-// "" when the next scan must list everything.
-func (s *Store) ApplicationsDeltaLink(ctx context.Context, tenantID int64) (string, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	var link string
-	if err := s.pool.QueryRow(ctx, `SELECT applications_delta_link FROM tenants WHERE id = $1`, tenantID).Scan(&link); err != nil {
-		return "", fmt.Errorf("store: applications delta link: %w", mapErr(err))
-	}
-	return link, nil
 }
 
 // RecordScanScope is RecordScan for a scan that read scope: credentials it
@@ -176,8 +182,8 @@ func (s *Store) RecordScanScope(ctx context.Context, tenantID int64, found []Cre
 				return err
 			}
 		}
-		if _, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', applications_delta_link = $3, scan_problems = $4, updated_at = now() WHERE id = $1`,
-			tenantID, at, scope.ApplicationsDeltaLink, joinProblems(scope.Problems)); err != nil {
+		if _, err = tx.Exec(ctx, `UPDATE tenants SET last_scan_at = $2, last_scan_error = '', applications_delta_link = $3, service_principals_delta_link = $4,
+			scan_problems = $5, updated_at = now() WHERE id = $1`, tenantID, at, scope.DeltaLinks.Applications, scope.DeltaLinks.ServicePrincipals, joinProblems(scope.Problems)); err != nil {
 			return err
 		}
 		return refreshExpiryDays(ctx, tx, tenantID)
@@ -264,9 +270,10 @@ func joinProblems(problems []string) string {
 }
 
 // RebuildExpiryCounts derives credential_expiry_days and
-// credential_expiry_totals afresh from the credentials table. The portal
-// calls it at start-up, so credentials that reached the table another way
-// (a restore, a bulk load) are counted; it is O(credentials), once.
+// credential_expiry_totals afresh from the credentials table (and the
+// tenants version and alert delivery counts from theirs). The portal calls
+// it at start-up, so rows that reached the tables another way (a restore,
+// a bulk load) are counted; it is O(credentials), once.
 func (s *Store) RebuildExpiryCounts(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
 	defer cancel()
@@ -279,6 +286,9 @@ func (s *Store) RebuildExpiryCounts(ctx context.Context) error {
 			 SELECT tenant_id, (ends_at AT TIME ZONE 'UTC')::date, count(*) FROM credentials WHERE removed_at IS NULL GROUP BY 1, 2`,
 			`INSERT INTO credential_expiry_totals (ends_on, credentials)
 			 SELECT ends_on, sum(credentials) FROM credential_expiry_days GROUP BY 1`,
+			// Rows restored with triggers off: a new tenants version, and counts from the tables.
+			`UPDATE tenants_version SET version = version + 1, tenants = (SELECT count(*) FROM tenants)`,
+			`UPDATE alert_delivery_counts c SET deliveries = (SELECT count(*) FROM alert_deliveries a WHERE a.status = c.status)`,
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
@@ -417,8 +427,11 @@ func (s *Store) CredentialSummary(ctx context.Context, tenantID int64, now time.
 	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
 	cuts := []time.Time{now, now.Add(30 * 24 * time.Hour), now.Add(90 * 24 * time.Hour)}
 	month0 := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	// One pass over the day rows: the total, then how many end before each
-	// cut's day and before the end of each of the 12 months (cumulative).
+	// One statement, one round trip. One pass over the day rows: the total,
+	// then how many end before each cut's day and before the end of each of
+	// the 12 months (cumulative). Then the partial days: credentials ending
+	// on a cut's day, up to the cut; three range counts that the
+	// (tenant_id,) ends_at index answers alone.
 	cols := []string{`coalesce(sum(n), 0)::int`}
 	for i := range 15 {
 		cols = append(cols, fmt.Sprintf(`coalesce(sum(n) FILTER (WHERE ends_on < $%d), 0)::int`, i+1))
@@ -427,34 +440,27 @@ func (s *Store) CredentialSummary(ctx context.Context, tenantID int64, now time.
 	for i := range 12 {
 		args = append(args, month0.AddDate(0, i+1, 0))
 	}
-	from := `credential_expiry_totals`
+	args = append(args, cuts[0], cuts[1], cuts[2]) // $16, $17, $18
+	from, scope := `credential_expiry_totals`, ``
 	if tenantID != 0 {
-		args = append(args, tenantID)
-		from = fmt.Sprintf(`credential_expiry_days WHERE tenant_id = $%d`, len(args))
+		args = append(args, tenantID) // $19
+		from, scope = `credential_expiry_days WHERE tenant_id = $19`, ` AND tenant_id = $19`
+	}
+	for i := range 3 {
+		cols = append(cols, fmt.Sprintf(`(SELECT count(*)::int FROM credentials WHERE removed_at IS NULL AND ends_at >= ($%d::date::timestamp AT TIME ZONE 'UTC') AND ends_at <= $%d%s)`,
+			i+1, 16+i, scope))
 	}
 	var sum ExpirySummary
 	var before [3]int // live credentials ending before each cut's day
 	var cum [12]int   // live credentials ending before the end of month i
+	var on [3]int     // live credentials ending on each cut's day, up to the cut
 	dest := []any{&sum.Total, &before[0], &before[1], &before[2]}
 	for i := range cum {
 		dest = append(dest, &cum[i])
 	}
+	dest = append(dest, &on[0], &on[1], &on[2])
 	err := s.pool.QueryRow(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM (SELECT ends_on, credentials AS n FROM `+from+`) d`, args...).Scan(dest...)
 	if err != nil {
-		return ExpirySummary{}, nil, fmt.Errorf("store: credential summary: %w", err)
-	}
-	// The partial days: credentials ending on a cut's day, up to the cut;
-	// three range counts that the (tenant_id,) ends_at index answers alone.
-	scope, eargs := ``, []any{day(cuts[0]), cuts[0], day(cuts[1]), cuts[1], day(cuts[2]), cuts[2]}
-	if tenantID != 0 {
-		scope = ` AND tenant_id = $7`
-		eargs = append(eargs, tenantID)
-	}
-	one := func(lo, hi int) string {
-		return fmt.Sprintf(`(SELECT count(*)::int FROM credentials WHERE removed_at IS NULL AND ends_at >= $%d AND ends_at <= $%d%s)`, lo, hi, scope)
-	}
-	var on [3]int
-	if err := s.pool.QueryRow(ctx, `SELECT `+one(1, 2)+`, `+one(3, 4)+`, `+one(5, 6), eargs...).Scan(&on[0], &on[1], &on[2]); err != nil {
 		return ExpirySummary{}, nil, fmt.Errorf("store: credential summary: %w", err)
 	}
 	upTo := func(i int) int { return before[i] + on[i] } // live credentials with ends_at <= cut i

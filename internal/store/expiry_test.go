@@ -98,6 +98,15 @@ func summaryOf(tb testing.TB, st *store.Store, tenantID int64, now time.Time) (s
 func TestExpiryCountsAgree(t *testing.T) {
 	ctx := context.Background()
 	st := pgtest.NewStore(t)
+	// Days are UTC days whatever the server's time zone: run this far from UTC.
+	var db string
+	if err := st.Pool().QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `ALTER DATABASE "`+db+`" SET timezone TO 'Pacific/Auckland'`); err != nil {
+		t.Fatal(err)
+	}
+	st.Pool().Reset()
 	base := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var tenants []int64
