@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -100,6 +101,10 @@ func runWizard(t *testing.T, ctx context.Context, env *testenv.Env, blueprint st
 		chromedp.SetValue(chromedp.CSS(`[data-testid="wizard-tenant"]`), env.Other),
 	))
 	for name, v := range params {
+		if f, ok := strings.CutPrefix(name, "feature:"); ok { // an optional feature's switch
+			must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`input[name="feature"][value="`+f+`"]`))))
+			continue
+		}
 		must(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`input[name="`+name+`"]`), v)))
 	}
 	if share {
@@ -532,5 +537,50 @@ func TestWizardConsentLinkInChromium(t *testing.T) {
 	must(t, err)
 	if !strings.Contains(consent, "granted (verified)") {
 		t.Errorf("registrations page says %q, want the grants verified", consent)
+	}
+}
+
+// An app that needs Exchange Online and Microsoft Graph, applied by a Cloud
+// Application Administrator: he grants Exchange's role himself; the consent
+// link asks a Global Administrator for Microsoft Graph alone (Entra's v2
+// adminconsent takes one API per request: AADSTS700022 otherwise), and her
+// consent completes the registration.
+func TestWizardConsentLinkForOneAPIAtATimeInChromium(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	connectFabrikam(t, env)
+	browser := newBrowser(t)
+	ctx, cancel := context.WithTimeout(browser, 3*time.Minute)
+	defer cancel()
+	signIn(t, ctx, env, "oscar")
+	res := runWizard(t, ctx, env, "resourcexpress-graph", map[string]string{"feature:OAuth for SMTP": ""}, "frank", false, false)
+	links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('[data-testid="wizard-consent-link"]')).map(e => e.textContent)`))
+	must(t, err)
+	if len(links) != 1 {
+		t.Fatalf("consent links %q, want one (Microsoft Graph)", links)
+	}
+	u, err := url.Parse(links[0])
+	must(t, err)
+	if scope := u.Query().Get("scope"); scope != "https://graph.microsoft.com/.default" {
+		t.Errorf("the consent link asks for %q, want Microsoft Graph's .default alone", scope)
+	}
+	if roles := rolesOf(t, env, env.Other, res.clientID, res.secret, true); !slices.Contains(roles, "full_access_as_app") {
+		t.Errorf("before consent the Exchange roles are %v: the Cloud Application Administrator grants full_access_as_app himself", roles)
+	}
+	customer := newBrowser(t)
+	cctx, ccancel := context.WithTimeout(customer, time.Minute)
+	defer ccancel()
+	must(t, chromedp.Do(cctx,
+		chromedp.Navigate(links[0]),
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-user-`+env.Users["fiona"]+`"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="consent-accept"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="consent-return"]`)),
+	))
+	msg, err := chromedp.Run(cctx, chromedp.Text(chromedp.CSS(`[data-testid="consent-return"]`)))
+	must(t, err)
+	if !strings.Contains(msg, "checked the grants") {
+		t.Errorf("consent return page says %q", msg)
+	}
+	if roles := rolesOf(t, env, env.Other, res.clientID, res.secret, false); !slices.Contains(roles, "Mail.Send") {
+		t.Errorf("after consent the Graph roles are %v, want Mail.Send", roles)
 	}
 }

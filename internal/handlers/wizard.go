@@ -350,21 +350,38 @@ func stateHash(state string) []byte {
 // consentURL is the v2 admin-consent link for the run's app
 // (https://learn.microsoft.com/entra/identity-platform/v2-admin-consent):
 // the static permissions of every resource the app asks for.
-func (h *Handler) consentURL(lr loadedRun) string {
-	var scopes []string
-	for _, res := range lr.plan.Resources() {
-		switch strings.ToLower(res.AppID) {
-		case graph.MicrosoftGraphAppID:
-			scopes = append(scopes, "https://graph.microsoft.com/.default")
-		case graph.ExchangeOnlineAppID:
-			scopes = append(scopes, "https://outlook.office365.com/.default")
-		default:
-			scopes = append(scopes, res.AppID+"/.default")
+// consentLinks are the admin-consent links a Global Administrator opens
+// for the permissions the signed-in admin could not grant: one per API,
+// because Entra's v2 adminconsent endpoint takes the ".default" of a
+// single resource per request (AADSTS700022 otherwise).
+// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#request-the-permissions-from-a-directory-admin
+func (h *Handler) consentLinks(lr loadedRun, steps []store.RegistrationStep) []templates.ConsentLink {
+	waiting := map[string]bool{}
+	for _, s := range steps {
+		if s.Status == store.StepNeedsConsent {
+			app, _, _ := strings.Cut(s.Key, "|")
+			waiting[strings.ToLower(app)] = true
 		}
 	}
-	q := url.Values{"client_id": {lr.run.ClientID}, "scope": {strings.Join(scopes, " ")},
-		"redirect_uri": {h.consentReturnURL()}, "state": {h.consentState(lr.run.ID)}}
-	return strings.TrimRight(h.wizard.Authority, "/") + "/" + lr.run.TenantID + "/v2.0/adminconsent?" + q.Encode()
+	var out []templates.ConsentLink
+	for _, res := range lr.plan.Resources() {
+		app := strings.ToLower(res.AppID)
+		if len(waiting) > 0 && !waiting[app] {
+			continue // granted when the wizard applied
+		}
+		scope := app + "/.default"
+		switch app {
+		case graph.MicrosoftGraphAppID:
+			scope = "https://graph.microsoft.com/.default"
+		case graph.ExchangeOnlineAppID:
+			scope = "https://outlook.office365.com/.default"
+		}
+		q := url.Values{"client_id": {lr.run.ClientID}, "scope": {scope},
+			"redirect_uri": {h.consentReturnURL()}, "state": {h.consentState(lr.run.ID)}}
+		out = append(out, templates.ConsentLink{Resource: res.Name,
+			URL: strings.TrimRight(h.wizard.Authority, "/") + "/" + lr.run.TenantID + "/v2.0/adminconsent?" + q.Encode()})
+	}
+	return out
 }
 
 func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRunData, error) {
@@ -421,7 +438,7 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	}
 	d.Steps = stepViews(steps)
 	if run.State == store.RunConsent && run.ClientID != "" {
-		d.ConsentURL = h.consentURL(lr)
+		d.ConsentLinks = h.consentLinks(lr, steps)
 	}
 	if run.ConsentCheckedAt != nil {
 		d.ConsentedAt = " on " + fmtTime(*run.ConsentCheckedAt)
@@ -805,23 +822,42 @@ func (h *Handler) consentReturn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if e := q.Get("error"); e != "" {
+		// Only access_denied is the administrator's "no"; anything else is
+		// Entra refusing the request, which is the portal's to explain.
+		// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response
+		reason, outcome := "declined", store.OutcomeDenied
+		msg := "Consent for " + run.DisplayName + " was not given. Nothing was granted; the person who sent you the link can send it again."
+		if e != "access_denied" {
+			reason, outcome = "entra_error", store.OutcomeFailure
+			desc, _, _ := strings.Cut(q.Get("error_description"), "\n")
+			msg = "Entra ID could not show the consent for " + run.DisplayName + " (" + trunc.Ellipsis(safetext.Line(e+": "+desc), 200) +
+				"). Nothing was granted. Tell the person who sent you the link: the portal logged it for them."
+		}
 		// Anyone holding the link can repeat this answer: coalesced, one safe line.
-		_ = h.auditRefusal(ctx, h.registrations, store.AuditEvent{Action: "registration.consent_declined", Outcome: store.OutcomeDenied, TenantID: &run.TenantID,
-			Target: run.DisplayName, RequestID: RequestID(ctx), RemoteAddr: clientIP(r), Details: map[string]string{"run": run.ID, "reason": "declined", "entra_error": trunc.String(safetext.Line(e), 64)}})
-		h.render(w, r, http.StatusOK, templates.ConsentReturnPage(pd, templates.ConsentReturnData{AppName: run.DisplayName,
-			Message: "Consent for " + run.DisplayName + " was not given. Nothing was granted; the person who sent you the link can send it again."}))
+		_ = h.auditRefusal(ctx, h.registrations, store.AuditEvent{Action: "registration.consent_declined", Outcome: outcome, TenantID: &run.TenantID,
+			Target: run.DisplayName, RequestID: RequestID(ctx), RemoteAddr: clientIP(r), Details: map[string]string{"run": run.ID, "reason": reason, "entra_error": trunc.String(safetext.Line(e), 64)}})
+		h.render(w, r, http.StatusOK, templates.ConsentReturnPage(pd, templates.ConsentReturnData{AppName: run.DisplayName, Message: msg}))
 		return nil
 	}
 	lr, err := h.loadRun(ctx, run.ID)
 	if err != nil {
 		return err
 	}
-	msg := "Thank you: consent for " + run.DisplayName + " is recorded, and the portal has checked the grants. You can close this page."
+	d := templates.ConsentReturnData{OK: true, AppName: run.DisplayName,
+		Message: "Thank you: consent for " + run.DisplayName + " is recorded, and the portal has checked the grants. You can close this page."}
 	if err := h.verifyRun(ctx, lr, registration.Actor{Name: "admin consent", RequestID: RequestID(ctx), RemoteAddr: clientIP(r)}); err != nil {
 		h.log.WarnContext(ctx, "verify after consent", "request_id", RequestID(ctx), "run", run.ID, "err", err)
-		msg = "Thank you: consent is given. The portal could not read the grants back yet (Microsoft Graph can take a few minutes); the registration page has a \"Check again\" button."
+		d.Message = "Thank you: consent is given. The portal could not read the grants back yet (Microsoft Graph can take a few minutes); the registration page has a \"Check again\" button."
+	} else if lr, err = h.loadRun(ctx, run.ID); err == nil && lr.run.State == store.RunConsent {
+		// An app that needs more than one API has one link per API: the others are still to open.
+		steps, err := h.registrations.Steps(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		d.Message = "Thank you: this consent is recorded. " + run.DisplayName + " still needs consent for another API: open the next link below (one link per API, as Entra ID asks)."
+		d.More = h.consentLinks(lr, steps)
 	}
-	h.render(w, r, http.StatusOK, templates.ConsentReturnPage(pd, templates.ConsentReturnData{OK: true, AppName: run.DisplayName, Message: msg}))
+	h.render(w, r, http.StatusOK, templates.ConsentReturnPage(pd, d))
 	return nil
 }
 

@@ -99,7 +99,8 @@ type WizardRunData struct {
 	ClientID    string
 	SecretHint  string
 	SecretShown bool
-	ConsentURL  string
+	// ConsentLinks: one admin-consent link per API still to consent.
+	ConsentLinks []ConsentLink
 	ConsentedAt string
 	Handoff     []HandoffSheetView
 	Hardening   []AdviceView
@@ -175,6 +176,14 @@ type ConsentReturnData struct {
 	OK      bool
 	Message string
 	AppName string
+	// More are the consent links still to open (an app needing two APIs).
+	More []ConsentLink
+}
+
+// ConsentLink is an admin-consent link for one API.
+type ConsentLink struct {
+	Resource string // e.g. "Microsoft Graph"
+	URL      string
 }
 
 func stepIcon(status string) string {
