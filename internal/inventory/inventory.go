@@ -47,6 +47,7 @@ type recorder interface {
 	RecordScanScope(ctx context.Context, tenantID int64, found []store.Credential, at time.Time, scope store.ScanScope) (store.ScanResult, error)
 	RecordScanFailure(ctx context.Context, tenantID int64, reason string) error
 	TenantDeltaLinks(ctx context.Context, tenantID int64) (store.DeltaLinks, error)
+	TenantScanProblems(ctx context.Context, tenantID int64) (string, error)
 	StartScan(ctx context.Context, tenantID int64, d time.Duration) error
 	EndScan(ctx context.Context, tenantID int64) error
 }
@@ -221,6 +222,16 @@ func (s *Scanner) fail(ctx context.Context, t store.Tenant, reason string, err e
 // problem to show, not a reason to stop inventorying).
 func (s *Scanner) record(ctx context.Context, gc *graph.Client, t store.Tenant, apps []graph.Application, sps []graph.ServicePrincipalCredentials, at time.Time, scope store.ScanScope) (store.ScanResult, error) {
 	creds, problems := Credentials(apps, sps)
+	if !scope.Full {
+		// A delta scan re-reads only what changed: what earlier scans found
+		// odd about the rest still stands. Read under the scan's lease, not
+		// from t, which may predate the last scan.
+		earlier, err := s.store.TenantScanProblems(ctx, t.ID)
+		if err != nil {
+			return store.ScanResult{}, err
+		}
+		problems = append(problems, itemProblemsKept(earlier, append(slices.Clone(scope.Owners), scope.RemovedOwners...), problems)...)
+	}
 	granted, err := onboard.ReadGranted(ctx, gc, s.cfg.ClientID)
 	if err != nil {
 		problems = append(problems, "The portal could not check which permissions it holds in this tenant; it will try again at the next scan.")
@@ -354,6 +365,24 @@ func Credentials(apps []graph.Application, sps []graph.ServicePrincipalCredentia
 		add("service_principal", sp.ObjectID, sp.AppID, sp.DisplayName, sp.NameCleaned, sp.Credentials)
 	}
 	return out, problems
+}
+
+// itemPrefixes start the problems Credentials reports about items.
+var itemPrefixes = []string{"Application ", "Enterprise application ", "A credential of "}
+
+// itemProblemsKept returns the item problems of an earlier scan (one a
+// line) that still stand after a delta scan: those not about an owner it
+// read again or saw deleted, and not said again already.
+func itemProblemsKept(earlier string, reread []string, now []string) []string {
+	var out []string
+	for line := range strings.SplitSeq(earlier, "\n") {
+		isItem := slices.ContainsFunc(itemPrefixes, func(p string) bool { return strings.HasPrefix(line, p) })
+		about := slices.ContainsFunc(reread, func(id string) bool { return id != "" && strings.Contains(line, id) })
+		if isItem && !about && !slices.Contains(now, line) && !slices.Contains(out, line) {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 func noAccess(err error) error {

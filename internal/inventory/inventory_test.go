@@ -98,6 +98,9 @@ func (f *failingRecorder) RecordScanScope(ctx context.Context, tenantID int64, f
 func (f *failingRecorder) TenantDeltaLinks(ctx context.Context, tenantID int64) (store.DeltaLinks, error) {
 	return store.DeltaLinks{}, nil
 }
+func (f *failingRecorder) TenantScanProblems(ctx context.Context, tenantID int64) (string, error) {
+	return "", nil
+}
 func (f *failingRecorder) StartScan(ctx context.Context, tenantID int64, d time.Duration) error {
 	return nil
 }

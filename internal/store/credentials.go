@@ -205,6 +205,17 @@ func (s *Store) RecordScanFailure(ctx context.Context, tenantID int64, reason st
 	return nil
 }
 
+// TenantScanProblems returns what the last scan found wrong, one a line.
+func (s *Store) TenantScanProblems(ctx context.Context, tenantID int64) (string, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var p string
+	if err := s.pool.QueryRow(ctx, `SELECT scan_problems FROM tenants WHERE id = $1`, tenantID).Scan(&p); err != nil {
+		return "", fmt.Errorf("store: scan problems: %w", mapErr(err))
+	}
+	return p, nil
+}
+
 // SetScanProblems replaces what the Tenants page says is wrong with a
 // tenant's scan or consent, without touching its inventory.
 func (s *Store) SetScanProblems(ctx context.Context, tenantID int64, problems []string) error {
