@@ -127,6 +127,10 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="secret-value"]`)),
 	))
 	screenshot(t, ctx, "rotation-secret")
+	// Nothing has used the new secret yet: removing the old one now comes with a warning.
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="rotation-confirm-warning"]').length`)); n != 1 {
+		t.Error("before the new secret signed in, the page does not warn against removing the old one")
+	}
 	secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="secret-value"]`)))
 	must(t, err)
 	client, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="handoff-client-id"]`)))
@@ -152,9 +156,22 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 	if strings.Contains(html, secret) {
 		t.Error("the rotation page shows the secret again after a reload")
 	}
-	// A removal date can be set instead of confirming now; a date in the past is refused.
+	// A removal date can be set instead of confirming now. The suggested date is one the portal
+	// accepts; a date in the past is refused by the browser and, without its check, by the portal.
+	suggested, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`[data-testid="rotation-remove-on"]`)))
+	must(t, err)
+	if day, err := time.Parse(time.DateOnly, suggested); err != nil || !day.After(time.Now()) || day.After(time.Now().Add(10*24*time.Hour)) {
+		t.Errorf("suggested removal date %q, want one after today and before the old secret ends", suggested)
+	}
+	must(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`[data-testid="rotation-remove-on"]`), "2020-01-01")))
+	underflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="rotation-remove-on"]').validity.rangeUnderflow`))
+	must(t, err)
+	if !underflow {
+		t.Error("the browser accepts a removal date in the past")
+	}
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="rotation-remove-on"]').removeAttribute('min') === undefined`))
+	must(t, err)
 	must(t, chromedp.Do(ctx,
-		chromedp.SetValue(chromedp.CSS(`[data-testid="rotation-remove-on"]`), "2020-01-01"),
 		chromedp.Click(chromedp.CSS(`[data-testid="rotation-schedule"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.field-error`)),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="rotation-remove-on"]`), time.Now().AddDate(0, 0, 10).Format(time.DateOnly)),

@@ -108,7 +108,19 @@ func (h *Handler) rotationData(rot store.Rotation, pf registration.RotationPrefl
 	if rot.RemoveAfter != nil {
 		d.RemoveOn = rot.RemoveAfter.UTC().Format("2 January 2006")
 	}
-	d.SuggestRemoveOn = h.now().AddDate(0, 0, 7).UTC().Format(time.DateOnly)
+	// A week of overlap, but never on or after the old secret's own end (the
+	// schedule would be refused), and within the 90 days a kept sign-in lasts.
+	now := h.now()
+	limit := removalLimit(now, rot.OldEnd)
+	suggest := now.AddDate(0, 0, 7)
+	if !suggest.Before(limit) {
+		suggest = limit.AddDate(0, 0, -1)
+	}
+	if !suggest.After(now) {
+		suggest = limit
+	}
+	d.SuggestRemoveOn = suggest.UTC().Format(time.DateOnly)
+	d.MinRemoveOn, d.MaxRemoveOn = now.AddDate(0, 0, 1).UTC().Format(time.DateOnly), limit.UTC().Format(time.DateOnly)
 	end, clamped := registration.SecretEnd(h.now(), d.Months, pf.PolicyMax())
 	d.PlannedEnd = end.UTC().Format("2 January 2006")
 	if clamped {
@@ -349,6 +361,16 @@ func (h *Handler) addRotationHandoff(ctx context.Context, rot store.Rotation, d 
 
 // rotationSchedule sets the date the old secret is removed without a
 // confirmation (POST /rotations/{id}/schedule).
+// removalLimit is the latest a scheduled removal may fall: the old secret's
+// end, and at most 90 days on (the sign-in kept for it lasts no longer).
+func removalLimit(now time.Time, oldEnd *time.Time) time.Time {
+	limit := now.AddDate(0, 0, 90)
+	if oldEnd != nil && oldEnd.Before(limit) {
+		limit = *oldEnd
+	}
+	return limit
+}
+
 func (h *Handler) rotationSchedule(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rot, pf, err := h.loadRotation(ctx, chi.URLParam(r, "id"))
@@ -357,10 +379,7 @@ func (h *Handler) rotationSchedule(w http.ResponseWriter, r *http.Request) error
 	}
 	day, err := time.Parse(time.DateOnly, strings.TrimSpace(r.PostFormValue("remove_on")))
 	now := h.now()
-	limit := now.AddDate(0, 0, 90)
-	if rot.OldEnd != nil && rot.OldEnd.Before(limit) {
-		limit = *rot.OldEnd
-	}
+	limit := removalLimit(now, rot.OldEnd)
 	var msg string
 	switch {
 	case err != nil:

@@ -18,6 +18,8 @@ type RotationData struct {
 	Handoff       []HandoffSheetView
 	// RemoveOn is the scheduled removal of the old secret, if any.
 	RemoveOn, SuggestRemoveOn string
+	// MinRemoveOn and MaxRemoveOn bound the removal date (YYYY-MM-DD).
+	MinRemoveOn, MaxRemoveOn string
 	Errors                    FieldErrors
 	// SignInsKnown: Graph reported the credentials' last sign-ins.
 	SignInsKnown             bool
