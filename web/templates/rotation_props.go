@@ -20,7 +20,7 @@ type RotationData struct {
 	RemoveOn, SuggestRemoveOn string
 	// MinRemoveOn and MaxRemoveOn bound the removal date (YYYY-MM-DD).
 	MinRemoveOn, MaxRemoveOn string
-	Errors                    FieldErrors
+	Errors                   FieldErrors
 	// SignInsKnown: Graph reported the credentials' last sign-ins.
 	SignInsKnown             bool
 	NewLastUsed, OldLastUsed string

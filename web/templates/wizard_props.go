@@ -101,11 +101,11 @@ type WizardRunData struct {
 	SecretShown bool
 	// ConsentLinks: one admin-consent link per API still to consent.
 	ConsentLinks []ConsentLink
-	ConsentedAt string
-	Handoff     []HandoffSheetView
-	Hardening   []AdviceView
-	CanApply    bool
-	Shares      []ShareRow
+	ConsentedAt  string
+	Handoff      []HandoffSheetView
+	Hardening    []AdviceView
+	CanApply     bool
+	Shares       []ShareRow
 }
 
 // ShareRow is a one-time share link of a run.
