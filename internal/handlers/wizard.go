@@ -189,6 +189,11 @@ func (h *Handler) wizardStart(w http.ResponseWriter, r *http.Request) error {
 		if lr.bp.ID != l.bp.ID {
 			return errBadRequest("That registration was made from another blueprint: open its drift page and repair it from there.")
 		}
+		if tracked(lr.run) {
+			// The wizard writes by the blueprint's uniqueName: for an app made by
+			// hand it would make a second app, not mend the first.
+			return errBadRequest("That app was made outside the portal, so the portal tracks it but does not change it. Fix what its drift page lists in the Microsoft Entra admin center, then check again.")
+		}
 		tenant, values, features, name, months = lr.run.TenantID, lr.run.Params, lr.run.Features, lr.run.DisplayName, lr.run.SecretMonths
 	}
 	d := h.wizardStartData(l, tenants, tenant, values, features, name, months, map[string]string{})
@@ -386,7 +391,7 @@ func (h *Handler) consentLinks(lr loadedRun, steps []store.RegistrationStep) []t
 
 func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRunData, error) {
 	run, p, pf := lr.run, lr.plan, lr.pf
-	d := templates.WizardRunData{ID: run.ID, State: run.State, Error: run.Error, BlueprintID: lr.bp.ID, BlueprintName: lr.bp.Name,
+	d := templates.WizardRunData{ID: run.ID, Tracked: tracked(run), State: run.State, Error: run.Error, BlueprintID: lr.bp.ID, BlueprintName: lr.bp.Name,
 		TenantID: run.TenantID, TenantName: run.TenantName, DisplayName: run.DisplayName, CreatedBy: run.CreatedByName,
 		Audience: audienceWords[p.Audience], WebRedirectURIs: p.Redirects.Web, PublicRedirectURI: p.Redirects.PublicClient,
 		IDTokens: p.IDTokens, AccessTokens: p.AccessTokens, SecretMonths: p.SecretMonths, Warnings: lr.bp.Warnings,
@@ -460,6 +465,13 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 		d.Hardening = append(d.Hardening, templates.AdviceView{Title: a.Title, Text: a.Text, PowerShell: a.PowerShell})
 	}
 	return d, nil
+}
+
+// tracked reports whether a run records an app made outside the portal
+// (adopted from the dashboard): the portal only reads it. Every app the
+// wizard writes carries the blueprint's uniqueName.
+func tracked(run store.RegistrationRun) bool {
+	return run.UniqueName != registration.UniqueName(run.BlueprintID)
 }
 
 // addAppCredentials lists the registered app's credentials from the
@@ -891,7 +903,8 @@ func (h *Handler) registrationsPage(w http.ResponseWriter, r *http.Request) erro
 			d.TenantName = name
 		}
 		row := templates.RegistrationRow{TenantName: name, TenantID: g.TenantID, BlueprintID: g.BlueprintID, DisplayName: g.DisplayName,
-			ClientID: g.ClientID, AppliedBy: g.AppliedByName, AppliedAt: fmtTime(g.AppliedAt), Consent: g.ConsentState}
+			ClientID: g.ClientID, AppliedBy: g.AppliedByName, AppliedAt: fmtTime(g.AppliedAt), Consent: g.ConsentState,
+			Tracked: g.UniqueName != registration.UniqueName(g.BlueprintID)}
 		if g.ConsentCheckedAt != nil {
 			row.ConsentChecked = fmtTime(*g.ConsentCheckedAt)
 		}
@@ -942,6 +955,10 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := templates.DriftData{RunID: lr.run.ID, AppName: lr.run.DisplayName, TenantName: lr.run.TenantName, BlueprintName: lr.bp.Name,
 		RepairHref: "/catalogue/" + lr.bp.ID + "/register?tenant=" + url.QueryEscape(lr.run.TenantID) + "&repair=" + lr.run.ID}
+	if tracked(lr.run) {
+		d.RepairHref = ""
+		d.EntraURL = entraAppURL(store.CredentialDetail{Credential: store.Credential{OwnerKind: "application", OwnerAppID: lr.run.ClientID}, EntraTenantID: lr.run.TenantID})
+	}
 	g, ok, err := h.delegatedGraph(ctx, lr.run.ID)
 	if err != nil {
 		return err

@@ -203,7 +203,23 @@ func TestAdoptAnAppMadeByHand(t *testing.T) {
 	}
 	regs, _ := e.Store.ListRegistrations(context.Background(), e.Other)
 	if len(regs) != 1 || regs[0].BlueprintID != "exact-globe-mail" {
-		t.Errorf("registrations after adopting: %+v", regs)
+		t.Fatalf("registrations after adopting: %+v", regs)
+	}
+	// The portal tracks the app and never changes it: no Repair (the wizard would make a second
+	// app), no claim that the grants were read back or that no secret exists, and the list says so.
+	if strings.Contains(page, `data-testid="drift-repair"`) || !strings.Contains(page, `data-testid="drift-fix-by-hand"`) {
+		t.Error("the drift page of a tracked app offers Repair instead of fixing it in Entra")
+	}
+	runID := *regs[0].LastRunID
+	_, run := op.get(e.Portal.URL + "/registrations/" + runID)
+	if !strings.Contains(run, `data-testid="run-tracked"`) || strings.Contains(run, `data-testid="consent-verified"`) || strings.Contains(run, "Not made yet") {
+		t.Errorf("a tracked app's page claims what the portal did not do:\n%.2000s", run)
+	}
+	if _, list := op.get(e.Portal.URL + "/registrations"); !strings.Contains(list, `data-testid="registration-tracked"`) {
+		t.Error("the registrations list does not say the app is tracked, not applied")
+	}
+	if resp, _ := op.get(e.Portal.URL + "/catalogue/exact-globe-mail/register?repair=" + runID); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("repair of a tracked app = %d, want 400", resp.StatusCode)
 	}
 	// Asking again goes to its drift page, not a second record.
 	resp, _ = op.get(e.Portal.URL + "/adopt?credential=" + strconv.FormatInt(cred.ID, 10))

@@ -55,7 +55,10 @@ type WizardPermission struct {
 
 // WizardRunData is a run's page: sign-in, review, progress, consent, done.
 type WizardRunData struct {
-	ID            string
+	ID string
+	// Tracked: the app was made outside the portal and adopted; the portal
+	// only reads it (no secret made, no grants written).
+	Tracked       bool
 	State         string
 	Error         string
 	BlueprintID   string
@@ -154,6 +157,8 @@ type RegistrationRow struct {
 	TenantName, TenantID, BlueprintID, DisplayName, ClientID, AppliedBy, AppliedAt, Consent, ConsentChecked, RunID string
 	// Inventory is what the latest scan found of its credentials, in words.
 	Inventory string
+	// Tracked: made outside the portal and adopted; the portal only reads it.
+	Tracked bool
 }
 
 // RunRow is a recent wizard run.
@@ -261,6 +266,8 @@ func joinComma(s []string) string {
 type DriftData struct {
 	RunID, AppName, TenantName, BlueprintName string
 	RepairHref, Checked, Error                string
+	// EntraURL, for an app made outside the portal (no Repair): where to fix it.
+	EntraURL string
 	// DelegatedUnchecked: the blueprint has delegated permissions whose
 	// consent only an administrator's sign-in can read; Notice says why a
 	// sign-in for it did not work.
