@@ -253,7 +253,11 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(errs) > 0 {
 		d := h.wizardStartData(l, tenants, tenant, values, features, name, months, errs)
-		d.Share, d.ShareDays = r.PostForm.Get("share") == "on", max(shareDays, 1)
+		// The form comes back as it was sent: the chosen days, or the default.
+		d.Share = r.PostForm.Get("share") == "on"
+		if n, err := strconv.Atoi(r.PostForm.Get("share_days")); err == nil && n >= 1 && n <= MaxShareDays {
+			d.ShareDays = n
+		}
 		d.Problem = "Some values need your attention."
 		return h.renderInvalid(w, r, templates.WizardStartPage(h.page(r, "Register "+b.Name, templates.SectionRegistrations), d))
 	}
@@ -395,7 +399,7 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 		TenantID: run.TenantID, TenantName: run.TenantName, DisplayName: run.DisplayName, CreatedBy: run.CreatedByName,
 		Audience: audienceWords[p.Audience], WebRedirectURIs: p.Redirects.Web, PublicRedirectURI: p.Redirects.PublicClient,
 		IDTokens: p.IDTokens, AccessTokens: p.AccessTokens, SecretMonths: p.SecretMonths, Warnings: lr.bp.Warnings,
-		ClientID: run.ClientID, SecretHint: run.SecretHint, Scopes: registration.Scopes,
+		ClientID: run.ClientID, SecretHint: run.SecretHint, SecretKeyID: run.SecretKeyID, Scopes: registration.Scopes,
 		CanApply: lr.hasPF && (run.State == store.RunReview || run.State == store.RunFailed || run.State == store.RunApplying)}
 	if d.Audience == "" {
 		d.Audience = p.Audience
@@ -496,13 +500,16 @@ func (h *Handler) addAppCredentials(ctx context.Context, d *templates.WizardRunD
 	if err != nil {
 		return err
 	}
+	found := false
 	for _, c := range creds {
 		row := credentialRow(c, now)
 		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
 		credentialActions(&row, c, true, open)
 		row.CanTrack = false // this is the registration's own page
 		d.Credentials = append(d.Credentials, row)
+		found = found || (d.SecretKeyID != "" && strings.EqualFold(c.KeyID, d.SecretKeyID))
 	}
+	d.SecretReplaced = d.Scanned && d.SecretKeyID != "" && !found && len(creds) > 0
 	return nil
 }
 

@@ -42,6 +42,8 @@ func TestWizardStartValidates(t *testing.T) {
 			[]string{"Choose only features"}},
 		{"name with a line break", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {e.Other}, "server_name": {"erp.fabrikam.example"}, "display_name": {"a\nb"}},
 			[]string{"line breaks"}},
+		{"share days kept", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {e.Other}, "share_days": {"5"}},
+			[]string{`<option value="5" selected>`}},
 	} {
 		resp, body := b.postForm("/registrations", c.form)
 		if resp.StatusCode != http.StatusUnprocessableEntity {

@@ -99,9 +99,13 @@ type WizardRunData struct {
 	// whether the tenant is scanned at all.
 	Credentials []CredentialRow
 	Scanned     bool
-	ClientID    string
-	SecretHint  string
-	SecretShown bool
+	// SecretReplaced: the scan no longer finds the secret the wizard made
+	// (rotated or removed since).
+	SecretReplaced bool
+	SecretKeyID    string
+	ClientID       string
+	SecretHint     string
+	SecretShown    bool
 	// ConsentLinks: one admin-consent link per API still to consent.
 	ConsentLinks []ConsentLink
 	ConsentedAt  string
