@@ -13,6 +13,7 @@ import (
 	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/mailtest"
+	"github.com/appreg-portal/portal/internal/registration"
 	"github.com/appreg-portal/portal/internal/testenv"
 )
 
@@ -107,6 +108,17 @@ func TestRotateFromDashboardInChromium(t *testing.T) {
 	must(t, chromedp.Do(dctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotate-`+oldKey+`"]`))))
 	must(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="rotate-`+oldKey+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rotation-next"]`)),
+	))
+	// The page names every permission the sign-in asks for.
+	asked, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`[data-testid="rotation-scopes"]`)))
+	must(t, err)
+	for _, sc := range registration.RotationScopes {
+		if short := sc[strings.LastIndex(sc, "/")+1:]; !strings.Contains(asked, short) {
+			t.Errorf("the rotation's sign-in asks for %s, which its page does not explain", short)
+		}
+	}
+	must(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="rotation-next"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-user-`+env.Users["fiona"]+`"]`)),
 	))
