@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/safetext"
@@ -30,8 +31,8 @@ const ConsentLinkLifetime = 7 * 24 * time.Hour
 // onboardingStore keeps consent links and connects tenants.
 type onboardingStore interface {
 	CreateOnboarding(ctx context.Context, o store.Onboarding, audit store.AuditEvent) (store.Onboarding, error)
-	PendingOnboarding(ctx context.Context, stateHash []byte) (store.Onboarding, error)
-	ListOnboardings(ctx context.Context) ([]store.Onboarding, error)
+	OnboardingByState(ctx context.Context, stateHash []byte) (store.OnboardingLookup, error)
+	ListOnboardings(ctx context.Context) ([]store.ListedOnboarding, error)
 	GetOnboarding(ctx context.Context, id int64) (store.Onboarding, error)
 	CompleteOnboarding(ctx context.Context, id int64, t store.Tenant, audit store.AuditEvent) (store.Tenant, error)
 	FailOnboarding(ctx context.Context, id int64, outcome, detail string, audit store.AuditEvent) error
@@ -91,6 +92,9 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 			Created: fmtTime(o.CreatedAt), Expires: fmtTime(o.ExpiresAt), State: "waiting",
 			NewLinkHref: "/tenants/connect?" + url.Values{"label": {o.Label}, "expected": {o.ExpectedTenant}}.Encode()}
 		switch {
+		case o.SupersededBy != "" && (o.Outcome != nil || !o.ExpiresAt.After(now)):
+			// The customer is connected through another link: nothing to follow up.
+			row.State, row.SupersededBy = "superseded", o.SupersededBy
 		case o.Outcome != nil && *o.Outcome == "failed" && strings.HasPrefix(o.OutcomeDetail, withdrawnPrefix):
 			row.State, row.Reason = "withdrawn", o.OutcomeDetail
 		case o.Outcome != nil:
@@ -163,15 +167,22 @@ func (h *Handler) connectTenantForm(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// requestedPermissions are what a consent link grants, from the list that
-// the consent check compares against (onboard.ScanPermissions).
+// requestedPermissions are what a consent link grants and Entra's consent
+// screen lists: the application permissions the consent check compares
+// against (onboard.ScanPermissions) and the delegated sign-in permissions
+// configured on the same app (onboard.SignInPermissions).
 func requestedPermissions() []templates.PermissionView {
 	var out []templates.PermissionView
 	for _, p := range onboard.Requested() {
 		// The summary's sentence without its "Name (type): " prefix, which the page shows apart.
 		sentence := strings.TrimPrefix(p.Summary, p.Name+" ("+string(p.Type)+"): ")
+		// Why the portal holds it: the scan, or the portal's own sign-in (onboard.SignInPermissions).
+		why := "For the portal's scan: it acts as itself, with nobody signed in."
+		if p.Type == catalog.Delegated {
+			why = "For signing in to the portal: it acts only for a person who signs in, and only with what that person may do."
+		}
 		out = append(out, templates.PermissionView{Resource: p.Resource.Name, Name: p.Name, Type: string(p.Type), GUID: p.ID,
-			DisplayName: p.DisplayName, Description: sentence, Privilege: string(p.Privilege), Summary: p.Summary})
+			DisplayName: p.DisplayName, Description: sentence, Privilege: string(p.Privilege), Summary: p.Summary, Reason: why})
 	}
 	return out
 }
@@ -221,8 +232,13 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	page := h.page(r, "Connecting your tenant", templates.SectionTenants)
 	operator := page.User != nil && auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
 	page.Public = !operator
+	// Entra sends admin_consent=True once the administrator accepted: the
+	// grant may then exist in their tenant whatever the portal does next,
+	// so no refusal may tell them that nothing changed there.
+	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#successful-response
+	consented := strings.EqualFold(q.Get("admin_consent"), "true")
 	fail := func(status int, title, msg string) error {
-		h.render(w, r, status, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Title: title, Message: msg}))
+		h.render(w, r, status, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Title: title, Message: msg, ConsentMayBeRecorded: consented}))
 		return nil
 	}
 	audit := func(action, outcome string, details map[string]string) store.AuditEvent {
@@ -231,11 +247,11 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		return e
 	}
 	var (
-		o   store.Onboarding
+		o   store.OnboardingLookup
 		err = store.ErrNotFound // no state, no link
 	)
 	if state := q.Get("state"); state != "" {
-		o, err = h.onboardings.PendingOnboarding(ctx, stateHash(state))
+		o, err = h.onboardings.OnboardingByState(ctx, stateHash(state))
 	}
 	unusable := func() error {
 		return fail(http.StatusBadRequest, "This consent link cannot be used",
@@ -251,6 +267,9 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	}
 	if err != nil {
 		return err
+	}
+	if !o.Open(h.now()) {
+		return h.endedLinkCallback(w, r, page, operator, o, audit, fail)
 	}
 	if e := q.Get("error"); e != "" {
 		// Entra's words, but anyone can edit a URL: one line of safe text.
@@ -320,7 +339,11 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	connected.ActorName = trunc.String("Administrator of "+t.DisplayName, 200)
 	tn, err := h.onboardings.CompleteOnboarding(ctx, o.ID, store.Tenant{EntraTenantID: t.ID, DisplayName: t.DisplayName, DefaultDomain: t.DefaultDomain}, connected)
 	if errors.Is(err, store.ErrConflict) {
-		return fail(http.StatusConflict, "This consent link was used already", "The tenant connected with it is on the portal already.")
+		// A concurrent callback closed the link first: answer as a reload would.
+		if o, err = h.onboardings.OnboardingByState(ctx, o.StateHash); err != nil {
+			return err
+		}
+		return h.endedLinkCallback(w, r, page, operator, o, audit, fail)
 	}
 	if err != nil {
 		return err
@@ -344,6 +367,44 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	}
 	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain, Extra: t.Granted.Extra}))
 	return nil
+}
+
+// endedLinkCallback answers a callback for a link that is closed or
+// expired: a reload of the result page, the link opened again after a
+// refusal, or a second administrator. It changes nothing in the portal; the
+// refusal is audited (coalesced, as anyone holding the link can repeat it).
+func (h *Handler) endedLinkCallback(w http.ResponseWriter, r *http.Request, page templates.PageData, operator bool, o store.OnboardingLookup,
+	audit func(action, outcome string, details map[string]string) store.AuditEvent, fail func(status int, title, msg string) error) error {
+	ctx := r.Context()
+	reason := "link_used"
+	if o.CompletedAt == nil {
+		reason = "link_expired"
+	}
+	if err := h.auditRefusal(ctx, h.onboardings, audit("tenant.connect.refused", store.OutcomeDenied,
+		map[string]string{"reason": reason, "onboarding_id": strconv.FormatInt(o.ID, 10)})); err != nil {
+		return err
+	}
+	tid := strings.ToLower(r.URL.Query().Get("tenant"))
+	if o.ConnectedTenant != "" && (tid == "" || tid == o.ConnectedTenantID) {
+		h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, AlreadyConnected: true, Tenant: o.ConnectedTenant}))
+		return nil
+	}
+	var how string
+	switch {
+	case o.CompletedAt == nil:
+		how = "This link expired on " + fmtTime(o.ExpiresAt)
+	case o.ConnectedTenant != "":
+		how = "This link already connected another tenant (" + o.ConnectedTenant + ")"
+	case o.Outcome != nil && *o.Outcome == "connected":
+		how = "This link was used already"
+	case o.Outcome != nil && *o.Outcome == "declined":
+		how = "This link was declined on " + fmtTime(*o.CompletedAt)
+	case strings.HasPrefix(o.OutcomeDetail, withdrawnPrefix):
+		how = "This link was withdrawn by the person who sent it"
+	default:
+		how = "This link ended on " + fmtTime(*o.CompletedAt) + " without connecting a tenant"
+	}
+	return fail(http.StatusBadRequest, "This consent link has ended", how+", so the portal connected nothing with it. Ask the person who sent it for a new link.")
 }
 
 // setContacts replaces who gets a tenant's alerts.
