@@ -7,14 +7,18 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -61,14 +65,31 @@ func TestConsentGrantsOnlyWhatThePageSays(t *testing.T) {
 	e := newFlowEnv(t)
 	op := e.browser()
 	op.signIn("oscar")
-	_, page := op.get(e.Portal.URL + "/tenants/connect")
-	for _, want := range []string{`data-testid="requested-permission"`, "Application.Read.All", "Organization.Read.All"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("connect page lacks %q", want)
-		}
+	// Entra's consent screen for ".default" lists every permission on the
+	// portal app: the two application permissions of the scan and the five
+	// delegated ones of the portal's sign-in. The Connect page and the
+	// consent link page list exactly these, each with its sentence.
+	_, connect := op.get(e.Portal.URL + "/tenants/connect")
+	_, linkPage := op.postForm("/tenants/connect", url.Values{"label": {"Fabrikam"}, "expected": {"fabrikam.example"}})
+	itemRE := regexp.MustCompile(`data-testid="requested-permission" data-type="(\w+)"><strong>([^<]+)</strong> \(\w+, \w+ privilege\): ([^<]{8,})\. <small`)
+	var want []string
+	for _, p := range onboard.ScanPermissions {
+		want = append(want, p+" application")
 	}
-	if n := strings.Count(page, `data-testid="requested-permission"`); n != 2 {
-		t.Errorf("connect page lists %d permissions, want 2", n)
+	for _, p := range onboard.SignInPermissions {
+		want = append(want, p+" delegated")
+	}
+	for name, page := range map[string]string{"connect page": connect, "consent link page": linkPage} {
+		var got []string
+		for _, m := range itemRE.FindAllStringSubmatch(page, -1) {
+			got = append(got, m[2]+" "+m[1])
+		}
+		if diff := cmp.Diff(want, got); diff != "" || len(got) != 7 || strings.Count(page, `data-testid="requested-permission"`) != 7 {
+			t.Errorf("%s lists (-want +got):\n%s", name, diff)
+		}
+		if strings.Contains(page, "application permissions, and only these") {
+			t.Errorf("%s still promises application permissions only", name)
+		}
 	}
 	link := makeConsentLink(t, e, "Fabrikam", "fabrikam.example")
 	// Someone adds Mail.Send to the portal app: the consent now grants it too.
