@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -285,5 +286,76 @@ func TestConsentOnADeclinedLink(t *testing.T) {
 	if !strings.Contains(list, `data-state="superseded"`) || !strings.Contains(list, "Superseded: Fabrikam is connected") ||
 		strings.Contains(list, `data-state="declined"`) || strings.Contains(list, `data-testid="onboarding-new-link"`) {
 		t.Errorf("after Fabrikam connected, the declined link still asks for follow-up:\n%.3000s", list)
+	}
+}
+
+// A callback for a link that ended says how it ended, audits link_used (or
+// link_expired), connects nothing, and speaks of a recorded consent exactly
+// when Entra's answer says consent was granted.
+func TestCallbackOnEndedLinks(t *testing.T) {
+	e := newFlowEnv(t)
+	ctx := context.Background()
+	op := e.browser()
+	op.signIn("oscar")
+	stateOf := func(link string) string { return mustParse(t, link).Query().Get("state") }
+
+	withdrawn := makeConsentLink(t, e, "Withdrawn", "northwind.example")
+	list, err := e.Store.ListOnboardings(ctx)
+	must(t, err)
+	if resp, _ := op.postForm("/tenants/links/"+itoa(list[0].ID)+"/withdraw", nil); resp.StatusCode != 200 {
+		t.Fatalf("withdraw = %d", resp.StatusCode)
+	}
+	expired := makeConsentLink(t, e, "Expired", "northwind.example")
+	_, err = e.Store.Pool().Exec(ctx, `UPDATE tenant_onboardings SET expires_at = now() - interval '1 hour' WHERE label = 'Expired'`)
+	must(t, err)
+	connected := makeConsentLink(t, e, "Fabrikam", "")
+	if status, page := consent(t, e, connected, "fiona"); status != 200 {
+		t.Fatalf("consent = %d\n%.800s", status, page)
+	}
+	granted := func(link, tenant string) string {
+		return e.Portal.URL + "/onboarding/callback?" + url.Values{"admin_consent": {"True"}, "tenant": {tenant}, "state": {stateOf(link)}}.Encode()
+	}
+	declined := func(link string) string {
+		return e.Portal.URL + "/onboarding/callback?" + url.Values{"error": {"access_denied"}, "state": {stateOf(link)}}.Encode()
+	}
+	tests := []struct {
+		name        string
+		url         string
+		wantStatus  int
+		wantText    string
+		wantConsent bool // the page speaks of a recorded consent
+		wantReason  string
+	}{
+		{"withdrawn, consent granted", granted(withdrawn, e.TenantID), 400, "was withdrawn by the person who sent it", true, "link_used"},
+		{"withdrawn, declined", declined(withdrawn), 400, "was withdrawn by the person who sent it", false, "link_used"},
+		{"expired, consent granted", granted(expired, e.TenantID), 400, "This link expired on", true, "link_expired"},
+		{"connected, same tenant", granted(connected, e.Other), 200, "Fabrikam is already connected through this link", false, "link_used"},
+		{"connected, another tenant", granted(connected, e.TenantID), 400, "already connected another tenant (Fabrikam)", true, "link_used"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, page := e.browser().get(tt.url)
+			if resp.StatusCode != tt.wantStatus || !strings.Contains(page, tt.wantText) {
+				t.Errorf("callback = %d, want %d with %q\n%.1500s", resp.StatusCode, tt.wantStatus, tt.wantText, page)
+			}
+			if got := strings.Contains(page, `data-testid="onboarding-consent-recorded"`); got != tt.wantConsent {
+				t.Errorf("speaks of a recorded consent = %v, want %v", got, tt.wantConsent)
+			}
+			if tt.wantConsent && strings.Contains(page, "Nothing in your tenant was changed") {
+				t.Error(`says "Nothing in your tenant was changed" after Entra reported the consent granted`)
+			}
+			// Refusals with the same reason from one address are coalesced
+			// (one row per ten minutes), so look for the reason, not a new row.
+			var reasons []string
+			for _, ev := range e.auditEvents("tenant.connect.refused") {
+				reasons = append(reasons, ev.Details["reason"])
+			}
+			if !slices.Contains(reasons, tt.wantReason) || slices.Contains(reasons, "link_unknown") {
+				t.Errorf("refusals audited = %v, want %s and no link_unknown", reasons, tt.wantReason)
+			}
+		})
+	}
+	if ts, _ := e.Store.ListTenants(ctx); len(ts) != 1 || ts[0].EntraTenantID != e.Other {
+		t.Errorf("tenants = %+v, want Fabrikam alone", ts)
 	}
 }
