@@ -232,11 +232,13 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	page := h.page(r, "Connecting your tenant", templates.SectionTenants)
 	operator := page.User != nil && auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
 	page.Public = !operator
-	// Entra sends admin_consent=True once the administrator accepted: the
-	// grant may then exist in their tenant whatever the portal does next,
-	// so no refusal may tell them that nothing changed there.
+	// Entra sends admin_consent=True without an error once the
+	// administrator accepted: the grant may then exist in their tenant
+	// whatever the portal does next, so no refusal may tell them that
+	// nothing changed there. (Its v2 error answers carry admin_consent=True
+	// too, with error set: those granted nothing.)
 	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#successful-response
-	consented := strings.EqualFold(q.Get("admin_consent"), "true")
+	consented := strings.EqualFold(q.Get("admin_consent"), "true") && q.Get("error") == ""
 	fail := func(status int, title, msg string) error {
 		h.render(w, r, status, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Title: title, Message: msg, ConsentMayBeRecorded: consented}))
 		return nil

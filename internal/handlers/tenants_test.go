@@ -242,7 +242,9 @@ func TestConsentOnADeclinedLink(t *testing.T) {
 	link := makeConsentLink(t, e, "Fabrikam", "fabrikam.example")
 	state := mustParse(t, link).Query().Get("state")
 	b := e.browser()
-	resp, page := b.get(e.Portal.URL + "/onboarding/callback?" + url.Values{"error": {"access_denied"}, "error_description": {"AADSTS65004: User declined to consent"}, "state": {state}}.Encode())
+	// Entra's v2 error answers carry admin_consent=True as well; the error says nothing was granted.
+	resp, page := b.get(e.Portal.URL + "/onboarding/callback?" + url.Values{"admin_consent": {"True"}, "error": {"access_denied"},
+		"error_description": {"AADSTS65004: User declined to consent"}, "state": {state}}.Encode())
 	if resp.StatusCode != 400 || !strings.Contains(page, "Nothing in your tenant was changed") || strings.Contains(page, `data-testid="onboarding-consent-recorded"`) {
 		t.Fatalf("declined = %d\n%.1500s", resp.StatusCode, page)
 	}
@@ -316,7 +318,8 @@ func TestCallbackOnEndedLinks(t *testing.T) {
 		return e.Portal.URL + "/onboarding/callback?" + url.Values{"admin_consent": {"True"}, "tenant": {tenant}, "state": {stateOf(link)}}.Encode()
 	}
 	declined := func(link string) string {
-		return e.Portal.URL + "/onboarding/callback?" + url.Values{"error": {"access_denied"}, "state": {stateOf(link)}}.Encode()
+		// As Entra's v2 endpoint sends errors: with admin_consent=True.
+		return e.Portal.URL + "/onboarding/callback?" + url.Values{"admin_consent": {"True"}, "error": {"access_denied"}, "state": {stateOf(link)}}.Encode()
 	}
 	tests := []struct {
 		name        string
