@@ -255,23 +255,32 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	if state := q.Get("state"); state != "" {
 		o, err = h.onboardings.OnboardingByState(ctx, stateHash(state))
 	}
-	unusable := func() error {
-		return fail(http.StatusBadRequest, "This consent link cannot be used",
-			"It was used already, has expired, or was not made by this portal. Ask the person who sent it for a new link.")
-	}
 	if errors.Is(err, store.ErrNotFound) {
 		// Anyone can call this address: refusals of unknown links are
 		// audited coalesced, so a flood cannot bury the trail.
 		if aerr := h.auditRefusal(ctx, h.onboardings, audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "link_unknown"})); aerr != nil {
 			return aerr
 		}
-		return unusable()
+		// Links this portal made are found whatever their state: this one
+		// was cut short, altered, or made elsewhere.
+		return fail(http.StatusBadRequest, "This consent link cannot be used",
+			"The portal does not know this link: it may be incomplete, altered, or made by another portal. Ask the person who sent it for a new link.")
 	}
 	if err != nil {
 		return err
 	}
-	if !o.Open(h.now()) {
+	// ended answers for a link that is closed, or that a concurrent
+	// callback closed meanwhile (then read again to say how it ended).
+	ended := func(reread bool) error {
+		if reread {
+			if o, err = h.onboardings.OnboardingByState(ctx, o.StateHash); err != nil {
+				return err
+			}
+		}
 		return h.endedLinkCallback(w, r, page, operator, o, audit, fail)
+	}
+	if !o.Open(h.now()) {
+		return ended(false)
 	}
 	if e := q.Get("error"); e != "" {
 		// Entra's words, but anyone can edit a URL: one line of safe text.
@@ -279,7 +288,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		err := h.onboardings.FailOnboarding(ctx, o.ID, "declined", detail, audit("tenant.connect.refused", store.OutcomeDenied,
 			map[string]string{"reason": "consent_declined", "entra_error": trunc.String(safetext.Line(e), 64)}))
 		if errors.Is(err, store.ErrConflict) {
-			return unusable() // a second callback for the same link lost the race: the first one closed it
+			return ended(true) // a second callback for the same link lost the race: the first one closed it
 		}
 		if err != nil {
 			return err
@@ -295,7 +304,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	refuse := func(detail string, ev store.AuditEvent, status int, title, msg string) error {
 		err := h.onboardings.FailOnboarding(ctx, o.ID, "failed", detail, ev)
 		if errors.Is(err, store.ErrConflict) {
-			return unusable()
+			return ended(true)
 		}
 		if err != nil {
 			return err
@@ -341,11 +350,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	connected.ActorName = trunc.String("Administrator of "+t.DisplayName, 200)
 	tn, err := h.onboardings.CompleteOnboarding(ctx, o.ID, store.Tenant{EntraTenantID: t.ID, DisplayName: t.DisplayName, DefaultDomain: t.DefaultDomain}, connected)
 	if errors.Is(err, store.ErrConflict) {
-		// A concurrent callback closed the link first: answer as a reload would.
-		if o, err = h.onboardings.OnboardingByState(ctx, o.StateHash); err != nil {
-			return err
-		}
-		return h.endedLinkCallback(w, r, page, operator, o, audit, fail)
+		return ended(true) // a concurrent callback closed the link first: answer as a reload would
 	}
 	if err != nil {
 		return err
@@ -396,7 +401,7 @@ func (h *Handler) endedLinkCallback(w http.ResponseWriter, r *http.Request, page
 	case o.CompletedAt == nil:
 		how = "This link expired on " + fmtTime(o.ExpiresAt)
 	case o.ConnectedTenant != "":
-		how = "This link already connected another tenant (" + o.ConnectedTenant + ")"
+		how = "This link already connected another tenant" // which one is not this administrator's business
 	case o.Outcome != nil && *o.Outcome == "connected":
 		how = "This link was used already"
 	case o.Outcome != nil && *o.Outcome == "declined":
