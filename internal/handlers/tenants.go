@@ -175,11 +175,12 @@ func requestedPermissions() []templates.PermissionView {
 	var out []templates.PermissionView
 	for _, p := range onboard.Requested() {
 		// The summary's sentence without its "Name (type): " prefix, which the page shows apart.
-		sentence := strings.TrimPrefix(p.Summary, p.Name+" ("+string(p.Type)+"): ")
+		// (The page ends it with a full stop; some of Microsoft's have one.)
+		sentence := strings.TrimSuffix(strings.TrimPrefix(p.Summary, p.Name+" ("+string(p.Type)+"): "), ".")
 		// Why the portal holds it: the scan, or the portal's own sign-in (onboard.SignInPermissions).
-		why := "For the portal's scan: it acts as itself, with nobody signed in."
+		why := "The portal's scan uses it, acting as itself with nobody signed in."
 		if p.Type == catalog.Delegated {
-			why = "For signing in to the portal: it acts only for a person who signs in, and only with what that person may do."
+			why = "The portal's sign-in uses it, only for a person who signs in to the portal."
 		}
 		out = append(out, templates.PermissionView{Resource: p.Resource.Name, Name: p.Name, Type: string(p.Type), GUID: p.ID,
 			DisplayName: p.DisplayName, Description: sentence, Privilege: string(p.Privilege), Summary: p.Summary, Reason: why})
