@@ -269,6 +269,53 @@ func TestConcurrentDeclinedCallbacks(t *testing.T) {
 	}
 }
 
+// Simultaneous accepted callbacks for one link (a double click, a reload
+// while the first is confirming): one connects the tenant, the others say it
+// is already connected through this link, none says "cannot be used".
+func TestConcurrentAcceptedCallbacks(t *testing.T) {
+	e := newFlowEnv(t)
+	link := makeConsentLink(t, e, "Fabrikam", "fabrikam.example")
+	must(t, e.Sim.GrantAdminConsent(e.Other, e.AppID))
+	u := e.Portal.URL + "/onboarding/callback?" + url.Values{"admin_consent": {"True"}, "tenant": {e.Other}, "state": {mustParse(t, link).Query().Get("state")}}.Encode()
+	// A few: on two shared cores the emulator slows down, and Confirm
+	// gives up after the tests' two seconds (a 502 that keeps the link open).
+	pages := make([]string, 4)
+	statuses := make([]int, len(pages))
+	var wg sync.WaitGroup
+	for i := range pages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			statuses[i], pages[i] = resp.StatusCode, string(body)
+		}()
+	}
+	wg.Wait()
+	connected, already := 0, 0
+	for i, p := range pages {
+		switch {
+		case statuses[i] == 200 && strings.Contains(p, `data-testid="onboarding-connected"`):
+			connected++
+		case statuses[i] == 200 && strings.Contains(p, "Fabrikam is already connected through this link"):
+			already++
+		default:
+			t.Errorf("callback %d = %d\n%.1200s", i, statuses[i], p)
+		}
+	}
+	if connected != 1 || already != len(pages)-1 {
+		t.Errorf("%d connected and %d already connected, want 1 and %d", connected, already, len(pages)-1)
+	}
+	if ts, _ := e.Store.ListTenants(context.Background()); len(ts) != 1 {
+		t.Errorf("tenants = %+v, want Fabrikam once", ts)
+	}
+}
+
 // Issue 13, item 6: anonymous requests do not write to Postgres without limit.
 func TestAnonymousRequestsDoNotFillPostgres(t *testing.T) {
 	e := newFlowEnv(t)
