@@ -239,6 +239,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	// nothing changed there. (Its v2 error answers carry admin_consent=True
 	// too, with error set: those granted nothing.)
 	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#successful-response
+	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response
 	consented := strings.EqualFold(q.Get("admin_consent"), "true") && q.Get("error") == ""
 	fail := func(status int, title, msg string) error {
 		h.render(w, r, status, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Title: title, Message: msg, ConsentMayBeRecorded: consented}))
