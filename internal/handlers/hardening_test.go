@@ -256,7 +256,8 @@ func TestConcurrentDeclinedCallbacks(t *testing.T) {
 		}
 	}
 	// One declined consent closes the link; the callbacks that came after
-	// it find no open link, and those refusals share one coalesced row.
+	// it find the link closed (link_used: it is known), and those refusals
+	// share one coalesced row.
 	reasons := map[string]int{}
 	for _, ev := range e.auditEvents("tenant.connect.refused") {
 		reasons[ev.Details["reason"]]++
@@ -264,8 +265,8 @@ func TestConcurrentDeclinedCallbacks(t *testing.T) {
 			t.Errorf("audit keeps a control character: %q", ev.Details["entra_error"])
 		}
 	}
-	if reasons["consent_declined"] != 1 || reasons["link_unknown"] > 1 || len(reasons) > 2 {
-		t.Errorf("refusals audited = %v, want one consent_declined and at most one link_unknown", reasons)
+	if reasons["consent_declined"] != 1 || reasons["link_used"] > 1 || reasons["link_unknown"] != 0 || len(reasons) > 2 {
+		t.Errorf("refusals audited = %v, want one consent_declined, at most one link_used and no link_unknown", reasons)
 	}
 }
 
