@@ -22,6 +22,7 @@ import (
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/registration"
 	"github.com/appreg-portal/portal/internal/seal"
 )
@@ -50,13 +51,15 @@ var (
 	// connected tenant: the scan of app registrations and their credentials
 	// (Application.Read.All) and the confirmation of which tenant consented,
 	// with its name and domains (Organization.Read.All).
-	portalAppPermissions = []string{"Application.Read.All", "Organization.Read.All"}
+	// The lists live in internal/onboard, which the Connect page and the
+	// consent check read: what setup declares is what the page promises.
+	portalAppPermissions = onboard.ScanPermissions
 	// Delegated permissions, for signing people in (OpenID Connect) and
 	// reading who they are. The wizard's and rotation's write permissions
 	// (registration.Scopes) are deliberately not declared: they are asked
 	// for incrementally, per run, from the administrator of the tenant being
 	// changed, so admin consent here gives nobody a standing write permission.
-	portalDelegatedPermissions = []string{"openid", "profile", "email", "offline_access", "User.Read"}
+	portalDelegatedPermissions = onboard.SignInPermissions
 	// portalAppRoles are the roles the portal maps to Admin, Operator and
 	// Viewer (internal/auth).
 	portalAppRoles = []graph.AppRole{

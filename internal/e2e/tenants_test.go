@@ -145,3 +145,73 @@ func TestDeclinedAndWithdrawnConsentLinksInChromium(t *testing.T) {
 		t.Errorf("a withdrawn link connected %d tenants", len(ts))
 	}
 }
+
+// QA: the customer's administrator declines, opens the same link again and
+// accepts. Entra's consent screen lists as many permissions as the portal's
+// consent link page; after accepting, the portal (whose link is closed)
+// connects nothing and says that Entra may have recorded the consent and how
+// to remove it, never that nothing in the tenant changed.
+func TestAcceptAfterDeclineInChromium(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	operator := newBrowser(t)
+	ctx, cancel := context.WithTimeout(operator, 2*time.Minute)
+	defer cancel()
+	signIn(t, ctx, env, "oscar")
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.Portal.URL+"/tenants/connect"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="connect-label"]`), "Fabrikam"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="connect-expected"]`), "fabrikam.example"),
+		chromedp.Click(chromedp.CSS(`[data-testid="make-link"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="consent-link"]`)),
+	))
+	link, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="consent-link"]`)))
+	must(t, err)
+	promised, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="requested-permission"]').length`))
+	must(t, err)
+
+	customer := newBrowser(t)
+	cctx, ccancel := context.WithTimeout(customer, time.Minute)
+	defer ccancel()
+	fiona := `[data-testid="signin-user-` + env.Users["fiona"] + `"]`
+	// openConsent opens the link and signs in if Entra asks, up to the consent screen.
+	openConsent := func() {
+		t.Helper()
+		must(t, chromedp.Do(cctx,
+			chromedp.Navigate(link),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="consent-accept"], `+fiona)),
+		))
+		if n, _ := chromedp.Run(cctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="consent-accept"]').length`)); n == 0 {
+			must(t, chromedp.Do(cctx, chromedp.Click(chromedp.CSS(fiona)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="consent-accept"]`))))
+		}
+	}
+	openConsent()
+	shown, err := chromedp.Run(cctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="consent-permissions"] li').length`))
+	must(t, err)
+	if shown != promised || promised != 7 {
+		t.Errorf("Entra's consent screen lists %d permissions, the portal's consent link page %d; want the same 7", shown, promised)
+	}
+	must(t, chromedp.Do(cctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="consent-cancel"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="onboarding-failed"]`)),
+	))
+
+	openConsent()
+	must(t, chromedp.Do(cctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="consent-accept"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="onboarding-consent-recorded"]`)),
+	))
+	screenshot(t, cctx, "consent-on-declined-link")
+	page, err := chromedp.Run(cctx, chromedp.Text(chromedp.CSS("body")))
+	must(t, err)
+	for _, want := range []string{"was declined on", "Enterprise applications", "Delete"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page after accepting on the declined link lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "Nothing in your tenant was changed") || strings.Contains(page, "cannot be used") {
+		t.Errorf("the page after accepting on the declined link misleads:\n%s", page)
+	}
+	if ts, _ := env.Store.ListTenants(context.Background()); len(ts) != 0 {
+		t.Errorf("a declined link connected %d tenants", len(ts))
+	}
+}

@@ -7,14 +7,18 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -61,14 +65,31 @@ func TestConsentGrantsOnlyWhatThePageSays(t *testing.T) {
 	e := newFlowEnv(t)
 	op := e.browser()
 	op.signIn("oscar")
-	_, page := op.get(e.Portal.URL + "/tenants/connect")
-	for _, want := range []string{`data-testid="requested-permission"`, "Application.Read.All", "Organization.Read.All"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("connect page lacks %q", want)
-		}
+	// Entra's consent screen for ".default" lists every permission on the
+	// portal app: the two application permissions of the scan and the five
+	// delegated ones of the portal's sign-in. The Connect page and the
+	// consent link page list exactly these, each with its sentence.
+	_, connect := op.get(e.Portal.URL + "/tenants/connect")
+	_, linkPage := op.postForm("/tenants/connect", url.Values{"label": {"Fabrikam"}, "expected": {"fabrikam.example"}})
+	itemRE := regexp.MustCompile(`data-testid="requested-permission" data-type="(\w+)"><strong>([^<]+)</strong> \(\w+, \w+ privilege\): ([^<]{8,}[^.])\. <small`)
+	var want []string
+	for _, p := range onboard.ScanPermissions {
+		want = append(want, p+" application")
 	}
-	if n := strings.Count(page, `data-testid="requested-permission"`); n != 2 {
-		t.Errorf("connect page lists %d permissions, want 2", n)
+	for _, p := range onboard.SignInPermissions {
+		want = append(want, p+" delegated")
+	}
+	for name, page := range map[string]string{"connect page": connect, "consent link page": linkPage} {
+		var got []string
+		for _, m := range itemRE.FindAllStringSubmatch(page, -1) {
+			got = append(got, m[2]+" "+m[1])
+		}
+		if diff := cmp.Diff(want, got); diff != "" || len(got) != 7 || strings.Count(page, `data-testid="requested-permission"`) != 7 {
+			t.Errorf("%s lists (-want +got):\n%s", name, diff)
+		}
+		if strings.Contains(page, "application permissions, and only these") {
+			t.Errorf("%s still promises application permissions only", name)
+		}
 	}
 	link := makeConsentLink(t, e, "Fabrikam", "fabrikam.example")
 	// Someone adds Mail.Send to the portal app: the consent now grants it too.
@@ -235,7 +256,8 @@ func TestConcurrentDeclinedCallbacks(t *testing.T) {
 		}
 	}
 	// One declined consent closes the link; the callbacks that came after
-	// it find no open link, and those refusals share one coalesced row.
+	// it find the link closed (link_used: it is known), and those refusals
+	// share one coalesced row.
 	reasons := map[string]int{}
 	for _, ev := range e.auditEvents("tenant.connect.refused") {
 		reasons[ev.Details["reason"]]++
@@ -243,8 +265,55 @@ func TestConcurrentDeclinedCallbacks(t *testing.T) {
 			t.Errorf("audit keeps a control character: %q", ev.Details["entra_error"])
 		}
 	}
-	if reasons["consent_declined"] != 1 || reasons["link_unknown"] > 1 || len(reasons) > 2 {
-		t.Errorf("refusals audited = %v, want one consent_declined and at most one link_unknown", reasons)
+	if reasons["consent_declined"] != 1 || reasons["link_used"] > 1 || reasons["link_unknown"] != 0 || len(reasons) > 2 {
+		t.Errorf("refusals audited = %v, want one consent_declined, at most one link_used and no link_unknown", reasons)
+	}
+}
+
+// Simultaneous accepted callbacks for one link (a double click, a reload
+// while the first is confirming): one connects the tenant, the others say it
+// is already connected through this link, none says "cannot be used".
+func TestConcurrentAcceptedCallbacks(t *testing.T) {
+	e := newFlowEnv(t)
+	link := makeConsentLink(t, e, "Fabrikam", "fabrikam.example")
+	must(t, e.Sim.GrantAdminConsent(e.Other, e.AppID))
+	u := e.Portal.URL + "/onboarding/callback?" + url.Values{"admin_consent": {"True"}, "tenant": {e.Other}, "state": {mustParse(t, link).Query().Get("state")}}.Encode()
+	// A few: on two shared cores the emulator slows down, and Confirm
+	// gives up after the tests' two seconds (a 502 that keeps the link open).
+	pages := make([]string, 4)
+	statuses := make([]int, len(pages))
+	var wg sync.WaitGroup
+	for i := range pages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			statuses[i], pages[i] = resp.StatusCode, string(body)
+		}()
+	}
+	wg.Wait()
+	connected, already := 0, 0
+	for i, p := range pages {
+		switch {
+		case statuses[i] == 200 && strings.Contains(p, `data-testid="onboarding-connected"`):
+			connected++
+		case statuses[i] == 200 && strings.Contains(p, "Fabrikam is already connected through this link"):
+			already++
+		default:
+			t.Errorf("callback %d = %d\n%.1200s", i, statuses[i], p)
+		}
+	}
+	if connected != 1 || already != len(pages)-1 {
+		t.Errorf("%d connected and %d already connected, want 1 and %d", connected, already, len(pages)-1)
+	}
+	if ts, _ := e.Store.ListTenants(context.Background()); len(ts) != 1 {
+		t.Errorf("tenants = %+v, want Fabrikam once", ts)
 	}
 }
 

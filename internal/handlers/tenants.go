@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/onboard"
 	"github.com/appreg-portal/portal/internal/safetext"
@@ -30,8 +31,8 @@ const ConsentLinkLifetime = 7 * 24 * time.Hour
 // onboardingStore keeps consent links and connects tenants.
 type onboardingStore interface {
 	CreateOnboarding(ctx context.Context, o store.Onboarding, audit store.AuditEvent) (store.Onboarding, error)
-	PendingOnboarding(ctx context.Context, stateHash []byte) (store.Onboarding, error)
-	ListOnboardings(ctx context.Context) ([]store.Onboarding, error)
+	OnboardingByState(ctx context.Context, stateHash []byte) (store.OnboardingLookup, error)
+	ListOnboardings(ctx context.Context) ([]store.ListedOnboarding, error)
 	GetOnboarding(ctx context.Context, id int64) (store.Onboarding, error)
 	CompleteOnboarding(ctx context.Context, id int64, t store.Tenant, audit store.AuditEvent) (store.Tenant, error)
 	FailOnboarding(ctx context.Context, id int64, outcome, detail string, audit store.AuditEvent) error
@@ -91,6 +92,9 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 			Created: fmtTime(o.CreatedAt), Expires: fmtTime(o.ExpiresAt), State: "waiting",
 			NewLinkHref: "/tenants/connect?" + url.Values{"label": {o.Label}, "expected": {o.ExpectedTenant}}.Encode()}
 		switch {
+		case o.SupersededBy != "" && (o.Outcome != nil || !o.ExpiresAt.After(now)):
+			// The customer is connected through another link: nothing to follow up.
+			row.State, row.SupersededBy = "superseded", o.SupersededBy
 		case o.Outcome != nil && *o.Outcome == "failed" && strings.HasPrefix(o.OutcomeDetail, withdrawnPrefix):
 			row.State, row.Reason = "withdrawn", o.OutcomeDetail
 		case o.Outcome != nil:
@@ -163,15 +167,23 @@ func (h *Handler) connectTenantForm(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// requestedPermissions are what a consent link grants, from the list that
-// the consent check compares against (onboard.ScanPermissions).
+// requestedPermissions are what a consent link grants and Entra's consent
+// screen lists: the application permissions the consent check compares
+// against (onboard.ScanPermissions) and the delegated sign-in permissions
+// configured on the same app (onboard.SignInPermissions).
 func requestedPermissions() []templates.PermissionView {
 	var out []templates.PermissionView
 	for _, p := range onboard.Requested() {
 		// The summary's sentence without its "Name (type): " prefix, which the page shows apart.
-		sentence := strings.TrimPrefix(p.Summary, p.Name+" ("+string(p.Type)+"): ")
+		// (The page ends it with a full stop; some of Microsoft's have one.)
+		sentence := strings.TrimSuffix(strings.TrimPrefix(p.Summary, p.Name+" ("+string(p.Type)+"): "), ".")
+		// Why the portal holds it: the scan, or the portal's own sign-in (onboard.SignInPermissions).
+		why := "The portal's scan uses it, acting as itself with nobody signed in."
+		if p.Type == catalog.Delegated {
+			why = "The portal's sign-in uses it, only for a person who signs in to the portal."
+		}
 		out = append(out, templates.PermissionView{Resource: p.Resource.Name, Name: p.Name, Type: string(p.Type), GUID: p.ID,
-			DisplayName: p.DisplayName, Description: sentence, Privilege: string(p.Privilege), Summary: p.Summary})
+			DisplayName: p.DisplayName, Description: sentence, Privilege: string(p.Privilege), Summary: p.Summary, Reason: why})
 	}
 	return out
 }
@@ -221,8 +233,16 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	page := h.page(r, "Connecting your tenant", templates.SectionTenants)
 	operator := page.User != nil && auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
 	page.Public = !operator
+	// Entra sends admin_consent=True without an error once the
+	// administrator accepted: the grant may then exist in their tenant
+	// whatever the portal does next, so no refusal may tell them that
+	// nothing changed there. (Its v2 error answers carry admin_consent=True
+	// too, with error set: those granted nothing.)
+	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#successful-response
+	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response
+	consented := strings.EqualFold(q.Get("admin_consent"), "true") && q.Get("error") == ""
 	fail := func(status int, title, msg string) error {
-		h.render(w, r, status, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Title: title, Message: msg}))
+		h.render(w, r, status, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Title: title, Message: msg, ConsentMayBeRecorded: consented}))
 		return nil
 	}
 	audit := func(action, outcome string, details map[string]string) store.AuditEvent {
@@ -231,15 +251,11 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		return e
 	}
 	var (
-		o   store.Onboarding
+		o   store.OnboardingLookup
 		err = store.ErrNotFound // no state, no link
 	)
 	if state := q.Get("state"); state != "" {
-		o, err = h.onboardings.PendingOnboarding(ctx, stateHash(state))
-	}
-	unusable := func() error {
-		return fail(http.StatusBadRequest, "This consent link cannot be used",
-			"It was used already, has expired, or was not made by this portal. Ask the person who sent it for a new link.")
+		o, err = h.onboardings.OnboardingByState(ctx, stateHash(state))
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		// Anyone can call this address: refusals of unknown links are
@@ -247,10 +263,26 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		if aerr := h.auditRefusal(ctx, h.onboardings, audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "link_unknown"})); aerr != nil {
 			return aerr
 		}
-		return unusable()
+		// Links this portal made are found whatever their state: this one
+		// was cut short, altered, or made elsewhere.
+		return fail(http.StatusBadRequest, "This consent link cannot be used",
+			"The portal does not know this link: it may be incomplete, altered, or made by another portal. Ask the person who sent it for a new link.")
 	}
 	if err != nil {
 		return err
+	}
+	// ended answers for a link that is closed, or that a concurrent
+	// callback closed meanwhile (then read again to say how it ended).
+	ended := func(reread bool) error {
+		if reread {
+			if o, err = h.onboardings.OnboardingByState(ctx, o.StateHash); err != nil {
+				return err
+			}
+		}
+		return h.endedLinkCallback(w, r, page, operator, o, audit, fail)
+	}
+	if !o.Open(h.now()) {
+		return ended(false)
 	}
 	if e := q.Get("error"); e != "" {
 		// Entra's words, but anyone can edit a URL: one line of safe text.
@@ -258,7 +290,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		err := h.onboardings.FailOnboarding(ctx, o.ID, "declined", detail, audit("tenant.connect.refused", store.OutcomeDenied,
 			map[string]string{"reason": "consent_declined", "entra_error": trunc.String(safetext.Line(e), 64)}))
 		if errors.Is(err, store.ErrConflict) {
-			return unusable() // a second callback for the same link lost the race: the first one closed it
+			return ended(true) // a second callback for the same link lost the race: the first one closed it
 		}
 		if err != nil {
 			return err
@@ -274,7 +306,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	refuse := func(detail string, ev store.AuditEvent, status int, title, msg string) error {
 		err := h.onboardings.FailOnboarding(ctx, o.ID, "failed", detail, ev)
 		if errors.Is(err, store.ErrConflict) {
-			return unusable()
+			return ended(true)
 		}
 		if err != nil {
 			return err
@@ -320,7 +352,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	connected.ActorName = trunc.String("Administrator of "+t.DisplayName, 200)
 	tn, err := h.onboardings.CompleteOnboarding(ctx, o.ID, store.Tenant{EntraTenantID: t.ID, DisplayName: t.DisplayName, DefaultDomain: t.DefaultDomain}, connected)
 	if errors.Is(err, store.ErrConflict) {
-		return fail(http.StatusConflict, "This consent link was used already", "The tenant connected with it is on the portal already.")
+		return ended(true) // a concurrent callback closed the link first: answer as a reload would
 	}
 	if err != nil {
 		return err
@@ -344,6 +376,44 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	}
 	h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Connected: true, Tenant: tn.DisplayName, Domain: tn.DefaultDomain, Extra: t.Granted.Extra}))
 	return nil
+}
+
+// endedLinkCallback answers a callback for a link that is closed or
+// expired: a reload of the result page, the link opened again after a
+// refusal, or a second administrator. It changes nothing in the portal; the
+// refusal is audited (coalesced, as anyone holding the link can repeat it).
+func (h *Handler) endedLinkCallback(w http.ResponseWriter, r *http.Request, page templates.PageData, operator bool, o store.OnboardingLookup,
+	audit func(action, outcome string, details map[string]string) store.AuditEvent, fail func(status int, title, msg string) error) error {
+	ctx := r.Context()
+	reason := "link_used"
+	if o.CompletedAt == nil {
+		reason = "link_expired"
+	}
+	if err := h.auditRefusal(ctx, h.onboardings, audit("tenant.connect.refused", store.OutcomeDenied,
+		map[string]string{"reason": reason, "onboarding_id": strconv.FormatInt(o.ID, 10)})); err != nil {
+		return err
+	}
+	tid := strings.ToLower(r.URL.Query().Get("tenant"))
+	if o.ConnectedTenant != "" && (tid == "" || tid == o.ConnectedTenantID) {
+		h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, AlreadyConnected: true, Tenant: o.ConnectedTenant}))
+		return nil
+	}
+	var how string
+	switch {
+	case o.CompletedAt == nil:
+		how = "This link expired on " + fmtTime(o.ExpiresAt)
+	case o.ConnectedTenant != "":
+		how = "This link already connected another tenant" // which one is not this administrator's business
+	case o.Outcome != nil && *o.Outcome == "connected":
+		how = "This link was used already"
+	case o.Outcome != nil && *o.Outcome == "declined":
+		how = "This link was declined on " + fmtTime(*o.CompletedAt)
+	case strings.HasPrefix(o.OutcomeDetail, withdrawnPrefix):
+		how = "This link was withdrawn by the person who sent it"
+	default:
+		how = "This link ended on " + fmtTime(*o.CompletedAt) + " without connecting a tenant"
+	}
+	return fail(http.StatusBadRequest, "This consent link has ended", how+", so the portal connected nothing with it. Ask the person who sent it for a new link.")
 }
 
 // setContacts replaces who gets a tenant's alerts.

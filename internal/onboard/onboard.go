@@ -90,17 +90,30 @@ type Tenant struct {
 // scan.
 var ScanPermissions = []string{"Application.Read.All", "Organization.Read.All"}
 
-// Requested describes ScanPermissions from the permission table, for the
-// page that makes consent links.
+// SignInPermissions are the delegated Microsoft Graph permissions declared
+// on the same portal app for signing people in to the portal (OpenID
+// Connect) and reading who they are. ".default" grants them along with
+// ScanPermissions, so Entra's consent screen for a consent link lists them
+// too, and the Connect page must say so. `portal setup` declares exactly
+// these on the app.
+var SignInPermissions = []string{"openid", "profile", "email", "offline_access", "User.Read"}
+
+// Requested describes what a consent link grants, in the order the Connect
+// page shows it: ScanPermissions (application) and then SignInPermissions
+// (delegated), from the permission table.
 func Requested() []catalog.Permission {
-	out := make([]catalog.Permission, 0, len(ScanPermissions))
-	for _, name := range ScanPermissions {
-		p, ok := catalog.Lookup(catalog.MicrosoftGraph.AppID, name, catalog.Application)
-		if !ok {
-			p = catalog.Permission{Resource: catalog.MicrosoftGraph, Name: name, Type: catalog.Application, Summary: name + " (application)"}
+	out := make([]catalog.Permission, 0, len(ScanPermissions)+len(SignInPermissions))
+	add := func(names []string, typ catalog.PermissionType) {
+		for _, name := range names {
+			p, ok := catalog.Lookup(catalog.MicrosoftGraph.AppID, name, typ)
+			if !ok {
+				p = catalog.Permission{Resource: catalog.MicrosoftGraph, Name: name, Type: typ, Summary: name + " (" + string(typ) + ")"}
+			}
+			out = append(out, p)
 		}
-		out = append(out, p)
 	}
+	add(ScanPermissions, catalog.Application)
+	add(SignInPermissions, catalog.Delegated)
 	return out
 }
 

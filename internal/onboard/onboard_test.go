@@ -47,17 +47,27 @@ func TestRefusedRetryable(t *testing.T) {
 	}
 }
 
-// Requested describes exactly ScanPermissions, in order, from the
-// permission table: the Connect page shows it, the consent check compares
-// against the same list.
-func TestRequestedIsScanPermissions(t *testing.T) {
+// Requested describes exactly what ".default" grants on the portal app, in
+// order, from the permission table: ScanPermissions (application, what the
+// consent check compares against) and then SignInPermissions (delegated),
+// the seven Entra's consent screen lists.
+func TestRequestedIsWhatTheConsentScreenShows(t *testing.T) {
 	got := Requested()
-	if len(got) != len(ScanPermissions) {
-		t.Fatalf("Requested() = %d permissions, want %d", len(got), len(ScanPermissions))
+	type want struct{ name, typ string }
+	var wants []want
+	for _, n := range ScanPermissions {
+		wants = append(wants, want{n, "application"})
+	}
+	for _, n := range SignInPermissions {
+		wants = append(wants, want{n, "delegated"})
+	}
+	if len(got) != len(wants) || len(got) != 7 {
+		t.Fatalf("Requested() = %d permissions, want %d (2 application, 5 delegated)", len(got), len(wants))
 	}
 	for i, p := range got {
-		if p.Name != ScanPermissions[i] || p.Type != "application" || p.Resource.Name != "Microsoft Graph" || p.ID == "" || p.Summary == "" {
-			t.Errorf("Requested()[%d] = %+v, want %s, a Microsoft Graph application permission with its ID and summary", i, p, ScanPermissions[i])
+		if p.Name != wants[i].name || string(p.Type) != wants[i].typ || p.Resource.Name != "Microsoft Graph" || p.ID == "" ||
+			!strings.HasPrefix(p.Summary, p.Name+" ("+wants[i].typ+"): ") || len(p.Summary) < len(p.Name)+len(wants[i].typ)+10 {
+			t.Errorf("Requested()[%d] = %+v, want %s, a Microsoft Graph %s permission with its ID and a sentence", i, p, wants[i].name, wants[i].typ)
 		}
 	}
 }

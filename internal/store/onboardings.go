@@ -70,20 +70,73 @@ func (s *Store) PendingOnboarding(ctx context.Context, stateHash []byte) (Onboar
 	return o, nil
 }
 
+// OnboardingLookup is a consent link found by its state, in whatever state
+// the link is, with the tenant it connected if it did.
+type OnboardingLookup struct {
+	Onboarding
+	// ConnectedTenant and ConnectedTenantID name the tenant the link
+	// connected; empty when it connected none (or that tenant was removed).
+	ConnectedTenant   string `db:"connected_tenant"`
+	ConnectedTenantID string `db:"connected_tenant_id"`
+}
+
+// Open reports whether the link can still connect a tenant at now.
+func (o Onboarding) Open(now time.Time) bool {
+	return o.CompletedAt == nil && o.ExpiresAt.After(now)
+}
+
+// OnboardingByState finds the link with this state hash whether it is open,
+// closed or expired, so a callback for a link that ended can say how it
+// ended; ErrNotFound means no link of this portal has that state.
+func (s *Store) OnboardingByState(ctx context.Context, stateHash []byte) (OnboardingLookup, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT o.id, o.state_hash, o.label, o.expected_tenant, o.created_by_name, o.created_at, o.expires_at,
+			o.completed_at, o.outcome, o.outcome_detail,
+			coalesce(t.display_name, '') AS connected_tenant, coalesce(t.entra_tenant_id::text, '') AS connected_tenant_id
+		FROM tenant_onboardings o LEFT JOIN tenants t ON t.id = o.tenant_id AND o.outcome = 'connected'
+		WHERE o.state_hash = $1`, stateHash)
+	if err != nil {
+		return OnboardingLookup{}, fmt.Errorf("store: onboarding by state: %w", err)
+	}
+	o, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[OnboardingLookup])
+	if err != nil {
+		return OnboardingLookup{}, fmt.Errorf("store: onboarding by state: %w", mapErr(err))
+	}
+	return o, nil
+}
+
+// ListedOnboarding is a consent link on the Tenants page.
+type ListedOnboarding struct {
+	Onboarding
+	// SupersededBy names a connected tenant that is the one this ended link
+	// expected (by tenant ID, default domain, or as the expected tenant of
+	// a link that connected it): the link needs no follow-up any more.
+	SupersededBy string `db:"superseded_by"`
+}
+
 // ListOnboardings returns, newest first, the links still open and those
 // that ended without connecting a tenant (declined, failed, withdrawn or
 // expired) in the last 14 days, so the operator who sent one sees why.
-func (s *Store) ListOnboardings(ctx context.Context) ([]Onboarding, error) {
+func (s *Store) ListOnboardings(ctx context.Context) ([]ListedOnboarding, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+onboardingColumns+` FROM tenant_onboardings
-		WHERE (completed_at IS NULL AND expires_at > now() - interval '14 days')
-		   OR (outcome IN ('declined', 'failed') AND completed_at > now() - interval '14 days')
-		ORDER BY created_at DESC, id DESC LIMIT 100`)
+	rows, err := s.pool.Query(ctx, `SELECT o.id, o.state_hash, o.label, o.expected_tenant, o.created_by_name, o.created_at, o.expires_at,
+			o.completed_at, o.outcome, o.outcome_detail,
+			coalesce((SELECT t.display_name FROM tenants t
+				WHERE t.status = 'connected' AND o.expected_tenant <> '' AND (o.completed_at IS NOT NULL OR o.expires_at <= now())
+				  AND (t.entra_tenant_id::text = o.expected_tenant OR lower(t.default_domain) = o.expected_tenant
+				       OR EXISTS (SELECT 1 FROM tenant_onboardings c
+				                  WHERE c.tenant_id = t.id AND c.outcome = 'connected' AND c.expected_tenant = o.expected_tenant))
+				ORDER BY t.id LIMIT 1), '') AS superseded_by
+		FROM tenant_onboardings o
+		WHERE (o.completed_at IS NULL AND o.expires_at > now() - interval '14 days')
+		   OR (o.outcome IN ('declined', 'failed') AND o.completed_at > now() - interval '14 days')
+		ORDER BY o.created_at DESC, o.id DESC LIMIT 100`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list onboardings: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Onboarding])
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ListedOnboarding])
 	if err != nil {
 		return nil, fmt.Errorf("store: list onboardings: %w", err)
 	}

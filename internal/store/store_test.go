@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/appreg-portal/portal/internal/pgtest"
@@ -278,8 +279,86 @@ func TestOnboardingLinksCompleteOnce(t *testing.T) {
 		t.Errorf("PendingOnboarding(expired) = %v, want ErrNotFound", err)
 	}
 	// The operator still sees it, as expired; the connected one is on the Tenants list instead.
-	if list, _ := st.ListOnboardings(ctx); len(list) != 1 || list[0].Label != "Old" || list[0].CompletedAt != nil || list[0].ExpiresAt.After(time.Now()) {
+	if list, _ := st.ListOnboardings(ctx); len(list) != 1 || list[0].Label != "Old" || list[0].CompletedAt != nil || list[0].ExpiresAt.After(time.Now()) || list[0].SupersededBy != "" {
 		t.Errorf("ListOnboardings() = %+v, want the expired link alone", list)
+	}
+
+	// A link found by its state whatever its state: the connected one says
+	// which tenant it connected, the expired one that it is no longer open.
+	tests := []struct {
+		name       string
+		hash       []byte
+		wantID     int64
+		wantOpen   bool
+		wantTenant string
+		wantTID    string
+	}{
+		{"connected", hash, o.ID, false, "Fabrikam", tn.EntraTenantID},
+		{"expired", hash2, 0, false, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := st.OnboardingByState(ctx, tt.hash)
+			if err != nil {
+				t.Fatalf("OnboardingByState() = %v", err)
+			}
+			if tt.wantID != 0 && got.ID != tt.wantID {
+				t.Errorf("OnboardingByState().ID = %d, want %d", got.ID, tt.wantID)
+			}
+			if got.Open(time.Now()) != tt.wantOpen || got.ConnectedTenant != tt.wantTenant || got.ConnectedTenantID != tt.wantTID {
+				t.Errorf("OnboardingByState() = open %v, tenant %q %q; want %v, %q %q", got.Open(time.Now()), got.ConnectedTenant, got.ConnectedTenantID, tt.wantOpen, tt.wantTenant, tt.wantTID)
+			}
+		})
+	}
+	if _, err := st.OnboardingByState(ctx, make([]byte, 32)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("OnboardingByState(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// An ended link whose expected tenant is connected since (by its default
+// domain, its ID, or the expected tenant of the link that connected it) is
+// marked superseded; others are not.
+func TestEndedLinksSupersededByAConnectedTenant(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	link := func(n byte, label, expected string) store.Onboarding {
+		t.Helper()
+		h := make([]byte, 32)
+		h[0] = n
+		o, err := st.CreateOnboarding(ctx, store.Onboarding{StateHash: h, Label: label, ExpectedTenant: expected, ExpiresAt: time.Now().Add(time.Hour)}, store.AuditEvent{Action: "tenant.consent_link"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	const fabID = "fab41c4e-2d3b-4a5c-8e6f-7a8b9c0d1e2f"
+	byDomain := link(1, "Fabrikam declined", "fabrikam.example")
+	byID := link(2, "Fabrikam by ID", fabID)
+	byAlias := link(3, "Fabrikam alias declined", "fabrikam.com")
+	other := link(4, "Northwind declined", "northwind.example")
+	link(5, "Fabrikam waiting", "fabrikam.example")
+	for _, o := range []store.Onboarding{byDomain, byID, byAlias, other} {
+		if err := st.FailOnboarding(ctx, o.ID, "declined", "access_denied: declined", store.AuditEvent{Action: "tenant.connect.refused"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Fabrikam connects through a link that names its other domain.
+	through := link(6, "Fabrikam", "fabrikam.com")
+	if _, err := st.CompleteOnboarding(ctx, through.ID, store.Tenant{EntraTenantID: fabID, DisplayName: "Fabrikam Ltd", DefaultDomain: "fabrikam.example"}, store.AuditEvent{Action: "tenant.connect"}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := st.ListOnboardings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range list {
+		got[o.Label] = o.SupersededBy
+	}
+	want := map[string]string{"Fabrikam declined": "Fabrikam Ltd", "Fabrikam by ID": "Fabrikam Ltd", "Fabrikam alias declined": "Fabrikam Ltd",
+		"Northwind declined": "", "Fabrikam waiting": ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ListOnboardings() superseded (-want +got):\n%s", diff)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -94,8 +95,9 @@ func New(tb testing.TB, o Options) *Env {
 		DisplayName: "AppReg Portal", SignInAudience: "AzureADMultipleOrgs",
 		RedirectURIs: []string{e.Portal.URL + "/auth/callback", e.Portal.URL + "/signed-out", e.Portal.URL + "/onboarding/callback",
 			e.Portal.URL + "/registrations/callback"}, Secret: true,
-		DelegatedPermissions:   []string{"openid", "profile", "email"},
-		ApplicationPermissions: []string{"Application.Read.All", "Organization.Read.All"},
+		// As `portal setup` declares them: the consent screen of a consent link lists these.
+		DelegatedPermissions:   slices.Clone(onboard.SignInPermissions),
+		ApplicationPermissions: slices.Clone(onboard.ScanPermissions),
 		AppRoles: []entrasim.AppRole{
 			{Value: auth.AppRoleAdmin, DisplayName: "Admin"},
 			{Value: auth.AppRoleOperator, DisplayName: "Operator"},

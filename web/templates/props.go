@@ -258,10 +258,12 @@ type OnboardingRow struct {
 	By       string
 	Created  string
 	Expires  string
-	// State is "waiting", "declined", "failed", "withdrawn" or "expired";
+	// State is "waiting", "declined", "failed", "withdrawn", "expired" or
+	// "superseded" (ended, but its tenant is connected since: SupersededBy);
 	// Reason says why a link ended without connecting a tenant.
-	State  string
-	Reason string
+	State        string
+	Reason       string
+	SupersededBy string
 	// NewLinkHref starts a new link for the same customer.
 	NewLinkHref string
 }
@@ -311,6 +313,13 @@ type OnboardingResultData struct {
 	// Extra names permissions the consent granted beyond what the portal
 	// asks for: the consenting administrator can remove them at once.
 	Extra []string
+	// AlreadyConnected: the link connected Tenant before (a reload of the
+	// result page, or the link opened again).
+	AlreadyConnected bool
+	// ConsentMayBeRecorded: the callback says the administrator granted
+	// consent, so the grant may exist in their tenant although the portal
+	// connected nothing; the page says how to remove it.
+	ConsentMayBeRecorded bool
 }
 
 // ariaInvalid marks a field with an error. A field without one gets no
