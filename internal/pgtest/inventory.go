@@ -21,7 +21,8 @@ type Inventory struct {
 
 // SeedInventory writes inv into st's database and then rebuilds the
 // derived counts, as the portal does at start-up. Expiry dates spread over
-// two years before and after Now, to the second; a tenth of the
+// two years before and after Now, to the second (those still to come at
+// least an hour after Now, so none expires while a test runs); a tenth of the
 // credentials belong to enterprise applications, a seventh are
 // certificates. Each tenant has one alert contact.
 func SeedInventory(tb testing.TB, st *store.Store, inv Inventory) {
@@ -40,7 +41,7 @@ func SeedInventory(tb testing.TB, st *store.Store, inv Inventory) {
 		         'Application ' || t.id || '-' || k / 2, gen_random_uuid(), CASE WHEN k % 7 = 3 THEN 'certificate' ELSE 'password' END,
 		         'secret ' || k, 'a' || k % 10, $1::timestamptz - interval '800 days',
 		         CASE WHEN k < $2 THEN $1::timestamptz - (1 + (k * 7919 + t.id * 104729) % 730) * interval '1 day'
-		              ELSE $1::timestamptz + ((k * 7919 + t.id * 104729) % 730) * interval '1 day' END
+		              ELSE $1::timestamptz + interval '1 hour' + ((k * 7919 + t.id * 104729) % 730) * interval '1 day' END
 		           + ((k * 31 + t.id * 17) % 86400) * interval '1 second',
 		         $1::timestamptz - interval '30 days', $1::timestamptz, CASE WHEN k >= $3 THEN $1::timestamptz - interval '1 day' END
 		  FROM tenants t CROSS JOIN generate_series(0, $4 - 1) k WHERE t.status = 'connected'`, []any{inv.Now, inv.Expired, inv.Live, inv.Live + inv.Removed}},
