@@ -8,10 +8,13 @@ package alerts
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +68,7 @@ type deliveryStore interface {
 	LockAlertRun(ctx context.Context) (unlock func(), err error)
 	QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error)
 	OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]store.AlertDigest, error)
-	MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, sendErr error, at time.Time) error
+	MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, failure string, at time.Time) error
 }
 
 // Alerter runs alert runs.
@@ -130,13 +133,20 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	session := &mailSession{a: a}
 	defer session.close()
 	for _, dg := range digests {
-		sendErr := session.send(ctx, dg.Recipient, DigestSubject(dg, now), DigestBody(dg, now, a.cfg.PortalURL))
-		if err := a.store.MarkDigest(ctx, dg.Recipient, dg.LastID, MaxAttempts, sendErr, a.cfg.Now()); err != nil {
+		msg := Message{To: dg.Recipient, Subject: DigestSubject(dg, now), Text: DigestBody(dg, now, a.cfg.PortalURL),
+			HTML: DigestHTML(dg, now, a.cfg.PortalURL), MessageID: a.messageID(dg)}
+		sendErr := session.send(ctx, msg)
+		reason := Classify(sendErr)
+		if sendErr != nil {
+			// The detail (hosts, banners, addresses) is for the operator's log only; the portal stores and shows the reason.
+			a.log().Warn("alert digest not sent", "reason", string(reason), "deliveries", dg.Total, "error", sendErr)
+		}
+		if err := a.store.MarkDigest(ctx, dg.Recipient, dg.LastID, MaxAttempts, string(reason), a.cfg.Now()); err != nil {
 			return res, err
 		}
 		if sendErr != nil {
 			res.Failed += dg.Total
-			errs = append(errs, fmt.Errorf("alerts: mail to %s: %w", dg.Recipient, sendErr))
+			errs = append(errs, fmt.Errorf("alerts: digest not sent: %s", reason.Text()))
 			continue
 		}
 		res.Sent += dg.Total
@@ -167,17 +177,7 @@ func DigestBody(dg store.AlertDigest, now time.Time, portalURL string) string {
 	if more <= 0 {
 		return body
 	}
-	within := "90"
-	if !dg.LatestEnd.After(now.Add(30 * 24 * time.Hour)) {
-		within = "30"
-	}
-	link := "/?within=" + within
-	if dg.TenantID != 0 {
-		link = "/?tenant=" + strconv.FormatInt(dg.TenantID, 10) + "&within=" + within
-	}
-	if portalURL != "" {
-		link = strings.TrimRight(portalURL, "/") + link
-	}
+	link := allLink(dg, now, portalURL)
 	return fmt.Sprintf("%d client secrets and certificates need attention (%d of them expired). The %d most urgent are listed below; %d more are not: see them all at %s\n\n",
 		dg.Total, dg.Expired, len(dg.Items), more, link) + body
 }
@@ -201,7 +201,7 @@ func (a *Alerter) Remind(ctx context.Context, extra []string, subject, body stri
 }
 
 func (a *Alerter) mail(ctx context.Context, rcpt, subject, body string) error {
-	m, err := a.message(rcpt, subject, body)
+	m, err := a.message(Message{To: rcpt, Subject: subject, Text: body})
 	if err != nil {
 		return err
 	}
@@ -212,29 +212,75 @@ func (a *Alerter) mail(ctx context.Context, rcpt, subject, body string) error {
 	return c.DialAndSendWithContext(ctx, m)
 }
 
-func (a *Alerter) message(rcpt, subject, body string) (*mail.Msg, error) {
+// Message is one e-mail the portal sends.
+type Message struct {
+	To, Subject string
+	Text        string // the plain-text part, always present
+	HTML        string // the HTML alternative; none when empty
+	// MessageID without angle brackets; a random one when empty.
+	MessageID string
+}
+
+func (a *Alerter) message(msg Message) (*mail.Msg, error) {
 	m := mail.NewMsg()
 	if err := m.From(a.cfg.SMTP.From); err != nil {
+		return nil, &configError{err}
+	}
+	if err := m.To(msg.To); err != nil {
 		return nil, err
 	}
-	if err := m.To(rcpt); err != nil {
-		return nil, err
-	}
-	m.Subject(subject)
+	m.Subject(msg.Subject)
 	m.SetDate()
-	m.SetMessageID()
-	m.SetBodyString(mail.TypeTextPlain, body)
+	if msg.MessageID != "" {
+		m.SetMessageIDWithValue(msg.MessageID)
+	} else {
+		m.SetMessageID()
+	}
+	// Automated mail: no out-of-office replies back to the portal's sender.
+	m.SetBulk()
+	m.SetBodyString(mail.TypeTextPlain, msg.Text)
+	if msg.HTML != "" {
+		m.AddAlternativeString(mail.TypeTextHTML, msg.HTML)
+	}
 	return m, nil
+}
+
+// messageID is a digest's Message-ID: the same for every attempt to send
+// the same digest (a retry after an outage is recognisable as the same
+// message), different for each recipient and for each later digest. The
+// recipient is hashed so the ID does not carry the address.
+func (a *Alerter) messageID(dg store.AlertDigest) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(dg.Recipient)))
+	return fmt.Sprintf("alert-%d.%s@%s", dg.LastID, hex.EncodeToString(sum[:8]), a.mailDomain())
+}
+
+// mailDomain is the right-hand side of the portal's Message-IDs: the
+// portal's host name, or the sender's domain.
+func (a *Alerter) mailDomain() string {
+	if u, err := url.Parse(a.cfg.PortalURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	if at := strings.LastIndexByte(a.cfg.SMTP.From, '@'); at >= 0 {
+		return strings.Trim(a.cfg.SMTP.From[at+1:], "> ")
+	}
+	return "appreg-portal.invalid"
+}
+
+func (a *Alerter) log() *slog.Logger {
+	if a.cfg.Log != nil {
+		return a.cfg.Log
+	}
+	return slog.Default()
 }
 
 func (a *Alerter) client() (*mail.Client, error) {
 	host, portStr, err := net.SplitHostPort(a.cfg.SMTP.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("bad SMTP address: %w", err)
+		return nil, &configError{fmt.Errorf("bad SMTP address: %w", err)}
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return nil, fmt.Errorf("bad SMTP port: %w", err)
+		return nil, &configError{fmt.Errorf("bad SMTP port: %w", err)}
 	}
 	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(30 * time.Second)}
 	switch a.cfg.SMTP.TLS {
@@ -259,8 +305,8 @@ type mailSession struct {
 	c *mail.Client // nil until dialled, and after a failure
 }
 
-func (s *mailSession) send(ctx context.Context, rcpt, subject, body string) error {
-	m, err := s.a.message(rcpt, subject, body)
+func (s *mailSession) send(ctx context.Context, msg Message) error {
+	m, err := s.a.message(msg)
 	if err != nil {
 		return err
 	}
@@ -324,9 +370,13 @@ func Body(ds []store.AlertDelivery, now time.Time, portalURL string) string {
 		}
 		// Every name comes from a tenant's administrator: one line each, so
 		// none can add lines (or "instructions") to the mail.
-		fmt.Fprintf(&b, "- %s — %s\n  %s %q (key ID %s), application ID %s\n  %s: %s\n\n",
+		fmt.Fprintf(&b, "- %s — %s\n  %s %q (key ID %s), application ID %s\n  %s: %s\n  %s\n",
 			safetext.Line(d.TenantName), safetext.Line(d.OwnerName), kind, safetext.Line(d.DisplayName), safetext.Line(d.KeyID), safetext.Line(d.OwnerAppID),
-			status, d.EndsAt.UTC().Format("Monday 2 January 2006 15:04 UTC"))
+			status, d.EndsAt.UTC().Format("Monday 2 January 2006 15:04 UTC"), stopsWorking(d, now))
+		if link := RotateLink(portalURL, d.CredentialID); link != "" {
+			fmt.Fprintf(&b, "  Rotate it: %s\n", link)
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("Rotate each one in the portal or the Entra admin center, then enter the new value in the product that uses it.\n")
 	if portalURL != "" {

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
@@ -463,7 +464,7 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request) error {
 			th = "on expiry"
 		}
 		d.Deliveries = append(d.Deliveries, templates.DeliveryRow{When: fmtTime(x.CreatedAt), Recipient: x.Recipient, Tenant: x.TenantName,
-			Owner: x.OwnerName, Threshold: th, Status: x.Status, Error: x.LastError})
+			Owner: x.OwnerName, Threshold: th, Status: x.Status, Error: alerts.ReasonText(x.Failure)})
 	}
 	h.render(w, r, http.StatusOK, templates.AlertsPage(h.page(r, "Alerts", templates.SectionAlerts), d))
 	return nil

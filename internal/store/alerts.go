@@ -79,26 +79,30 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 
 // AlertDelivery is one alert to send, with what the e-mail says.
 type AlertDelivery struct {
-	ID            int64      `db:"id"`
-	Recipient     string     `db:"recipient"`
-	ThresholdDays int        `db:"threshold_days"`
-	Status        string     `db:"status"`
-	Attempts      int        `db:"attempts"`
-	LastError     string     `db:"last_error"`
-	CreatedAt     time.Time  `db:"created_at"`
-	SentAt        *time.Time `db:"sent_at"`
-	TenantName    string     `db:"tenant_name"`
-	OwnerName     string     `db:"owner_name"`
-	OwnerAppID    string     `db:"owner_app_id"`
-	Kind          string     `db:"kind"`
-	DisplayName   string     `db:"display_name"`
-	KeyID         string     `db:"key_id"`
-	EndsAt        time.Time  `db:"ends_at"`
+	ID            int64  `db:"id"`
+	Recipient     string `db:"recipient"`
+	ThresholdDays int    `db:"threshold_days"`
+	Status        string `db:"status"`
+	Attempts      int    `db:"attempts"`
+	// Failure is the classified reason the latest attempt failed
+	// (alerts.Reason); the error text is logged, never stored.
+	Failure      string     `db:"failure"`
+	CreatedAt    time.Time  `db:"created_at"`
+	SentAt       *time.Time `db:"sent_at"`
+	CredentialID int64      `db:"credential_id"`
+	TenantID     int64      `db:"tenant_id"`
+	TenantName   string     `db:"tenant_name"`
+	OwnerName    string     `db:"owner_name"`
+	OwnerAppID   string     `db:"owner_app_id"`
+	Kind         string     `db:"kind"`
+	DisplayName  string     `db:"display_name"`
+	KeyID        string     `db:"key_id"`
+	EndsAt       time.Time  `db:"ends_at"`
 }
 
 const deliverySelect = `
-	SELECT a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.last_error, a.created_at, a.sent_at,
-	       t.display_name AS tenant_name, c.owner_name, c.owner_app_id, c.kind, c.display_name, c.key_id::text, c.ends_at
+	SELECT a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.failure, a.created_at, a.sent_at,
+	       c.id AS credential_id, c.tenant_id, t.display_name AS tenant_name, c.owner_name, c.owner_app_id, c.kind, c.display_name, c.key_id::text, c.ends_at
 	FROM alert_deliveries a JOIN credentials c ON c.id = a.credential_id JOIN tenants t ON t.id = c.tenant_id`
 
 // OpenDeliveries returns deliveries not sent yet with fewer than
@@ -151,8 +155,8 @@ func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now tim
 		    WHERE a.status <> 'sent' AND a.attempts < $1
 		    WINDOW r AS (PARTITION BY a.recipient))
 		SELECT o.total, o.expired, o.last_id, CASE WHEN o.min_tenant = o.max_tenant THEN o.min_tenant ELSE 0 END, o.latest_end,
-		       a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.last_error, a.created_at, a.sent_at,
-		       t.display_name, c.owner_name, c.owner_app_id, c.kind, c.display_name, c.key_id::text, c.ends_at
+		       a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.failure, a.created_at, a.sent_at,
+		       c.id, c.tenant_id, t.display_name, c.owner_name, c.owner_app_id, c.kind, c.display_name, c.key_id::text, c.ends_at
 		FROM open o JOIN alert_deliveries a ON a.id = o.id JOIN credentials c ON c.id = a.credential_id JOIN tenants t ON t.id = c.tenant_id
 		WHERE o.rank <= $2
 		ORDER BY o.recipient, o.rank`, maxAttempts, bound, now)
@@ -163,8 +167,8 @@ func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now tim
 	var dg AlertDigest
 	var d AlertDelivery
 	_, err = pgx.ForEachRow(rows, []any{&dg.Total, &dg.Expired, &dg.LastID, &dg.TenantID, &dg.LatestEnd,
-		&d.ID, &d.Recipient, &d.ThresholdDays, &d.Status, &d.Attempts, &d.LastError, &d.CreatedAt, &d.SentAt,
-		&d.TenantName, &d.OwnerName, &d.OwnerAppID, &d.Kind, &d.DisplayName, &d.KeyID, &d.EndsAt}, func() error {
+		&d.ID, &d.Recipient, &d.ThresholdDays, &d.Status, &d.Attempts, &d.Failure, &d.CreatedAt, &d.SentAt,
+		&d.CredentialID, &d.TenantID, &d.TenantName, &d.OwnerName, &d.OwnerAppID, &d.Kind, &d.DisplayName, &d.KeyID, &d.EndsAt}, func() error {
 		if len(out) == 0 || out[len(out)-1].Recipient != d.Recipient {
 			dg.Recipient, dg.Items = d.Recipient, nil
 			out = append(out, dg)
@@ -181,17 +185,19 @@ func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now tim
 
 // MarkDigest records the outcome of sending one recipient's digest: every
 // open delivery of the recipient up to lastID, listed or summarised.
-func (s *Store) MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, sendErr error, at time.Time) error {
+// failure is the classified reason it failed ("" when it was sent); the
+// error text stays out of the database.
+func (s *Store) MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, failure string, at time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout) // a portal-wide recipient's digest covers every due credential
 	defer cancel()
 	var err error
 	const open = `recipient = $1 AND id <= $2 AND status <> 'sent' AND attempts < $3`
-	if sendErr == nil {
-		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', attempts = attempts + 1, last_error = '', sent_at = $4
+	if failure == "" {
+		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', attempts = attempts + 1, failure = '', sent_at = $4
 			WHERE `+open, recipient, lastID, maxAttempts, at)
 	} else {
-		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, last_error = $4
-			WHERE `+open, recipient, lastID, maxAttempts, trunc.String(sendErr.Error(), 500))
+		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, failure = $4
+			WHERE `+open, recipient, lastID, maxAttempts, trunc.String(failure, 40))
 	}
 	if err != nil {
 		return fmt.Errorf("store: mark digest: %w", err)
@@ -212,24 +218,6 @@ func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]AlertDeliver
 		return nil, fmt.Errorf("store: recent deliveries: %w", err)
 	}
 	return out, nil
-}
-
-// MarkDeliveries records the outcome of one sending attempt.
-func (s *Store) MarkDeliveries(ctx context.Context, ids []int64, sendErr error, at time.Time) error {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	var err error
-	if sendErr == nil {
-		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', attempts = attempts + 1, last_error = '', sent_at = $2
-			WHERE id = ANY($1)`, ids, at)
-	} else {
-		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, last_error = $2
-			WHERE id = ANY($1)`, ids, trunc.String(sendErr.Error(), 500))
-	}
-	if err != nil {
-		return fmt.Errorf("store: mark deliveries: %w", err)
-	}
-	return nil
 }
 
 // DeliveryCounts counts alert deliveries by status.

@@ -389,7 +389,7 @@ type DeliveryRow struct {
 	Owner     string
 	Threshold string
 	Status    string
-	Error     string
+	Error     string // the classified reason in words, never the raw error
 }
 
 func deliveryState(status string) string {
