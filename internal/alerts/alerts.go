@@ -66,6 +66,7 @@ var ErrRunBusy = store.ErrAlertRunBusy
 
 type deliveryStore interface {
 	LockAlertRun(ctx context.Context) (unlock func(), err error)
+	PrepareAlertRun(ctx context.Context, now time.Time) (store.AlertRunPrep, error)
 	QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error)
 	OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]store.AlertDigest, error)
 	MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, failure string, at time.Time) error
@@ -103,6 +104,9 @@ func (a *Alerter) Thresholds() []int { return a.cfg.Thresholds }
 type RunResult struct {
 	Queued, Sent, Failed int // deliveries
 	Mails                int // digests sent
+	// Resolved deliveries were about a credential since removed or
+	// rotated; Held ones wait for a snooze or an exclusion to end.
+	Resolved, Held int
 }
 
 // Run queues what came due and sends every open delivery, one digest per
@@ -120,6 +124,11 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	}
 	defer unlock()
 	now := a.cfg.Now()
+	prep, err := a.store.PrepareAlertRun(ctx, now)
+	if err != nil {
+		return res, err
+	}
+	res.Resolved, res.Held = prep.Resolved, prep.Held
 	n, err := a.store.QueueDueAlerts(ctx, now, a.cfg.Thresholds, a.cfg.Recipients)
 	if err != nil {
 		return res, err

@@ -54,7 +54,9 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 	// A background run, not a page: the first run over a large inventory queues a delivery per due credential and recipient.
 	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, `
+	var queued int
+	err := s.pool.QueryRow(ctx, `
+		WITH ins AS (
 		INSERT INTO alert_deliveries (credential_id, threshold_days, recipient)
 		SELECT c.id, d.threshold, r.recipient
 		FROM credentials c
@@ -68,13 +70,25 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		  -- A secret being rotated (its successor added and shown) needs the admin's confirmation, not an alert.
 		  AND NOT EXISTS (SELECT 1 FROM rotations ro WHERE ro.tenant_id = tn.entra_tenant_id AND lower(ro.old_key_id) = lower(c.key_id::text)
 		                  AND ro.state IN ('overlap', 'removing', 'done'))
+		  -- Rotated outside the portal (a newer credential on the same app), or silenced: nothing to say now.
+		  AND NOT `+supersededSQL+`
+		  AND NOT `+silencedSQL("$1::timestamptz")+`
 		  -- Skip what is queued already by the unique index, rather than re-inserting it each run to conflict.
 		  AND NOT EXISTS (SELECT 1 FROM alert_deliveries a WHERE a.credential_id = c.id AND a.threshold_days = d.threshold AND a.recipient = r.recipient)
-		ON CONFLICT (credential_id, threshold_days, recipient) DO NOTHING`, now, thresholds, recipients)
+		ON CONFLICT (credential_id, threshold_days, recipient) DO NOTHING
+		RETURNING credential_id, threshold_days, recipient),
+		-- A more urgent alert replaces a less urgent one not sent yet (held through a snooze, or failing): one item per credential.
+		replaced AS (
+		    UPDATE alert_deliveries a SET status = 'resolved' FROM ins
+		    WHERE a.credential_id = ins.credential_id AND a.recipient = ins.recipient AND a.threshold_days > ins.threshold_days
+		      AND a.status IN ('pending', 'failed', 'held')
+		    RETURNING a.id)
+		-- Postgres runs every data-modifying CTE, referenced or not.
+		SELECT count(*) FROM ins`, now, thresholds, recipients).Scan(&queued)
 	if err != nil {
 		return 0, fmt.Errorf("store: queue due alerts: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return queued, nil
 }
 
 // AlertDelivery is one alert to send, with what the e-mail says.
@@ -110,7 +124,7 @@ const deliverySelect = `
 func (s *Store) OpenDeliveries(ctx context.Context, maxAttempts int) ([]AlertDelivery, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, deliverySelect+` WHERE a.status <> 'sent' AND a.attempts < $1 ORDER BY a.recipient, c.ends_at, a.id`, maxAttempts)
+	rows, err := s.pool.Query(ctx, deliverySelect+` WHERE a.status IN ('pending', 'failed') AND a.attempts < $1 ORDER BY a.recipient, c.ends_at, a.id`, maxAttempts)
 	if err != nil {
 		return nil, fmt.Errorf("store: open deliveries: %w", err)
 	}
@@ -152,7 +166,7 @@ func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now tim
 		           count(*) OVER r AS total, count(*) FILTER (WHERE c.ends_at <= $3) OVER r AS expired, max(a.id) OVER r AS last_id,
 		           min(c.tenant_id) OVER r AS min_tenant, max(c.tenant_id) OVER r AS max_tenant, max(c.ends_at) OVER r AS latest_end
 		    FROM alert_deliveries a JOIN credentials c ON c.id = a.credential_id
-		    WHERE a.status <> 'sent' AND a.attempts < $1
+		    WHERE a.status IN ('pending', 'failed') AND a.attempts < $1
 		    WINDOW r AS (PARTITION BY a.recipient))
 		SELECT o.total, o.expired, o.last_id, CASE WHEN o.min_tenant = o.max_tenant THEN o.min_tenant ELSE 0 END, o.latest_end,
 		       a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.failure, a.created_at, a.sent_at,
@@ -191,7 +205,7 @@ func (s *Store) MarkDigest(ctx context.Context, recipient string, lastID int64, 
 	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout) // a portal-wide recipient's digest covers every due credential
 	defer cancel()
 	var err error
-	const open = `recipient = $1 AND id <= $2 AND status <> 'sent' AND attempts < $3`
+	const open = `recipient = $1 AND id <= $2 AND status IN ('pending', 'failed') AND attempts < $3`
 	if failure == "" {
 		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', attempts = attempts + 1, failure = '', sent_at = $4
 			WHERE `+open, recipient, lastID, maxAttempts, at)
