@@ -50,21 +50,31 @@ var eventWords = map[string]string{
 // registration and hand-off when the portal made its app, and its history
 // (GET /credentials/{id}).
 func (h *Handler) credentialPage(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {
 		return errNotFound()
 	}
-	c, err := h.details.CredentialByID(ctx, id)
+	d, title, err := h.credentialData(r, id)
 	if err != nil {
 		return err
+	}
+	h.render(w, r, http.StatusOK, templates.CredentialPage(h.page(r, title, templates.SectionDashboard), d))
+	return nil
+}
+
+// credentialData is what the credential's page shows, and its title.
+func (h *Handler) credentialData(r *http.Request, id int64) (templates.CredentialDetailData, string, error) {
+	ctx := r.Context()
+	c, err := h.details.CredentialByID(ctx, id)
+	if err != nil {
+		return templates.CredentialDetailData{}, "", err
 	}
 	now := h.now()
 	operator := auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
 	open := map[string]store.Rotation{}
 	if operator {
 		if open, err = h.details.OpenRotations(ctx); err != nil {
-			return err
+			return templates.CredentialDetailData{}, "", err
 		}
 	}
 	row := credentialRow(c.Credential, now)
@@ -87,12 +97,12 @@ func (h *Handler) credentialPage(w http.ResponseWriter, r *http.Request) error {
 		case errors.Is(err, store.ErrNotFound):
 			d.CanAdopt = operator && c.RemovedAt == nil
 		default:
-			return err
+			return templates.CredentialDetailData{}, "", err
 		}
 	}
 	events, err := h.details.CredentialHistory(ctx, c.EntraTenantID, c.KeyID, 50)
 	if err != nil {
-		return err
+		return templates.CredentialDetailData{}, "", err
 	}
 	for _, e := range events {
 		what := eventWords[e.Action]
@@ -107,8 +117,10 @@ func (h *Handler) credentialPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.History = append(d.History, templates.CredentialEvent{When: fmtTime(e.OccurredAt), Who: e.ActorName, What: what, Failed: e.Outcome != store.OutcomeSuccess})
 	}
-	h.render(w, r, http.StatusOK, templates.CredentialPage(h.page(r, c.OwnerName+" · "+row.Kind, templates.SectionDashboard), d))
-	return nil
+	if d.Alerts, err = h.credentialAlerts(ctx, c.Credential, operator); err != nil {
+		return templates.CredentialDetailData{}, "", err
+	}
+	return d, c.OwnerName + " · " + row.Kind, nil
 }
 
 // credentialRegistration is the registration a credential's app came from,

@@ -46,6 +46,7 @@ type Handler struct {
 	rotations     rotationStore
 	adopts        adoptStore
 	details       credentialDetailStore
+	silences      silenceStore
 	wizard        Wizard
 
 	alertSettings AlertSettings
@@ -115,6 +116,7 @@ func New(d Deps) *Handler {
 		h.credentials = d.Store
 		h.scans = d.Store
 		h.deliveries = d.Store
+		h.silences = d.Store
 		h.tenantAdmin = d.Store
 		h.registrations = d.Store
 		h.shares = d.Store

@@ -72,6 +72,11 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/tenants/{id}/scan", h.wrap(h.scanTenant))
 				r.Post("/tenants/links/{id}/withdraw", h.wrap(h.withdrawLink))
 				r.Post("/tenants/{id}/contacts", h.wrap(h.setContacts))
+				// Quiet alerts: a tenant, an application or a credential; who and why are audited.
+				r.Post("/tenants/{id}/alerts/exclude", h.wrap(h.excludeTenant))
+				r.Post("/tenants/{id}/alerts/include", h.wrap(h.includeTenant))
+				r.Post("/credentials/{id}/alerts", h.wrap(h.silenceCredential))
+				r.Post("/credentials/{id}/alerts/{silence}/lift", h.wrap(h.liftCredentialSilence))
 				r.Get("/catalogue/new", h.wrap(h.newBlueprintForm))
 				r.Post("/catalogue", h.wrap(h.createBlueprint))
 				r.Post("/catalogue/{id}/delete", h.wrap(h.deleteBlueprint))

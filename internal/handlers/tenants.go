@@ -73,6 +73,10 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 	if err != nil {
 		return templates.TenantsData{}, err
 	}
+	excluded, err := h.silences.TenantExclusions(r.Context())
+	if err != nil {
+		return templates.TenantsData{}, err
+	}
 	d := templates.TenantsData{CanConnect: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator)}
 	for _, t := range tenants {
 		row := templates.TenantRow{ID: strconv.FormatInt(t.ID, 10), Name: t.DisplayName, TenantID: t.EntraTenantID, Domain: t.DefaultDomain,
@@ -82,6 +86,9 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 		}
 		if t.ScanProblems != "" {
 			row.ScanProblems = strings.Split(t.ScanProblems, "\n")
+		}
+		if sl, ok := excluded[t.ID]; ok {
+			row.Excluded = silenceSentence(sl, h.now())
 		}
 		d.Tenants = append(d.Tenants, row)
 	}

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Alert silence scopes and kinds (alert_silences).
@@ -77,6 +79,10 @@ func (s *Store) SetAlertSilence(ctx context.Context, sl AlertSilence, audit Audi
 		}
 		return recordAudit(ctx, tx, audit)
 	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" { // the tenant or credential is gone
+		return AlertSilence{}, fmt.Errorf("store: set alert silence: %w", ErrNotFound)
+	}
 	if err != nil {
 		return AlertSilence{}, fmt.Errorf("store: set alert silence: %w", mapErr(err))
 	}

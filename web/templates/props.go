@@ -245,6 +245,9 @@ type TenantRow struct {
 	// found wrong, while the rest of the scan stands.
 	ScanProblems []string
 	Contacts     []string // who gets this tenant's alerts
+	// Excluded says who excluded the tenant from alerts, when and why; ""
+	// while its alerts go out.
+	Excluded string
 	// Errors and ContactsInput re-show a refused contacts form.
 	Errors        FieldErrors
 	ContactsInput string
