@@ -67,6 +67,7 @@ var ErrRunBusy = store.ErrAlertRunBusy
 type deliveryStore interface {
 	LockAlertRun(ctx context.Context) (unlock func(), err error)
 	PrepareAlertRun(ctx context.Context, now time.Time) (store.AlertRunPrep, error)
+	AlertPolicy(ctx context.Context, tenantID int64) (store.AlertPolicy, error)
 	QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error)
 	OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]store.AlertDigest, error)
 	MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, failure string, at time.Time) error
@@ -100,6 +101,23 @@ func (a *Alerter) Enabled() bool { return a.cfg.SMTP.Addr != "" }
 // none were configured).
 func (a *Alerter) Thresholds() []int { return a.cfg.Thresholds }
 
+// PortalPolicy is the portal-wide thresholds and recipients: what admins
+// set in the portal, or else the environment's.
+func (a *Alerter) PortalPolicy(ctx context.Context) (thresholds []int, recipients []string, err error) {
+	p, err := a.store.AlertPolicy(ctx, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	thresholds, recipients = a.cfg.Thresholds, a.cfg.Recipients
+	if p.Thresholds != nil {
+		thresholds = p.Thresholds
+	}
+	if p.Recipients != nil {
+		recipients = p.Recipients
+	}
+	return thresholds, recipients, nil
+}
+
 // RunResult says what one run did.
 type RunResult struct {
 	Queued, Sent, Failed int // deliveries
@@ -129,7 +147,11 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 		return res, err
 	}
 	res.Resolved, res.Held = prep.Resolved, prep.Held
-	n, err := a.store.QueueDueAlerts(ctx, now, a.cfg.Thresholds, a.cfg.Recipients)
+	thresholds, recipients, err := a.PortalPolicy(ctx)
+	if err != nil {
+		return res, err
+	}
+	n, err := a.store.QueueDueAlerts(ctx, now, thresholds, recipients)
 	if err != nil {
 		return res, err
 	}

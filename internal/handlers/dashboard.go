@@ -452,23 +452,16 @@ type deliveryLister interface {
 }
 
 func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request) error {
-	ds, err := h.deliveries.RecentDeliveries(r.Context(), 100)
+	d, err := h.alertsData(r)
 	if err != nil {
 		return err
-	}
-	d := templates.AlertsData{Enabled: h.alertSettings.Enabled, From: h.alertSettings.From, Recipients: h.alertSettings.Recipients,
-		Thresholds: thresholdsText(h.alertSettings.Thresholds)}
-	for _, x := range ds {
-		th := strconv.Itoa(x.ThresholdDays) + " days before"
-		if x.ThresholdDays == 0 {
-			th = "on expiry"
-		}
-		d.Deliveries = append(d.Deliveries, templates.DeliveryRow{When: fmtTime(x.CreatedAt), Recipient: x.Recipient, Tenant: x.TenantName,
-			Owner: x.OwnerName, Threshold: th, Status: x.Status, Error: alerts.ReasonText(x.Failure)})
 	}
 	h.render(w, r, http.StatusOK, templates.AlertsPage(h.page(r, "Alerts", templates.SectionAlerts), d))
 	return nil
 }
+
+// alertReasonText is a delivery's stored failure reason in words.
+func alertReasonText(reason string) string { return alerts.ReasonText(reason) }
 
 // thresholdsText says "60, 30 and 7 days before expiry, and on expiry".
 func thresholdsText(ts []int) string {

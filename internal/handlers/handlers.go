@@ -47,6 +47,7 @@ type Handler struct {
 	adopts        adoptStore
 	details       credentialDetailStore
 	silences      silenceStore
+	policies      policyStore
 	wizard        Wizard
 
 	alertSettings AlertSettings
@@ -117,6 +118,7 @@ func New(d Deps) *Handler {
 		h.scans = d.Store
 		h.deliveries = d.Store
 		h.silences = d.Store
+		h.policies = d.Store
 		h.tenantAdmin = d.Store
 		h.registrations = d.Store
 		h.shares = d.Store

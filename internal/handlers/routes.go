@@ -75,6 +75,7 @@ func (h *Handler) Routes() http.Handler {
 				// Quiet alerts: a tenant, an application or a credential; who and why are audited.
 				r.Post("/tenants/{id}/alerts/exclude", h.wrap(h.excludeTenant))
 				r.Post("/tenants/{id}/alerts/include", h.wrap(h.includeTenant))
+				r.Post("/tenants/{id}/alerts/policy", h.wrap(h.setTenantAlertPolicy))
 				r.Post("/credentials/{id}/alerts", h.wrap(h.silenceCredential))
 				r.Post("/credentials/{id}/alerts/{silence}/lift", h.wrap(h.liftCredentialSilence))
 				r.Get("/catalogue/new", h.wrap(h.newBlueprintForm))
@@ -114,6 +115,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Get("/admin/sessions", h.wrap(h.sessionsPage))
 				r.Post("/admin/sessions/{id}/end", h.wrap(h.endSession))
 				r.Get("/admin/users", h.wrap(h.usersPage))
+				r.Post("/admin/alert-policy", h.wrap(h.setPortalAlertPolicy))
 			})
 		})
 	})

@@ -44,7 +44,9 @@ func (s *Store) LockAlertRun(ctx context.Context) (unlock func(), err error) {
 }
 
 // QueueDueAlerts creates the deliveries that are due at `now`, for the
-// portal-wide recipients and the credential's tenant contacts. For each live
+// portal-wide recipients (or the tenant's own, where its policy sets them)
+// and the credential's tenant contacts, at the portal-wide thresholds (or
+// the tenant's own). For each live
 // credential only the most urgent threshold it has reached counts (a secret
 // first seen 5 days before expiry gets the 7-day alert, not also the 60-,
 // 30- and 14-day ones); 0 means "has expired". Existing rows are left alone,
@@ -61,12 +63,14 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		SELECT c.id, d.threshold, r.recipient
 		FROM credentials c
 		JOIN tenants tn ON tn.id = c.tenant_id AND tn.status = 'connected'
-		CROSS JOIN LATERAL (SELECT min(t) AS threshold FROM unnest($2::int[]) AS t
+		-- A tenant's own thresholds and recipients, where set, replace the portal-wide ones; its contacts always get its alerts.
+		LEFT JOIN alert_policies p ON p.tenant_id = tn.id
+		CROSS JOIN LATERAL (SELECT min(t) AS threshold FROM unnest(coalesce(p.thresholds, $2::int[])) AS t
 		                    WHERE c.ends_at <= $1::timestamptz + make_interval(days => t)) d
-		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient FROM unnest($3::text[] || tn.contacts) AS x) r
+		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient FROM unnest(coalesce(p.recipients, $3::text[]) || tn.contacts) AS x) r
 		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL
-		  -- Only what ends within the largest threshold: a range of the live ends_at index, not every credential.
-		  AND c.ends_at <= $1::timestamptz + make_interval(days => (SELECT max(t) FROM unnest($2::int[]) AS t))
+		  -- Only what ends within the largest threshold of any policy: a range of the live ends_at index, not every credential.
+		  AND c.ends_at <= $1::timestamptz + make_interval(days => (SELECT max(t) FROM (SELECT unnest($2::int[]) UNION ALL SELECT unnest(thresholds) FROM alert_policies WHERE tenant_id IS NOT NULL) x(t)))
 		  -- A secret being rotated (its successor added and shown) needs the admin's confirmation, not an alert.
 		  AND NOT EXISTS (SELECT 1 FROM rotations ro WHERE ro.tenant_id = tn.entra_tenant_id AND lower(ro.old_key_id) = lower(c.key_id::text)
 		                  AND ro.state IN ('overlap', 'removing', 'done'))

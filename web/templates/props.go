@@ -248,6 +248,10 @@ type TenantRow struct {
 	// Excluded says who excluded the tenant from alerts, when and why; ""
 	// while its alerts go out.
 	Excluded string
+	// Policy says the tenant's own thresholds and recipients in words; ""
+	// when it follows the portal-wide policy. The inputs fill its form.
+	Policy                           string
+	ThresholdsInput, RecipientsInput string
 	// Errors and ContactsInput re-show a refused contacts form.
 	Errors        FieldErrors
 	ContactsInput string
@@ -382,6 +386,14 @@ type AlertsData struct {
 	Thresholds string // "60, 30, 14, 7 and 1 days before, and on expiry"
 	From       string
 	Deliveries []DeliveryRow
+	// PolicySource says where the portal-wide policy comes from: the
+	// environment, or an admin in the portal (who, when).
+	PolicySource string
+	// CanEdit shows admins the policy form, filled with ThresholdsInput
+	// and RecipientsInput; Errors re-show a refused form.
+	CanEdit                          bool
+	ThresholdsInput, RecipientsInput string
+	Errors                           FieldErrors
 }
 
 // DeliveryRow is one alert e-mail delivery.
