@@ -3,8 +3,8 @@ package handlers
 import (
 	"context"
 	"fmt"
-	netmail "net/mail"
 	"net/http"
+	netmail "net/mail"
 	"slices"
 	"strconv"
 	"strings"
