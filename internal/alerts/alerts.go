@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/appreg-portal/portal/internal/safetext"
+	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -58,6 +60,11 @@ type Config struct {
 	DigestLimit int
 	Log         *slog.Logger
 	Now         func() time.Time
+	// Sealer opens the webhook channels' URLs and secrets; without it
+	// there are no channels.
+	Sealer *seal.Sealer
+	// HTTPClient posts to webhooks; default: 20 s timeout, no redirects.
+	HTTPClient *http.Client
 }
 
 // ErrRunBusy means another alert run (in this replica or another) is under
@@ -68,7 +75,10 @@ type deliveryStore interface {
 	LockAlertRun(ctx context.Context) (unlock func(), err error)
 	PrepareAlertRun(ctx context.Context, now time.Time) (store.AlertRunPrep, error)
 	AlertPolicy(ctx context.Context, tenantID int64) (store.AlertPolicy, error)
-	QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error)
+	QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string, mail bool) (int, error)
+	CreateAlertChannel(ctx context.Context, ch store.AlertChannel, seal func(id int64) (url, secret []byte), audit store.AuditEvent) (store.AlertChannel, error)
+	AlertChannels(ctx context.Context) ([]store.AlertChannel, error)
+	AlertChannel(ctx context.Context, id int64) (store.AlertChannel, error)
 	OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]store.AlertDigest, error)
 	MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, failure string, at time.Time) error
 }
@@ -93,9 +103,12 @@ func New(cfg Config, st deliveryStore) *Alerter {
 	return &Alerter{cfg: cfg, store: st}
 }
 
-// Enabled reports whether alerts can go out: a mail server is configured.
-// Recipients are the portal-wide list plus each tenant's contacts.
-func (a *Alerter) Enabled() bool { return a.cfg.SMTP.Addr != "" }
+// Enabled reports whether alerts can go out: a mail server is configured,
+// or channels can be (a seal key is). Recipients are the portal-wide list
+// plus each tenant's contacts, and the webhook channels.
+func (a *Alerter) Enabled() bool { return a.mailEnabled() || a.cfg.Sealer != nil }
+
+func (a *Alerter) mailEnabled() bool { return a.cfg.SMTP.Addr != "" }
 
 // Thresholds are the days before expiry alerts go out (the defaults when
 // none were configured).
@@ -151,7 +164,7 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	if err != nil {
 		return res, err
 	}
-	n, err := a.store.QueueDueAlerts(ctx, now, thresholds, recipients)
+	n, err := a.store.QueueDueAlerts(ctx, now, thresholds, recipients, a.mailEnabled())
 	if err != nil {
 		return res, err
 	}
@@ -160,17 +173,33 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	if err != nil {
 		return res, err
 	}
+	var channels map[string]store.AlertChannel
+	if a.cfg.Sealer != nil {
+		all, err := a.store.AlertChannels(ctx)
+		if err != nil {
+			return res, err
+		}
+		channels = make(map[string]store.AlertChannel, len(all))
+		for _, ch := range all {
+			channels[strconv.FormatInt(ch.ID, 10)] = ch
+		}
+	}
 	var errs []error
 	session := &mailSession{a: a}
 	defer session.close()
 	for _, dg := range digests {
-		msg := Message{To: dg.Recipient, Subject: DigestSubject(dg, now), Text: DigestBody(dg, now, a.cfg.PortalURL),
-			HTML: DigestHTML(dg, now, a.cfg.PortalURL), MessageID: a.messageID(dg)}
-		sendErr := session.send(ctx, msg)
+		var sendErr error
+		if id, ok := strings.CutPrefix(dg.Recipient, "channel:"); ok {
+			sendErr = a.sendToChannel(ctx, channels, id, dg, now)
+		} else {
+			msg := Message{To: dg.Recipient, Subject: DigestSubject(dg, now), Text: DigestBody(dg, now, a.cfg.PortalURL),
+				HTML: DigestHTML(dg, now, a.cfg.PortalURL), MessageID: a.messageID(dg)}
+			sendErr = session.send(ctx, msg)
+		}
 		reason := Classify(sendErr)
 		if sendErr != nil {
 			// The detail (hosts, banners, addresses) is for the operator's log only; the portal stores and shows the reason.
-			a.log().Warn("alert digest not sent", "reason", string(reason), "deliveries", dg.Total, "error", sendErr)
+			a.log().Warn("alert digest not sent", "reason", string(reason), "deliveries", dg.Total, "last_delivery", dg.LastID, "error", sendErr)
 		}
 		if err := a.store.MarkDigest(ctx, dg.Recipient, dg.LastID, MaxAttempts, string(reason), a.cfg.Now()); err != nil {
 			return res, err
@@ -184,6 +213,19 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 		res.Mails++
 	}
 	return res, errors.Join(errs...)
+}
+
+// sendToChannel posts a digest to the channel with the given ID.
+func (a *Alerter) sendToChannel(ctx context.Context, channels map[string]store.AlertChannel, id string, dg store.AlertDigest, now time.Time) error {
+	if a.cfg.Sealer == nil {
+		return ErrNoSealKey
+	}
+	ch, ok := channels[id]
+	if !ok {
+		// Removed while this run was under way: removing resolves its deliveries.
+		return &configError{errors.New("channel removed")}
+	}
+	return a.sendChannel(ctx, ch, dg, now, a.messageID(dg))
 }
 
 // DigestSubject is Subject for a digest, counting every credential in it,

@@ -31,6 +31,13 @@ const (
 	ReasonServerBusy        Reason = "server-busy"
 	ReasonConnectionDropped Reason = "connection-dropped"
 	ReasonOther             Reason = "other"
+
+	ReasonWebhookUnreachable Reason = "webhook-unreachable"
+	ReasonWebhookGone        Reason = "webhook-gone"
+	ReasonWebhookDenied      Reason = "webhook-denied"
+	ReasonWebhookBusy        Reason = "webhook-busy"
+	ReasonWebhookRefused     Reason = "webhook-refused"
+	ReasonNoSealKey          Reason = "no-seal-key"
 )
 
 // Text says what the reason means and what to check, in plain words.
@@ -59,7 +66,19 @@ func (r Reason) Text() string {
 	case ReasonServerBusy:
 		return "The mail server is busy or temporarily unavailable; the portal tries again."
 	case ReasonConnectionDropped:
-		return "The connection to the mail server broke off while sending."
+		return "The connection broke off while sending."
+	case ReasonWebhookUnreachable:
+		return "The webhook's server could not be reached (check the address, DNS and the firewall)."
+	case ReasonWebhookGone:
+		return "The webhook no longer exists (HTTP 404 or 410): make a new one and replace the channel."
+	case ReasonWebhookDenied:
+		return "The webhook refused the portal (HTTP 401 or 403): its key may have been reset."
+	case ReasonWebhookBusy:
+		return "The webhook's server is busy or failing (HTTP 429 or 5xx); the portal tries again."
+	case ReasonWebhookRefused:
+		return "The webhook refused the message (HTTP 4xx): check that the channel's kind matches the webhook."
+	case ReasonNoSealKey:
+		return "Channels need PORTAL_SEAL_KEY: their addresses are kept encrypted."
 	}
 	return "Sending failed for a reason the portal does not recognise; the portal's log has the details."
 }
@@ -72,6 +91,13 @@ func ReasonText(stored string) string { return Reason(stored).Text() }
 func Classify(err error) Reason {
 	if err == nil {
 		return ReasonNone
+	}
+	if errors.Is(err, ErrNoSealKey) {
+		return ReasonNoSealKey
+	}
+	var we *webhookError
+	if errors.As(err, &we) {
+		return webhookReason(we)
 	}
 	var cfgErr *configError
 	if errors.As(err, &cfgErr) {

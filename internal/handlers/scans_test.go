@@ -192,7 +192,7 @@ func TestAlertsPage(t *testing.T) {
 	_, err = on.Store.RecordScan(ctx, tn.ID, []store.Credential{{OwnerKind: "application", OwnerObjectID: "0a0a0a0a-0000-4000-8000-000000000001",
 		OwnerAppID: "app-1", OwnerName: "AFAS Profit", KeyID: "c0000000-0000-4000-8000-000000000001", Kind: "password", EndsAt: now.Add(48 * time.Hour)}}, now)
 	must(t, err)
-	_, err = on.Store.QueueDueAlerts(ctx, now, []int{7}, []string{"ops@contoso.example"})
+	_, err = on.Store.QueueDueAlerts(ctx, now, []int{7}, []string{"ops@contoso.example"}, true)
 	must(t, err)
 	dgs, err := on.Store.OpenDigests(ctx, 5, 50, now)
 	must(t, err)

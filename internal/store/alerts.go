@@ -52,7 +52,9 @@ func (s *Store) LockAlertRun(ctx context.Context) (unlock func(), err error) {
 // 30- and 14-day ones); 0 means "has expired". Existing rows are left alone,
 // so an alert is never queued twice, and a run after downtime still queues
 // what came due meanwhile. It returns how many deliveries it added.
-func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error) {
+//
+// mail false (no mail server) queues for the webhook channels only.
+func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string, mail bool) (int, error) {
 	// A background run, not a page: the first run over a large inventory queues a delivery per due credential and recipient.
 	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
 	defer cancel()
@@ -67,7 +69,10 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		LEFT JOIN alert_policies p ON p.tenant_id = tn.id
 		CROSS JOIN LATERAL (SELECT min(t) AS threshold FROM unnest(coalesce(p.thresholds, $2::int[])) AS t
 		                    WHERE c.ends_at <= $1::timestamptz + make_interval(days => t)) d
-		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient FROM unnest(coalesce(p.recipients, $3::text[]) || tn.contacts) AS x) r
+		-- Webhook channels, portal-wide and the tenant's, are recipients too ("channel:<id>"), queued and deduplicated like addresses.
+		LEFT JOIN LATERAL (SELECT array_agg('channel:' || ch.id) AS keys FROM alert_channels ch WHERE ch.tenant_id IS NULL OR ch.tenant_id = tn.id) chs ON true
+		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient
+		                    FROM unnest(CASE WHEN $4 THEN coalesce(p.recipients, $3::text[]) || tn.contacts ELSE '{}'::text[] END || coalesce(chs.keys, '{}')) AS x) r
 		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL
 		  -- Only what ends within the largest threshold of any policy: a range of the live ends_at index, not every credential.
 		  AND c.ends_at <= $1::timestamptz + make_interval(days => (SELECT max(t) FROM (SELECT unnest($2::int[]) UNION ALL SELECT unnest(thresholds) FROM alert_policies WHERE tenant_id IS NOT NULL) x(t)))
@@ -88,7 +93,7 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		      AND a.status IN ('pending', 'failed', 'held')
 		    RETURNING a.id)
 		-- Postgres runs every data-modifying CTE, referenced or not.
-		SELECT count(*) FROM ins`, now, thresholds, recipients).Scan(&queued)
+		SELECT count(*) FROM ins`, now, thresholds, recipients, mail).Scan(&queued)
 	if err != nil {
 		return 0, fmt.Errorf("store: queue due alerts: %w", err)
 	}
