@@ -11,6 +11,7 @@ import (
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/inventory"
+	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -115,10 +116,20 @@ func devGuide(baseURL string, demo devEntra, w demoWorld) string {
 }
 
 // newAlerter is the alert sender serve runs, from the configuration.
+// With a seal key it also keeps webhook channels, whose URLs it seals.
 func newAlerter(cfg config.Config, st *store.Store, log *slog.Logger) *alerts.Alerter {
+	var sealer *seal.Sealer
+	if len(cfg.SealKey) > 0 {
+		// config.Load checked the key's length; a key that still fails only turns channels off.
+		if s, err := seal.New(cfg.SealKey); err == nil {
+			sealer = s
+		} else {
+			log.Error("alert channels off: the seal key is not usable", "error", err)
+		}
+	}
 	return alerts.New(alerts.Config{
 		SMTP: alerts.SMTP{Addr: cfg.Alerts.SMTPAddr, Username: cfg.Alerts.SMTPUsername, Password: cfg.Alerts.SMTPPassword,
 			From: cfg.Alerts.SMTPFrom, TLS: cfg.Alerts.SMTPTLS},
-		Recipients: cfg.Alerts.Recipients, Thresholds: cfg.Alerts.Thresholds, PortalURL: cfg.BaseURL.String(), Log: log,
+		Recipients: cfg.Alerts.Recipients, Thresholds: cfg.Alerts.Thresholds, PortalURL: cfg.BaseURL.String(), Log: log, Sealer: sealer,
 	}, st)
 }

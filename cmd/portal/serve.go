@@ -150,6 +150,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		Confirmer: onboard.New(onboard.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
 			ClientSecret: cfg.Entra.ClientSecret, RedirectURL: cfg.BaseURL.JoinPath("/onboarding/callback").String()}),
 		Alerts:          alertSettings(cfg, alerter),
+		AlertChannels:   alerter,
 		Scanner:         scanner,
 		ScanQueue:       runner,
 		Metrics:         m,

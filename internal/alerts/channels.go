@@ -67,6 +67,10 @@ type NewChannel struct {
 // without PORTAL_SEAL_KEY they could only be stored in clear.
 var ErrNoSealKey = errors.New("alerts: channels need PORTAL_SEAL_KEY")
 
+// ChannelsEnabled reports whether webhook channels can be kept: the seal
+// key that encrypts their URLs is configured.
+func (a *Alerter) ChannelsEnabled() bool { return a.cfg.Sealer != nil }
+
 // CheckChannelURL says what is wrong with a webhook URL, or "": https, or
 // http on loopback only (a receiver on the same machine, and tests).
 func CheckChannelURL(raw string) string {
@@ -335,4 +339,19 @@ func TeamsMessage(dg store.AlertDigest, now time.Time, portalURL string) map[str
 	}
 	return map[string]any{"type": "message", "attachments": []any{map[string]any{
 		"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": nil, "content": card}}}
+}
+
+// TestMail sends a test e-mail to one address and says, in a Reason, why
+// it failed; the detail goes to the log.
+func (a *Alerter) TestMail(ctx context.Context, to string) Reason {
+	if !a.mailEnabled() {
+		return ReasonBadConfig
+	}
+	err := a.mail(ctx, to, "[AppReg Portal] Test message",
+		"This is a test from AppReg Portal: alert e-mails reach this address.\n\nNothing needs doing.")
+	reason := Classify(err)
+	if err != nil {
+		a.log().Warn("test e-mail failed", "reason", string(reason), "error", err)
+	}
+	return reason
 }

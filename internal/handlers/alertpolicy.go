@@ -96,6 +96,11 @@ func (h *Handler) alertsData(r *http.Request) (templates.AlertsData, error) {
 		d.PolicySource = fmt.Sprintf("Set in the portal by %s on %s; what is not set there comes from the environment.", p.UpdatedBy, fmtTime(p.UpdatedAt))
 	}
 	d.Recipients, d.Thresholds = recipients, thresholdsText(thresholds)
+	if d.CanEdit {
+		if err := h.channelsData(ctx, &d); err != nil {
+			return templates.AlertsData{}, err
+		}
+	}
 	for _, x := range ds {
 		th := strconv.Itoa(x.ThresholdDays) + " days before"
 		if x.ThresholdDays == 0 {

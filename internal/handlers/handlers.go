@@ -48,6 +48,8 @@ type Handler struct {
 	details       credentialDetailStore
 	silences      silenceStore
 	policies      policyStore
+	channels      AlertChannels
+	channelStore  channelStore
 	wizard        Wizard
 
 	alertSettings AlertSettings
@@ -86,6 +88,8 @@ type Deps struct {
 	Metrics requestObserver
 	// Alerts is shown on the alerts page.
 	Alerts AlertSettings
+	// AlertChannels adds and tests alert channels; nil without a seal key.
+	AlertChannels AlertChannels
 	// Wizard configures the registration wizard.
 	Wizard Wizard
 	// ScanQueue queues background scans (internal/jobs).
@@ -98,7 +102,7 @@ type Deps struct {
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
-		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, metrics: d.Metrics, wizard: d.Wizard, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, channels: d.AlertChannels, metrics: d.Metrics, wizard: d.Wizard, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}
@@ -119,6 +123,7 @@ func New(d Deps) *Handler {
 		h.deliveries = d.Store
 		h.silences = d.Store
 		h.policies = d.Store
+		h.channelStore = d.Store
 		h.tenantAdmin = d.Store
 		h.registrations = d.Store
 		h.shares = d.Store

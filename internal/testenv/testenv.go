@@ -38,6 +38,8 @@ type Options struct {
 	IdleTimeout, Lifetime time.Duration
 	// Alerts is what the alerts page shows of the configuration.
 	Alerts handlers.AlertSettings
+	// AlertChannels adds and tests alert channels (an *alerts.Alerter over Env.Store).
+	AlertChannels func(*store.Store) handlers.AlertChannels
 }
 
 // Env is one running portal with its world.
@@ -170,6 +172,10 @@ func New(tb testing.TB, o Options) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var alertChannels handlers.AlertChannels
+	if o.AlertChannels != nil {
+		alertChannels = o.AlertChannels(e.Store)
+	}
 	h := handlers.New(handlers.Deps{
 		Wizard: wiz,
 		Log:    slog.New(slog.NewTextHandler(logw, nil)), BaseURL: base, Store: e.Store,
@@ -181,6 +187,7 @@ func New(tb testing.TB, o Options) *Env {
 		Scanner:         scanner,
 		ScanQueue:       runner,
 		Alerts:          o.Alerts,
+		AlertChannels:   alertChannels,
 		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, o.IdleTimeout, o.Lifetime),
 		SessionLifetime: o.Lifetime,
 	})

@@ -394,6 +394,28 @@ type AlertsData struct {
 	CanEdit                          bool
 	ThresholdsInput, RecipientsInput string
 	Errors                           FieldErrors
+	// Channels are the webhook channels (admins only); CanAddChannels is
+	// false without PORTAL_SEAL_KEY. TenantChoices fill the scope select.
+	Channels       []ChannelRow
+	CanAddChannels bool
+	TenantChoices  []TenantChoice
+	Channel        ChannelForm
+}
+
+// ChannelRow is one webhook channel on the Alerts page: never its URL.
+type ChannelRow struct {
+	ID, Name, Kind, Scope, Host, AddedBy string
+}
+
+// ChannelForm re-shows a refused new channel (never the URL or secret).
+type ChannelForm struct {
+	Kind, Name, Tenant string
+	Errors             FieldErrors
+}
+
+// TenantChoice is one option of a tenant select.
+type TenantChoice struct {
+	ID, Name string
 }
 
 // DeliveryRow is one alert e-mail delivery.
