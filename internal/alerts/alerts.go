@@ -138,6 +138,9 @@ type RunResult struct {
 	// Resolved deliveries were about a credential since removed or
 	// rotated; Held ones wait for a snooze or an exclusion to end.
 	Resolved, Held int
+	// Selection is how long choosing what to send took: resolving,
+	// holding, queuing and reading the digests, before any sending.
+	Selection time.Duration
 }
 
 // Run queues what came due and sends every open delivery, one digest per
@@ -155,6 +158,7 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	}
 	defer unlock()
 	now := a.cfg.Now()
+	selStart := time.Now()
 	prep, err := a.store.PrepareAlertRun(ctx, now)
 	if err != nil {
 		return res, err
@@ -173,6 +177,7 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	if err != nil {
 		return res, err
 	}
+	res.Selection = time.Since(selStart)
 	var channels map[string]store.AlertChannel
 	if a.cfg.Sealer != nil {
 		all, err := a.store.AlertChannels(ctx)
