@@ -343,8 +343,14 @@ func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="credential-expiry.ics"`)
+	return h.writeICS(w, r, each, now)
+}
+
+// writeICS streams the calendar of credentials that have not expired: one
+// all-day event on each expiry day, with reminders 14 and 2 days before.
+func (h *Handler) writeICS(w http.ResponseWriter, r *http.Request, each func(fn func(store.Credential) error) error, now time.Time) error {
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	bw := bufio.NewWriterSize(w, 32<<10)
 	line := func(s string) { bw.WriteString(icsFold(s)); bw.WriteString("\r\n") }
 	line("BEGIN:VCALENDAR")
@@ -353,7 +359,7 @@ func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
 	line("CALSCALE:GREGORIAN")
 	line("X-WR-CALNAME:App registration secrets expiring")
 	stamp := now.UTC().Format("20060102T150405Z")
-	err = each(func(c store.Credential) error {
+	err := each(func(c store.Credential) error {
 		if !c.EndsAt.After(now) {
 			return nil // already expired: nothing to plan
 		}
@@ -369,7 +375,8 @@ func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
 		line("DTEND;VALUE=DATE:" + day.AddDate(0, 0, 1).Format("20060102"))
 		line("SUMMARY:" + icsText(kind+" expires: "+c.OwnerName+" ("+c.TenantName+")"))
 		line("DESCRIPTION:" + icsText(fmt.Sprintf("%s %q of %s in %s expires %s. Key ID %s. Rotate it and enter the new value in the product that uses it: %s",
-			kind, c.DisplayName, c.OwnerName, c.TenantName, day.Format("2 Jan 2006 15:04 UTC"), c.KeyID, h.baseURL.String())))
+			kind, c.DisplayName, c.OwnerName, c.TenantName, day.Format("2 Jan 2006 15:04 UTC"), c.KeyID, h.baseURL.JoinPath("/credentials", strconv.FormatInt(c.ID, 10)).String())))
+		line("URL:" + h.baseURL.JoinPath("/credentials", strconv.FormatInt(c.ID, 10)).String())
 		for _, before := range []string{"-P14D", "-P2D"} {
 			line("BEGIN:VALARM")
 			line("ACTION:DISPLAY")

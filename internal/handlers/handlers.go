@@ -50,6 +50,7 @@ type Handler struct {
 	policies      policyStore
 	channels      AlertChannels
 	channelStore  channelStore
+	calendars     calendarStore
 	wizard        Wizard
 
 	alertSettings AlertSettings
@@ -124,6 +125,7 @@ func New(d Deps) *Handler {
 		h.silences = d.Store
 		h.policies = d.Store
 		h.channelStore = d.Store
+		h.calendars = d.Store
 		h.tenantAdmin = d.Store
 		h.registrations = d.Store
 		h.shares = d.Store

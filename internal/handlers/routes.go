@@ -43,6 +43,8 @@ func (h *Handler) Routes() http.Handler {
 		// A one-time share link for a new secret: the customer needs no portal account.
 		r.Get("/share/{token}", h.wrap(h.sharePage))
 		r.Post("/share/{token}", h.wrap(h.shareReveal))
+		// A person's calendar subscription: calendar services fetch it without a session; the token is the key.
+		r.Get("/calendar/{token}.ics", h.wrap(h.calendarFeed))
 
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
@@ -55,6 +57,9 @@ func (h *Handler) Routes() http.Handler {
 				r.Get("/credentials.csv", h.wrap(h.credentialsCSV))
 				r.Get("/credentials.json", h.wrap(h.credentialsJSON))
 				r.Get("/credentials.ics", h.wrap(h.credentialsICS))
+				r.Get("/calendar", h.wrap(h.calendarPage))
+				r.Post("/calendar/feed", h.wrap(h.makeCalendarFeed))
+				r.Post("/calendar/feed/revoke", h.wrap(h.revokeCalendarFeed))
 				r.Get("/credentials/{id}", h.wrap(h.credentialPage))
 				r.Get("/tenants", h.wrap(h.tenantsPage))
 				r.Get("/alerts", h.wrap(h.alertsPage))
