@@ -10,6 +10,7 @@ import (
 	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/graph"
 	"github.com/appreg-portal/portal/internal/inventory"
 	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
@@ -131,5 +132,8 @@ func newAlerter(cfg config.Config, st *store.Store, log *slog.Logger) *alerts.Al
 		SMTP: alerts.SMTP{Addr: cfg.Alerts.SMTPAddr, Username: cfg.Alerts.SMTPUsername, Password: cfg.Alerts.SMTPPassword,
 			From: cfg.Alerts.SMTPFrom, TLS: cfg.Alerts.SMTPTLS},
 		Recipients: cfg.Alerts.Recipients, Thresholds: cfg.Alerts.Thresholds, PortalURL: cfg.BaseURL.String(), Log: log, Sealer: sealer,
+		GraphSender: cfg.Alerts.GraphSender,
+		Graph: &graphMailer{tenant: cfg.Entra.TenantID, app: graph.AppOnly{LoginBase: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL,
+			ClientID: cfg.Entra.ClientID, ClientSecret: cfg.Entra.ClientSecret}},
 	}, st)
 }

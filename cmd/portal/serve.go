@@ -89,7 +89,11 @@ type serveHooks struct {
 // serve runs the portal until ctx ends.
 // alertSettings is what the Alerts page shows of the alert configuration.
 func alertSettings(cfg config.Config, a *alerts.Alerter) handlers.AlertSettings {
-	return handlers.AlertSettings{Enabled: a.Enabled(), From: cfg.Alerts.SMTPFrom, Recipients: cfg.Alerts.Recipients, Thresholds: a.Thresholds()}
+	from := cfg.Alerts.SMTPFrom
+	if cfg.Alerts.SMTPAddr == "" && cfg.Alerts.GraphSender != "" {
+		from = cfg.Alerts.GraphSender + " (Microsoft Graph)"
+	}
+	return handlers.AlertSettings{Enabled: a.Enabled(), From: from, Recipients: cfg.Alerts.Recipients, Thresholds: a.Thresholds()}
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serveHooks) error {

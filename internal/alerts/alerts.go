@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -65,7 +66,29 @@ type Config struct {
 	Sealer *seal.Sealer
 	// HTTPClient posts to webhooks; default: 20 s timeout, no redirects.
 	HTTPClient *http.Client
+	// Graph, when SMTP is not configured, sends e-mail with Microsoft
+	// Graph sendMail from GraphSender, a mailbox in the operator's tenant
+	// (the portal's app-only Mail.Send). Errors it returns should wrap a
+	// ReasonError so people read why.
+	Graph       GraphMailer
+	GraphSender string
 }
+
+// GraphMailer sends one message with Graph sendMail. Graph takes one body:
+// the HTML part; the plain-text part is for SMTP.
+type GraphMailer interface {
+	SendMail(ctx context.Context, from, to, subject, html string) error
+}
+
+// ReasonError is an error already classified by whoever met it (the Graph
+// adapter, which knows Graph's errors).
+type ReasonError struct {
+	Reason Reason
+	Err    error
+}
+
+func (e *ReasonError) Error() string { return string(e.Reason) + ": " + e.Err.Error() }
+func (e *ReasonError) Unwrap() error { return e.Err }
 
 // ErrRunBusy means another alert run (in this replica or another) is under
 // way; this one did nothing and should be tried again shortly.
@@ -108,7 +131,12 @@ func New(cfg Config, st deliveryStore) *Alerter {
 // plus each tenant's contacts, and the webhook channels.
 func (a *Alerter) Enabled() bool { return a.mailEnabled() || a.cfg.Sealer != nil }
 
-func (a *Alerter) mailEnabled() bool { return a.cfg.SMTP.Addr != "" }
+func (a *Alerter) mailEnabled() bool { return a.cfg.SMTP.Addr != "" || a.useGraph() }
+
+// useGraph says mail goes through Graph: configured, and no SMTP server.
+func (a *Alerter) useGraph() bool {
+	return a.cfg.SMTP.Addr == "" && a.cfg.Graph != nil && a.cfg.GraphSender != ""
+}
 
 // Thresholds are the days before expiry alerts go out (the defaults when
 // none were configured).
@@ -279,6 +307,9 @@ func (a *Alerter) Remind(ctx context.Context, extra []string, subject, body stri
 }
 
 func (a *Alerter) mail(ctx context.Context, rcpt, subject, body string) error {
+	if a.useGraph() {
+		return a.cfg.Graph.SendMail(ctx, a.cfg.GraphSender, rcpt, subject, textHTML(body))
+	}
 	m, err := a.message(Message{To: rcpt, Subject: subject, Text: body})
 	if err != nil {
 		return err
@@ -321,6 +352,11 @@ func (a *Alerter) message(msg Message) (*mail.Msg, error) {
 		m.AddAlternativeString(mail.TypeTextHTML, msg.HTML)
 	}
 	return m, nil
+}
+
+// textHTML is plain text as HTML, for Graph, which takes one body.
+func textHTML(text string) string {
+	return "<pre style=\"font-family: sans-serif; white-space: pre-wrap\">" + template.HTMLEscapeString(text) + "</pre>"
 }
 
 // messageID is a digest's Message-ID: the same for every attempt to send
@@ -384,6 +420,13 @@ type mailSession struct {
 }
 
 func (s *mailSession) send(ctx context.Context, msg Message) error {
+	if s.a.useGraph() {
+		html := msg.HTML
+		if html == "" {
+			html = textHTML(msg.Text)
+		}
+		return s.a.cfg.Graph.SendMail(ctx, s.a.cfg.GraphSender, msg.To, msg.Subject, html)
+	}
 	m, err := s.a.message(msg)
 	if err != nil {
 		return err

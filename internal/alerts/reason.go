@@ -38,6 +38,11 @@ const (
 	ReasonWebhookBusy        Reason = "webhook-busy"
 	ReasonWebhookRefused     Reason = "webhook-refused"
 	ReasonNoSealKey          Reason = "no-seal-key"
+
+	ReasonGraphToken   Reason = "graph-token"
+	ReasonGraphDenied  Reason = "graph-denied"
+	ReasonGraphMailbox Reason = "graph-mailbox"
+	ReasonGraphBusy    Reason = "graph-busy"
 )
 
 // Text says what the reason means and what to check, in plain words.
@@ -77,6 +82,14 @@ func (r Reason) Text() string {
 		return "The webhook's server is busy or failing (HTTP 429 or 5xx); the portal tries again."
 	case ReasonWebhookRefused:
 		return "The webhook refused the message (HTTP 4xx): check that the channel's kind matches the webhook."
+	case ReasonGraphToken:
+		return "Microsoft Entra ID gave the portal no token for Graph (check the portal app's secret and PORTAL_TENANT_ID)."
+	case ReasonGraphDenied:
+		return "Graph refused to send: the portal app needs the Mail.Send application permission with admin consent."
+	case ReasonGraphMailbox:
+		return "Graph does not know the sending mailbox (check PORTAL_ALERT_GRAPH_SENDER: a mailbox in the operator's tenant)."
+	case ReasonGraphBusy:
+		return "Graph is throttling or unavailable; the portal tries again."
 	case ReasonNoSealKey:
 		return "Channels need PORTAL_SEAL_KEY: their addresses are kept encrypted."
 	}
@@ -94,6 +107,10 @@ func Classify(err error) Reason {
 	}
 	if errors.Is(err, ErrNoSealKey) {
 		return ReasonNoSealKey
+	}
+	var re *ReasonError
+	if errors.As(err, &re) {
+		return re.Reason
 	}
 	var we *webhookError
 	if errors.As(err, &we) {
