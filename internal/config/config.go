@@ -59,7 +59,7 @@ type Alerts struct {
 	// relay; used when SMTPAddr is empty.
 	GraphSender string
 	Recipients  []string
-	Thresholds   []int // days before expiry, descending; 0 = on expiry
+	Thresholds  []int // days before expiry, descending; 0 = on expiry
 }
 
 // Entra configures the portal app registration and the Microsoft endpoints.
