@@ -72,6 +72,9 @@ type Config struct {
 	// ReasonError so people read why.
 	Graph       GraphMailer
 	GraphSender string
+	// Outbox, if set (portal dev), keeps a copy of every message sent or
+	// tried.
+	Outbox *Outbox
 }
 
 // GraphMailer sends one message with Graph sendMail. Graph takes one body:
@@ -228,6 +231,7 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 			msg := Message{To: dg.Recipient, Subject: DigestSubject(dg, now), Text: DigestBody(dg, now, a.cfg.PortalURL),
 				HTML: DigestHTML(dg, now, a.cfg.PortalURL), MessageID: a.messageID(dg)}
 			sendErr = session.send(ctx, msg)
+			a.keep(OutboxMessage{At: now, Channel: "e-mail", To: msg.To, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}, sendErr)
 		}
 		reason := Classify(sendErr)
 		if sendErr != nil {
@@ -246,6 +250,18 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 		res.Mails++
 	}
 	return res, errors.Join(errs...)
+}
+
+// keep copies a message into the outbox, with its outcome in words.
+func (a *Alerter) keep(m OutboxMessage, err error) {
+	if a.cfg.Outbox == nil {
+		return
+	}
+	m.Outcome = "sent"
+	if err != nil {
+		m.Outcome = Classify(err).Text()
+	}
+	a.cfg.Outbox.add(m)
 }
 
 // sendToChannel posts a digest to the channel with the given ID.

@@ -187,6 +187,15 @@ func (a *Alerter) sendChannel(ctx context.Context, ch store.AlertChannel, dg sto
 		req.Header.Set(HeaderSignature, Sign(oc.secret, ts, body))
 	}
 	resp, err := a.httpClient().Do(req)
+	defer func() {
+		var keepErr error
+		if err != nil {
+			keepErr = err
+		} else if resp.StatusCode/100 != 2 {
+			keepErr = &webhookError{status: resp.StatusCode}
+		}
+		a.keep(OutboxMessage{At: now, Channel: ch.Kind, To: ch.Name, Subject: DigestSubject(dg, now), JSON: string(body)}, keepErr)
+	}()
 	if err != nil {
 		// *url.Error carries the URL, which is the webhook's key: keep only the cause.
 		var ue *url.Error

@@ -51,6 +51,7 @@ type Handler struct {
 	channels      AlertChannels
 	channelStore  channelStore
 	calendars     calendarStore
+	dev           *DevTools
 	wizard        Wizard
 
 	alertSettings AlertSettings
@@ -91,6 +92,8 @@ type Deps struct {
 	Alerts AlertSettings
 	// AlertChannels adds and tests alert channels; nil without a seal key.
 	AlertChannels AlertChannels
+	// Dev, in `portal dev` only, adds the Outbox page and the demo clock.
+	Dev *DevTools
 	// Wizard configures the registration wizard.
 	Wizard Wizard
 	// ScanQueue queues background scans (internal/jobs).
@@ -103,7 +106,7 @@ type Deps struct {
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
-		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, channels: d.AlertChannels, metrics: d.Metrics, wizard: d.Wizard, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, channels: d.AlertChannels, dev: d.Dev, metrics: d.Metrics, wizard: d.Wizard, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}

@@ -125,6 +125,10 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/admin/alert-channels/{id}/test", h.wrap(h.testChannel))
 				r.Post("/admin/alert-channels/{id}/delete", h.wrap(h.deleteChannel))
 				r.Post("/admin/alert-mail-test", h.wrap(h.testMail))
+				if h.dev != nil { // portal dev only: the Outbox of alert messages and the demo clock
+					r.Get("/dev/outbox", h.wrap(h.devOutbox))
+					r.Post("/dev/clock", h.wrap(h.devAdvanceClock))
+				}
 			})
 		})
 	})

@@ -40,6 +40,8 @@ type Options struct {
 	Alerts handlers.AlertSettings
 	// AlertChannels adds and tests alert channels (an *alerts.Alerter over Env.Store).
 	AlertChannels func(*store.Store) handlers.AlertChannels
+	// Dev adds `portal dev`'s Outbox and demo clock.
+	Dev func(*store.Store) *handlers.DevTools
 }
 
 // Env is one running portal with its world.
@@ -176,6 +178,10 @@ func New(tb testing.TB, o Options) *Env {
 	if o.AlertChannels != nil {
 		alertChannels = o.AlertChannels(e.Store)
 	}
+	var dev *handlers.DevTools
+	if o.Dev != nil {
+		dev = o.Dev(e.Store)
+	}
 	h := handlers.New(handlers.Deps{
 		Wizard: wiz,
 		Log:    slog.New(slog.NewTextHandler(logw, nil)), BaseURL: base, Store: e.Store,
@@ -188,6 +194,7 @@ func New(tb testing.TB, o Options) *Env {
 		ScanQueue:       runner,
 		Alerts:          o.Alerts,
 		AlertChannels:   alertChannels,
+		Dev:             dev,
 		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, o.IdleTimeout, o.Lifetime),
 		SessionLifetime: o.Lifetime,
 	})

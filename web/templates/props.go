@@ -399,7 +399,9 @@ type AlertsData struct {
 	Channels       []ChannelRow
 	CanAddChannels bool
 	TenantChoices  []TenantChoice
-	Channel        ChannelForm
+	// DevOutbox links the Outbox page (portal dev only).
+	DevOutbox bool
+	Channel   ChannelForm
 }
 
 // ChannelRow is one webhook channel on the Alerts page: never its URL.
