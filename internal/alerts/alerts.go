@@ -305,11 +305,16 @@ func DigestBody(dg store.AlertDigest, now time.Time, portalURL string) string {
 }
 
 // Remind mails a plain-text notice (a scheduled removal tomorrow) to the
-// portal's alert recipients and the extra addresses (the tenant's contacts).
+// portal's alert recipients (as admins set them, or the environment's) and
+// the extra addresses (the tenant's contacts).
 func (a *Alerter) Remind(ctx context.Context, extra []string, subject, body string) error {
 	var errs []error
 	seen := map[string]bool{}
-	for _, r := range append(append([]string{}, a.cfg.Recipients...), extra...) {
+	_, recipients, err := a.PortalPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range append(append([]string{}, recipients...), extra...) {
 		r = strings.ToLower(strings.TrimSpace(r))
 		if r == "" || seen[r] {
 			continue

@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"html"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/handlers"
+	"github.com/appreg-portal/portal/internal/mailtest"
 	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/testenv"
@@ -84,5 +87,40 @@ func TestChannelsOnTheAlertsPage(t *testing.T) {
 	if strings.Contains(audit, "SECRETSIG") || !strings.Contains(audit, "alerts.channel.add") || !strings.Contains(audit, `"reason": "webhook-gone"`) ||
 		!strings.Contains(audit, "alerts.channel.remove") {
 		t.Errorf("audit:\n%s", audit)
+	}
+}
+
+// Send a test e-mail: delivered to a real SMTP server on loopback, and with
+// the server gone, the page says why in words, not the dial error.
+func TestTestMail(t *testing.T) {
+	mb := mailtest.Start(t, "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	down := ln.Addr().String()
+	ln.Close()
+	for _, tt := range []struct {
+		name, addr, want string
+		mails            int
+	}{
+		{"up", mb.Addr, "Test e-mail accepted by the mail server for ada@contoso.example.", 1},
+		{"down", down, "The test e-mail was not sent. The mail server could not be reached (check its address and port, and the firewall).", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newFlowEnvWith(t, testenv.Options{
+				Alerts: handlers.AlertSettings{Enabled: true, From: "portal@contoso.example", Recipients: []string{"ops@contoso.example"}, Thresholds: []int{7, 0}},
+				AlertChannels: func(st *store.Store) handlers.AlertChannels {
+					return alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: tt.addr, From: "portal@contoso.example", TLS: "none"}}, st)
+				}})
+			admin := e.browser()
+			admin.signIn("ada")
+			before := len(mb.Mails())
+			_, page := admin.postForm("/admin/alert-mail-test", url.Values{"to": {"ada@contoso.example"}})
+			if !strings.Contains(page, html.EscapeString(tt.want)) || strings.Contains(page, "127.0.0.1") {
+				t.Errorf("page lacks %q (or shows the address)", tt.want)
+			}
+			if got := len(mb.Mails()) - before; got != tt.mails {
+				t.Errorf("%d mails arrived, want %d", got, tt.mails)
+			}
+		})
 	}
 }

@@ -44,6 +44,8 @@ var eventWords = map[string]string{
 	"rotation.secret":     "A new secret was added by a rotation.",
 	"rotation.schedule":   "The old secret's removal was scheduled.",
 	"rotation.done":       "Removed by a rotation: the new secret took over.",
+	"alerts.silence":      "Alerts quieted (acknowledged, snoozed or excluded).",
+	"alerts.silence.lift": "Alerts resumed.",
 }
 
 // credentialPage shows one credential: what it is, where it lives, the
@@ -111,6 +113,9 @@ func (h *Handler) credentialData(r *http.Request, id int64) (templates.Credentia
 		}
 		if e.Details["old_key_id"] != "" && strings.EqualFold(e.Details["old_key_id"], c.KeyID) && e.Action == "rotation.secret" {
 			what = "Its successor was added by a rotation; this one stays until the rotation removes it."
+		}
+		if r := e.Details["reason"]; r != "" && strings.HasPrefix(e.Action, "alerts.silence") {
+			what += " " + r
 		}
 		if e.Outcome != store.OutcomeSuccess {
 			what += " (" + e.Outcome + ")"

@@ -48,7 +48,8 @@ func TestSilenceFromTheCredentialAndTenantsPages(t *testing.T) {
 	}
 	day, _ := time.Parse(time.DateOnly, until)
 	wantSentence := "Snoozed until " + day.Format("2 Jan 2006") + " — set by "
-	if !strings.Contains(page, wantSentence) || !strings.Contains(page, "Vendor will renew on the 14th") || !strings.Contains(page, `data-testid="credential-silence-lift"`) {
+	if !strings.Contains(page, wantSentence) || !strings.Contains(page, "Vendor will renew on the 14th") || !strings.Contains(page, `data-testid="credential-silence-lift"`) ||
+		!strings.Contains(page, "Alerts quieted (acknowledged, snoozed or excluded). Vendor will renew on the 14th") {
 		t.Errorf("after snoozing, the page lacks %q and the reason\n%s", wantSentence, page)
 	}
 	events, err := e.Store.ListAudit(ctx, store.AuditFilter{})
