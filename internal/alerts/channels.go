@@ -321,19 +321,29 @@ func SlackMessage(dg store.AlertDigest, now time.Time, portalURL string) map[str
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn",
 			"text": fmt.Sprintf("%d more not listed: <%s|see them all>", dg.Total-len(dg.Items), allLink(dg, now, portalURL))}})
 	}
-	return map[string]any{"text": DigestSubject(dg, now), "blocks": blocks}
+	return map[string]any{"text": esc.Replace(DigestSubject(dg, now)), "blocks": blocks}
 }
 
 // TeamsMessage is a digest as an Adaptive Card for a Teams Workflows
 // webhook ("Post to a channel when a webhook request is received").
 // https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook
 // https://adaptivecards.io/explorer/
+//
+// Names come from customer tenants' administrators, and a TextBlock renders
+// Markdown (a name could be a link): every line that carries one is a
+// RichTextBlock of TextRuns, which are plain text.
 func TeamsMessage(dg store.AlertDigest, now time.Time, portalURL string) map[string]any {
-	body := []any{map[string]any{"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true,
-		"text": strings.TrimPrefix(DigestSubject(dg, now), "[AppReg Portal] ")}}
+	plain := func(text string, extra map[string]any) map[string]any {
+		run := map[string]any{"type": "TextRun", "text": text}
+		for k, v := range extra {
+			run[k] = v
+		}
+		return map[string]any{"type": "RichTextBlock", "inlines": []any{run}}
+	}
+	body := []any{plain(strings.TrimPrefix(DigestSubject(dg, now), "[AppReg Portal] "), map[string]any{"size": "Medium", "weight": "Bolder"})}
 	var actions []any
 	for _, d := range dg.Items {
-		body = append(body, map[string]any{"type": "TextBlock", "wrap": true, "text": stopsWorking(d, now)})
+		body = append(body, plain(stopsWorking(d, now), nil))
 		if link := RotateLink(portalURL, d.CredentialID); link != "" && len(actions) < 5 {
 			actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": "Rotate " + safetext.Line(d.OwnerName), "url": link})
 		}

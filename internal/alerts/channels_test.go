@@ -149,8 +149,11 @@ func TestChannelsReceiveOneMessageEach(t *testing.T) {
 			ContentType string
 			Content     struct {
 				Type, Version string
-				Body          []struct{ Type, Text string }
-				Actions       []struct{ Type, Title, URL string }
+				Body          []struct {
+					Type    string
+					Inlines []struct{ Type, Text string }
+				}
+				Actions []struct{ Type, Title, URL string }
 			}
 		}
 	}
@@ -162,7 +165,8 @@ func TestChannelsReceiveOneMessageEach(t *testing.T) {
 		t.Fatalf("Teams message = %s", teams.received()[0].body)
 	}
 	c := card.Attachments[0].Content
-	if len(c.Body) != 3 || !strings.Contains(c.Body[2].Text, "Exact Globe+ stops signing in") || len(c.Actions) != 2 ||
+	if len(c.Body) != 3 || c.Body[2].Type != "RichTextBlock" || len(c.Body[2].Inlines) != 1 || c.Body[2].Inlines[0].Type != "TextRun" ||
+		!strings.Contains(c.Body[2].Inlines[0].Text, "Exact Globe+ stops signing in") || len(c.Actions) != 2 ||
 		c.Actions[0].Type != "Action.OpenUrl" || c.Actions[0].URL != rotate("AFAS Profit") || c.Actions[1].URL != rotate("Exact Globe+") {
 		t.Errorf("card = %+v", c)
 	}
@@ -269,5 +273,28 @@ func TestCheckChannelURL(t *testing.T) {
 		if got := alerts.CheckChannelURL(tt.url) == ""; got != tt.ok {
 			t.Errorf("CheckChannelURL(%q) ok = %v, want %v", tt.url, got, tt.ok)
 		}
+	}
+}
+
+// A name chosen by a customer tenant's administrator cannot become a link
+// in Slack (mrkdwn is escaped) or Teams (plain TextRuns, no Markdown).
+func TestChannelMessagesKeepNamesPlain(t *testing.T) {
+	now := time.Now()
+	evil := "Payroll <https://evil.example|click> [here](https://evil.example)"
+	dg := store.AlertDigest{Recipient: "channel:1", Total: 1, Items: []store.AlertDelivery{{TenantName: "Fabrikam", OwnerName: evil, Kind: "password",
+		KeyID: "c0000000-0000-4000-8000-000000000001", EndsAt: now.Add(3 * 24 * time.Hour), CredentialID: 7}}}
+	slack, err := json.Marshal(alerts.SlackMessage(dg, now, "https://portal.contoso.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(slack), "<https://evil.example") || !strings.Contains(string(slack), "&lt;https://evil.example|click&gt;") {
+		t.Errorf("Slack message lets the name through as a link: %s", slack)
+	}
+	teams, err := json.Marshal(alerts.TeamsMessage(dg, now, "https://portal.contoso.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(teams), `"TextBlock"`) || !strings.Contains(string(teams), `"TextRun"`) {
+		t.Errorf("Teams card renders names as Markdown: %s", teams)
 	}
 }
