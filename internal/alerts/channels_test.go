@@ -283,12 +283,31 @@ func TestChannelMessagesKeepNamesPlain(t *testing.T) {
 	evil := "Payroll <https://evil.example|click> [here](https://evil.example)"
 	dg := store.AlertDigest{Recipient: "channel:1", Total: 1, Items: []store.AlertDelivery{{TenantName: "Fabrikam", OwnerName: evil, Kind: "password",
 		KeyID: "c0000000-0000-4000-8000-000000000001", EndsAt: now.Add(3 * 24 * time.Hour), CredentialID: 7}}}
-	slack, err := json.Marshal(alerts.SlackMessage(dg, now, "https://portal.contoso.example"))
+	raw, err := json.Marshal(alerts.SlackMessage(dg, now, "https://portal.contoso.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(slack), "<https://evil.example") || !strings.Contains(string(slack), "&lt;https://evil.example|click&gt;") {
-		t.Errorf("Slack message lets the name through as a link: %s", slack)
+	var slack struct {
+		Text   string
+		Blocks []struct {
+			Type string
+			Text struct{ Type, Text string }
+		}
+	}
+	if err := json.Unmarshal(raw, &slack); err != nil {
+		t.Fatal(err)
+	}
+	// mrkdwn fields: the top-level text and the sections (the header is plain_text).
+	mrkdwn := []string{slack.Text}
+	for _, b := range slack.Blocks {
+		if b.Text.Type == "mrkdwn" {
+			mrkdwn = append(mrkdwn, b.Text.Text)
+		}
+	}
+	for _, m := range mrkdwn {
+		if strings.Contains(m, "<https://evil.example") || !strings.Contains(m, "&lt;https://evil.example|click&gt;") {
+			t.Errorf("Slack mrkdwn lets the name through as a link: %s", m)
+		}
 	}
 	teams, err := json.Marshal(alerts.TeamsMessage(dg, now, "https://portal.contoso.example"))
 	if err != nil {
