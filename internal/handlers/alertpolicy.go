@@ -96,7 +96,7 @@ func (h *Handler) alertsData(r *http.Request) (templates.AlertsData, error) {
 		d.PolicySource = fmt.Sprintf("Set in the portal by %s on %s; what is not set there comes from the environment.", p.UpdatedBy, fmtTime(p.UpdatedAt))
 	}
 	d.Recipients, d.Thresholds = recipients, thresholdsText(thresholds)
-	d.DevOutbox = h.dev != nil && d.CanEdit
+	d.DevOutbox = h.dev != nil && auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
 	if d.CanEdit {
 		if err := h.channelsData(ctx, &d); err != nil {
 			return templates.AlertsData{}, err

@@ -110,6 +110,11 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/rotations/{id}/confirm", h.wrap(h.rotationConfirm))
 				r.Post("/rotations/{id}/schedule", h.wrap(h.rotationSchedule))
 				r.Post("/rotations/{id}/share/{link}/revoke", h.wrap(h.revokeShare))
+
+				if h.dev != nil { // portal dev only: the Outbox of alert messages and the demo clock
+					r.Get("/dev/outbox", h.wrap(h.devOutbox))
+					r.Post("/dev/clock", h.wrap(h.devAdvanceClock))
+				}
 			})
 
 			// Admins.
@@ -125,10 +130,6 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/admin/alert-channels/{id}/test", h.wrap(h.testChannel))
 				r.Post("/admin/alert-channels/{id}/delete", h.wrap(h.deleteChannel))
 				r.Post("/admin/alert-mail-test", h.wrap(h.testMail))
-				if h.dev != nil { // portal dev only: the Outbox of alert messages and the demo clock
-					r.Get("/dev/outbox", h.wrap(h.devOutbox))
-					r.Post("/dev/clock", h.wrap(h.devAdvanceClock))
-				}
 			})
 		})
 	})
