@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/handlers"
@@ -103,12 +104,13 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	// The demo world is full at first sign-in: Fabrikam connected and scanned,
 	// its alert digest sent to the mail sink.
-	world, err := prepareDemoWorld(ctx, cfg, log)
+	dv := &devAlerts{outbox: alerts.NewOutbox(200), clock: &alerts.Clock{}}
+	world, err := prepareDemoWorld(ctx, cfg, log, dv)
 	if err != nil {
 		return err
 	}
 
-	return serve(ctx, cfg, log, serveHooks{ready: func(string) {
+	return serve(ctx, cfg, log, serveHooks{dev: dv, ready: func(string) {
 		fmt.Fprintf(stdout, "\nAppReg Portal is running at %s (ready in %s). Press Ctrl+C to stop.\n", cfg.BaseURL, time.Since(start).Round(time.Millisecond))
 		fmt.Fprint(stdout, devGuide(cfg.BaseURL.String(), demo, world))
 	}})

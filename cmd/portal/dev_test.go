@@ -80,6 +80,12 @@ func TestDevOnAnyAddressSignsInToAFullDemoWorld(t *testing.T) {
 	if !strings.Contains(alertsPage, `data-testid="delivery-row"`) || !strings.Contains(alertsPage, "it@fabrikam.example") {
 		t.Errorf("the Alerts page at first sign-in shows no delivery to Fabrikam's contact:\n%.3000s", alertsPage)
 	}
+	// The Outbox shows the demo world's digest to Fabrikam's contact, as sent.
+	_, outbox := c.get(t, "http://"+addr+"/dev/outbox")
+	if !strings.Contains(outbox, `data-testid="outbox-message"`) || !strings.Contains(outbox, "e-mail → it@fabrikam.example · sent") ||
+		!strings.Contains(outbox, `data-testid="dev-clock-7"`) {
+		t.Errorf("the Outbox at first sign-in lacks the digest to it@fabrikam.example or the clock:\n%.3000s", outbox)
+	}
 	_, tenantsPage := c.get(t, "http://"+addr+"/tenants")
 	if n := strings.Count(tenantsPage, `data-testid="tenant-row"`); n != 1 || !strings.Contains(tenantsPage, "Fabrikam") {
 		t.Errorf("the Tenants page should list Fabrikam alone (%d rows), leaving Northwind to connect:\n%.3000s", n, tenantsPage)

@@ -10,7 +10,9 @@ import (
 	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/entrasim"
+	"github.com/appreg-portal/portal/internal/graph"
 	"github.com/appreg-portal/portal/internal/inventory"
+	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -30,7 +32,7 @@ type demoWorld struct {
 // The emulator keeps its world in memory and makes new credentials at each
 // start, so connected tenants are scanned again at each start: what the
 // inventory shows is what the emulator has now.
-func prepareDemoWorld(ctx context.Context, cfg config.Config, log *slog.Logger) (demoWorld, error) {
+func prepareDemoWorld(ctx context.Context, cfg config.Config, log *slog.Logger, dv *devAlerts) (demoWorld, error) {
 	w := demoWorld{Tenant: "Fabrikam"}
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: 2, Timeout: cfg.DBTimeout})
 	if err != nil {
@@ -80,7 +82,7 @@ func prepareDemoWorld(ctx context.Context, cfg config.Config, log *slog.Logger) 
 			w.Credentials = res.Found
 		}
 	}
-	res, err := newAlerter(cfg, st, log).Run(ctx)
+	res, err := newAlerter(cfg, st, log, dv).Run(ctx)
 	if err != nil {
 		log.Warn("demo world: alert run failed", "err", err)
 	}
@@ -105,7 +107,7 @@ func devGuide(baseURL string, demo devEntra, w demoWorld) string {
 	}
 	fmt.Fprintf(&b, "\n%s is connected and scanned: %d credentials on the dashboard", w.Tenant, w.Credentials)
 	if w.Mails > 0 {
-		fmt.Fprintf(&b, "; %d alert digest(s) went to the dev mail sink (see the log and the Alerts page)", w.Mails)
+		fmt.Fprintf(&b, "; %d alert digest(s) went to the dev mail sink: read them at %s/dev/outbox, where a demo clock moves alerts forward", w.Mails, baseURL)
 	}
 	b.WriteString(".\nTry first:\n")
 	b.WriteString("  1. Dashboard: the secrets that expire soonest; Rotate one (sign in to Fabrikam as fiona@fabrikam.example).\n")
@@ -115,10 +117,37 @@ func devGuide(baseURL string, demo devEntra, w demoWorld) string {
 }
 
 // newAlerter is the alert sender serve runs, from the configuration.
-func newAlerter(cfg config.Config, st *store.Store, log *slog.Logger) *alerts.Alerter {
-	return alerts.New(alerts.Config{
+// With a seal key it also keeps webhook channels, whose URLs it seals.
+//
+// In `portal dev` (dv set), alert runs use the demo clock and keep a copy
+// of each message for the Outbox page.
+func newAlerter(cfg config.Config, st *store.Store, log *slog.Logger, dv *devAlerts) *alerts.Alerter {
+	var sealer *seal.Sealer
+	if len(cfg.SealKey) > 0 {
+		// config.Load checked the key's length; a key that still fails only turns channels off.
+		if s, err := seal.New(cfg.SealKey); err == nil {
+			sealer = s
+		} else {
+			log.Error("alert channels off: the seal key is not usable", "error", err)
+		}
+	}
+	ac := alerts.Config{
 		SMTP: alerts.SMTP{Addr: cfg.Alerts.SMTPAddr, Username: cfg.Alerts.SMTPUsername, Password: cfg.Alerts.SMTPPassword,
 			From: cfg.Alerts.SMTPFrom, TLS: cfg.Alerts.SMTPTLS},
-		Recipients: cfg.Alerts.Recipients, Thresholds: cfg.Alerts.Thresholds, PortalURL: cfg.BaseURL.String(), Log: log,
-	}, st)
+		Recipients: cfg.Alerts.Recipients, Thresholds: cfg.Alerts.Thresholds, PortalURL: cfg.BaseURL.String(), Log: log, Sealer: sealer,
+		GraphSender: cfg.Alerts.GraphSender,
+		Graph: &graphMailer{tenant: cfg.Entra.TenantID, app: graph.AppOnly{LoginBase: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL,
+			ClientID: cfg.Entra.ClientID, ClientSecret: cfg.Entra.ClientSecret}},
+	}
+	if dv != nil {
+		ac.Now, ac.Outbox = dv.clock.Now, dv.outbox
+	}
+	return alerts.New(ac, st)
+}
+
+// devAlerts are `portal dev`'s alert demo aids: the Outbox of messages and
+// the demo clock.
+type devAlerts struct {
+	outbox *alerts.Outbox
+	clock  *alerts.Clock
 }

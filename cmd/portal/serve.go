@@ -84,12 +84,25 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 type serveHooks struct {
 	listening func(addr string) // the listener accepts connections
 	ready     func(addr string) // ...and the schema is current
+	dev       *devAlerts        // portal dev: the Outbox and the demo clock
 }
 
 // serve runs the portal until ctx ends.
 // alertSettings is what the Alerts page shows of the alert configuration.
 func alertSettings(cfg config.Config, a *alerts.Alerter) handlers.AlertSettings {
-	return handlers.AlertSettings{Enabled: a.Enabled(), From: cfg.Alerts.SMTPFrom, Recipients: cfg.Alerts.Recipients, Thresholds: a.Thresholds()}
+	from := cfg.Alerts.SMTPFrom
+	if cfg.Alerts.SMTPAddr == "" && cfg.Alerts.GraphSender != "" {
+		from = cfg.Alerts.GraphSender + " (Microsoft Graph)"
+	}
+	return handlers.AlertSettings{Enabled: a.Enabled(), From: from, Recipients: cfg.Alerts.Recipients, Thresholds: a.Thresholds()}
+}
+
+// devTools are the handlers' dev aids, in `portal dev` only.
+func devTools(dv *devAlerts, a *alerts.Alerter) *handlers.DevTools {
+	if dv == nil {
+		return nil
+	}
+	return &handlers.DevTools{Outbox: dv.outbox, Clock: dv.clock, RunAlerts: a.Run}
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serveHooks) error {
@@ -101,7 +114,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 
 	scanner := inventory.New(inventory.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
 		ClientSecret: cfg.Entra.ClientSecret}, st)
-	alerter := newAlerter(cfg, st, log)
+	alerter := newAlerter(cfg, st, log, hooks.dev)
 	wiz, err := handlers.NewWizard(handlers.WizardConfig{SealKey: cfg.SealKey, Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL,
 		OwnTenantID: cfg.Entra.TenantID, ClientID: cfg.Entra.ClientID, ClientSecret: cfg.Entra.ClientSecret})
 	if err != nil {
@@ -150,6 +163,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serve
 		Confirmer: onboard.New(onboard.Config{Authority: cfg.Entra.Authority, GraphURL: cfg.Entra.GraphURL, ClientID: cfg.Entra.ClientID,
 			ClientSecret: cfg.Entra.ClientSecret, RedirectURL: cfg.BaseURL.JoinPath("/onboarding/callback").String()}),
 		Alerts:          alertSettings(cfg, alerter),
+		AlertChannels:   alerter,
+		Dev:             devTools(hooks.dev, alerter),
 		Scanner:         scanner,
 		ScanQueue:       runner,
 		Metrics:         m,

@@ -8,10 +8,15 @@ package alerts
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +24,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/appreg-portal/portal/internal/safetext"
+	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -55,7 +61,37 @@ type Config struct {
 	DigestLimit int
 	Log         *slog.Logger
 	Now         func() time.Time
+	// Sealer opens the webhook channels' URLs and secrets; without it
+	// there are no channels.
+	Sealer *seal.Sealer
+	// HTTPClient posts to webhooks; default: 20 s timeout, no redirects.
+	HTTPClient *http.Client
+	// Graph, when SMTP is not configured, sends e-mail with Microsoft
+	// Graph sendMail from GraphSender, a mailbox in the operator's tenant
+	// (the portal's app-only Mail.Send). Errors it returns should wrap a
+	// ReasonError so people read why.
+	Graph       GraphMailer
+	GraphSender string
+	// Outbox, if set (portal dev), keeps a copy of every message sent or
+	// tried.
+	Outbox *Outbox
 }
+
+// GraphMailer sends one message with Graph sendMail. Graph takes one body:
+// the HTML part; the plain-text part is for SMTP.
+type GraphMailer interface {
+	SendMail(ctx context.Context, from, to, subject, html string) error
+}
+
+// ReasonError is an error already classified by whoever met it (the Graph
+// adapter, which knows Graph's errors).
+type ReasonError struct {
+	Reason Reason
+	Err    error
+}
+
+func (e *ReasonError) Error() string { return string(e.Reason) + ": " + e.Err.Error() }
+func (e *ReasonError) Unwrap() error { return e.Err }
 
 // ErrRunBusy means another alert run (in this replica or another) is under
 // way; this one did nothing and should be tried again shortly.
@@ -63,9 +99,14 @@ var ErrRunBusy = store.ErrAlertRunBusy
 
 type deliveryStore interface {
 	LockAlertRun(ctx context.Context) (unlock func(), err error)
-	QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error)
+	PrepareAlertRun(ctx context.Context, now time.Time) (store.AlertRunPrep, error)
+	AlertPolicy(ctx context.Context, tenantID int64) (store.AlertPolicy, error)
+	QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string, mail bool) (int, error)
+	CreateAlertChannel(ctx context.Context, ch store.AlertChannel, seal func(id int64) (url, secret []byte), audit store.AuditEvent) (store.AlertChannel, error)
+	AlertChannels(ctx context.Context) ([]store.AlertChannel, error)
+	AlertChannel(ctx context.Context, id int64) (store.AlertChannel, error)
 	OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]store.AlertDigest, error)
-	MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, sendErr error, at time.Time) error
+	MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, failure string, at time.Time) error
 }
 
 // Alerter runs alert runs.
@@ -88,18 +129,49 @@ func New(cfg Config, st deliveryStore) *Alerter {
 	return &Alerter{cfg: cfg, store: st}
 }
 
-// Enabled reports whether alerts can go out: a mail server is configured.
-// Recipients are the portal-wide list plus each tenant's contacts.
-func (a *Alerter) Enabled() bool { return a.cfg.SMTP.Addr != "" }
+// Enabled reports whether alerts can go out: a mail server is configured,
+// or channels can be (a seal key is). Recipients are the portal-wide list
+// plus each tenant's contacts, and the webhook channels.
+func (a *Alerter) Enabled() bool { return a.mailEnabled() || a.cfg.Sealer != nil }
+
+func (a *Alerter) mailEnabled() bool { return a.cfg.SMTP.Addr != "" || a.useGraph() }
+
+// useGraph says mail goes through Graph: configured, and no SMTP server.
+func (a *Alerter) useGraph() bool {
+	return a.cfg.SMTP.Addr == "" && a.cfg.Graph != nil && a.cfg.GraphSender != ""
+}
 
 // Thresholds are the days before expiry alerts go out (the defaults when
 // none were configured).
 func (a *Alerter) Thresholds() []int { return a.cfg.Thresholds }
 
+// PortalPolicy is the portal-wide thresholds and recipients: what admins
+// set in the portal, or else the environment's.
+func (a *Alerter) PortalPolicy(ctx context.Context) (thresholds []int, recipients []string, err error) {
+	p, err := a.store.AlertPolicy(ctx, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	thresholds, recipients = a.cfg.Thresholds, a.cfg.Recipients
+	if p.Thresholds != nil {
+		thresholds = p.Thresholds
+	}
+	if p.Recipients != nil {
+		recipients = p.Recipients
+	}
+	return thresholds, recipients, nil
+}
+
 // RunResult says what one run did.
 type RunResult struct {
 	Queued, Sent, Failed int // deliveries
 	Mails                int // digests sent
+	// Resolved deliveries were about a credential since removed or
+	// rotated; Held ones wait for a snooze or an exclusion to end.
+	Resolved, Held int
+	// Selection is how long choosing what to send took: resolving,
+	// holding, queuing and reading the digests, before any sending.
+	Selection time.Duration
 }
 
 // Run queues what came due and sends every open delivery, one digest per
@@ -117,7 +189,17 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	}
 	defer unlock()
 	now := a.cfg.Now()
-	n, err := a.store.QueueDueAlerts(ctx, now, a.cfg.Thresholds, a.cfg.Recipients)
+	selStart := time.Now()
+	prep, err := a.store.PrepareAlertRun(ctx, now)
+	if err != nil {
+		return res, err
+	}
+	res.Resolved, res.Held = prep.Resolved, prep.Held
+	thresholds, recipients, err := a.PortalPolicy(ctx)
+	if err != nil {
+		return res, err
+	}
+	n, err := a.store.QueueDueAlerts(ctx, now, thresholds, recipients, a.mailEnabled())
 	if err != nil {
 		return res, err
 	}
@@ -126,23 +208,73 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	if err != nil {
 		return res, err
 	}
+	res.Selection = time.Since(selStart)
+	var channels map[string]store.AlertChannel
+	if a.cfg.Sealer != nil {
+		all, err := a.store.AlertChannels(ctx)
+		if err != nil {
+			return res, err
+		}
+		channels = make(map[string]store.AlertChannel, len(all))
+		for _, ch := range all {
+			channels[strconv.FormatInt(ch.ID, 10)] = ch
+		}
+	}
 	var errs []error
 	session := &mailSession{a: a}
 	defer session.close()
 	for _, dg := range digests {
-		sendErr := session.send(ctx, dg.Recipient, DigestSubject(dg, now), DigestBody(dg, now, a.cfg.PortalURL))
-		if err := a.store.MarkDigest(ctx, dg.Recipient, dg.LastID, MaxAttempts, sendErr, a.cfg.Now()); err != nil {
+		var sendErr error
+		if id, ok := strings.CutPrefix(dg.Recipient, "channel:"); ok {
+			sendErr = a.sendToChannel(ctx, channels, id, dg, now)
+		} else {
+			msg := Message{To: dg.Recipient, Subject: DigestSubject(dg, now), Text: DigestBody(dg, now, a.cfg.PortalURL),
+				HTML: DigestHTML(dg, now, a.cfg.PortalURL), MessageID: a.messageID(dg)}
+			sendErr = session.send(ctx, msg)
+			a.keep(OutboxMessage{At: now, Channel: "e-mail", To: msg.To, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}, sendErr)
+		}
+		reason := Classify(sendErr)
+		if sendErr != nil {
+			// The detail (hosts, banners, addresses) is for the operator's log only; the portal stores and shows the reason.
+			a.log().Warn("alert digest not sent", "reason", string(reason), "deliveries", dg.Total, "last_delivery", dg.LastID, "error", sendErr)
+		}
+		if err := a.store.MarkDigest(ctx, dg.Recipient, dg.LastID, MaxAttempts, string(reason), a.cfg.Now()); err != nil {
 			return res, err
 		}
 		if sendErr != nil {
 			res.Failed += dg.Total
-			errs = append(errs, fmt.Errorf("alerts: mail to %s: %w", dg.Recipient, sendErr))
+			errs = append(errs, fmt.Errorf("alerts: digest not sent: %s", reason.Text()))
 			continue
 		}
 		res.Sent += dg.Total
 		res.Mails++
 	}
 	return res, errors.Join(errs...)
+}
+
+// keep copies a message into the outbox, with its outcome in words.
+func (a *Alerter) keep(m OutboxMessage, err error) {
+	if a.cfg.Outbox == nil {
+		return
+	}
+	m.Outcome = "sent"
+	if err != nil {
+		m.Outcome = Classify(err).Text()
+	}
+	a.cfg.Outbox.add(m)
+}
+
+// sendToChannel posts a digest to the channel with the given ID.
+func (a *Alerter) sendToChannel(ctx context.Context, channels map[string]store.AlertChannel, id string, dg store.AlertDigest, now time.Time) error {
+	if a.cfg.Sealer == nil {
+		return ErrNoSealKey
+	}
+	ch, ok := channels[id]
+	if !ok {
+		// Removed while this run was under way: removing resolves its deliveries.
+		return &configError{errors.New("channel removed")}
+	}
+	return a.sendChannel(ctx, ch, dg, now, a.messageID(dg))
 }
 
 // DigestSubject is Subject for a digest, counting every credential in it,
@@ -167,27 +299,22 @@ func DigestBody(dg store.AlertDigest, now time.Time, portalURL string) string {
 	if more <= 0 {
 		return body
 	}
-	within := "90"
-	if !dg.LatestEnd.After(now.Add(30 * 24 * time.Hour)) {
-		within = "30"
-	}
-	link := "/?within=" + within
-	if dg.TenantID != 0 {
-		link = "/?tenant=" + strconv.FormatInt(dg.TenantID, 10) + "&within=" + within
-	}
-	if portalURL != "" {
-		link = strings.TrimRight(portalURL, "/") + link
-	}
+	link := allLink(dg, now, portalURL)
 	return fmt.Sprintf("%d client secrets and certificates need attention (%d of them expired). The %d most urgent are listed below; %d more are not: see them all at %s\n\n",
 		dg.Total, dg.Expired, len(dg.Items), more, link) + body
 }
 
 // Remind mails a plain-text notice (a scheduled removal tomorrow) to the
-// portal's alert recipients and the extra addresses (the tenant's contacts).
+// portal's alert recipients (as admins set them, or the environment's) and
+// the extra addresses (the tenant's contacts).
 func (a *Alerter) Remind(ctx context.Context, extra []string, subject, body string) error {
 	var errs []error
 	seen := map[string]bool{}
-	for _, r := range append(append([]string{}, a.cfg.Recipients...), extra...) {
+	_, recipients, err := a.PortalPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range append(append([]string{}, recipients...), extra...) {
 		r = strings.ToLower(strings.TrimSpace(r))
 		if r == "" || seen[r] {
 			continue
@@ -201,7 +328,10 @@ func (a *Alerter) Remind(ctx context.Context, extra []string, subject, body stri
 }
 
 func (a *Alerter) mail(ctx context.Context, rcpt, subject, body string) error {
-	m, err := a.message(rcpt, subject, body)
+	if a.useGraph() {
+		return a.cfg.Graph.SendMail(ctx, a.cfg.GraphSender, rcpt, subject, textHTML(body))
+	}
+	m, err := a.message(Message{To: rcpt, Subject: subject, Text: body})
 	if err != nil {
 		return err
 	}
@@ -212,29 +342,80 @@ func (a *Alerter) mail(ctx context.Context, rcpt, subject, body string) error {
 	return c.DialAndSendWithContext(ctx, m)
 }
 
-func (a *Alerter) message(rcpt, subject, body string) (*mail.Msg, error) {
+// Message is one e-mail the portal sends.
+type Message struct {
+	To, Subject string
+	Text        string // the plain-text part, always present
+	HTML        string // the HTML alternative; none when empty
+	// MessageID without angle brackets; a random one when empty.
+	MessageID string
+}
+
+func (a *Alerter) message(msg Message) (*mail.Msg, error) {
 	m := mail.NewMsg()
 	if err := m.From(a.cfg.SMTP.From); err != nil {
+		return nil, &configError{err}
+	}
+	if err := m.To(msg.To); err != nil {
 		return nil, err
 	}
-	if err := m.To(rcpt); err != nil {
-		return nil, err
-	}
-	m.Subject(subject)
+	m.Subject(msg.Subject)
 	m.SetDate()
-	m.SetMessageID()
-	m.SetBodyString(mail.TypeTextPlain, body)
+	if msg.MessageID != "" {
+		m.SetMessageIDWithValue(msg.MessageID)
+	} else {
+		m.SetMessageID()
+	}
+	// Automated mail: no out-of-office replies back to the portal's sender.
+	m.SetBulk()
+	m.SetBodyString(mail.TypeTextPlain, msg.Text)
+	if msg.HTML != "" {
+		m.AddAlternativeString(mail.TypeTextHTML, msg.HTML)
+	}
 	return m, nil
+}
+
+// textHTML is plain text as HTML, for Graph, which takes one body.
+func textHTML(text string) string {
+	return "<pre style=\"font-family: sans-serif; white-space: pre-wrap\">" + template.HTMLEscapeString(text) + "</pre>"
+}
+
+// messageID is a digest's Message-ID: the same for every attempt to send
+// the same digest (a retry after an outage is recognisable as the same
+// message), different for each recipient and for each later digest. The
+// recipient is hashed so the ID does not carry the address.
+func (a *Alerter) messageID(dg store.AlertDigest) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(dg.Recipient)))
+	return fmt.Sprintf("alert-%d.%s@%s", dg.LastID, hex.EncodeToString(sum[:8]), a.mailDomain())
+}
+
+// mailDomain is the right-hand side of the portal's Message-IDs: the
+// portal's host name, or the sender's domain.
+func (a *Alerter) mailDomain() string {
+	if u, err := url.Parse(a.cfg.PortalURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	if at := strings.LastIndexByte(a.cfg.SMTP.From, '@'); at >= 0 {
+		return strings.Trim(a.cfg.SMTP.From[at+1:], "> ")
+	}
+	return "appreg-portal.invalid"
+}
+
+func (a *Alerter) log() *slog.Logger {
+	if a.cfg.Log != nil {
+		return a.cfg.Log
+	}
+	return slog.Default()
 }
 
 func (a *Alerter) client() (*mail.Client, error) {
 	host, portStr, err := net.SplitHostPort(a.cfg.SMTP.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("bad SMTP address: %w", err)
+		return nil, &configError{fmt.Errorf("bad SMTP address: %w", err)}
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return nil, fmt.Errorf("bad SMTP port: %w", err)
+		return nil, &configError{fmt.Errorf("bad SMTP port: %w", err)}
 	}
 	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(30 * time.Second)}
 	switch a.cfg.SMTP.TLS {
@@ -259,8 +440,15 @@ type mailSession struct {
 	c *mail.Client // nil until dialled, and after a failure
 }
 
-func (s *mailSession) send(ctx context.Context, rcpt, subject, body string) error {
-	m, err := s.a.message(rcpt, subject, body)
+func (s *mailSession) send(ctx context.Context, msg Message) error {
+	if s.a.useGraph() {
+		html := msg.HTML
+		if html == "" {
+			html = textHTML(msg.Text)
+		}
+		return s.a.cfg.Graph.SendMail(ctx, s.a.cfg.GraphSender, msg.To, msg.Subject, html)
+	}
+	m, err := s.a.message(msg)
 	if err != nil {
 		return err
 	}
@@ -324,9 +512,13 @@ func Body(ds []store.AlertDelivery, now time.Time, portalURL string) string {
 		}
 		// Every name comes from a tenant's administrator: one line each, so
 		// none can add lines (or "instructions") to the mail.
-		fmt.Fprintf(&b, "- %s — %s\n  %s %q (key ID %s), application ID %s\n  %s: %s\n\n",
+		fmt.Fprintf(&b, "- %s — %s\n  %s %q (key ID %s), application ID %s\n  %s: %s\n  %s\n",
 			safetext.Line(d.TenantName), safetext.Line(d.OwnerName), kind, safetext.Line(d.DisplayName), safetext.Line(d.KeyID), safetext.Line(d.OwnerAppID),
-			status, d.EndsAt.UTC().Format("Monday 2 January 2006 15:04 UTC"))
+			status, d.EndsAt.UTC().Format("Monday 2 January 2006 15:04 UTC"), stopsWorking(d, now))
+		if link := RotateLink(portalURL, d.CredentialID); link != "" {
+			fmt.Fprintf(&b, "  Rotate it: %s\n", link)
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("Rotate each one in the portal or the Entra admin center, then enter the new value in the product that uses it.\n")
 	if portalURL != "" {

@@ -2,8 +2,11 @@ package alerts_test
 
 import (
 	"context"
+	"html"
 	"net"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,9 @@ import (
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// hrefRe finds the links of an HTML part.
+var hrefRe = regexp.MustCompile(`<a href="([^"]*)"`)
 
 func seed(t *testing.T, st *store.Store, now time.Time) {
 	t.Helper()
@@ -48,11 +54,20 @@ func TestAlertRunSendsOneDigestPerRecipientOnce(t *testing.T) {
 		PortalURL:  "https://portal.contoso.example",
 	}, st)
 
+	ids := map[string]int64{}
+	creds, err := st.ListCredentials(ctx, store.CredentialFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range creds {
+		ids[c.OwnerName] = c.ID
+	}
+	msgIDs := map[string]bool{}
 	res, err := a.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != (alerts.RunResult{Queued: 4, Sent: 4, Mails: 2}) {
+	if counts(res) != (alerts.RunResult{Queued: 4, Sent: 4, Mails: 2}) {
 		t.Errorf("first run = %+v, want 2 due credentials × 2 recipients in 2 digests", res)
 	}
 	mails := mb.Mails()
@@ -69,16 +84,45 @@ func TestAlertRunSendsOneDigestPerRecipientOnce(t *testing.T) {
 				t.Errorf("mail to %v lacks %q:\n%s", m.To, want, m.Body)
 			}
 		}
-		if strings.Contains(m.Body, "ResourceXpress") {
+		if strings.Contains(m.Body, "ResourceXpress") || strings.Contains(m.HTML, "ResourceXpress") {
 			t.Error("a credential with nothing due was mailed")
 		}
+		if m.ContentType != "multipart/alternative" {
+			t.Errorf("Content-Type = %q, want multipart/alternative", m.ContentType)
+		}
+		for _, want := range []string{"Exact Globe+ stops signing in to tenant Fabrikam in 5 days", "AFAS Profit has stopped signing in to tenant Fabrikam",
+			"Rotate it: https://portal.contoso.example/credentials/" + strconv.FormatInt(ids["Exact Globe+"], 10),
+			"Rotate it: https://portal.contoso.example/credentials/" + strconv.FormatInt(ids["AFAS Profit"], 10)} {
+			if !strings.Contains(m.Body, want) {
+				t.Errorf("text part lacks %q:\n%s", want, m.Body)
+			}
+		}
+		var links []string
+		for _, m := range hrefRe.FindAllStringSubmatch(m.HTML, -1) {
+			links = append(links, html.UnescapeString(m[1]))
+		}
+		wantLinks := []string{"https://portal.contoso.example/credentials/" + strconv.FormatInt(ids["AFAS Profit"], 10),
+			"https://portal.contoso.example/credentials/" + strconv.FormatInt(ids["Exact Globe+"], 10), "https://portal.contoso.example/?within=30"}
+		if !slices.Equal(links, wantLinks) {
+			t.Errorf("HTML links = %q, want %q", links, wantLinks)
+		}
+		if !strings.Contains(html.UnescapeString(m.HTML), "Exact Globe+ stops signing in to tenant Fabrikam") {
+			t.Errorf("HTML part lacks the sentence:\n%s", m.HTML)
+		}
+		if !regexp.MustCompile(`^<alert-\d+\.[0-9a-f]{16}@portal\.contoso\.example>$`).MatchString(m.MessageID) {
+			t.Errorf("Message-ID = %q", m.MessageID)
+		}
+		msgIDs[m.MessageID] = true
 		if strings.Contains(m.Raw, "Xy~") {
 			t.Error("the mail carries part of a secret (its hint)")
 		}
 	}
 
+	if len(msgIDs) != 2 {
+		t.Errorf("Message-IDs %v, want one per recipient", msgIDs)
+	}
 	// Not repeated.
-	if res, err := a.Run(ctx); err != nil || res != (alerts.RunResult{}) {
+	if res, err := a.Run(ctx); err != nil || counts(res) != (alerts.RunResult{}) {
 		t.Errorf("second run = %+v, %v; want nothing to do", res, err)
 	}
 	if len(mb.Mails()) != 2 {
@@ -105,8 +149,8 @@ func TestAlertsSurviveAnSMTPOutage(t *testing.T) {
 	}
 	recent, _ := st.RecentDeliveries(ctx, 10)
 	for _, d := range recent {
-		if d.Status != "failed" || d.Attempts != 1 || d.LastError == "" {
-			t.Errorf("delivery after the outage = %+v", d)
+		if d.Status != "failed" || d.Attempts != 1 || d.Failure != string(alerts.ReasonUnreachable) {
+			t.Errorf("delivery after the outage = %+v, want failed once, reason %q", d, alerts.ReasonUnreachable)
 		}
 	}
 	// The server comes back on the same address: the next run delivers.
@@ -114,6 +158,9 @@ func TestAlertsSurviveAnSMTPOutage(t *testing.T) {
 	res, err = a.Run(ctx)
 	if err != nil || res.Sent != 2 || res.Mails != 1 || len(mb.Mails()) != 1 {
 		t.Fatalf("run after the outage = %+v, %v, %d mails", res, err, len(mb.Mails()))
+	}
+	if got := mb.Mails()[0].MessageID; !strings.HasPrefix(got, "<alert-") || !strings.HasSuffix(got, "@contoso.example>") {
+		t.Errorf("Message-ID = %q, want <alert-…@contoso.example>", got)
 	}
 }
 
@@ -123,7 +170,7 @@ func TestDisabledWithoutServer(t *testing.T) {
 	if a.Enabled() {
 		t.Error("Enabled() without an SMTP server = true")
 	}
-	if res, err := a.Run(context.Background()); err != nil || res != (alerts.RunResult{}) {
+	if res, err := a.Run(context.Background()); err != nil || counts(res) != (alerts.RunResult{}) {
 		t.Errorf("Run() disabled = %+v, %v", res, err)
 	}
 }
@@ -229,4 +276,10 @@ func TestRemindMailsEveryRecipientOnce(t *testing.T) {
 			t.Errorf("mail %q: %s", m.Subject, m.Body)
 		}
 	}
+}
+
+// counts is a run's result without its timing, for comparing.
+func counts(r alerts.RunResult) alerts.RunResult {
+	r.Selection = 0
+	return r
 }

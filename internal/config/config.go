@@ -54,8 +54,12 @@ type Alerts struct {
 	SMTPPassword string
 	SMTPFrom     string
 	SMTPTLS      string // starttls, tls or none
-	Recipients   []string
-	Thresholds   []int // days before expiry, descending; 0 = on expiry
+	// GraphSender is a mailbox in the operator's tenant that sends alerts
+	// with Graph sendMail (app-only Mail.Send), for sites without an SMTP
+	// relay; used when SMTPAddr is empty.
+	GraphSender string
+	Recipients  []string
+	Thresholds  []int // days before expiry, descending; 0 = on expiry
 }
 
 // Entra configures the portal app registration and the Microsoft endpoints.
@@ -201,10 +205,11 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	c.Alerts.SMTPFrom = r.str("PORTAL_SMTP_FROM", "")
 	c.Alerts.SMTPTLS = r.oneOf("PORTAL_SMTP_TLS", "starttls", "starttls", "tls", "none")
 	c.Alerts.Recipients = r.list("PORTAL_ALERT_RECIPIENTS", strings.ToLower)
-	for _, a := range append(slices.Clone(c.Alerts.Recipients), c.Alerts.SMTPFrom) {
+	c.Alerts.GraphSender = strings.ToLower(r.str("PORTAL_ALERT_GRAPH_SENDER", ""))
+	for _, a := range append(slices.Clone(c.Alerts.Recipients), c.Alerts.SMTPFrom, c.Alerts.GraphSender) {
 		if a != "" {
 			if _, err := mail.ParseAddress(a); err != nil || strings.ContainsAny(a, "<> ") {
-				r.problem("%q is not an e-mail address (PORTAL_ALERT_RECIPIENTS / PORTAL_SMTP_FROM)", a)
+				r.problem("%q is not an e-mail address (PORTAL_ALERT_RECIPIENTS / PORTAL_SMTP_FROM / PORTAL_ALERT_GRAPH_SENDER)", a)
 			}
 		}
 	}

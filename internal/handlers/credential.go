@@ -44,27 +44,39 @@ var eventWords = map[string]string{
 	"rotation.secret":     "A new secret was added by a rotation.",
 	"rotation.schedule":   "The old secret's removal was scheduled.",
 	"rotation.done":       "Removed by a rotation: the new secret took over.",
+	"alerts.silence":      "Alerts quieted (acknowledged, snoozed or excluded).",
+	"alerts.silence.lift": "Alerts resumed.",
 }
 
 // credentialPage shows one credential: what it is, where it lives, the
 // registration and hand-off when the portal made its app, and its history
 // (GET /credentials/{id}).
 func (h *Handler) credentialPage(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {
 		return errNotFound()
 	}
-	c, err := h.details.CredentialByID(ctx, id)
+	d, title, err := h.credentialData(r, id)
 	if err != nil {
 		return err
+	}
+	h.render(w, r, http.StatusOK, templates.CredentialPage(h.page(r, title, templates.SectionDashboard), d))
+	return nil
+}
+
+// credentialData is what the credential's page shows, and its title.
+func (h *Handler) credentialData(r *http.Request, id int64) (templates.CredentialDetailData, string, error) {
+	ctx := r.Context()
+	c, err := h.details.CredentialByID(ctx, id)
+	if err != nil {
+		return templates.CredentialDetailData{}, "", err
 	}
 	now := h.now()
 	operator := auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
 	open := map[string]store.Rotation{}
 	if operator {
 		if open, err = h.details.OpenRotations(ctx); err != nil {
-			return err
+			return templates.CredentialDetailData{}, "", err
 		}
 	}
 	row := credentialRow(c.Credential, now)
@@ -87,12 +99,12 @@ func (h *Handler) credentialPage(w http.ResponseWriter, r *http.Request) error {
 		case errors.Is(err, store.ErrNotFound):
 			d.CanAdopt = operator && c.RemovedAt == nil
 		default:
-			return err
+			return templates.CredentialDetailData{}, "", err
 		}
 	}
 	events, err := h.details.CredentialHistory(ctx, c.EntraTenantID, c.KeyID, 50)
 	if err != nil {
-		return err
+		return templates.CredentialDetailData{}, "", err
 	}
 	for _, e := range events {
 		what := eventWords[e.Action]
@@ -102,13 +114,18 @@ func (h *Handler) credentialPage(w http.ResponseWriter, r *http.Request) error {
 		if e.Details["old_key_id"] != "" && strings.EqualFold(e.Details["old_key_id"], c.KeyID) && e.Action == "rotation.secret" {
 			what = "Its successor was added by a rotation; this one stays until the rotation removes it."
 		}
+		if r := e.Details["reason"]; r != "" && strings.HasPrefix(e.Action, "alerts.silence") {
+			what += " " + r
+		}
 		if e.Outcome != store.OutcomeSuccess {
 			what += " (" + e.Outcome + ")"
 		}
 		d.History = append(d.History, templates.CredentialEvent{When: fmtTime(e.OccurredAt), Who: e.ActorName, What: what, Failed: e.Outcome != store.OutcomeSuccess})
 	}
-	h.render(w, r, http.StatusOK, templates.CredentialPage(h.page(r, c.OwnerName+" · "+row.Kind, templates.SectionDashboard), d))
-	return nil
+	if d.Alerts, err = h.credentialAlerts(ctx, c.Credential, operator); err != nil {
+		return templates.CredentialDetailData{}, "", err
+	}
+	return d, c.OwnerName + " · " + row.Kind, nil
 }
 
 // credentialRegistration is the registration a credential's app came from,

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
@@ -341,8 +342,14 @@ func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="credential-expiry.ics"`)
+	return h.writeICS(w, r, each, now)
+}
+
+// writeICS streams the calendar of credentials that have not expired: one
+// all-day event on each expiry day, with reminders 14 and 2 days before.
+func (h *Handler) writeICS(w http.ResponseWriter, r *http.Request, each func(fn func(store.Credential) error) error, now time.Time) error {
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	bw := bufio.NewWriterSize(w, 32<<10)
 	line := func(s string) { bw.WriteString(icsFold(s)); bw.WriteString("\r\n") }
 	line("BEGIN:VCALENDAR")
@@ -351,7 +358,7 @@ func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
 	line("CALSCALE:GREGORIAN")
 	line("X-WR-CALNAME:App registration secrets expiring")
 	stamp := now.UTC().Format("20060102T150405Z")
-	err = each(func(c store.Credential) error {
+	err := each(func(c store.Credential) error {
 		if !c.EndsAt.After(now) {
 			return nil // already expired: nothing to plan
 		}
@@ -367,7 +374,8 @@ func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
 		line("DTEND;VALUE=DATE:" + day.AddDate(0, 0, 1).Format("20060102"))
 		line("SUMMARY:" + icsText(kind+" expires: "+c.OwnerName+" ("+c.TenantName+")"))
 		line("DESCRIPTION:" + icsText(fmt.Sprintf("%s %q of %s in %s expires %s. Key ID %s. Rotate it and enter the new value in the product that uses it: %s",
-			kind, c.DisplayName, c.OwnerName, c.TenantName, day.Format("2 Jan 2006 15:04 UTC"), c.KeyID, h.baseURL.String())))
+			kind, c.DisplayName, c.OwnerName, c.TenantName, day.Format("2 Jan 2006 15:04 UTC"), c.KeyID, h.baseURL.JoinPath("/credentials", strconv.FormatInt(c.ID, 10)).String())))
+		line("URL:" + h.baseURL.JoinPath("/credentials", strconv.FormatInt(c.ID, 10)).String())
 		for _, before := range []string{"-P14D", "-P2D"} {
 			line("BEGIN:VALARM")
 			line("ACTION:DISPLAY")
@@ -450,23 +458,16 @@ type deliveryLister interface {
 }
 
 func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request) error {
-	ds, err := h.deliveries.RecentDeliveries(r.Context(), 100)
+	d, err := h.alertsData(r)
 	if err != nil {
 		return err
-	}
-	d := templates.AlertsData{Enabled: h.alertSettings.Enabled, From: h.alertSettings.From, Recipients: h.alertSettings.Recipients,
-		Thresholds: thresholdsText(h.alertSettings.Thresholds)}
-	for _, x := range ds {
-		th := strconv.Itoa(x.ThresholdDays) + " days before"
-		if x.ThresholdDays == 0 {
-			th = "on expiry"
-		}
-		d.Deliveries = append(d.Deliveries, templates.DeliveryRow{When: fmtTime(x.CreatedAt), Recipient: x.Recipient, Tenant: x.TenantName,
-			Owner: x.OwnerName, Threshold: th, Status: x.Status, Error: x.LastError})
 	}
 	h.render(w, r, http.StatusOK, templates.AlertsPage(h.page(r, "Alerts", templates.SectionAlerts), d))
 	return nil
 }
+
+// alertReasonText is a delivery's stored failure reason in words.
+func alertReasonText(reason string) string { return alerts.ReasonText(reason) }
 
 // thresholdsText says "60, 30 and 7 days before expiry, and on expiry".
 func thresholdsText(ts []int) string {

@@ -46,6 +46,12 @@ type Handler struct {
 	rotations     rotationStore
 	adopts        adoptStore
 	details       credentialDetailStore
+	silences      silenceStore
+	policies      policyStore
+	channels      AlertChannels
+	channelStore  channelStore
+	calendars     calendarStore
+	dev           *DevTools
 	wizard        Wizard
 
 	alertSettings AlertSettings
@@ -84,6 +90,10 @@ type Deps struct {
 	Metrics requestObserver
 	// Alerts is shown on the alerts page.
 	Alerts AlertSettings
+	// AlertChannels adds and tests alert channels; nil without a seal key.
+	AlertChannels AlertChannels
+	// Dev, in `portal dev` only, adds the Outbox page and the demo clock.
+	Dev *DevTools
 	// Wizard configures the registration wizard.
 	Wizard Wizard
 	// ScanQueue queues background scans (internal/jobs).
@@ -96,7 +106,7 @@ type Deps struct {
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
-		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, metrics: d.Metrics, wizard: d.Wizard, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, channels: d.AlertChannels, dev: d.Dev, metrics: d.Metrics, wizard: d.Wizard, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}
@@ -115,6 +125,10 @@ func New(d Deps) *Handler {
 		h.credentials = d.Store
 		h.scans = d.Store
 		h.deliveries = d.Store
+		h.silences = d.Store
+		h.policies = d.Store
+		h.channelStore = d.Store
+		h.calendars = d.Store
 		h.tenantAdmin = d.Store
 		h.registrations = d.Store
 		h.shares = d.Store

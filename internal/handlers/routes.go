@@ -43,6 +43,8 @@ func (h *Handler) Routes() http.Handler {
 		// A one-time share link for a new secret: the customer needs no portal account.
 		r.Get("/share/{token}", h.wrap(h.sharePage))
 		r.Post("/share/{token}", h.wrap(h.shareReveal))
+		// A person's calendar subscription: calendar services fetch it without a session; the token is the key.
+		r.Get("/calendar/{token}.ics", h.wrap(h.calendarFeed))
 
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser)
@@ -55,6 +57,9 @@ func (h *Handler) Routes() http.Handler {
 				r.Get("/credentials.csv", h.wrap(h.credentialsCSV))
 				r.Get("/credentials.json", h.wrap(h.credentialsJSON))
 				r.Get("/credentials.ics", h.wrap(h.credentialsICS))
+				r.Get("/calendar", h.wrap(h.calendarPage))
+				r.Post("/calendar/feed", h.wrap(h.makeCalendarFeed))
+				r.Post("/calendar/feed/revoke", h.wrap(h.revokeCalendarFeed))
 				r.Get("/credentials/{id}", h.wrap(h.credentialPage))
 				r.Get("/tenants", h.wrap(h.tenantsPage))
 				r.Get("/alerts", h.wrap(h.alertsPage))
@@ -72,6 +77,12 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/tenants/{id}/scan", h.wrap(h.scanTenant))
 				r.Post("/tenants/links/{id}/withdraw", h.wrap(h.withdrawLink))
 				r.Post("/tenants/{id}/contacts", h.wrap(h.setContacts))
+				// Quiet alerts: a tenant, an application or a credential; who and why are audited.
+				r.Post("/tenants/{id}/alerts/exclude", h.wrap(h.excludeTenant))
+				r.Post("/tenants/{id}/alerts/include", h.wrap(h.includeTenant))
+				r.Post("/tenants/{id}/alerts/policy", h.wrap(h.setTenantAlertPolicy))
+				r.Post("/credentials/{id}/alerts", h.wrap(h.silenceCredential))
+				r.Post("/credentials/{id}/alerts/{silence}/lift", h.wrap(h.liftCredentialSilence))
 				r.Get("/catalogue/new", h.wrap(h.newBlueprintForm))
 				r.Post("/catalogue", h.wrap(h.createBlueprint))
 				r.Post("/catalogue/{id}/delete", h.wrap(h.deleteBlueprint))
@@ -99,6 +110,11 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/rotations/{id}/confirm", h.wrap(h.rotationConfirm))
 				r.Post("/rotations/{id}/schedule", h.wrap(h.rotationSchedule))
 				r.Post("/rotations/{id}/share/{link}/revoke", h.wrap(h.revokeShare))
+
+				if h.dev != nil { // portal dev only: the Outbox of alert messages and the demo clock
+					r.Get("/dev/outbox", h.wrap(h.devOutbox))
+					r.Post("/dev/clock", h.wrap(h.devAdvanceClock))
+				}
 			})
 
 			// Admins.
@@ -109,6 +125,11 @@ func (h *Handler) Routes() http.Handler {
 				r.Get("/admin/sessions", h.wrap(h.sessionsPage))
 				r.Post("/admin/sessions/{id}/end", h.wrap(h.endSession))
 				r.Get("/admin/users", h.wrap(h.usersPage))
+				r.Post("/admin/alert-policy", h.wrap(h.setPortalAlertPolicy))
+				r.Post("/admin/alert-channels", h.wrap(h.addChannel))
+				r.Post("/admin/alert-channels/{id}/test", h.wrap(h.testChannel))
+				r.Post("/admin/alert-channels/{id}/delete", h.wrap(h.deleteChannel))
+				r.Post("/admin/alert-mail-test", h.wrap(h.testMail))
 			})
 		})
 	})

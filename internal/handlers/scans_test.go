@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/handlers"
 	"github.com/appreg-portal/portal/internal/store"
@@ -189,6 +190,27 @@ func TestAlertsPage(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("alerts page lacks %q", want)
 		}
+	}
+	// A failed delivery shows why in plain words, never the mail server's reply.
+	ctx := context.Background()
+	now := time.Now()
+	tn, err := on.Store.CreateTenant(ctx, store.Tenant{EntraTenantID: "fab41c4e-2d3b-4a5c-8e6f-7a8b9c0d1e2f", DisplayName: "Fabrikam", Status: "connected"}, store.AuditEvent{Action: "tenant.create"})
+	must(t, err)
+	_, err = on.Store.RecordScan(ctx, tn.ID, []store.Credential{{OwnerKind: "application", OwnerObjectID: "0a0a0a0a-0000-4000-8000-000000000001",
+		OwnerAppID: "app-1", OwnerName: "AFAS Profit", KeyID: "c0000000-0000-4000-8000-000000000001", Kind: "password", EndsAt: now.Add(48 * time.Hour)}}, now)
+	must(t, err)
+	_, err = on.Store.QueueDueAlerts(ctx, now, []int{7}, []string{"ops@contoso.example"}, true)
+	must(t, err)
+	dgs, err := on.Store.OpenDigests(ctx, 5, 50, now)
+	must(t, err)
+	if len(dgs) != 1 {
+		t.Fatalf("open digests = %d, want 1", len(dgs))
+	}
+	must(t, on.Store.MarkDigest(ctx, dgs[0].Recipient, dgs[0].LastID, 5, string(alerts.ReasonAuth), now))
+	_, page = b.get(on.Portal.URL + "/alerts")
+	want := `data-testid="delivery-reason">The mail server refused the portal&#39;s user name or password.</small>`
+	if !strings.Contains(page, want) {
+		t.Errorf("alerts page lacks the failure reason %s", want)
 	}
 }
 

@@ -176,11 +176,14 @@ func (h *Handler) shareRows(ctx context.Context, runID string) ([]templates.Shar
 	return out, nil
 }
 
-// logPath is the request path as the log shows it: a share link's token is
-// a credential and stays out.
+// logPath is the request path as the log shows it: a share link's token
+// and a calendar feed's are credentials and stay out.
 func logPath(p string) string {
 	if strings.HasPrefix(p, "/share/") {
 		return "/share/…"
+	}
+	if strings.HasPrefix(p, "/calendar/") && strings.HasSuffix(p, ".ics") {
+		return "/calendar/….ics" // a calendar feed's token
 	}
 	return p
 }

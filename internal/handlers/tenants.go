@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	netmail "net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -74,6 +73,14 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 	if err != nil {
 		return templates.TenantsData{}, err
 	}
+	excluded, err := h.silences.TenantExclusions(r.Context())
+	if err != nil {
+		return templates.TenantsData{}, err
+	}
+	policies, err := h.policies.TenantAlertPolicies(r.Context())
+	if err != nil {
+		return templates.TenantsData{}, err
+	}
 	d := templates.TenantsData{CanConnect: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator)}
 	for _, t := range tenants {
 		row := templates.TenantRow{ID: strconv.FormatInt(t.ID, 10), Name: t.DisplayName, TenantID: t.EntraTenantID, Domain: t.DefaultDomain,
@@ -83,6 +90,12 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 		}
 		if t.ScanProblems != "" {
 			row.ScanProblems = strings.Split(t.ScanProblems, "\n")
+		}
+		if p, ok := policies[t.ID]; ok {
+			row.Policy, row.ThresholdsInput, row.RecipientsInput = tenantPolicyText(p), joinInts(p.Thresholds), strings.Join(p.Recipients, "\n")
+		}
+		if sl, ok := excluded[t.ID]; ok {
+			row.Excluded = silenceSentence(sl, h.now())
 		}
 		d.Tenants = append(d.Tenants, row)
 	}
@@ -436,18 +449,9 @@ func (h *Handler) setContacts(w http.ResponseWriter, r *http.Request) error {
 		}
 		return h.renderInvalid(w, r, templates.TenantsPage(h.page(r, "Tenants", templates.SectionTenants), d))
 	}
-	var contacts []string
-	for _, f := range strings.FieldsFunc(raw, func(c rune) bool { return c == ',' || c == ';' || c == '\n' || c == '\r' || c == ' ' }) {
-		a, err := netmail.ParseAddress(f)
-		if err != nil || a.Address != f {
-			return invalid(fmt.Sprintf("%q is not an e-mail address. Enter plain addresses such as it@fabrikam.com, one per line.", trunc.String(f, 100)))
-		}
-		if a := strings.ToLower(f); !slices.Contains(contacts, a) {
-			contacts = append(contacts, a)
-		}
-	}
-	if len(contacts) > 20 {
-		return invalid("Enter at most 20 addresses; use a distribution list for more people.")
+	contacts, msg := parseAddresses(raw, 20)
+	if msg != "" {
+		return invalid(msg)
 	}
 	if err := h.tenantAdmin.SetTenantContacts(r.Context(), id, contacts, h.auditEvent(r, "tenant.contacts", "", map[string]string{"contacts": strings.Join(contacts, ",")})); err != nil {
 		return err

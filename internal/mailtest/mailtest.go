@@ -4,8 +4,10 @@ package mailtest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	netmail "net/mail"
@@ -21,8 +23,13 @@ type Mail struct {
 	From    string
 	To      []string
 	Subject string
-	Body    string // decoded text
-	Raw     string
+	Body    string // decoded text: the text/plain part of a multipart message
+	HTML    string // decoded text/html part, if any
+	// MessageID is the Message-ID header, angle brackets included.
+	MessageID string
+	// ContentType is the top-level media type (multipart/alternative, text/plain).
+	ContentType string
+	Raw         string
 }
 
 // Server is a running SMTP server.
@@ -95,16 +102,44 @@ func (x *session) Data(r io.Reader) error {
 	m.Raw = string(raw)
 	if msg, err := netmail.ReadMessage(bytes.NewReader(raw)); err == nil {
 		m.Subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-		var body []byte
-		if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-			body, _ = io.ReadAll(quotedprintable.NewReader(msg.Body))
+		m.MessageID = msg.Header.Get("Message-ID")
+		mt, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+		m.ContentType = mt
+		if strings.HasPrefix(mt, "multipart/") {
+			mr := multipart.NewReader(msg.Body, params["boundary"])
+			for {
+				p, err := mr.NextRawPart()
+				if err != nil {
+					break
+				}
+				pt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+				body := decode(p, p.Header.Get("Content-Transfer-Encoding"))
+				switch pt {
+				case "text/plain":
+					m.Body = body
+				case "text/html":
+					m.HTML = body
+				}
+			}
 		} else {
-			body, _ = io.ReadAll(msg.Body)
+			m.Body = decode(msg.Body, msg.Header.Get("Content-Transfer-Encoding"))
 		}
-		m.Body = string(body)
 	}
 	x.s.mu.Lock()
 	x.s.mails = append(x.s.mails, m)
 	x.s.mu.Unlock()
 	return nil
+}
+
+func decode(r io.Reader, encoding string) string {
+	var body []byte
+	switch strings.ToLower(encoding) {
+	case "quoted-printable":
+		body, _ = io.ReadAll(quotedprintable.NewReader(r))
+	case "base64":
+		body, _ = io.ReadAll(base64.NewDecoder(base64.StdEncoding, r))
+	default:
+		body, _ = io.ReadAll(r)
+	}
+	return string(body)
 }

@@ -44,61 +44,88 @@ func (s *Store) LockAlertRun(ctx context.Context) (unlock func(), err error) {
 }
 
 // QueueDueAlerts creates the deliveries that are due at `now`, for the
-// portal-wide recipients and the credential's tenant contacts. For each live
+// portal-wide recipients (or the tenant's own, where its policy sets them)
+// and the credential's tenant contacts, at the portal-wide thresholds (or
+// the tenant's own). For each live
 // credential only the most urgent threshold it has reached counts (a secret
 // first seen 5 days before expiry gets the 7-day alert, not also the 60-,
 // 30- and 14-day ones); 0 means "has expired". Existing rows are left alone,
 // so an alert is never queued twice, and a run after downtime still queues
 // what came due meanwhile. It returns how many deliveries it added.
-func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string) (int, error) {
+//
+// mail false (no mail server) queues for the webhook channels only.
+func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string, mail bool) (int, error) {
 	// A background run, not a page: the first run over a large inventory queues a delivery per due credential and recipient.
 	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, `
+	var queued int
+	err := s.pool.QueryRow(ctx, `
+		WITH ins AS (
 		INSERT INTO alert_deliveries (credential_id, threshold_days, recipient)
 		SELECT c.id, d.threshold, r.recipient
 		FROM credentials c
 		JOIN tenants tn ON tn.id = c.tenant_id AND tn.status = 'connected'
-		CROSS JOIN LATERAL (SELECT min(t) AS threshold FROM unnest($2::int[]) AS t
+		-- A tenant's own thresholds and recipients, where set, replace the portal-wide ones; its contacts always get its alerts.
+		LEFT JOIN alert_policies p ON p.tenant_id = tn.id
+		CROSS JOIN LATERAL (SELECT min(t) AS threshold FROM unnest(coalesce(p.thresholds, $2::int[])) AS t
 		                    WHERE c.ends_at <= $1::timestamptz + make_interval(days => t)) d
-		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient FROM unnest($3::text[] || tn.contacts) AS x) r
+		-- Webhook channels, portal-wide and the tenant's, are recipients too ("channel:<id>"), queued and deduplicated like addresses.
+		LEFT JOIN LATERAL (SELECT array_agg('channel:' || ch.id) AS keys FROM alert_channels ch WHERE ch.tenant_id IS NULL OR ch.tenant_id = tn.id) chs ON true
+		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient
+		                    FROM unnest(CASE WHEN $4 THEN coalesce(p.recipients, $3::text[]) || tn.contacts ELSE '{}'::text[] END || coalesce(chs.keys, '{}')) AS x) r
 		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL
-		  -- Only what ends within the largest threshold: a range of the live ends_at index, not every credential.
-		  AND c.ends_at <= $1::timestamptz + make_interval(days => (SELECT max(t) FROM unnest($2::int[]) AS t))
+		  -- Only what ends within the largest threshold of any policy: a range of the live ends_at index, not every credential.
+		  AND c.ends_at <= $1::timestamptz + make_interval(days => (SELECT max(t) FROM (SELECT unnest($2::int[]) UNION ALL SELECT unnest(thresholds) FROM alert_policies WHERE tenant_id IS NOT NULL) x(t)))
 		  -- A secret being rotated (its successor added and shown) needs the admin's confirmation, not an alert.
 		  AND NOT EXISTS (SELECT 1 FROM rotations ro WHERE ro.tenant_id = tn.entra_tenant_id AND lower(ro.old_key_id) = lower(c.key_id::text)
 		                  AND ro.state IN ('overlap', 'removing', 'done'))
+		  -- Rotated outside the portal (a newer credential on the same app), or silenced: nothing to say now.
+		  AND NOT `+supersededSQL+`
+		  AND NOT `+silencedSQL("$1::timestamptz")+`
 		  -- Skip what is queued already by the unique index, rather than re-inserting it each run to conflict.
 		  AND NOT EXISTS (SELECT 1 FROM alert_deliveries a WHERE a.credential_id = c.id AND a.threshold_days = d.threshold AND a.recipient = r.recipient)
-		ON CONFLICT (credential_id, threshold_days, recipient) DO NOTHING`, now, thresholds, recipients)
+		ON CONFLICT (credential_id, threshold_days, recipient) DO NOTHING
+		RETURNING credential_id, threshold_days, recipient),
+		-- A more urgent alert replaces a less urgent one not sent yet (held through a snooze, or failing): one item per credential.
+		replaced AS (
+		    UPDATE alert_deliveries a SET status = 'resolved' FROM ins
+		    WHERE a.credential_id = ins.credential_id AND a.recipient = ins.recipient AND a.threshold_days > ins.threshold_days
+		      AND a.status IN ('pending', 'failed', 'held')
+		    RETURNING a.id)
+		-- Postgres runs every data-modifying CTE, referenced or not.
+		SELECT count(*) FROM ins`, now, thresholds, recipients, mail).Scan(&queued)
 	if err != nil {
 		return 0, fmt.Errorf("store: queue due alerts: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return queued, nil
 }
 
 // AlertDelivery is one alert to send, with what the e-mail says.
 type AlertDelivery struct {
-	ID            int64      `db:"id"`
-	Recipient     string     `db:"recipient"`
-	ThresholdDays int        `db:"threshold_days"`
-	Status        string     `db:"status"`
-	Attempts      int        `db:"attempts"`
-	LastError     string     `db:"last_error"`
-	CreatedAt     time.Time  `db:"created_at"`
-	SentAt        *time.Time `db:"sent_at"`
-	TenantName    string     `db:"tenant_name"`
-	OwnerName     string     `db:"owner_name"`
-	OwnerAppID    string     `db:"owner_app_id"`
-	Kind          string     `db:"kind"`
-	DisplayName   string     `db:"display_name"`
-	KeyID         string     `db:"key_id"`
-	EndsAt        time.Time  `db:"ends_at"`
+	ID            int64  `db:"id"`
+	Recipient     string `db:"recipient"`
+	ThresholdDays int    `db:"threshold_days"`
+	Status        string `db:"status"`
+	Attempts      int    `db:"attempts"`
+	// Failure is the classified reason the latest attempt failed
+	// (alerts.Reason); the error text is logged, never stored.
+	Failure      string     `db:"failure"`
+	CreatedAt    time.Time  `db:"created_at"`
+	SentAt       *time.Time `db:"sent_at"`
+	CredentialID int64      `db:"credential_id"`
+	TenantID     int64      `db:"tenant_id"`
+	TenantName   string     `db:"tenant_name"`
+	OwnerName    string     `db:"owner_name"`
+	OwnerAppID   string     `db:"owner_app_id"`
+	Kind         string     `db:"kind"`
+	DisplayName  string     `db:"display_name"`
+	KeyID        string     `db:"key_id"`
+	EndsAt       time.Time  `db:"ends_at"`
 }
 
 const deliverySelect = `
-	SELECT a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.last_error, a.created_at, a.sent_at,
-	       t.display_name AS tenant_name, c.owner_name, c.owner_app_id, c.kind, c.display_name, c.key_id::text, c.ends_at
+	SELECT a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.failure, a.created_at, a.sent_at,
+	       c.id AS credential_id, c.tenant_id, t.display_name AS tenant_name, c.owner_name, c.owner_app_id, c.kind, c.display_name, c.key_id::text, c.ends_at
 	FROM alert_deliveries a JOIN credentials c ON c.id = a.credential_id JOIN tenants t ON t.id = c.tenant_id`
 
 // OpenDeliveries returns deliveries not sent yet with fewer than
@@ -106,7 +133,7 @@ const deliverySelect = `
 func (s *Store) OpenDeliveries(ctx context.Context, maxAttempts int) ([]AlertDelivery, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, deliverySelect+` WHERE a.status <> 'sent' AND a.attempts < $1 ORDER BY a.recipient, c.ends_at, a.id`, maxAttempts)
+	rows, err := s.pool.Query(ctx, deliverySelect+` WHERE a.status IN ('pending', 'failed') AND a.attempts < $1 ORDER BY a.recipient, c.ends_at, a.id`, maxAttempts)
 	if err != nil {
 		return nil, fmt.Errorf("store: open deliveries: %w", err)
 	}
@@ -148,11 +175,11 @@ func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now tim
 		           count(*) OVER r AS total, count(*) FILTER (WHERE c.ends_at <= $3) OVER r AS expired, max(a.id) OVER r AS last_id,
 		           min(c.tenant_id) OVER r AS min_tenant, max(c.tenant_id) OVER r AS max_tenant, max(c.ends_at) OVER r AS latest_end
 		    FROM alert_deliveries a JOIN credentials c ON c.id = a.credential_id
-		    WHERE a.status <> 'sent' AND a.attempts < $1
+		    WHERE a.status IN ('pending', 'failed') AND a.attempts < $1
 		    WINDOW r AS (PARTITION BY a.recipient))
 		SELECT o.total, o.expired, o.last_id, CASE WHEN o.min_tenant = o.max_tenant THEN o.min_tenant ELSE 0 END, o.latest_end,
-		       a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.last_error, a.created_at, a.sent_at,
-		       t.display_name, c.owner_name, c.owner_app_id, c.kind, c.display_name, c.key_id::text, c.ends_at
+		       a.id, a.recipient, a.threshold_days, a.status, a.attempts, a.failure, a.created_at, a.sent_at,
+		       c.id, c.tenant_id, t.display_name, c.owner_name, c.owner_app_id, c.kind, c.display_name, c.key_id::text, c.ends_at
 		FROM open o JOIN alert_deliveries a ON a.id = o.id JOIN credentials c ON c.id = a.credential_id JOIN tenants t ON t.id = c.tenant_id
 		WHERE o.rank <= $2
 		ORDER BY o.recipient, o.rank`, maxAttempts, bound, now)
@@ -163,8 +190,8 @@ func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now tim
 	var dg AlertDigest
 	var d AlertDelivery
 	_, err = pgx.ForEachRow(rows, []any{&dg.Total, &dg.Expired, &dg.LastID, &dg.TenantID, &dg.LatestEnd,
-		&d.ID, &d.Recipient, &d.ThresholdDays, &d.Status, &d.Attempts, &d.LastError, &d.CreatedAt, &d.SentAt,
-		&d.TenantName, &d.OwnerName, &d.OwnerAppID, &d.Kind, &d.DisplayName, &d.KeyID, &d.EndsAt}, func() error {
+		&d.ID, &d.Recipient, &d.ThresholdDays, &d.Status, &d.Attempts, &d.Failure, &d.CreatedAt, &d.SentAt,
+		&d.CredentialID, &d.TenantID, &d.TenantName, &d.OwnerName, &d.OwnerAppID, &d.Kind, &d.DisplayName, &d.KeyID, &d.EndsAt}, func() error {
 		if len(out) == 0 || out[len(out)-1].Recipient != d.Recipient {
 			dg.Recipient, dg.Items = d.Recipient, nil
 			out = append(out, dg)
@@ -181,17 +208,19 @@ func (s *Store) OpenDigests(ctx context.Context, maxAttempts, bound int, now tim
 
 // MarkDigest records the outcome of sending one recipient's digest: every
 // open delivery of the recipient up to lastID, listed or summarised.
-func (s *Store) MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, sendErr error, at time.Time) error {
+// failure is the classified reason it failed ("" when it was sent); the
+// error text stays out of the database.
+func (s *Store) MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, failure string, at time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout) // a portal-wide recipient's digest covers every due credential
 	defer cancel()
 	var err error
-	const open = `recipient = $1 AND id <= $2 AND status <> 'sent' AND attempts < $3`
-	if sendErr == nil {
-		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', attempts = attempts + 1, last_error = '', sent_at = $4
+	const open = `recipient = $1 AND id <= $2 AND status IN ('pending', 'failed') AND attempts < $3`
+	if failure == "" {
+		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', attempts = attempts + 1, failure = '', sent_at = $4
 			WHERE `+open, recipient, lastID, maxAttempts, at)
 	} else {
-		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, last_error = $4
-			WHERE `+open, recipient, lastID, maxAttempts, trunc.String(sendErr.Error(), 500))
+		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, failure = $4
+			WHERE `+open, recipient, lastID, maxAttempts, trunc.String(failure, 40))
 	}
 	if err != nil {
 		return fmt.Errorf("store: mark digest: %w", err)
@@ -214,26 +243,8 @@ func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]AlertDeliver
 	return out, nil
 }
 
-// MarkDeliveries records the outcome of one sending attempt.
-func (s *Store) MarkDeliveries(ctx context.Context, ids []int64, sendErr error, at time.Time) error {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	var err error
-	if sendErr == nil {
-		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', attempts = attempts + 1, last_error = '', sent_at = $2
-			WHERE id = ANY($1)`, ids, at)
-	} else {
-		_, err = s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', attempts = attempts + 1, last_error = $2
-			WHERE id = ANY($1)`, ids, trunc.String(sendErr.Error(), 500))
-	}
-	if err != nil {
-		return fmt.Errorf("store: mark deliveries: %w", err)
-	}
-	return nil
-}
-
-// DeliveryCounts counts alert deliveries by status, from the three rows
-// the triggers on alert_deliveries keep (migration 00019).
+// DeliveryCounts counts alert deliveries by status, from the rows the
+// triggers on alert_deliveries keep (migration 00021).
 func (s *Store) DeliveryCounts(ctx context.Context) (map[string]int, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()

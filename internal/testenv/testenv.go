@@ -39,6 +39,10 @@ type Options struct {
 	IdleTimeout, Lifetime time.Duration
 	// Alerts is what the alerts page shows of the configuration.
 	Alerts handlers.AlertSettings
+	// AlertChannels adds and tests alert channels (an *alerts.Alerter over Env.Store).
+	AlertChannels func(*store.Store) handlers.AlertChannels
+	// Dev adds `portal dev`'s Outbox and demo clock.
+	Dev func(*store.Store) *handlers.DevTools
 }
 
 // Env is one running portal with its world.
@@ -172,6 +176,14 @@ func New(tb testing.TB, o Options) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var alertChannels handlers.AlertChannels
+	if o.AlertChannels != nil {
+		alertChannels = o.AlertChannels(e.Store)
+	}
+	var dev *handlers.DevTools
+	if o.Dev != nil {
+		dev = o.Dev(e.Store)
+	}
 	h := handlers.New(handlers.Deps{
 		Wizard: wiz,
 		Log:    slog.New(slog.NewTextHandler(logw, nil)), BaseURL: base, Store: e.Store,
@@ -183,6 +195,8 @@ func New(tb testing.TB, o Options) *Env {
 		Scanner:         scanner,
 		ScanQueue:       runner,
 		Alerts:          o.Alerts,
+		AlertChannels:   alertChannels,
+		Dev:             dev,
 		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, o.IdleTimeout, o.Lifetime),
 		SessionLifetime: o.Lifetime,
 	})

@@ -18,6 +18,29 @@ type CredentialDetailData struct {
 	Registration       *CredentialRegistration
 	History            []CredentialEvent
 	CanTrack, CanAdopt bool
+	// Alerts is what keeps the credential's alerts quiet, and the form to
+	// quiet them.
+	Alerts CredentialAlerts
+}
+
+// CredentialAlerts is the credential page's alerts section.
+type CredentialAlerts struct {
+	Silences []SilenceView
+	// CanSilence shows the form (operators, live credentials).
+	CanSilence bool
+	// Form values and errors, re-shown when the form is refused.
+	What, Until, Reason string
+	Errors              FieldErrors
+	MinDate, MaxDate    string // the date picker's bounds, YYYY-MM-DD
+}
+
+// SilenceView is one silence that applies to a credential.
+type SilenceView struct {
+	ID       string
+	Sentence string // "Snoozed until 14 Dec 2026 by Oscar: vendor will renew"
+	Active   bool
+	// LiftLabel is the button that ends it; "" when it cannot be ended here.
+	LiftLabel string
 }
 
 // CredentialRegistration is what the portal registered for the credential's

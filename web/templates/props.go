@@ -245,6 +245,13 @@ type TenantRow struct {
 	// found wrong, while the rest of the scan stands.
 	ScanProblems []string
 	Contacts     []string // who gets this tenant's alerts
+	// Excluded says who excluded the tenant from alerts, when and why; ""
+	// while its alerts go out.
+	Excluded string
+	// Policy says the tenant's own thresholds and recipients in words; ""
+	// when it follows the portal-wide policy. The inputs fill its form.
+	Policy                           string
+	ThresholdsInput, RecipientsInput string
 	// Errors and ContactsInput re-show a refused contacts form.
 	Errors        FieldErrors
 	ContactsInput string
@@ -391,6 +398,38 @@ type AlertsData struct {
 	Thresholds string // "60, 30, 14, 7 and 1 days before, and on expiry"
 	From       string
 	Deliveries []DeliveryRow
+	// PolicySource says where the portal-wide policy comes from: the
+	// environment, or an admin in the portal (who, when).
+	PolicySource string
+	// CanEdit shows admins the policy form, filled with ThresholdsInput
+	// and RecipientsInput; Errors re-show a refused form.
+	CanEdit                          bool
+	ThresholdsInput, RecipientsInput string
+	Errors                           FieldErrors
+	// Channels are the webhook channels (admins only); CanAddChannels is
+	// false without PORTAL_SEAL_KEY. TenantChoices fill the scope select.
+	Channels       []ChannelRow
+	CanAddChannels bool
+	TenantChoices  []TenantChoice
+	// DevOutbox links the Outbox page (portal dev only).
+	DevOutbox bool
+	Channel   ChannelForm
+}
+
+// ChannelRow is one webhook channel on the Alerts page: never its URL.
+type ChannelRow struct {
+	ID, Name, Kind, Scope, Host, AddedBy string
+}
+
+// ChannelForm re-shows a refused new channel (never the URL or secret).
+type ChannelForm struct {
+	Kind, Name, Tenant string
+	Errors             FieldErrors
+}
+
+// TenantChoice is one option of a tenant select.
+type TenantChoice struct {
+	ID, Name string
 }
 
 // DeliveryRow is one alert e-mail delivery.
@@ -401,7 +440,7 @@ type DeliveryRow struct {
 	Owner     string
 	Threshold string
 	Status    string
-	Error     string
+	Error     string // the classified reason in words, never the raw error
 }
 
 func deliveryState(status string) string {

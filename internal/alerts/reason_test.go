@@ -1,0 +1,71 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/textproto"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want Reason
+	}{
+		{"sent", nil, ReasonNone},
+		{"dial refused", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, ReasonUnreachable},
+		{"dns", fmt.Errorf("dial: %w", &net.DNSError{Err: "no such host", Name: "smtp.contoso.example"}), ReasonUnreachable},
+		{"timeout", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, ReasonTimeout},
+		{"auth refused", fmt.Errorf("smtp auth: %w", &textproto.Error{Code: 535, Msg: "5.7.8 Authentication credentials invalid"}), ReasonAuth},
+		{"too large", &textproto.Error{Code: 552, Msg: "5.3.4 Message size exceeds fixed limit"}, ReasonTooLarge},
+		{"greylisted", &textproto.Error{Code: 451, Msg: "4.7.1 Try again later"}, ReasonServerBusy},
+		{"no starttls", errors.New(`STARTTLS mode set to: "TLSMandatory", but target host does not support STARTTLS`), ReasonTLS},
+		{"bad config", &configError{errors.New("bad SMTP port")}, ReasonBadConfig},
+		{"unknown", errors.New("something odd from mx1.contoso.example"), ReasonOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Classify(tt.err); got != tt.want {
+				t.Errorf("Classify(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+// A reason's words never carry the error's detail: a host, an address or
+// the server's reply.
+func TestReasonTextIsPlain(t *testing.T) {
+	for _, r := range []Reason{ReasonBadConfig, ReasonUnreachable, ReasonTimeout, ReasonTLS, ReasonAuth, ReasonSenderRefused,
+		ReasonRecipientRefused, ReasonMessageRefused, ReasonTooLarge, ReasonServerBusy, ReasonConnectionDropped, ReasonOther, Reason("from an older portal")} {
+		txt := r.Text()
+		if txt == "" || strings.ContainsAny(txt, "@:<>") {
+			t.Errorf("Reason(%q).Text() = %q", r, txt)
+		}
+	}
+}
+
+// A real SMTP client error against a closed port is classified as
+// unreachable.
+func TestClassifyRealDialError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	a := New(Config{SMTP: SMTP{Addr: addr, From: "portal@contoso.example", TLS: "none"}}, nil)
+	err = a.mail(context.Background(), "ops@contoso.example", "x", "y")
+	if got := Classify(err); got != ReasonUnreachable {
+		t.Errorf("Classify(%v) = %q, want unreachable", err, got)
+	}
+	a = New(Config{SMTP: SMTP{Addr: "no-port", From: "portal@contoso.example", TLS: "none"}}, nil)
+	err = a.mail(context.Background(), "ops@contoso.example", "x", "y")
+	if got := Classify(err); got != ReasonBadConfig {
+		t.Errorf("Classify(%v) = %q, want bad-config", err, got)
+	}
+}
