@@ -130,3 +130,20 @@ func withTenant(path, tenant string) string {
 	}
 	return path + "?tenant=" + url.QueryEscape(tenant)
 }
+
+// blueprintCritical returns the summaries of the critical permissions a
+// blueprint asks for, optional ones marked.
+func blueprintCritical(ps []PermissionView) []string {
+	var out []string
+	for _, p := range ps {
+		if p.Privilege != "critical" {
+			continue
+		}
+		if p.Optional {
+			out = append(out, p.Summary+" (optional"+featureSuffix(p.Feature)+")")
+		} else {
+			out = append(out, p.Summary)
+		}
+	}
+	return out
+}

@@ -275,3 +275,15 @@ type AdoptData struct {
 	Params                                      []WizardParam
 	Errors                                      FieldErrors
 }
+
+// wizardCritical returns the summaries of the critical permissions on the
+// review page.
+func wizardCritical(ps []WizardPermission) []string {
+	var out []string
+	for _, p := range ps {
+		if p.Privilege == "critical" {
+			out = append(out, p.Summary)
+		}
+	}
+	return out
+}
