@@ -121,6 +121,30 @@ func Lookup(resource, name string, typ PermissionType) (Permission, bool) {
 	return p, ok
 }
 
+// LookupID finds a permission in the table by its GUID (any case), for
+// naming what a tenant reports by ID alone. resource is a display name or
+// appId as in KnownResource. GUIDs the tenant resolved differently from the
+// table (NeedsTenantCheck) are not found: the caller shows the GUID.
+func LookupID(resource, id string, typ PermissionType) (Permission, bool) {
+	r, ok := KnownResource(resource)
+	if !ok {
+		return Permission{}, false
+	}
+	p, ok := permissionsByID()[permKey{r.AppID, typ, strings.ToLower(strings.TrimSpace(id))}]
+	return p, ok
+}
+
+// permissionsByID indexes the table by GUID (permKey.name holds the GUID).
+var permissionsByID = sync.OnceValue(func() map[permKey]Permission {
+	t := map[permKey]Permission{}
+	for k, p := range permissionTable() {
+		if p.ID != "" {
+			t[permKey{k.appID, k.typ, p.ID}] = p
+		}
+	}
+	return t
+})
+
 // Permissions returns every permission of a resource and type in the table,
 // sorted by name.
 func Permissions(resource Resource, typ PermissionType) []Permission {

@@ -396,3 +396,25 @@ func TestTakeoverPermissionsAreCritical(t *testing.T) {
 		}
 	}
 }
+
+func TestLookupID(t *testing.T) {
+	tests := []struct {
+		resource, id string
+		typ          PermissionType
+		wantName     string // "" when not found
+	}{
+		{"Microsoft Graph", "e2a3a72e-5f79-4c64-b1b1-878b674786c9", Application, "Mail.ReadWrite"},
+		{"00000003-0000-0000-c000-000000000000", "E2A3A72E-5F79-4C64-B1B1-878B674786C9", Application, "Mail.ReadWrite"},
+		{"Microsoft Graph", "e383f46e-2787-4529-855e-0e479a3ffac0", Delegated, "Mail.Send"},
+		{"Office 365 Exchange Online", "dc890d15-9560-4a4c-9b7f-a736ec74ec40", Application, "full_access_as_app"},
+		{"Microsoft Graph", "e383f46e-2787-4529-855e-0e479a3ffac0", Application, ""},
+		{"Microsoft Graph", "00000000-0000-0000-0000-000000000001", Application, ""},
+		{"SharePoint", "e2a3a72e-5f79-4c64-b1b1-878b674786c9", Application, ""},
+	}
+	for _, tt := range tests {
+		p, ok := LookupID(tt.resource, tt.id, tt.typ)
+		if ok != (tt.wantName != "") || p.Name != tt.wantName {
+			t.Errorf("LookupID(%q, %q, %s) = %q, %v; want %q", tt.resource, tt.id, tt.typ, p.Name, ok, tt.wantName)
+		}
+	}
+}
