@@ -360,7 +360,9 @@ type EWSNotice struct {
 	// GraphVariant is the ID of the vendor's Microsoft Graph blueprint,
 	// or "" if the vendor's guides name none.
 	GraphVariant string
-	Note         string
+	// IsGraphVariant: this blueprint is itself the vendor's Graph variant.
+	IsGraphVariant bool
+	Note           string
 }
 
 // EWSNotice returns the EWS notice for an EWS-based blueprint, or nil.
@@ -379,7 +381,13 @@ func (b *Blueprint) EWSNotice(v Values) *EWSNotice {
 		PowerShell:        ewsAllowListPowerShell(clientID),
 	}
 	if b.EWS != nil {
-		n.GraphVariant, n.Note = b.EWS.GraphVariant, b.EWS.Note
+		n.GraphVariant, n.IsGraphVariant, n.Note = b.EWS.GraphVariant, b.EWS.IsGraphVariant, b.EWS.Note
+	}
+	// The Graph variant talks to Graph; only what it still does through EWS
+	// stops.
+	stops := "the integration will stop working then"
+	if n.IsGraphVariant {
+		stops = "whatever the integration still does through EWS stops then"
 	}
 	var t strings.Builder
 	fmt.Fprintf(&t, "This integration uses Exchange Web Services (EWS). Since %s Exchange Online blocks EWS for every app "+
@@ -387,11 +395,14 @@ func (b *Blueprint) EWSNotice(v Values) *EWSNotice {
 		"An Exchange administrator must add this app's client ID with the PowerShell below. "+
 		"Set-OrganizationConfig writes the whole list, so the script reads the current list and keeps every entry in it; "+
 		"keep its output as your way back. The change can take up to 24 hours to apply. "+
-		"On %s Microsoft switches EWS off in Exchange Online for good: the integration will stop working then, whatever the list says.",
-		EWSAllowListEnforced.Format("2 January 2006"), EWSShutdown.Format("2 January 2006"))
-	if n.GraphVariant != "" {
+		"On %s Microsoft switches EWS off in Exchange Online for good: %s, whatever the list says.",
+		EWSAllowListEnforced.Format("2 January 2006"), EWSShutdown.Format("2 January 2006"), stops)
+	switch {
+	case n.GraphVariant != "":
 		fmt.Fprintf(&t, " The vendor offers a Microsoft Graph variant (blueprint %q): move to it before then.", n.GraphVariant)
-	} else {
+	case n.IsGraphVariant:
+		t.WriteString(" This blueprint is the vendor's Microsoft Graph variant, yet its guide still asks for an EWS permission: ask the vendor whether Graph mode uses it.")
+	default:
 		t.WriteString(" The vendor's guides name no Microsoft Graph variant: ask the vendor how the product will work after that date.")
 	}
 	if n.Note != "" {

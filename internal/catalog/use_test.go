@@ -165,6 +165,30 @@ func TestHardeningAdvice(t *testing.T) {
 	}
 }
 
+// The Graph variant that still asks for an EWS permission says so, and does
+// not tell the admin that the vendor names no Graph variant.
+func TestEWSNoticeOfTheGraphVariant(t *testing.T) {
+	n := mustBuiltin(t, "resourcexpress-graph").EWSNotice(Values{})
+	if n == nil {
+		t.Fatal("EWSNotice = nil for a blueprint asking for full_access_as_app")
+	}
+	if !n.IsGraphVariant || n.GraphVariant != "" {
+		t.Errorf("IsGraphVariant, GraphVariant = %v, %q; want true, \"\"", n.IsGraphVariant, n.GraphVariant)
+	}
+	for _, bad := range []string{"name no Microsoft Graph variant", "the integration will stop working then"} {
+		if strings.Contains(n.Text, bad) {
+			t.Errorf("the Graph variant's EWS notice says %q:\n%s", bad, n.Text)
+		}
+	}
+	if !strings.Contains(n.Text, "This blueprint is the vendor's Microsoft Graph variant, yet its guide still asks for an EWS permission") {
+		t.Errorf("the Graph variant's EWS notice does not say what it is:\n%s", n.Text)
+	}
+	if n := mustBuiltin(t, "exact-synergy-calendar").EWSNotice(Values{}); n == nil || !strings.Contains(n.Text, "name no Microsoft Graph variant") ||
+		!strings.Contains(n.Text, "the integration will stop working then") {
+		t.Errorf("an EWS blueprint without a Graph variant lost its notice: %+v", n)
+	}
+}
+
 func TestEWSNotice(t *testing.T) {
 	if n := mustBuiltin(t, "exact-globe-mail").EWSNotice(Values{}); n != nil {
 		t.Errorf("EWSNotice for a Graph blueprint = %+v, want nil", n)

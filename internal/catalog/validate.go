@@ -555,6 +555,8 @@ func (v *validator) ews() {
 			v.errorf("ews.graphVariant", "%q is not a blueprint ID", trunc.Ellipsis(g, 60))
 		} else if g == b.ID {
 			v.errorf("ews.graphVariant", "a blueprint cannot be its own Graph variant")
+		} else if b.EWS.IsGraphVariant {
+			v.errorf("ews.isGraphVariant", "a blueprint is either the Graph variant or names one in graphVariant, not both")
 		}
 	}
 }
