@@ -246,7 +246,9 @@ type Values struct {
 	TenantID           string
 	ServicePrincipalID string
 	SecretExpires      time.Time
-	Params             map[string]string
+	// DisplayName is the app registration's name as chosen in the wizard.
+	DisplayName string
+	Params      map[string]string
 }
 
 func (v Values) lookup(name string) string {
@@ -264,6 +266,8 @@ func (v Values) lookup(name string) string {
 		return v.SecretExpires.UTC().Format(time.DateOnly)
 	case VarClientSecret:
 		return "" // never filled in here; see SheetField.Secret
+	case VarDisplayName:
+		return v.DisplayName
 	}
 	return strings.TrimSpace(v.Params[name])
 }
@@ -275,6 +279,7 @@ var varWords = map[string]string{
 	VarClientSecret:       "client secret",
 	VarSecretExpires:      "secret's end date",
 	VarServicePrincipalID: "service principal's object ID",
+	VarDisplayName:        "app registration's name",
 }
 
 // Describe fills a template with words instead of values, for pages shown
@@ -341,10 +346,32 @@ func (b *Blueprint) HardeningAdvice(v Values) []Advice {
 	if n := b.EWSNotice(v); n != nil {
 		out = append(out, Advice{Title: n.Title, Text: n.Text, PowerShell: n.PowerShell})
 	}
+	inPowerShell := func(name string) string {
+		if name == VarDisplayName {
+			return psSingleQuoted(v.DisplayName)
+		}
+		return v.lookup(name)
+	}
 	for _, a := range b.Hardening {
-		out = append(out, Advice{Title: a.Title, Text: expand(a.Text, v.lookup), PowerShell: expand(a.PowerShell, v.lookup)})
+		out = append(out, Advice{Title: a.Title, Text: expand(a.Text, v.lookup), PowerShell: expand(a.PowerShell, inPowerShell)})
 	}
 	return out
+}
+
+// psSingleQuoted makes s safe inside a PowerShell single-quoted string (the
+// validator allows {{display_name}} only there): every single quote is
+// doubled, including the typographic ones PowerShell also takes as quotes
+// (https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_quoting_rules).
+func psSingleQuoted(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+		switch r {
+		case '\'', '\u2018', '\u2019', '\u201a', '\u201b':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // EWSNotice is what the portal tells the admin about an EWS-based

@@ -163,6 +163,22 @@ func TestHardeningAdvice(t *testing.T) {
 	if strings.Contains(got[0].PowerShell+got[0].Text, "{{") {
 		t.Errorf("unfilled template in %+v", got[0])
 	}
+	// The Exchange service principal takes the name chosen in the wizard,
+	// not the blueprint's, quoted so that nothing in it runs.
+	got = b.HardeningAdvice(Values{ClientID: "c1", ServicePrincipalID: "sp1", DisplayName: "Fabrikam's \"Globe\" $(Remove-Item x) \u2018y\u2019 `n",
+		Params: map[string]string{"sender_mailbox": "s@contoso.com"}})
+	if want := "New-ServicePrincipal -AppId c1 -ObjectId sp1 -DisplayName 'Fabrikam''s \"Globe\" $(Remove-Item x) \u2018\u2018y\u2019\u2019 `n'\n"; !strings.Contains(got[0].PowerShell, want) {
+		t.Errorf("RBAC PowerShell lacks %q:\n%s", want, got[0].PowerShell)
+	}
+	for _, a := range got {
+		if strings.Contains(a.PowerShell, "Exact Globe+ e-mail") {
+			t.Errorf("PowerShell uses the blueprint's name, not the registration's:\n%s", a.PowerShell)
+		}
+	}
+	// Before anything is registered the page names it in words.
+	if d := b.Describe(b.Hardening[0].PowerShell, true); !strings.Contains(d, "-DisplayName '<app registration's name>'") {
+		t.Errorf("Describe(hardening) = %s", d)
+	}
 }
 
 // The Graph variant that still asks for an EWS permission says so, and does
