@@ -1,6 +1,9 @@
 package templates
 
-import "net/url"
+import (
+	"net/url"
+	"strconv"
+)
 
 // BlueprintCard is one blueprint in the catalogue list.
 type BlueprintCard struct {
@@ -146,4 +149,20 @@ func blueprintCritical(ps []PermissionView) []string {
 		}
 	}
 	return out
+}
+
+// permissionsText counts permissions: "1 permission", "3 permissions".
+func permissionsText(n int) string {
+	if n == 1 {
+		return "1 permission"
+	}
+	return strconv.Itoa(n) + " permissions"
+}
+
+// doubtsText counts doubts about a guide: "1 doubt", "3 doubts".
+func doubtsText(n int) string {
+	if n == 1 {
+		return "1 doubt"
+	}
+	return strconv.Itoa(n) + " doubts"
 }

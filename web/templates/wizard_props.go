@@ -287,3 +287,12 @@ func wizardCritical(ps []WizardPermission) []string {
 	}
 	return out
 }
+
+// rolesText names the signed-in administrator's roles for the review's
+// first sentence.
+func rolesText(roles []string) string {
+	if len(roles) == 0 {
+		return "no administrator role"
+	}
+	return joinComma(roles)
+}
