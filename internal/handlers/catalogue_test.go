@@ -40,6 +40,9 @@ func TestCatalogueListsEveryBuiltinWithPlainPermissions(t *testing.T) {
 	if strings.Contains(list, `data-testid="new-blueprint"`) {
 		t.Error("a viewer is offered 'Add a custom blueprint'")
 	}
+	if strings.Contains(list, ">1 permissions") || strings.Contains(list, " 1 permissions") || strings.Contains(list, "1 doubts") {
+		t.Error("the catalogue counts in the plural for one")
+	}
 	// Search narrows the list.
 	_, found := b.get(e.Portal.URL + "/catalogue?q=" + url.QueryEscape("full_access_as_app"))
 	if !strings.Contains(found, "blueprint-card-resourcexpress-ews") || strings.Contains(found, "blueprint-card-afas-profit-exchange") {
@@ -65,12 +68,22 @@ func TestCatalogueListsEveryBuiltinWithPlainPermissions(t *testing.T) {
 		if i := strings.Index(page, "{{"); i >= 0 {
 			t.Errorf("%s: a raw template on the page: %q", bp.ID, page[i:min(len(page), i+40)])
 		}
+		if strings.Contains(page, `\&#34;`) || strings.Contains(page, `\"`) {
+			t.Errorf("%s: Go-escaped quotes on the page", bp.ID)
+		}
+		if strings.Contains(page, "-DisplayName &#34;") {
+			t.Errorf("%s: hardening PowerShell names the service principal with a fixed name, not the registration's", bp.ID)
+		}
 		if strings.Contains(page, `aria-invalid="false"`) {
 			t.Errorf("%s: a field marked valid that nobody checked", bp.ID)
 		}
 		if bp.UsesEWS() != strings.Contains(page, `data-testid="ews-notice"`) {
 			t.Errorf("%s: EWS notice shown = %v, want %v", bp.ID, !bp.UsesEWS(), bp.UsesEWS())
 		}
+	}
+	_, globe := b.get(e.Portal.URL + "/catalogue/exact-globe-mail")
+	if want := htmlEscape("-DisplayName '<app registration's name>'"); !strings.Contains(globe, want) {
+		t.Errorf("exact-globe-mail hardening lacks %q", want)
 	}
 	if resp, _ := b.get(e.Portal.URL + "/catalogue/no-such-blueprint"); resp.StatusCode != 404 {
 		t.Errorf("unknown blueprint = %d, want 404", resp.StatusCode)
