@@ -218,7 +218,11 @@ type Doubt struct {
 type EWSSettings struct {
 	// GraphVariant is the ID of the vendor's Microsoft Graph variant, if any.
 	GraphVariant string `yaml:"graphVariant,omitempty" json:"graphVariant,omitempty"`
-	Note         string `yaml:"note,omitempty" json:"note,omitempty"`
+	// IsGraphVariant marks the vendor's Microsoft Graph variant that still
+	// asks for an EWS permission (its guide says so), so the EWS notice does
+	// not tell the admin to look for a Graph variant.
+	IsGraphVariant bool   `yaml:"isGraphVariant,omitempty" json:"isGraphVariant,omitempty"`
+	Note           string `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // Key dates of the Exchange Web Services retirement in Exchange Online.

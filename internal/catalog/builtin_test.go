@@ -340,9 +340,10 @@ func TestBuiltinResourceXpressEWS(t *testing.T) {
 			{"OAuth Client ID", "{{client_id}}"},
 			{"OAuth Client Secret", "{{client_secret}}"},
 		}}},
-		// "We recommend choosing Never": out of date, the portal uses the
-		// maximum.
-		secretDefault: 24, secretMax: 24, vendorSaysNever: true,
+		// "We recommend choosing Never": out of date. The portal defaults
+		// to Microsoft's recommendation and allows its maximum for those who
+		// follow the guide.
+		secretDefault: 12, secretMax: 24, vendorSaysNever: true,
 		ews: true, graphVariant: "resourcexpress-graph",
 		minDoubts: 3,
 	})
@@ -361,7 +362,7 @@ func TestBuiltinResourceXpressGraph(t *testing.T) {
 			{"OAuth Client ID", "{{client_id}}"},
 			{"OAuth Client Secret", "{{client_secret}}"},
 		}}},
-		secretDefault: 24, secretMax: 24, vendorSaysNever: true,
+		secretDefault: 12, secretMax: 24, vendorSaysNever: true,
 		ews:       true,
 		minDoubts: 3,
 	})
@@ -447,7 +448,24 @@ func TestBuiltins(t *testing.T) {
 			n := b.EWSNotice(Values{ClientID: "11111111-2222-3333-4444-555555555555"})
 			if n == nil || n.Shutdown != EWSShutdown {
 				t.Errorf("%s: EWS blueprint without an EWS notice", b.ID)
+			} else if strings.Contains(n.Text, "name no Microsoft Graph variant") {
+				// Saying there is none is true only when no built-in names this
+				// one as the Graph variant and its own note does not claim it.
+				if containsFold(b.EWS.Note, "Graph variant") {
+					t.Errorf("%s: the EWS notice says there is no Graph variant, its note says otherwise: %q", b.ID, n.Text)
+				}
+				for _, o := range Builtins() {
+					if o.EWS != nil && o.EWS.GraphVariant == b.ID {
+						t.Errorf("%s: the EWS notice says there is no Graph variant, yet %s names it as one", b.ID, o.ID)
+					}
+				}
 			}
+		}
+		// Microsoft recommends secrets of less than 12 months: a built-in may
+		// allow more where its vendor's guide asks for it (vendorSays), but
+		// never default to more.
+		if b.Secret.DefaultLifetimeMonths > RecommendedSecretLifetimeMonths {
+			t.Errorf("%s: secret defaults to %d months, more than the recommended %d", b.ID, b.Secret.DefaultLifetimeMonths, RecommendedSecretLifetimeMonths)
 		}
 		data, _ := BuiltinYAML(b.ID)
 		if len(data) > 16<<10 {

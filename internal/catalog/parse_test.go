@@ -187,6 +187,13 @@ func TestParseBad(t *testing.T) {
 			{31, "permissions[0].name", "YAML anchors and aliases are not allowed in blueprints"}}},
 		{"ews section without EWS", testBlueprint + "ews:\n  note: x\n", ValidationErrors{
 			{54, "ews", "only for blueprints that ask for an Exchange Web Services permission (full_access_as_app, EWS.AccessAsUser.All)"}}},
+		{"Graph variant that names one", strings.Replace(testBlueprint, "  - resource: Microsoft Graph\n    name: Mail.Send", "  - resource: Office 365 Exchange Online\n    name: full_access_as_app", 1) +
+			"ews:\n  graphVariant: other-product\n  isGraphVariant: true\n", ValidationErrors{
+			{56, "ews.isGraphVariant", "a blueprint is either the Graph variant or names one in graphVariant, not both"}}},
+		{"display name outside single quotes", withLine(53, `    powershell: New-ServicePrincipal -DisplayName "{{display_name}}"`), ValidationErrors{
+			{53, "hardening[0].powershell", "write {{display_name}} in single quotes, as '{{display_name}}': it is free text"}}},
+		{"display name in a hand-off field", withLine(47, `        value: "{{display_name}}"`), ValidationErrors{
+			{47, "handoff[0].fields[0].value", "{{display_name}} cannot be used here"}}},
 		{"feature on a required permission", withLine(33, "    reason: Sends mail.\n    feature: Mail"), ValidationErrors{
 			{34, "permissions[0].feature", "feature is only for optional permissions (add optional: true)"}}},
 		{"doubt about nothing", testBlueprint + "doubts:\n  - about: nothing\n    guide: g\n    note: n\n", ValidationErrors{

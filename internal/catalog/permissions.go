@@ -121,6 +121,30 @@ func Lookup(resource, name string, typ PermissionType) (Permission, bool) {
 	return p, ok
 }
 
+// LookupID finds a permission in the table by its GUID (any case), for
+// naming what a tenant reports by ID alone. resource is a display name or
+// appId as in KnownResource. GUIDs the tenant resolved differently from the
+// table (NeedsTenantCheck) are not found: the caller shows the GUID.
+func LookupID(resource, id string, typ PermissionType) (Permission, bool) {
+	r, ok := KnownResource(resource)
+	if !ok {
+		return Permission{}, false
+	}
+	p, ok := permissionsByID()[permKey{r.AppID, typ, strings.ToLower(strings.TrimSpace(id))}]
+	return p, ok
+}
+
+// permissionsByID indexes the table by GUID (permKey.name holds the GUID).
+var permissionsByID = sync.OnceValue(func() map[permKey]Permission {
+	t := map[permKey]Permission{}
+	for k, p := range permissionTable() {
+		if p.ID != "" {
+			t[permKey{k.appID, k.typ, p.ID}] = p
+		}
+	}
+	return t
+})
+
 // Permissions returns every permission of a resource and type in the table,
 // sorted by name.
 func Permissions(resource Resource, typ PermissionType) []Permission {
@@ -360,18 +384,18 @@ type curatedText struct {
 // description.
 var curated = map[permKey]curatedText{
 	// Microsoft Graph, application.
-	{MicrosoftGraph.AppID, Application, "Mail.Send"}:                 {PrivilegeHigh, "can send mail as any user in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Mail.ReadWrite"}:            {PrivilegeCritical, "can read, change and delete the mail in every mailbox in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Calendars.ReadWrite"}:       {PrivilegeHigh, "can read, create, change and delete events in every calendar in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Contacts.ReadWrite"}:        {PrivilegeHigh, "can read, create, change and delete the contacts of every user in your organisation"},
-	{MicrosoftGraph.AppID, Application, "MailboxSettings.Read"}:      {PrivilegeMedium, "can read the mailbox settings (time zone, language, automatic replies) of every user in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Directory.Read.All"}:        {PrivilegeHigh, "can read everything in your directory: users, groups, devices, applications and their settings"},
-	{MicrosoftGraph.AppID, Application, "Directory.ReadWrite.All"}:   {PrivilegeCritical, "can read and change everything in your directory"},
-	{MicrosoftGraph.AppID, Application, "User.Read.All"}:             {PrivilegeMedium, "can read the full profile of every user in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Group.Read.All"}:            {PrivilegeMedium, "can read every group in your organisation, its members and its conversations"},
-	{MicrosoftGraph.AppID, Application, "AccessReview.Read.All"}:     {PrivilegeMedium, "can read every access review in your organisation, with its reviewers and decisions"},
-	{MicrosoftGraph.AppID, Application, "Application.Read.All"}:      {PrivilegeMedium, "can read every app registration and enterprise application in your organisation"},
-	{MicrosoftGraph.AppID, Application, "Application.ReadWrite.All"}: {PrivilegeCritical, "can create, change and delete every app registration in your organisation, including their secrets"},
+	{MicrosoftGraph.AppID, Application, "Mail.Send"}:             {PrivilegeHigh, "can send mail as any user in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Mail.ReadWrite"}:        {PrivilegeCritical, "can read, change and delete the mail in every mailbox in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Calendars.ReadWrite"}:   {PrivilegeHigh, "can read, create, change and delete events in every calendar in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Contacts.ReadWrite"}:    {PrivilegeHigh, "can read, create, change and delete the contacts of every user in your organisation"},
+	{MicrosoftGraph.AppID, Application, "MailboxSettings.Read"}:  {PrivilegeMedium, "can read the mailbox settings (time zone, language, automatic replies) of every user in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Directory.Read.All"}:    {PrivilegeHigh, "can read everything in your directory: users, groups, devices, applications and their settings"},
+	{MicrosoftGraph.AppID, Application, "User.Read.All"}:         {PrivilegeMedium, "can read the full profile of every user in your organisation"},
+	{MicrosoftGraph.AppID, Application, "Group.Read.All"}:        {PrivilegeMedium, "can read every group in your organisation, its members and its conversations"},
+	{MicrosoftGraph.AppID, Application, "AccessReview.Read.All"}: {PrivilegeMedium, "can read every access review in your organisation, with its reviewers and decisions"},
+	{MicrosoftGraph.AppID, Application, "Application.Read.All"}:  {PrivilegeMedium, "can read every app registration and enterprise application in your organisation"},
+	// Microsoft Graph, application, that lead to control of the directory:
+	// see takeoverPermissions.
 	// Microsoft Graph, delegated.
 	{MicrosoftGraph.AppID, Delegated, "openid"}:                  {PrivilegeLow, "can sign users in"},
 	{MicrosoftGraph.AppID, Delegated, "profile"}:                 {PrivilegeLow, "can see the signed-in user's basic profile (name, user name)"},
@@ -394,6 +418,49 @@ var curated = map[permKey]curatedText{
 	{ExchangeOnline.AppID, Delegated, "IMAP.AccessAsUser.All"}:  {PrivilegeMedium, "can read and change the signed-in user's mailboxes over IMAP"},
 	{ExchangeOnline.AppID, Delegated, "POP.AccessAsUser.All"}:   {PrivilegeMedium, "can read the signed-in user's mailboxes over POP"},
 	{ExchangeOnline.AppID, Delegated, "SMTP.Send"}:              {PrivilegeMedium, "can send mail as the signed-in user over SMTP"},
+}
+
+// takeoverPermissions are the Microsoft Graph application permissions with
+// which an app can make itself (or anyone) a Global Administrator, or take
+// control of the directory's sign-ins, without a signed-in user. They are
+// rated critical whatever their name suggests, because whoever holds the
+// app's secret holds that power. The list follows Microsoft's own cautions:
+// the Microsoft Graph permissions reference warns that permissions which
+// grant authorization (RoleManagement.ReadWrite.Directory,
+// AppRoleAssignment.ReadWrite.All) "allow an application to grant additional
+// privileges to itself, other applications, or any user"
+// (https://learn.microsoft.com/graph/permissions-reference), and Microsoft
+// Entra labels as privileged the permissions that delegate directory
+// management or change credentials, authentication or authorization policies
+// (https://learn.microsoft.com/entra/identity/role-based-access-control/privileged-roles-permissions).
+var takeoverPermissions = map[string]string{
+	"RoleManagement.ReadWrite.Directory": "can give any user or app any directory role, Global Administrator included, so whoever holds the app's secret can take over your whole tenant",
+	"AppRoleAssignment.ReadWrite.All":    "can grant any app, itself included, any permission without an administrator's consent (for example RoleManagement.ReadWrite.Directory), and from there make anyone Global Administrator",
+	"Application.ReadWrite.All":          "can create, change and delete every app registration in your organisation and add secrets to them, so it can act as any app with more permissions than its own, up to Global Administrator",
+	"Application.ReadWrite.OwnedBy":      "can add secrets to the apps it owns and act as them, so it holds every permission those apps hold, up to Global Administrator if one of them may",
+	"Directory.ReadWrite.All":            "can read and change everything in your directory, so it can change users, groups and apps to widen its own access",
+	// Privileged Identity Management: assignments and eligibilities of
+	// directory roles and of groups that hold directory roles.
+	"RoleAssignmentSchedule.ReadWrite.Directory":           "can assign directory roles through Privileged Identity Management, Global Administrator included, so whoever holds the app's secret can take over your whole tenant",
+	"RoleEligibilitySchedule.ReadWrite.Directory":          "can make any user eligible for any directory role through Privileged Identity Management, Global Administrator included",
+	"PrivilegedAccess.ReadWrite.AzureAD":                   "can manage privileged access to directory roles in Privileged Identity Management, Global Administrator included",
+	"PrivilegedAccess.ReadWrite.AzureADGroup":              "can make any user a member or owner of privileged access groups in Privileged Identity Management, including groups that hold directory roles such as Global Administrator",
+	"PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup":  "can assign membership and ownership of privileged access groups, including groups that hold directory roles such as Global Administrator",
+	"PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup": "can make any user eligible for membership of privileged access groups, including groups that hold directory roles such as Global Administrator",
+	// Sign-in and authentication: switching off the controls that protect
+	// administrators, or signing in as them.
+	"Policy.ReadWrite.ConditionalAccess":     "can change or switch off every Conditional Access policy, so the multifactor and device checks that protect your administrators no longer apply",
+	"Policy.ReadWrite.AuthenticationMethod":  "can change which sign-in methods are allowed for everyone (for example switch on Temporary Access Passes), which opens a way to sign in as any user",
+	"Policy.ReadWrite.SecurityDefaults":      "can switch off security defaults, and with them the multifactor sign-in they require of administrators",
+	"Policy.ReadWrite.PermissionGrant":       "can change which permissions users and apps may be granted without an administrator, so apps can gain directory-wide access unreviewed",
+	"UserAuthenticationMethod.ReadWrite.All": "can add or change the sign-in methods (phone, Temporary Access Pass, passkeys) of any user, Global Administrators included, and so sign in as them",
+	"Domain.ReadWrite.All":                   "can add domains and change how they sign in (federation), so an outside identity provider can sign in as users of your organisation, administrators included",
+}
+
+func init() {
+	for name, sentence := range takeoverPermissions {
+		curated[permKey{MicrosoftGraph.AppID, Application, name}] = curatedText{PrivilegeCritical, sentence}
+	}
 }
 
 // ewsPermissions are the permissions that make a blueprint EWS-based.

@@ -318,3 +318,103 @@ func TestCheckTenant(t *testing.T) {
 		})
 	}
 }
+
+// TestTakeoverPermissionsAreCritical: the Microsoft Graph application
+// permissions that lead to Global Administrator or control of sign-ins are
+// rated critical, with a sentence saying why, however a blueprint (built-in
+// or custom) asks for them; Mail.Send stays high.
+func TestTakeoverPermissionsAreCritical(t *testing.T) {
+	tests := []struct {
+		name string
+		why  string // a word of the plain explanation
+	}{
+		{"RoleManagement.ReadWrite.Directory", "Global Administrator"},
+		{"AppRoleAssignment.ReadWrite.All", "Global Administrator"},
+		{"Application.ReadWrite.All", "Global Administrator"},
+		{"Application.ReadWrite.OwnedBy", "Global Administrator"},
+		{"Directory.ReadWrite.All", "widen its own access"},
+		{"RoleAssignmentSchedule.ReadWrite.Directory", "Global Administrator"},
+		{"RoleEligibilitySchedule.ReadWrite.Directory", "Global Administrator"},
+		{"PrivilegedAccess.ReadWrite.AzureAD", "Global Administrator"},
+		{"PrivilegedAccess.ReadWrite.AzureADGroup", "Global Administrator"},
+		{"PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup", "Global Administrator"},
+		{"PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup", "Global Administrator"},
+		{"Policy.ReadWrite.ConditionalAccess", "administrators"},
+		{"Policy.ReadWrite.AuthenticationMethod", "sign in as any user"},
+		{"Policy.ReadWrite.SecurityDefaults", "administrators"},
+		{"Policy.ReadWrite.PermissionGrant", "without an administrator"},
+		{"UserAuthenticationMethod.ReadWrite.All", "Global Administrators"},
+		{"Domain.ReadWrite.All", "administrators"},
+	}
+	custom := func(name string) string {
+		return strings.Replace(testBlueprint, "name: Mail.Send", "name: "+name, 1)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, ok := Lookup("Microsoft Graph", tt.name, Application)
+			if !ok {
+				t.Fatalf("Lookup(%s) not found", tt.name)
+			}
+			if p.Privilege != PrivilegeCritical {
+				t.Errorf("%s privilege = %s, want critical", tt.name, p.Privilege)
+			}
+			if !strings.HasPrefix(p.Summary, tt.name+" (application): ") || !strings.Contains(p.Summary, tt.why) {
+				t.Errorf("%s summary = %q, want it to say why (%q)", tt.name, p.Summary, tt.why)
+			}
+			b, err := ParseCustom([]byte(custom(tt.name)))
+			if err != nil {
+				t.Fatalf("custom blueprint with %s: %v", tt.name, err)
+			}
+			rps := b.ResolvedPermissions()
+			found := false
+			for _, rp := range rps {
+				if rp.Name == tt.name {
+					found = true
+					if rp.Permission.Privilege != PrivilegeCritical {
+						t.Errorf("custom blueprint: %s privilege = %s, want critical", tt.name, rp.Permission.Privilege)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("custom blueprint does not ask for %s: %+v", tt.name, rps)
+			}
+		})
+	}
+	if p, _ := Lookup("Microsoft Graph", "Mail.Send", Application); p.Privilege != PrivilegeHigh {
+		t.Errorf("Mail.Send privilege = %s, want high", p.Privilege)
+	}
+	// The delegated ones are bounded by the signed-in user's own roles.
+	if p, _ := Lookup("Microsoft Graph", "RoleManagement.ReadWrite.Directory", Delegated); p.Privilege == PrivilegeCritical {
+		t.Errorf("delegated RoleManagement.ReadWrite.Directory rated critical; the user's roles bound it")
+	}
+	// No built-in blueprint asks for any of them.
+	for _, b := range Builtins() {
+		for _, rp := range b.ResolvedPermissions() {
+			if _, ok := takeoverPermissions[rp.Name]; ok && rp.Permission.Resource == MicrosoftGraph && rp.Type == Application {
+				t.Errorf("built-in %s asks for %s", b.ID, rp.Name)
+			}
+		}
+	}
+}
+
+func TestLookupID(t *testing.T) {
+	tests := []struct {
+		resource, id string
+		typ          PermissionType
+		wantName     string // "" when not found
+	}{
+		{"Microsoft Graph", "e2a3a72e-5f79-4c64-b1b1-878b674786c9", Application, "Mail.ReadWrite"},
+		{"00000003-0000-0000-c000-000000000000", "E2A3A72E-5F79-4C64-B1B1-878B674786C9", Application, "Mail.ReadWrite"},
+		{"Microsoft Graph", "e383f46e-2787-4529-855e-0e479a3ffac0", Delegated, "Mail.Send"},
+		{"Office 365 Exchange Online", "dc890d15-9560-4a4c-9b7f-a736ec74ec40", Application, "full_access_as_app"},
+		{"Microsoft Graph", "e383f46e-2787-4529-855e-0e479a3ffac0", Application, ""},
+		{"Microsoft Graph", "00000000-0000-0000-0000-000000000001", Application, ""},
+		{"SharePoint", "e2a3a72e-5f79-4c64-b1b1-878b674786c9", Application, ""},
+	}
+	for _, tt := range tests {
+		p, ok := LookupID(tt.resource, tt.id, tt.typ)
+		if ok != (tt.wantName != "") || p.Name != tt.wantName {
+			t.Errorf("LookupID(%q, %q, %s) = %q, %v; want %q", tt.resource, tt.id, tt.typ, p.Name, ok, tt.wantName)
+		}
+	}
+}

@@ -246,7 +246,9 @@ type Values struct {
 	TenantID           string
 	ServicePrincipalID string
 	SecretExpires      time.Time
-	Params             map[string]string
+	// DisplayName is the app registration's name as chosen in the wizard.
+	DisplayName string
+	Params      map[string]string
 }
 
 func (v Values) lookup(name string) string {
@@ -264,6 +266,8 @@ func (v Values) lookup(name string) string {
 		return v.SecretExpires.UTC().Format(time.DateOnly)
 	case VarClientSecret:
 		return "" // never filled in here; see SheetField.Secret
+	case VarDisplayName:
+		return v.DisplayName
 	}
 	return strings.TrimSpace(v.Params[name])
 }
@@ -275,6 +279,7 @@ var varWords = map[string]string{
 	VarClientSecret:       "client secret",
 	VarSecretExpires:      "secret's end date",
 	VarServicePrincipalID: "service principal's object ID",
+	VarDisplayName:        "app registration's name",
 }
 
 // Describe fills a template with words instead of values, for pages shown
@@ -341,10 +346,32 @@ func (b *Blueprint) HardeningAdvice(v Values) []Advice {
 	if n := b.EWSNotice(v); n != nil {
 		out = append(out, Advice{Title: n.Title, Text: n.Text, PowerShell: n.PowerShell})
 	}
+	inPowerShell := func(name string) string {
+		if name == VarDisplayName {
+			return psSingleQuoted(v.DisplayName)
+		}
+		return v.lookup(name)
+	}
 	for _, a := range b.Hardening {
-		out = append(out, Advice{Title: a.Title, Text: expand(a.Text, v.lookup), PowerShell: expand(a.PowerShell, v.lookup)})
+		out = append(out, Advice{Title: a.Title, Text: expand(a.Text, v.lookup), PowerShell: expand(a.PowerShell, inPowerShell)})
 	}
 	return out
+}
+
+// psSingleQuoted makes s safe inside a PowerShell single-quoted string (the
+// validator allows {{display_name}} only there): every single quote is
+// doubled, including the typographic ones PowerShell also takes as quotes
+// (https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_quoting_rules).
+func psSingleQuoted(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+		switch r {
+		case '\'', '\u2018', '\u2019', '\u201a', '\u201b':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // EWSNotice is what the portal tells the admin about an EWS-based
@@ -360,7 +387,9 @@ type EWSNotice struct {
 	// GraphVariant is the ID of the vendor's Microsoft Graph blueprint,
 	// or "" if the vendor's guides name none.
 	GraphVariant string
-	Note         string
+	// IsGraphVariant: this blueprint is itself the vendor's Graph variant.
+	IsGraphVariant bool
+	Note           string
 }
 
 // EWSNotice returns the EWS notice for an EWS-based blueprint, or nil.
@@ -379,7 +408,13 @@ func (b *Blueprint) EWSNotice(v Values) *EWSNotice {
 		PowerShell:        ewsAllowListPowerShell(clientID),
 	}
 	if b.EWS != nil {
-		n.GraphVariant, n.Note = b.EWS.GraphVariant, b.EWS.Note
+		n.GraphVariant, n.IsGraphVariant, n.Note = b.EWS.GraphVariant, b.EWS.IsGraphVariant, b.EWS.Note
+	}
+	// The Graph variant talks to Graph; only what it still does through EWS
+	// stops.
+	stops := "the integration will stop working then"
+	if n.IsGraphVariant {
+		stops = "whatever the integration still does through EWS stops then"
 	}
 	var t strings.Builder
 	fmt.Fprintf(&t, "This integration uses Exchange Web Services (EWS). Since %s Exchange Online blocks EWS for every app "+
@@ -387,11 +422,14 @@ func (b *Blueprint) EWSNotice(v Values) *EWSNotice {
 		"An Exchange administrator must add this app's client ID with the PowerShell below. "+
 		"Set-OrganizationConfig writes the whole list, so the script reads the current list and keeps every entry in it; "+
 		"keep its output as your way back. The change can take up to 24 hours to apply. "+
-		"On %s Microsoft switches EWS off in Exchange Online for good: the integration will stop working then, whatever the list says.",
-		EWSAllowListEnforced.Format("2 January 2006"), EWSShutdown.Format("2 January 2006"))
-	if n.GraphVariant != "" {
+		"On %s Microsoft switches EWS off in Exchange Online for good: %s, whatever the list says.",
+		EWSAllowListEnforced.Format("2 January 2006"), EWSShutdown.Format("2 January 2006"), stops)
+	switch {
+	case n.GraphVariant != "":
 		fmt.Fprintf(&t, " The vendor offers a Microsoft Graph variant (blueprint %q): move to it before then.", n.GraphVariant)
-	} else {
+	case n.IsGraphVariant:
+		t.WriteString(" This blueprint is the vendor's Microsoft Graph variant, yet its guide still asks for an EWS permission: ask the vendor whether Graph mode uses it.")
+	default:
 		t.WriteString(" The vendor's guides name no Microsoft Graph variant: ask the vendor how the product will work after that date.")
 	}
 	if n.Note != "" {

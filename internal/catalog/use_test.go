@@ -163,6 +163,46 @@ func TestHardeningAdvice(t *testing.T) {
 	if strings.Contains(got[0].PowerShell+got[0].Text, "{{") {
 		t.Errorf("unfilled template in %+v", got[0])
 	}
+	// The Exchange service principal takes the name chosen in the wizard,
+	// not the blueprint's, quoted so that nothing in it runs.
+	got = b.HardeningAdvice(Values{ClientID: "c1", ServicePrincipalID: "sp1", DisplayName: "Fabrikam's \"Globe\" $(Remove-Item x) \u2018y\u2019 `n",
+		Params: map[string]string{"sender_mailbox": "s@contoso.com"}})
+	if want := "New-ServicePrincipal -AppId c1 -ObjectId sp1 -DisplayName 'Fabrikam''s \"Globe\" $(Remove-Item x) \u2018\u2018y\u2019\u2019 `n'\n"; !strings.Contains(got[0].PowerShell, want) {
+		t.Errorf("RBAC PowerShell lacks %q:\n%s", want, got[0].PowerShell)
+	}
+	for _, a := range got {
+		if strings.Contains(a.PowerShell, "Exact Globe+ e-mail") {
+			t.Errorf("PowerShell uses the blueprint's name, not the registration's:\n%s", a.PowerShell)
+		}
+	}
+	// Before anything is registered the page names it in words.
+	if d := b.Describe(b.Hardening[0].PowerShell, true); !strings.Contains(d, "-DisplayName '<app registration's name>'") {
+		t.Errorf("Describe(hardening) = %s", d)
+	}
+}
+
+// The Graph variant that still asks for an EWS permission says so, and does
+// not tell the admin that the vendor names no Graph variant.
+func TestEWSNoticeOfTheGraphVariant(t *testing.T) {
+	n := mustBuiltin(t, "resourcexpress-graph").EWSNotice(Values{})
+	if n == nil {
+		t.Fatal("EWSNotice = nil for a blueprint asking for full_access_as_app")
+	}
+	if !n.IsGraphVariant || n.GraphVariant != "" {
+		t.Errorf("IsGraphVariant, GraphVariant = %v, %q; want true, \"\"", n.IsGraphVariant, n.GraphVariant)
+	}
+	for _, bad := range []string{"name no Microsoft Graph variant", "the integration will stop working then"} {
+		if strings.Contains(n.Text, bad) {
+			t.Errorf("the Graph variant's EWS notice says %q:\n%s", bad, n.Text)
+		}
+	}
+	if !strings.Contains(n.Text, "This blueprint is the vendor's Microsoft Graph variant, yet its guide still asks for an EWS permission") {
+		t.Errorf("the Graph variant's EWS notice does not say what it is:\n%s", n.Text)
+	}
+	if n := mustBuiltin(t, "exact-synergy-calendar").EWSNotice(Values{}); n == nil || !strings.Contains(n.Text, "name no Microsoft Graph variant") ||
+		!strings.Contains(n.Text, "the integration will stop working then") {
+		t.Errorf("an EWS blueprint without a Graph variant lost its notice: %+v", n)
+	}
 }
 
 func TestEWSNotice(t *testing.T) {

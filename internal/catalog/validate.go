@@ -19,10 +19,15 @@ const (
 	VarClientSecret       = "client_secret"
 	VarSecretExpires      = "secret_expires"
 	VarServicePrincipalID = "service_principal_id"
+	// VarDisplayName is the app registration's name as chosen in the wizard
+	// (hardening only; in PowerShell always single-quoted, see
+	// psSingleQuoted).
+	VarDisplayName = "display_name"
 )
 
 var reservedVars = map[string]bool{
 	VarClientID: true, VarTenantID: true, VarClientSecret: true, VarSecretExpires: true, VarServicePrincipalID: true,
+	VarDisplayName: true,
 }
 
 var (
@@ -509,10 +514,16 @@ func (v *validator) hardening(params map[string]Parameter) {
 		path := fmt.Sprintf("hardening[%d]", i)
 		v.required(path+".title", a.Title)
 		if v.required(path+".text", a.Text) {
-			v.checkTemplate(path+".text", a.Text, params, VarClientID, VarTenantID, VarServicePrincipalID)
+			v.checkTemplate(path+".text", a.Text, params, VarClientID, VarTenantID, VarServicePrincipalID, VarDisplayName)
 		}
 		if a.PowerShell != "" {
-			v.checkTemplate(path+".powershell", a.PowerShell, params, VarClientID, VarTenantID, VarServicePrincipalID)
+			v.checkTemplate(path+".powershell", a.PowerShell, params, VarClientID, VarTenantID, VarServicePrincipalID, VarDisplayName)
+			// The name is free text: only inside single quotes, where the
+			// portal doubles its quotes, can it not run as PowerShell.
+			name := "{{" + VarDisplayName + "}}"
+			if strings.Count(a.PowerShell, name) != strings.Count(a.PowerShell, "'"+name+"'") {
+				v.errorf(path+".powershell", "write {{%s}} in single quotes, as '{{%s}}': it is free text", VarDisplayName, VarDisplayName)
+			}
 		}
 	}
 }
@@ -555,6 +566,8 @@ func (v *validator) ews() {
 			v.errorf("ews.graphVariant", "%q is not a blueprint ID", trunc.Ellipsis(g, 60))
 		} else if g == b.ID {
 			v.errorf("ews.graphVariant", "a blueprint cannot be its own Graph variant")
+		} else if b.EWS.IsGraphVariant {
+			v.errorf("ews.isGraphVariant", "a blueprint is either the Graph variant or names one in graphVariant, not both")
 		}
 	}
 }

@@ -236,7 +236,8 @@ func TestWizardInChromium(t *testing.T) {
 		params    map[string]string
 		webURIs   []string
 	}{
-		{"exact-globe-mail", map[string]string{"sender_mailbox": "invoices@fabrikam.example"}, nil},
+		// A name of the admin's own, which the hardening PowerShell must use.
+		{"exact-globe-mail", map[string]string{"sender_mailbox": "invoices@fabrikam.example", "display_name": "Globe mail for Fabrikam"}, nil},
 		{"exact-synergy-calendar", map[string]string{"server_name": "synergy.fabrikam.example"},
 			[]string{"https://synergy.fabrikam.example/Synergy/docs/SysJwtTokenLogin.aspx"}},
 		{"exact-synergy-mail", map[string]string{"server_name": "synergy.fabrikam.example", "sender_mailbox": "mail@fabrikam.example"},
@@ -250,6 +251,13 @@ func TestWizardInChromium(t *testing.T) {
 			openShareLink(t, res.shareLink, res.secret)
 		}
 		secrets = append(secrets, res.secret)
+		if name := c.params["display_name"]; name != "" {
+			page, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+			must(t, err)
+			if want := "-DisplayName '" + name + "'"; !strings.Contains(page, want) {
+				t.Errorf("%s: the finished page's PowerShell lacks %q:\n%s", c.blueprint, want, page)
+			}
+		}
 		if res.secret == "" || res.tenantID != env.Other || len(res.clientID) != 36 {
 			t.Fatalf("%s: finished page shows secret %d chars, tenant %q, client %q", c.blueprint, len(res.secret), res.tenantID, res.clientID)
 		}

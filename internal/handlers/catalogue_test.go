@@ -40,6 +40,9 @@ func TestCatalogueListsEveryBuiltinWithPlainPermissions(t *testing.T) {
 	if strings.Contains(list, `data-testid="new-blueprint"`) {
 		t.Error("a viewer is offered 'Add a custom blueprint'")
 	}
+	if strings.Contains(list, ">1 permissions") || strings.Contains(list, " 1 permissions") || strings.Contains(list, "1 doubts") {
+		t.Error("the catalogue counts in the plural for one")
+	}
 	// Search narrows the list.
 	_, found := b.get(e.Portal.URL + "/catalogue?q=" + url.QueryEscape("full_access_as_app"))
 	if !strings.Contains(found, "blueprint-card-resourcexpress-ews") || strings.Contains(found, "blueprint-card-afas-profit-exchange") {
@@ -65,12 +68,22 @@ func TestCatalogueListsEveryBuiltinWithPlainPermissions(t *testing.T) {
 		if i := strings.Index(page, "{{"); i >= 0 {
 			t.Errorf("%s: a raw template on the page: %q", bp.ID, page[i:min(len(page), i+40)])
 		}
+		if strings.Contains(page, `\&#34;`) || strings.Contains(page, `\"`) {
+			t.Errorf("%s: Go-escaped quotes on the page", bp.ID)
+		}
+		if strings.Contains(page, "-DisplayName &#34;") {
+			t.Errorf("%s: hardening PowerShell names the service principal with a fixed name, not the registration's", bp.ID)
+		}
 		if strings.Contains(page, `aria-invalid="false"`) {
 			t.Errorf("%s: a field marked valid that nobody checked", bp.ID)
 		}
 		if bp.UsesEWS() != strings.Contains(page, `data-testid="ews-notice"`) {
 			t.Errorf("%s: EWS notice shown = %v, want %v", bp.ID, !bp.UsesEWS(), bp.UsesEWS())
 		}
+	}
+	_, globe := b.get(e.Portal.URL + "/catalogue/exact-globe-mail")
+	if want := htmlEscape("-DisplayName '<app registration's name>'"); !strings.Contains(globe, want) {
+		t.Errorf("exact-globe-mail hardening lacks %q", want)
 	}
 	if resp, _ := b.get(e.Portal.URL + "/catalogue/no-such-blueprint"); resp.StatusCode != 404 {
 		t.Errorf("unknown blueprint = %d, want 404", resp.StatusCode)
@@ -176,5 +189,44 @@ func TestViewerCannotAddBlueprints(t *testing.T) {
 	}
 	if resp, _ := v.get(e.Portal.URL + "/catalogue/new"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("viewer GET /catalogue/new = %d, want 403", resp.StatusCode)
+	}
+}
+
+// A custom blueprint asking for a permission that leads to Global
+// Administrator shows it as critical, with a warning banner that says why; a
+// built-in asking for nothing critical shows no banner.
+func TestBlueprintWithTakeoverPermissionWarns(t *testing.T) {
+	e := newFlowEnv(t)
+	op := e.browser()
+	op.signIn("oscar")
+	src := strings.Replace(string(catalog.CustomTemplate()), "id: my-product", "id: rolemgmt", 1)
+	src = strings.Replace(src, "name: Mail.Send", "name: RoleManagement.ReadWrite.Directory", 1)
+	if resp, _ := op.postForm("/catalogue", url.Values{"source": {src}}); resp.Request.URL.Path != "/catalogue/rolemgmt" {
+		t.Fatalf("custom blueprint not stored: %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	_, page := op.get(e.Portal.URL + "/catalogue/rolemgmt")
+	i := strings.Index(page, `data-testid="critical-permission-warning"`)
+	if i < 0 {
+		t.Fatalf("no critical-permission warning for RoleManagement.ReadWrite.Directory:\n%.3000s", page)
+	}
+	banner := page[i:min(len(page), i+1500)]
+	if !strings.Contains(banner, "RoleManagement.ReadWrite.Directory (application)") || !strings.Contains(banner, "Global Administrator") {
+		t.Errorf("the warning does not name the permission and say why:\n%s", banner)
+	}
+	row := page[strings.Index(page, `data-testid="permission-RoleManagement.ReadWrite.Directory-application"`):]
+	if !strings.Contains(row[:min(len(row), 800)], ">critical<") {
+		t.Errorf("RoleManagement.ReadWrite.Directory not rated critical:\n%.800s", row)
+	}
+	_, list := op.get(e.Portal.URL + "/catalogue?q=rolemgmt")
+	if !strings.Contains(list, "highest privilege <span class=\"tag danger\">critical</span>") {
+		t.Errorf("the card does not rate the blueprint critical:\n%.2000s", list)
+	}
+	_, plain := op.get(e.Portal.URL + "/catalogue/exact-globe-mail")
+	if strings.Contains(plain, `data-testid="critical-permission-warning"`) {
+		t.Error("exact-globe-mail (Mail.Send, nothing critical) shows the critical-permission warning")
+	}
+	_, ews := op.get(e.Portal.URL + "/catalogue/resourcexpress-ews")
+	if !strings.Contains(ews, `data-testid="critical-permission-warning"`) {
+		t.Error("resourcexpress-ews (full_access_as_app, critical) shows no critical-permission warning")
 	}
 }

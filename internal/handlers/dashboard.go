@@ -373,7 +373,7 @@ func (h *Handler) writeICS(w http.ResponseWriter, r *http.Request, each func(fn 
 		line("DTSTART;VALUE=DATE:" + day.Format("20060102"))
 		line("DTEND;VALUE=DATE:" + day.AddDate(0, 0, 1).Format("20060102"))
 		line("SUMMARY:" + icsText(kind+" expires: "+c.OwnerName+" ("+c.TenantName+")"))
-		line("DESCRIPTION:" + icsText(fmt.Sprintf("%s %q of %s in %s expires %s. Key ID %s. Rotate it and enter the new value in the product that uses it: %s",
+		line("DESCRIPTION:" + icsText(fmt.Sprintf("%s “%s” of %s in %s expires %s. Key ID %s. Rotate it and enter the new value in the product that uses it: %s",
 			kind, c.DisplayName, c.OwnerName, c.TenantName, day.Format("2 Jan 2006 15:04 UTC"), c.KeyID, h.baseURL.JoinPath("/credentials", strconv.FormatInt(c.ID, 10)).String())))
 		line("URL:" + h.baseURL.JoinPath("/credentials", strconv.FormatInt(c.ID, 10)).String())
 		for _, before := range []string{"-P14D", "-P2D"} {

@@ -455,7 +455,7 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	if d.Shares, err = h.shareRows(ctx, run.ID); err != nil {
 		return d, err
 	}
-	v := catalog.Values{ClientID: run.ClientID, TenantID: run.TenantID, ServicePrincipalID: run.SPObjectID, Params: run.Params}
+	v := catalog.Values{ClientID: run.ClientID, TenantID: run.TenantID, ServicePrincipalID: run.SPObjectID, DisplayName: run.DisplayName, Params: run.Params}
 	if run.SecretEnd != nil {
 		v.SecretExpires = *run.SecretEnd
 	}

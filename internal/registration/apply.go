@@ -46,7 +46,7 @@ func Steps(p Plan, pf Preflight) []store.RegistrationStep {
 		verb = "Update"
 	}
 	steps := []store.RegistrationStep{
-		{Kind: StepApplication, Label: fmt.Sprintf("%s the app registration %q", verb, p.DisplayName)},
+		{Kind: StepApplication, Label: fmt.Sprintf("%s the app registration “%s”", verb, p.DisplayName)},
 		{Kind: StepServicePrincipal, Label: "Create its enterprise application (service principal) if missing"},
 	}
 	for _, r := range pf.Resources {

@@ -489,3 +489,17 @@ func clientcredentialsToken(t testing.TB, base, tenant, clientID, secret, scope 
 	}
 	return string(b)
 }
+
+// The run's steps name the app as typed, in quotes that need no escaping:
+// a name with quotes of its own reads `“Exact "mail" app”`, not `"Exact \"mail\" app"`.
+func TestStepsQuoteTheNamePlainly(t *testing.T) {
+	bp, _ := catalog.Builtin("exact-synergy-calendar")
+	p, errs := registration.NewPlan(bp, registration.Choices{DisplayName: `Exact "mail" app`, Params: map[string]string{"server_name": "erp.fabrikam.example"}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	steps := registration.Steps(p, registration.Preflight{})
+	if want := `Create the app registration “Exact "mail" app”`; steps[0].Label != want {
+		t.Errorf("Steps()[0].Label = %s, want %s", steps[0].Label, want)
+	}
+}

@@ -123,9 +123,15 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 	// Permissions: what the app declares vs the blueprint, and whether the
 	// application permissions are really granted.
 	declared := map[string]bool{}
+	declaredType := map[string]catalog.PermissionType{}
 	for _, ra := range app.RequiredResourceAccess {
 		for _, e := range ra.Access {
-			declared[strings.ToLower(ra.ResourceAppID)+"|"+strings.ToLower(e.ID)] = true
+			key := strings.ToLower(ra.ResourceAppID) + "|" + strings.ToLower(e.ID)
+			declared[key] = true
+			declaredType[key] = catalog.Delegated
+			if strings.EqualFold(e.Type, "Role") {
+				declaredType[key] = catalog.Application
+			}
 		}
 	}
 	want := map[string]bool{}
@@ -181,7 +187,7 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 	for key := range declared {
 		if !want[key] {
 			app, id, _ := strings.Cut(key, "|")
-			out = append(out, Finding{Kind: DriftPermissions, Severity: "medium", Title: "An extra permission " + id + " on " + resourceName(app),
+			out = append(out, Finding{Kind: DriftPermissions, Severity: "medium", Title: "An extra permission is asked for: " + permissionName(app, id, declaredType[key]),
 				Text: "The app asks for a permission the blueprint does not: more access than the product needs.",
 				Fix:  "Remove it in the Entra admin center (API permissions), or re-apply the blueprint."})
 		}
@@ -195,7 +201,7 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 				}
 			}
 			if app != "" && !want[app+"|"+strings.ToLower(id)] {
-				out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: "An extra application permission " + id + " is granted on " + resourceName(app),
+				out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: "An extra permission is granted: " + permissionName(app, id, catalog.Application),
 					Text: "An admin granted an application permission the blueprint does not ask for.",
 					Fix:  "Remove the grant (Enterprise applications → Permissions)."})
 			}
@@ -294,6 +300,16 @@ func resourceName(appID string) string {
 		return "Office 365 Exchange Online"
 	}
 	return appID
+}
+
+// permissionName names a permission the tenant reports by GUID alone, from
+// the portal's tables: "Microsoft Graph Mail.ReadWrite (application)". An ID
+// the tables do not know stays a GUID: "<id> (application) on <resource>".
+func permissionName(appID, id string, typ catalog.PermissionType) string {
+	if p, ok := catalog.LookupID(appID, id, typ); ok {
+		return p.Resource.Name + " " + p.Name + " (" + string(typ) + ")"
+	}
+	return id + " (" + string(typ) + ") on " + resourceName(appID)
 }
 
 // diffList says which URIs are missing and which extra, or "".

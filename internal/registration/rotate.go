@@ -217,7 +217,7 @@ func (rm *Remover) RemoveDue(ctx context.Context) (removed int, err error) {
 		for _, r := range soon {
 			// Names come from the tenant: one line each in the mail.
 			subject := "[AppReg Portal] Tomorrow the old secret of " + safetext.Line(r.AppName) + " is removed"
-			body := fmt.Sprintf("The rotation of %q in %s removes the old secret %q on %s.\n"+
+			body := fmt.Sprintf("The rotation of “%s” in %s removes the old secret “%s” on %s.\n"+
 				"If the product still uses it, put the new secret in now (or confirm, or move the date, on the rotation's page).",
 				safetext.Line(r.AppName), safetext.Line(r.TenantName), safetext.Line(r.OldName), r.RemoveAfter.UTC().Format("2 January 2006 15:04 UTC"))
 			if err := rm.Remind(ctx, contacts[r.TenantID], subject, body); err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
 
 	"github.com/appreg-portal/portal/internal/auth"
@@ -453,7 +454,7 @@ func TestHygieneChecks(t *testing.T) {
 		{"extra permission", func(a *graph.Application) {
 			a.RequiredResourceAccess = append(a.RequiredResourceAccess, catalog.ResourceAccess{ResourceAppID: graph.MicrosoftGraphAppID,
 				Access: []catalog.AccessEntry{{ID: "b633e1c5-b582-4048-a93e-9f11b44c7e96", Type: "Role"}}})
-		}, "An extra permission"},
+		}, "An extra permission is asked for: Microsoft Graph Mail.Send (application)"},
 		{"no owners", func(*graph.Application) {}, "No owners"},
 	} {
 		a := clean
@@ -716,5 +717,46 @@ func TestDriftIgnoresThePortalsOwnRedirect(t *testing.T) {
 		if found != (portal == nil) {
 			t.Errorf("portal URIs %v: redirect finding %v", portal, found)
 		}
+	}
+}
+
+// Extra permissions are named from the portal's tables (resource, value and
+// type); a GUID the tables do not know is shown as it is.
+func TestDriftNamesExtraPermissions(t *testing.T) {
+	bp, _ := catalog.Builtin("exact-synergy-calendar")
+	p, errs := registration.NewPlan(bp, registration.Choices{Params: map[string]string{"server_name": "erp.fabrikam.example"}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	rra, _ := p.ResourceAccess(nil)
+	app := graph.Application{WebRedirectURIs: p.Redirects.Web, PublicClientRedirectURIs: p.Redirects.PublicClient,
+		IDTokenIssuance: p.IDTokens, AccessTokenIssuance: p.AccessTokens, RequiredResourceAccess: rra,
+		Credentials: []graph.Credential{{Kind: graph.CredentialPassword, DisplayName: "ok", Start: now.AddDate(0, -1, 0), End: now.AddDate(0, 6, 0)}}}
+	app.RequiredResourceAccess = append(slices.Clone(app.RequiredResourceAccess), catalog.ResourceAccess{ResourceAppID: graph.MicrosoftGraphAppID,
+		Access: []catalog.AccessEntry{
+			{ID: "E383F46E-2787-4529-855E-0E479A3FFAC0", Type: "Scope"},
+			{ID: "0e1f7a2c-1111-4222-8333-944455556666", Type: "Role"},
+		}})
+	pf := registration.Preflight{Resources: []registration.ResourceSP{{AppID: graph.ExchangeOnlineAppID, ObjectID: "exo"}, {AppID: graph.MicrosoftGraphAppID, ObjectID: "msgraph"}}}
+	gr := graph.Grants{AppRoles: map[string][]string{"msgraph": {"e2a3a72e-5f79-4c64-b1b1-878b674786c9", "9f1e7a2c-2222-4333-8444-955566667777"}}}
+	for _, rp := range p.Permissions {
+		gr.AppRoles["exo"] = append(gr.AppRoles["exo"], rp.Permission.ID)
+	}
+	var titles []string
+	for _, f := range registration.Drift(p, pf, app, gr, 1, now) {
+		if f.Kind == registration.DriftPermissions {
+			titles = append(titles, f.Title)
+		}
+	}
+	slices.Sort(titles)
+	want := []string{
+		"An extra permission is asked for: 0e1f7a2c-1111-4222-8333-944455556666 (application) on Microsoft Graph",
+		"An extra permission is asked for: Microsoft Graph Mail.Send (delegated)",
+		"An extra permission is granted: 9f1e7a2c-2222-4333-8444-955566667777 (application) on Microsoft Graph",
+		"An extra permission is granted: Microsoft Graph Mail.ReadWrite (application)",
+	}
+	if diff := cmp.Diff(want, titles); diff != "" {
+		t.Errorf("drift permission findings (-want +got):\n%s", diff)
 	}
 }

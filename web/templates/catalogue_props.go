@@ -1,6 +1,9 @@
 package templates
 
-import "net/url"
+import (
+	"net/url"
+	"strconv"
+)
 
 // BlueprintCard is one blueprint in the catalogue list.
 type BlueprintCard struct {
@@ -129,4 +132,37 @@ func withTenant(path, tenant string) string {
 		return path
 	}
 	return path + "?tenant=" + url.QueryEscape(tenant)
+}
+
+// blueprintCritical returns the summaries of the critical permissions a
+// blueprint asks for, optional ones marked.
+func blueprintCritical(ps []PermissionView) []string {
+	var out []string
+	for _, p := range ps {
+		if p.Privilege != "critical" {
+			continue
+		}
+		if p.Optional {
+			out = append(out, p.Summary+" (optional"+featureSuffix(p.Feature)+")")
+		} else {
+			out = append(out, p.Summary)
+		}
+	}
+	return out
+}
+
+// permissionsText counts permissions: "1 permission", "3 permissions".
+func permissionsText(n int) string {
+	if n == 1 {
+		return "1 permission"
+	}
+	return strconv.Itoa(n) + " permissions"
+}
+
+// doubtsText counts doubts about a guide: "1 doubt", "3 doubts".
+func doubtsText(n int) string {
+	if n == 1 {
+		return "1 doubt"
+	}
+	return strconv.Itoa(n) + " doubts"
 }

@@ -295,3 +295,24 @@ type AdoptData struct {
 	Params                                      []WizardParam
 	Errors                                      FieldErrors
 }
+
+// wizardCritical returns the summaries of the critical permissions on the
+// review page.
+func wizardCritical(ps []WizardPermission) []string {
+	var out []string
+	for _, p := range ps {
+		if p.Privilege == "critical" {
+			out = append(out, p.Summary)
+		}
+	}
+	return out
+}
+
+// rolesText names the signed-in administrator's roles for the review's
+// first sentence.
+func rolesText(roles []string) string {
+	if len(roles) == 0 {
+		return "no administrator role"
+	}
+	return joinComma(roles)
+}
