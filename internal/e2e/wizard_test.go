@@ -125,6 +125,17 @@ func runWizard(t *testing.T, ctx context.Context, env *testenv.Env, blueprint st
 		must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="consent-accept"]`))))
 	}
 	must(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="wizard-review"]`))))
+	// What the review refers to is on the review, and nothing is left as a raw template.
+	review, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="wizard-review"]`)))
+	must(t, err)
+	for ref, section := range map[string]string{"see the doubt below": "review-doubts", "see hardening": "review-hardening"} {
+		if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="`+section+`"]').length`)); strings.Contains(review, ref) && n == 0 {
+			t.Errorf("%s: the review says %q but has no %s", blueprint, ref, section)
+		}
+	}
+	if strings.Contains(review, "{{") {
+		t.Errorf("%s: a raw template on the review", blueprint)
+	}
 	existing, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`[data-testid="wizard-existing"]`), chromedp.AtLeast(0)))
 	must(t, err)
 	if (len(existing) > 0) != wantExisting {

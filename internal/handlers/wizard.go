@@ -465,6 +465,13 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 			return d, err
 		}
 	}
+	for _, dt := range lr.bp.Doubts {
+		d.Doubts = append(d.Doubts, templates.DoubtView{About: dt.About, Guide: dt.Guide, Note: dt.Note})
+	}
+	// Before the app exists its IDs are told in words; the commands come on the finished page.
+	for _, a := range lr.bp.Hardening {
+		d.ReviewHardening = append(d.ReviewHardening, templates.AdviceView{Title: a.Title, Text: lr.bp.Describe(a.Text, false)})
+	}
 	for _, a := range lr.bp.HardeningAdvice(v) {
 		d.Hardening = append(d.Hardening, templates.AdviceView{Title: a.Title, Text: a.Text, PowerShell: a.PowerShell})
 	}

@@ -91,6 +91,9 @@ type WizardRunData struct {
 	EWSGraphVariant   string
 	Warnings          []string
 	Doubts            []DoubtView
+	// ReviewHardening is the blueprint's hardening told before the app
+	// exists (no IDs, no commands yet).
+	ReviewHardening []AdviceView
 
 	// Progress and results.
 	Steps []WizardStep
