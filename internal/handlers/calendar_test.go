@@ -81,7 +81,7 @@ func TestCalendarFeed(t *testing.T) {
 	if u := ev.GetProperty(ics.ComponentPropertyUrl); u == nil || !strings.HasPrefix(u.Value, e.Portal.URL+"/credentials/") {
 		t.Errorf("URL = %v, want the credential's page", u)
 	}
-	if desc := ev.GetProperty(ics.ComponentPropertyDescription).Value; !strings.Contains(desc, `"prod; main"`) {
+	if desc := ev.GetProperty(ics.ComponentPropertyDescription).Value; !strings.Contains(desc, "“prod; main”") {
 		t.Errorf("DESCRIPTION = %q", desc)
 	}
 	if len(ev.Alarms()) != 2 {
