@@ -189,7 +189,7 @@ func (h *Handler) wizardStart(w http.ResponseWriter, r *http.Request) error {
 		if lr.bp.ID != l.bp.ID {
 			return errBadRequest("That registration was made from another blueprint: open its drift page and repair it from there.")
 		}
-		if tracked(lr.run) {
+		if tracked(lr.run.UniqueName, lr.run.BlueprintID) {
 			// The wizard writes by the blueprint's uniqueName: for an app made by
 			// hand it would make a second app, not mend the first.
 			return errBadRequest("That app was made outside the portal, so the portal tracks it but does not change it. Fix what its drift page lists in the Microsoft Entra admin center, then check again.")
@@ -395,7 +395,7 @@ func (h *Handler) consentLinks(lr loadedRun, steps []store.RegistrationStep) []t
 
 func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRunData, error) {
 	run, p, pf := lr.run, lr.plan, lr.pf
-	d := templates.WizardRunData{ID: run.ID, Tracked: tracked(run), State: run.State, Error: run.Error, BlueprintID: lr.bp.ID, BlueprintName: lr.bp.Name,
+	d := templates.WizardRunData{ID: run.ID, Tracked: tracked(run.UniqueName, run.BlueprintID), State: run.State, Error: run.Error, BlueprintID: lr.bp.ID, BlueprintName: lr.bp.Name,
 		TenantID: run.TenantID, TenantName: run.TenantName, DisplayName: run.DisplayName, CreatedBy: run.CreatedByName,
 		Audience: audienceWords[p.Audience], WebRedirectURIs: p.Redirects.Web, PublicRedirectURI: p.Redirects.PublicClient,
 		IDTokens: p.IDTokens, AccessTokens: p.AccessTokens, SecretMonths: p.SecretMonths, Warnings: lr.bp.Warnings,
@@ -481,8 +481,8 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 // tracked reports whether a run records an app made outside the portal
 // (adopted from the dashboard): the portal only reads it. Every app the
 // wizard writes carries the blueprint's uniqueName.
-func tracked(run store.RegistrationRun) bool {
-	return run.UniqueName != registration.UniqueName(run.BlueprintID)
+func tracked(uniqueName, blueprintID string) bool {
+	return uniqueName != registration.UniqueName(blueprintID)
 }
 
 // addAppCredentials lists the registered app's credentials from the
@@ -918,7 +918,7 @@ func (h *Handler) registrationsPage(w http.ResponseWriter, r *http.Request) erro
 		}
 		row := templates.RegistrationRow{TenantName: name, TenantID: g.TenantID, BlueprintID: g.BlueprintID, DisplayName: g.DisplayName,
 			ClientID: g.ClientID, AppliedBy: g.AppliedByName, AppliedAt: fmtTime(g.AppliedAt), Consent: g.ConsentState,
-			Tracked: g.UniqueName != registration.UniqueName(g.BlueprintID)}
+			Tracked: tracked(g.UniqueName, g.BlueprintID)}
 		if g.ConsentCheckedAt != nil {
 			row.ConsentChecked = fmtTime(*g.ConsentCheckedAt)
 		}
@@ -969,7 +969,7 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := templates.DriftData{RunID: lr.run.ID, AppName: lr.run.DisplayName, TenantName: lr.run.TenantName, BlueprintName: lr.bp.Name,
 		RepairHref: "/catalogue/" + lr.bp.ID + "/register?tenant=" + url.QueryEscape(lr.run.TenantID) + "&repair=" + lr.run.ID}
-	if tracked(lr.run) {
+	if tracked(lr.run.UniqueName, lr.run.BlueprintID) {
 		d.RepairHref = ""
 		d.EntraURL = entraAppURL(store.CredentialDetail{Credential: store.Credential{OwnerKind: "application", OwnerAppID: lr.run.ClientID}, EntraTenantID: lr.run.TenantID})
 	}

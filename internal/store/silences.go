@@ -48,6 +48,9 @@ func silencedSQL(now string) string {
 		AND (s.scope = 'tenant' OR (s.scope = 'application' AND s.owner_app_id = c.owner_app_id) OR (s.scope = 'credential' AND s.credential_id = c.id)))`
 }
 
+// silenceColumns are what an AlertSilence is read from.
+const silenceColumns = `id, tenant_id, scope, owner_app_id, credential_id, kind, until, reason, created_by, created_at`
+
 // supersededSQL is true when credential c was rotated: a newer live
 // credential of the same kind on the same application or service principal
 // lasts longer. Its alerts resolve by themselves.
@@ -66,7 +69,7 @@ func (s *Store) SetAlertSilence(ctx context.Context, sl AlertSilence, audit Audi
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (tenant_id, scope, owner_app_id, coalesce(credential_id, 0)) DO UPDATE
 			SET kind = EXCLUDED.kind, until = EXCLUDED.until, reason = EXCLUDED.reason, created_by = EXCLUDED.created_by, created_at = now()
-			RETURNING id, tenant_id, scope, owner_app_id, credential_id, kind, until, reason, created_by, created_at`,
+			RETURNING `+silenceColumns,
 			sl.TenantID, sl.Scope, sl.OwnerAppID, sl.CredentialID, sl.Kind, sl.Until, sl.Reason, sl.CreatedBy)
 		if err != nil {
 			return err
@@ -96,7 +99,7 @@ func (s *Store) LiftAlertSilence(ctx context.Context, id int64, audit AuditEvent
 	var sl AlertSilence
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `DELETE FROM alert_silences WHERE id = $1
-			RETURNING id, tenant_id, scope, owner_app_id, credential_id, kind, until, reason, created_by, created_at`, id)
+			RETURNING `+silenceColumns, id)
 		if err != nil {
 			return err
 		}
@@ -168,7 +171,7 @@ func (s *Store) SilencesForCredential(ctx context.Context, credentialID int64) (
 func (s *Store) TenantExclusions(ctx context.Context) (map[int64]AlertSilence, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT id, tenant_id, scope, owner_app_id, credential_id, kind, until, reason, created_by, created_at
+	rows, err := s.pool.Query(ctx, `SELECT `+silenceColumns+`
 		FROM alert_silences WHERE scope = 'tenant'`)
 	if err != nil {
 		return nil, fmt.Errorf("store: tenant exclusions: %w", err)
