@@ -602,6 +602,15 @@ func (s *Sim) applicationsDelta(g *graphReq) {
 		return
 	}
 	// Initial round: the current state in pages.
+	deltaInitialPage(s, g, q, out, link, seqNow, now, c.t.apps, func(a *application) bool { return s.visible(a.VisibleAt) },
+		func(a *application) any { return project(appView(a, sel), sel) })
+}
+
+// deltaInitialPage answers one page of a delta query's initial round: the
+// visible items from the $skiptoken's offset, then a nextLink, or on the
+// last page the deltaLink the next round starts from. s.mu is held.
+func deltaInitialPage[T any](s *Sim, g *graphReq, q url.Values, out map[string]any, link func(string, pageToken) string,
+	seqNow, now int64, all []T, visible func(T) bool, view func(T) any) {
 	off, seqStart := 0, seqNow
 	if st := q.Get("$skiptoken"); st != "" {
 		tok, ok := decodeToken(st)
@@ -611,22 +620,22 @@ func (s *Sim) applicationsDelta(g *graphReq) {
 		}
 		off, seqStart = tok.Offset, tok.Seq
 	}
-	var apps []*application
-	for _, a := range c.t.apps {
-		if s.visible(a.VisibleAt) {
-			apps = append(apps, a)
+	var shown []T
+	for _, x := range all {
+		if visible(x) {
+			shown = append(shown, x)
 		}
 	}
 	const pageSize = 100
-	end := min(off+pageSize, len(apps))
+	end := min(off+pageSize, len(shown))
 	items := []any{}
-	if off < len(apps) {
-		for _, a := range apps[off:end] {
-			items = append(items, project(appView(a, sel), sel))
+	if off < len(shown) {
+		for _, x := range shown[off:end] {
+			items = append(items, view(x))
 		}
 	}
 	out["value"] = items
-	if end < len(apps) {
+	if end < len(shown) {
 		out["@odata.nextLink"] = link("$skiptoken", pageToken{Offset: end, Seq: seqStart})
 	} else {
 		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqStart, Issued: now})

@@ -711,34 +711,6 @@ func (s *Sim) servicePrincipalsDelta(g *graphReq) {
 		writeJSON(g.w, http.StatusOK, out)
 		return
 	}
-	off, seqStart := 0, seqNow
-	if st := q.Get("$skiptoken"); st != "" {
-		tok, ok := decodeToken(st)
-		if !ok {
-			s.badRequest(g.w, g.r, "Invalid paging token.")
-			return
-		}
-		off, seqStart = tok.Offset, tok.Seq
-	}
-	var sps []*servicePrincipal
-	for _, sp := range c.t.sps {
-		if s.visible(sp.VisibleAt) {
-			sps = append(sps, sp)
-		}
-	}
-	const pageSize = 100
-	end := min(off+pageSize, len(sps))
-	items := []any{}
-	if off < len(sps) {
-		for _, sp := range sps[off:end] {
-			items = append(items, project(toMap(sp.Data), sel))
-		}
-	}
-	out["value"] = items
-	if end < len(sps) {
-		out["@odata.nextLink"] = link("$skiptoken", pageToken{Offset: end, Seq: seqStart})
-	} else {
-		out["@odata.deltaLink"] = link("$deltatoken", pageToken{Seq: seqStart, Issued: now})
-	}
-	writeJSON(g.w, http.StatusOK, out)
+	deltaInitialPage(s, g, q, out, link, seqNow, now, c.t.sps, func(sp *servicePrincipal) bool { return s.visible(sp.VisibleAt) },
+		func(sp *servicePrincipal) any { return project(toMap(sp.Data), sel) })
 }
