@@ -53,6 +53,7 @@ type currentUser struct {
 	Name      string
 	Email     string
 	Role      string
+	Language  string // "" until they choose one
 	SessionID string
 }
 
@@ -218,7 +219,7 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 		case err == nil:
 			// Signed-in pages are for this person only: no shared or back-button caches.
 			w.Header().Set("Cache-Control", "no-store")
-			u := &currentUser{ID: a.UserID, ObjectID: a.UserOID, TenantID: a.TenantID, Name: a.UserName, Email: a.UserEmail, Role: a.UserRole, SessionID: a.ID}
+			u := &currentUser{ID: a.UserID, ObjectID: a.UserOID, TenantID: a.TenantID, Name: a.UserName, Email: a.UserEmail, Role: a.UserRole, Language: a.UserLanguage, SessionID: a.ID}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey{}, u)))
 		case errors.Is(err, store.ErrNotFound):
 			byAdmin, err := h.sessionStore.SessionEndedByAdmin(ctx, sid)
@@ -293,7 +294,7 @@ func (h *Handler) requireRole(role string) func(http.Handler) http.Handler {
 				return
 			}
 			if auth.Rank(u.Role) < auth.Rank(role) {
-				h.serveError(w, r, errForbidden("Your role ("+templates.RoleLabel(u.Role)+") does not allow this. Ask a portal administrator if you need it."))
+				h.serveError(w, r, errForbidden("error.role_forbidden", "Role", templates.RoleLabel(r.Context(), u.Role)))
 				return
 			}
 			next.ServeHTTP(w, r)

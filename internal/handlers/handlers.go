@@ -15,6 +15,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
 )
@@ -53,6 +54,9 @@ type Handler struct {
 	calendars     calendarStore
 	dev           *DevTools
 	wizard        Wizard
+	languages     languageStore
+	// localizer gives a language's messages (i18n.For; tests mark them).
+	localizer func(i18n.Lang) *i18n.Localizer
 
 	alertSettings AlertSettings
 	confirmer     tenantConfirmer
@@ -101,12 +105,19 @@ type Deps struct {
 	Sessions        *scs.SessionManager
 	BootstrapAdmins []string
 	SessionLifetime time.Duration
+	// Localizer, if set, replaces i18n.For: tests mark every message to
+	// find text that bypassed the catalogues.
+	Localizer func(i18n.Lang) *i18n.Localizer
 }
 
 // New builds the handler.
 func New(d Deps) *Handler {
 	h := &Handler{log: d.Log, baseURL: d.BaseURL, now: time.Now, formTargets: d.FormTargets,
 		auth: d.Auth, confirmer: d.Confirmer, scanner: d.Scanner, scanQueue: d.ScanQueue, alertSettings: d.Alerts, channels: d.AlertChannels, dev: d.Dev, metrics: d.Metrics, wizard: d.Wizard, sessions: d.Sessions, trustedProxies: d.TrustedProxies, bootstrapAdmins: d.BootstrapAdmins, sessionLifetime: d.SessionLifetime}
+	h.localizer = d.Localizer
+	if h.localizer == nil {
+		h.localizer = func(l i18n.Lang) *i18n.Localizer { return i18n.For(l) }
+	}
 	if h.sessions == nil {
 		h.sessions = scs.New() // in-memory; tests that need no sign-in
 	}
@@ -135,6 +146,7 @@ func New(d Deps) *Handler {
 		h.rotations = d.Store
 		h.adopts = d.Store
 		h.details = d.Store
+		h.languages = d.Store
 	}
 	if d.Health != nil {
 		h.health = d.Health
@@ -146,11 +158,14 @@ func New(d Deps) *Handler {
 // it into a response.
 type appHandler func(w http.ResponseWriter, r *http.Request) error
 
-// httpError is an error with a user-facing status and message.
+// httpError is an error with a user-facing status and message. Title and
+// message are message IDs (internal/i18n), shown in the request's language;
+// args fill the message's fields.
 type httpError struct {
 	status  int
 	title   string
 	message string
+	args    []any
 	err     error // logged, never shown
 }
 
@@ -164,15 +179,17 @@ func (e *httpError) Error() string {
 func (e *httpError) Unwrap() error { return e.err }
 
 func errNotFound() error {
-	return &httpError{status: http.StatusNotFound, title: "Page not found", message: "There is nothing at this address. Check the link, or start again from the dashboard."}
+	return &httpError{status: http.StatusNotFound, title: "error.not_found.title", message: "error.not_found.message"}
 }
 
-func errForbidden(message string) error {
-	return &httpError{status: http.StatusForbidden, title: "Not allowed", message: message}
+// errForbidden refuses with message (a message ID) and its args.
+func errForbidden(message string, args ...any) error {
+	return &httpError{status: http.StatusForbidden, title: "error.forbidden.title", message: message, args: args}
 }
 
-func errBadRequest(message string) error {
-	return &httpError{status: http.StatusBadRequest, title: "That request could not be used", message: message}
+// errBadRequest refuses input with message (a message ID) and its args.
+func errBadRequest(message string, args ...any) error {
+	return &httpError{status: http.StatusBadRequest, title: "error.bad_request.title", message: message, args: args}
 }
 
 // wrap adapts an appHandler: errors become an error page (or fragment for
@@ -186,8 +203,7 @@ func (h *Handler) wrap(fn appHandler) http.HandlerFunc {
 }
 
 func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error) {
-	e := &httpError{status: http.StatusInternalServerError, title: "Something went wrong",
-		message: "The portal could not finish this request. Nothing was changed unless the page says so; please try again in a moment."}
+	e := &httpError{status: http.StatusInternalServerError, title: "error.internal.title", message: "error.internal.message"}
 	var he *httpError
 	switch {
 	case errors.As(err, &he):
@@ -203,15 +219,16 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error) 
 	} else if e.err != nil {
 		h.log.InfoContext(r.Context(), "request refused", "request_id", rid, "status", e.status, "err", e.err)
 	}
-	data := templates.ErrorData{Status: e.status, Title: e.title, Message: e.message, RequestID: rid}
+	ctx := r.Context()
+	data := templates.ErrorData{Status: e.status, Title: i18n.T(ctx, e.title), Message: i18n.T(ctx, e.message, e.args...), RequestID: rid}
 	if e.status == http.StatusUnauthorized {
-		data.ActionHref, data.ActionLabel = "/login", "Sign in again"
+		data.ActionHref, data.ActionLabel = "/login", i18n.T(ctx, "error.sign_in_again")
 	}
 	if isFragmentRequest(r) {
 		h.render(w, r, e.status, templates.ErrorFragment(data))
 		return
 	}
-	h.render(w, r, e.status, templates.ErrorPage(h.page(r, e.title, ""), data))
+	h.render(w, r, e.status, templates.ErrorPage(h.page(r, data.Title, ""), data))
 }
 
 // render writes a component with a status. Rendering into a buffer first
@@ -224,9 +241,13 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 	}
 }
 
-// page builds the props every full page needs.
+// page builds the props every full page needs; title is in the page's
+// language already (i18n.T).
 func (h *Handler) page(r *http.Request, title string, section templates.Section) templates.PageData {
-	pd := templates.PageData{Title: title, Section: section, User: viewUser(r.Context())}
+	pd := templates.PageData{Title: title, Section: section, User: viewUser(r.Context()), }
+	if r.Method == http.MethodGet { // the language switch comes back here
+		pd.Path = r.URL.RequestURI()
+	}
 	if pd.User != nil { // only a signed-in session carries flashes
 		pd.Flash = h.sessions.PopString(r.Context(), keyFlash)
 	}
@@ -238,6 +259,8 @@ const keyFlash = "flash"
 
 // flash says, on the next page this browser sees, what an action did: every
 // action that redirects leaves one, so nobody wonders whether it worked.
+// msg is in the request's language already (i18n.T): the next page is the
+// same person's.
 func (h *Handler) flash(r *http.Request, msg string) {
 	h.sessions.Put(r.Context(), keyFlash, msg)
 }

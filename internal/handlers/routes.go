@@ -17,11 +17,11 @@ func (h *Handler) Routes() http.Handler {
 	// Error pages for unknown addresses run inside the session middleware
 	// too: they show who is signed in and, for them, are never cached.
 	withSession := func(fn appHandler) http.HandlerFunc {
-		return h.sessions.LoadAndSave(h.loadUser(h.wrap(fn))).ServeHTTP
+		return h.sessions.LoadAndSave(h.loadUser(h.localize(h.wrap(fn)))).ServeHTTP
 	}
 	r.NotFound(withSession(func(w http.ResponseWriter, r *http.Request) error { return errNotFound() }))
 	r.MethodNotAllowed(withSession(func(w http.ResponseWriter, r *http.Request) error {
-		return &httpError{status: http.StatusMethodNotAllowed, title: "Not allowed here", message: "This address does not accept that kind of request."}
+		return &httpError{status: http.StatusMethodNotAllowed, title: "error.method.title", message: "error.method.message"}
 	}))
 
 	// Open to everyone, no session.
@@ -30,7 +30,10 @@ func (h *Handler) Routes() http.Handler {
 	r.Handle(static.Prefix+"*", static.Handler())
 
 	r.Group(func(r chi.Router) {
-		r.Use(h.sessions.LoadAndSave, h.loadUser, h.parseForms)
+		r.Use(h.sessions.LoadAndSave, h.loadUser, h.localize, h.parseForms)
+
+		// The header's language switch, signed in or not.
+		r.Post("/language", h.wrap(h.setLanguage))
 
 		// Sign-in.
 		r.Get("/login", h.wrap(h.login))

@@ -10,22 +10,24 @@ import (
 
 // ActiveSession is a signed-in browser session.
 type ActiveSession struct {
-	ID         string    `db:"id"`
-	UserID     int64     `db:"user_id"`
-	UserName   string    `db:"display_name"`
-	UserEmail  string    `db:"email"`
-	UserRole   string    `db:"role"`
-	UserOID    string    `db:"object_id"`
-	TenantID   string    `db:"entra_tenant_id"`
-	CreatedAt  time.Time `db:"created_at"`
-	LastSeenAt time.Time `db:"last_seen_at"`
-	ExpiresAt  time.Time `db:"expires_at"`
-	RemoteAddr string    `db:"remote_addr"`
-	UserAgent  string    `db:"user_agent"`
+	ID        string `db:"id"`
+	UserID    int64  `db:"user_id"`
+	UserName  string `db:"display_name"`
+	UserEmail string `db:"email"`
+	UserRole  string `db:"role"`
+	// UserLanguage is the language the user chose, "" when they have not.
+	UserLanguage string    `db:"language"`
+	UserOID      string    `db:"object_id"`
+	TenantID     string    `db:"entra_tenant_id"`
+	CreatedAt    time.Time `db:"created_at"`
+	LastSeenAt   time.Time `db:"last_seen_at"`
+	ExpiresAt    time.Time `db:"expires_at"`
+	RemoteAddr   string    `db:"remote_addr"`
+	UserAgent    string    `db:"user_agent"`
 }
 
 const activeSessionSelect = `
-	SELECT a.id, a.user_id, u.display_name, u.email, u.role, u.object_id::text, u.entra_tenant_id::text,
+	SELECT a.id, a.user_id, u.display_name, u.email, u.role, coalesce(u.language, '') AS language, u.object_id::text, u.entra_tenant_id::text,
 	       a.created_at, a.last_seen_at, a.expires_at, a.remote_addr, a.user_agent
 	FROM active_sessions a JOIN users u ON u.id = a.user_id`
 

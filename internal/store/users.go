@@ -99,3 +99,17 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	}
 	return us, nil
 }
+
+// SetUserLanguage remembers the language a person chose ("en" or "nl").
+func (s *Store) SetUserLanguage(ctx context.Context, userID int64, lang string) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET language = $2 WHERE id = $1`, userID, lang)
+	if err != nil {
+		return fmt.Errorf("store: set user language: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

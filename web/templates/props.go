@@ -30,25 +30,25 @@ const (
 
 type navItem struct {
 	Section Section
-	Label   string
+	Label   string // message ID
 	Href    string
 	Admin   bool // shown to admins only
 }
 
 var nav = []navItem{
-	{SectionDashboard, "Dashboard", "/", false},
-	{SectionTenants, "Tenants", "/tenants", false},
-	{SectionCatalogue, "Catalogue", "/catalogue", false},
-	{SectionRegistrations, "Registrations", "/registrations", false},
-	{SectionAlerts, "Alerts", "/alerts", false},
-	{SectionAudit, "Admin", "/audit", true},
+	{SectionDashboard, "nav.dashboard", "/", false},
+	{SectionTenants, "nav.tenants", "/tenants", false},
+	{SectionCatalogue, "nav.catalogue", "/catalogue", false},
+	{SectionRegistrations, "nav.registrations", "/registrations", false},
+	{SectionAlerts, "nav.alerts", "/alerts", false},
+	{SectionAudit, "nav.admin", "/audit", true},
 }
 
-// adminTabs are the admin pages, shown as tabs on each of them.
+// adminTabs are the admin pages, shown as tabs on each of them; Title is a message ID.
 var adminTabs = []struct{ Title, Href string }{
-	{"Audit log", "/audit"},
-	{"Portal users", "/admin/users"},
-	{"Active sessions", "/admin/sessions"},
+	{"nav.audit_log", "/audit"},
+	{"nav.portal_users", "/admin/users"},
+	{"nav.active_sessions", "/admin/sessions"},
 }
 
 // User is the signed-in person as the layout shows them.
@@ -61,6 +61,7 @@ type User struct {
 
 // PageData is what every full page needs.
 type PageData struct {
+	// Title is already in the page's language.
 	Title   string
 	Section Section
 	User    *User // nil when nobody is signed in
@@ -71,19 +72,17 @@ type PageData struct {
 	// Public pages (a customer's consent result, a share link) offer no
 	// sign-in: the person on them has no portal account.
 	Public bool
+	// Path is the address of this page, for the language switch to come back to.
+	Path string
 }
 
 // RoleLabel is the role as users read it.
-func RoleLabel(role string) string {
+func RoleLabel(ctx context.Context, role string) string {
 	switch role {
-	case "admin":
-		return "Admin"
-	case "operator":
-		return "Operator"
-	case "viewer":
-		return "Viewer"
+	case "admin", "operator", "viewer":
+		return T(ctx, "role."+role)
 	}
-	return "No role"
+	return T(ctx, "role.none")
 }
 
 // visibleNav is the navigation a user may follow: none for someone without
