@@ -19,6 +19,7 @@ import (
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/handlers"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/inventory"
 	"github.com/appreg-portal/portal/internal/jobs"
 	"github.com/appreg-portal/portal/internal/onboard"
@@ -43,6 +44,9 @@ type Options struct {
 	AlertChannels func(*store.Store) handlers.AlertChannels
 	// Dev adds `portal dev`'s Outbox and demo clock.
 	Dev func(*store.Store) *handlers.DevTools
+	// Localizer replaces i18n.For in the portal (tests that mark every
+	// message to find text that bypassed the catalogues).
+	Localizer func(i18n.Lang) *i18n.Localizer
 }
 
 // Env is one running portal with its world.
@@ -199,6 +203,7 @@ func New(tb testing.TB, o Options) *Env {
 		Dev:             dev,
 		Sessions:        handlers.NewSessionManager(e.Store.Pool(), base, o.IdleTimeout, o.Lifetime),
 		SessionLifetime: o.Lifetime,
+		Localizer:       o.Localizer,
 	})
 	portal = h.Routes()
 	return e
