@@ -52,6 +52,7 @@ func (h *Handler) setLanguage(w http.ResponseWriter, r *http.Request) error {
 		if err := h.languages.SetUserLanguage(r.Context(), u.ID, string(l)); err != nil {
 			return err
 		}
+		h.flash(r, h.localizer(l).T("language.changed")) // said in the new language
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieLang, Value: string(l), Path: "/", MaxAge: int((365 * 24 * time.Hour).Seconds()),
 		HttpOnly: true, Secure: h.sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode})

@@ -44,6 +44,9 @@ type Options struct {
 	AlertChannels func(*store.Store) handlers.AlertChannels
 	// Dev adds `portal dev`'s Outbox and demo clock.
 	Dev func(*store.Store) *handlers.DevTools
+	// WrapPortal wraps the portal's handler, e.g. to check every page it
+	// serves.
+	WrapPortal func(http.Handler) http.Handler
 	// Localizer replaces i18n.For in the portal (tests that mark every
 	// message to find text that bypassed the catalogues).
 	Localizer func(i18n.Lang) *i18n.Localizer
@@ -206,5 +209,8 @@ func New(tb testing.TB, o Options) *Env {
 		Localizer:       o.Localizer,
 	})
 	portal = h.Routes()
+	if o.WrapPortal != nil {
+		portal = o.WrapPortal(portal)
+	}
 	return e
 }
