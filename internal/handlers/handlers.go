@@ -244,7 +244,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 // page builds the props every full page needs; title is in the page's
 // language already (i18n.T).
 func (h *Handler) page(r *http.Request, title string, section templates.Section) templates.PageData {
-	pd := templates.PageData{Title: title, Section: section, User: viewUser(r.Context()), }
+	pd := templates.PageData{Title: title, Section: section, User: viewUser(r.Context())}
 	if r.Method == http.MethodGet { // the language switch comes back here
 		pd.Path = r.URL.RequestURI()
 	}
