@@ -17,6 +17,7 @@ import (
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/config"
 	"github.com/appreg-portal/portal/internal/handlers"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/inventory"
 	"github.com/appreg-portal/portal/internal/jobs"
 	"github.com/appreg-portal/portal/internal/metrics"
@@ -106,6 +107,11 @@ func devTools(dv *devAlerts, a *alerts.Alerter) *handlers.DevTools {
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, hooks serveHooks) error {
+	// The message catalogues are embedded; one that does not parse is a
+	// broken build, better refused at start than shown as message IDs.
+	if err := i18n.Check(); err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DBMaxConns, Timeout: cfg.DBTimeout})
 	if err != nil {
 		return err
