@@ -2,6 +2,12 @@
 (function () {
   "use strict";
 
+  // Words this script shows come from the page (the layout puts them on
+  // <html> in the page's language): the script itself speaks no language.
+  var msg = function (name, fallback) {
+    return document.documentElement.getAttribute("data-msg-" + name) || fallback;
+  };
+
   // Scripts run: the phone layout may fold the navigation behind its Menu button.
   document.documentElement.classList.add("js");
   document.addEventListener("click", function (ev) {
@@ -22,7 +28,7 @@
     if (!el || !navigator.clipboard) return;
     navigator.clipboard.writeText(el.textContent.trim()).then(function () {
       var old = btn.textContent;
-      btn.textContent = "Copied";
+      btn.textContent = msg("copied", "Copied");
       setTimeout(function () { btn.textContent = old; }, 1500);
     });
   });
@@ -35,7 +41,7 @@
     var btn = form.querySelector("button[type=submit]");
     if (btn) {
       btn.setAttribute("aria-busy", "true");
-      btn.textContent = "Applying…";
+      btn.textContent = msg("applying", "Applying…");
       setTimeout(function () { btn.disabled = true; }, 0);
     }
     var live = document.getElementById("run-progress-live");
@@ -80,7 +86,7 @@
     var btn = form.querySelector("button[type=submit]");
     if (btn) {
       btn.setAttribute("aria-busy", "true");
-      btn.textContent = "Scanning…";
+      btn.textContent = msg("scanning", "Scanning…");
       setTimeout(function () { btn.disabled = true; }, 0);
     }
   });
