@@ -135,7 +135,7 @@ func (h *Handler) credentialData(r *http.Request, id int64) (templates.Credentia
 	if d.Alerts, err = h.credentialAlerts(ctx, c.Credential, operator); err != nil {
 		return templates.CredentialDetailData{}, "", err
 	}
-	return d, c.OwnerName + " · " + row.Kind, nil
+	return d, i18n.T(ctx, "credential.page_title", "Owner", c.OwnerName, "Kind", row.Kind), nil
 }
 
 // credentialRegistration is the registration a credential's app came from,
