@@ -155,9 +155,22 @@ type Identity struct {
 // Refusal is a sign-in the portal refused, with a reason for the audit trail
 // and a message for the person.
 type Refusal struct {
-	Reason  string // short machine-readable reason, e.g. "issuer_mismatch"
-	Message string // for the person signing in
+	Reason string // short machine-readable reason, e.g. "issuer_mismatch"
+	// ID is the message for the person in the portal's catalogues
+	// (internal/i18n), when it is not "auth.refused."+Reason; see MessageID.
+	ID      string
+	Message string // the message in English, for logs and tests
 	Err     error  // detail for the log
+}
+
+// MessageID is the catalogue message (internal/i18n) that tells the person
+// what happened and what to do: "auth.refused.<reason>" unless one reason
+// has several messages.
+func (r *Refusal) MessageID() string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return "auth.refused." + r.Reason
 }
 
 func (r *Refusal) Error() string {
@@ -171,6 +184,11 @@ func (r *Refusal) Unwrap() error { return r.Err }
 
 func refuse(reason, message string, err error) error {
 	return &Refusal{Reason: reason, Message: message, Err: err}
+}
+
+// refuseAs is refuse for one of several messages of a reason (id).
+func refuseAs(reason, id, message string, err error) error {
+	return &Refusal{Reason: reason, ID: id, Message: message, Err: err}
 }
 
 const tryAgain = "Please start the sign-in again from the portal."
@@ -229,7 +247,7 @@ func (c *Client) Verify(ctx context.Context, raw, nonce string) (Identity, error
 	}
 	if len(t.Audience) != 1 {
 		// Entra v2 ID tokens have one audience; more means someone else's token too.
-		return Identity{}, refuse("audience_mismatch", "The sign-in token was issued for more than this application. "+tryAgain, fmt.Errorf("aud %v", t.Audience))
+		return Identity{}, refuseAs("audience_mismatch", "auth.refused.audience_mismatch_many", "The sign-in token was issued for more than this application. "+tryAgain, fmt.Errorf("aud %v", t.Audience))
 	}
 	now := c.cfg.Now()
 	if t.IssuedAt.After(now.Add(ClockSkew)) || t.IssuedAt.Before(now.Add(-MaxTokenAge-ClockSkew)) {
@@ -247,10 +265,10 @@ func (c *Client) Verify(ctx context.Context, raw, nonce string) (Identity, error
 		Ver               string   `json:"ver"`
 	}
 	if err := t.Claims(&cl); err != nil {
-		return Identity{}, refuse("token_invalid", "The sign-in token could not be read. "+tryAgain, err)
+		return Identity{}, refuseAs("token_invalid", "auth.refused.token_unreadable", "The sign-in token could not be read. "+tryAgain, err)
 	}
 	if cl.AZP != "" && cl.AZP != c.cfg.ClientID {
-		return Identity{}, refuse("audience_mismatch", "The sign-in token was issued to another application. "+tryAgain, fmt.Errorf("azp %q", cl.AZP))
+		return Identity{}, refuseAs("audience_mismatch", "auth.refused.audience_mismatch_azp", "The sign-in token was issued to another application. "+tryAgain, fmt.Errorf("azp %q", cl.AZP))
 	}
 	tid := strings.ToLower(cl.TID)
 	if !config.IsGUID(tid) {
@@ -268,7 +286,7 @@ func (c *Client) Verify(ctx context.Context, raw, nonce string) (Identity, error
 			fmt.Errorf("tenant %s not on the allow-list", tid))
 	}
 	if !config.IsGUID(cl.OID) {
-		return Identity{}, refuse("token_invalid", "The sign-in token names no user. "+tryAgain, fmt.Errorf("oid %q", cl.OID))
+		return Identity{}, refuseAs("token_invalid", "auth.refused.token_no_user", "The sign-in token names no user. "+tryAgain, fmt.Errorf("oid %q", cl.OID))
 	}
 	email := cl.Email
 	if email == "" {

@@ -47,7 +47,7 @@ func (c *Client) ExchangeTenantCode(ctx context.Context, tenantID, redirectURL s
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
-			return TenantToken{}, refuse("code_rejected", "Entra ID did not accept this sign-in to the tenant (the code was used, has expired, or belongs to another browser). Start the sign-in again.", err)
+			return TenantToken{}, refuseAs("code_rejected", "auth.refused.tenant_code_rejected", "Entra ID did not accept this sign-in to the tenant (the code was used, has expired, or belongs to another browser). Start the sign-in again.", err)
 		}
 		return TenantToken{}, fmt.Errorf("auth: redeem tenant code: %w", err)
 	}

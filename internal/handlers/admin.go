@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/trunc"
@@ -33,11 +33,12 @@ type adminStore interface {
 
 const auditPageSize = 50
 
-// auditFilter reads the filter from the query; bad dates are a form error.
-func auditFilter(q url.Values) (store.AuditFilter, string) {
+// auditFilter reads the filter from the query; bad dates are a form error
+// (an *httpError whose message says what is wrong).
+func auditFilter(q url.Values) (store.AuditFilter, *httpError) {
 	f := store.AuditFilter{Action: strings.TrimSpace(q.Get("action")), Outcome: q.Get("outcome"), Actor: strings.TrimSpace(q.Get("actor"))}
 	if f.Outcome != "" && f.Outcome != store.OutcomeSuccess && f.Outcome != store.OutcomeDenied && f.Outcome != store.OutcomeFailure {
-		return f, "Outcome must be success, denied or failure."
+		return f, errBadRequest("admin.audit.error.outcome").(*httpError)
 	}
 	for _, d := range []struct {
 		name string
@@ -47,7 +48,7 @@ func auditFilter(q url.Values) (store.AuditFilter, string) {
 		if v := q.Get(d.name); v != "" {
 			t, err := time.Parse("2006-01-02", v)
 			if err != nil {
-				return f, fmt.Sprintf("%q is not a date (use YYYY-MM-DD).", v)
+				return f, errBadRequest("admin.audit.error.date", "Value", strconv.Quote(v)).(*httpError)
 			}
 			*d.dst = t.Add(d.add) // "until" includes the whole day
 		}
@@ -55,17 +56,20 @@ func auditFilter(q url.Values) (store.AuditFilter, string) {
 	if b := q.Get("before"); b != "" {
 		n, err := strconv.ParseInt(b, 10, 64)
 		if err != nil || n <= 0 {
-			return f, "The page marker is not valid; start from the newest page."
+			return f, errBadRequest("admin.audit.error.page").(*httpError)
 		}
 		f.BeforeID = n
 	}
-	return f, ""
+	return f, nil
 }
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f, ferr := auditFilter(q)
-	d := templates.AuditData{Action: q.Get("action"), Outcome: q.Get("outcome"), Actor: q.Get("actor"), Since: q.Get("since"), Until: q.Get("until"), FilterError: ferr}
+	d := templates.AuditData{Action: q.Get("action"), Outcome: q.Get("outcome"), Actor: q.Get("actor"), Since: q.Get("since"), Until: q.Get("until")}
+	if ferr != nil {
+		d.FilterError = i18n.T(r.Context(), ferr.message, ferr.args...)
+	}
 	keep := url.Values{}
 	for _, k := range []string{"action", "outcome", "actor", "since", "until"} {
 		if v := q.Get(k); v != "" {
@@ -73,7 +77,7 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	d.CSVHref = "/audit.csv?" + keep.Encode()
-	if ferr == "" {
+	if ferr == nil {
 		f.Limit = auditPageSize + 1 // one more tells whether an older page exists
 		events, err := h.audit.ListAudit(r.Context(), f)
 		if err != nil {
@@ -93,10 +97,10 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	status := http.StatusOK
-	if ferr != "" {
+	if ferr != nil {
 		status = http.StatusBadRequest
 	}
-	h.render(w, r, status, templates.AuditPage(h.page(r, "Audit log", templates.SectionAudit), d))
+	h.render(w, r, status, templates.AuditPage(h.page(r, i18n.T(r.Context(), "nav.audit_log"), templates.SectionAudit), d))
 	return nil
 }
 
@@ -121,8 +125,8 @@ func auditRow(e store.AuditEvent) templates.AuditRow {
 // auditCSV exports every event matching the filter (up to 100 000 rows).
 func (h *Handler) auditCSV(w http.ResponseWriter, r *http.Request) error {
 	f, ferr := auditFilter(r.URL.Query())
-	if ferr != "" {
-		return errBadRequest(ferr)
+	if ferr != nil {
+		return ferr
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="audit-`+h.now().UTC().Format("20060102-150405")+`.csv"`)
@@ -198,14 +202,15 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	me := userFrom(r.Context())
+	ctx := r.Context()
+	me := userFrom(ctx)
 	rows := make([]templates.SessionRow, 0, len(list))
 	for _, s := range list {
 		rows = append(rows, templates.SessionRow{ID: s.ID, User: s.UserName, Email: s.UserEmail, Role: s.UserRole,
-			Started: fmtTime(s.CreatedAt), LastSeen: fmtTime(s.LastSeenAt), Expires: fmtTime(s.ExpiresAt),
+			Started: i18n.DateTime(ctx, s.CreatedAt), LastSeen: i18n.DateTime(ctx, s.LastSeenAt), Expires: i18n.DateTime(ctx, s.ExpiresAt),
 			From: s.RemoteAddr, UserAgent: trunc.String(s.UserAgent, 80), IsCurrent: me != nil && me.SessionID == s.ID})
 	}
-	h.render(w, r, http.StatusOK, templates.SessionsPage(h.page(r, "Active sessions", templates.SectionAudit), rows))
+	h.render(w, r, http.StatusOK, templates.SessionsPage(h.page(r, i18n.T(ctx, "nav.active_sessions"), templates.SectionAudit), rows))
 	return nil
 }
 
@@ -214,14 +219,14 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request) error {
 	err := h.admin.EndSession(r.Context(), id, h.auditEvent(r, "session.end", "", map[string]string{"by": "admin", "session": id}))
 	if errors.Is(err, store.ErrNotFound) {
 		// Already ended or expired: the outcome the admin wanted.
-		h.flash(r, "That session had already ended.")
+		h.flash(r, i18n.T(r.Context(), "admin.sessions.flash_already_ended"))
 		http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	h.flash(r, "Session ended: that browser is signed out at its next request.")
+	h.flash(r, i18n.T(r.Context(), "admin.sessions.flash_ended"))
 	http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
 	return nil
 }
@@ -231,16 +236,19 @@ func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ctx := r.Context()
 	rows := make([]templates.UserRow, 0, len(list))
 	for _, u := range list {
-		last := "never"
+		last := i18n.T(ctx, "admin.users.never")
 		if u.LastSignInAt != nil {
-			last = fmtTime(*u.LastSignInAt)
+			last = i18n.DateTime(ctx, *u.LastSignInAt)
 		}
 		rows = append(rows, templates.UserRow{Name: u.DisplayName, Email: u.Email, Tenant: u.EntraTenantID, Role: u.Role, LastSignIn: last})
 	}
-	h.render(w, r, http.StatusOK, templates.UsersPage(h.page(r, "Portal users", templates.SectionAudit), rows))
+	h.render(w, r, http.StatusOK, templates.UsersPage(h.page(r, i18n.T(ctx, "nav.portal_users"), templates.SectionAudit), rows))
 	return nil
 }
 
+// fmtTime is a moment in English, for pages not yet in the catalogues;
+// translated pages use i18n.DateTime.
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/trunc"
@@ -74,8 +75,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	p := auth.NewPending(returnTo)
 	target, err := h.auth.AuthCodeURL(r.Context(), p, hint(q.Get("login_hint")), hint(q.Get("domain_hint")))
 	if err != nil {
-		return &httpError{status: http.StatusServiceUnavailable, title: "Entra ID cannot be reached",
-			message: "The portal could not reach Microsoft Entra ID to sign you in. Try again in a minute; if it persists, tell your administrator.", err: err}
+		return &httpError{status: http.StatusServiceUnavailable, title: "auth.entra_unreachable.title", message: "auth.entra_unreachable.message", err: err}
 	}
 	if err := h.putPending(w, r, p); err != nil {
 		return err
@@ -104,11 +104,11 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) error {
 	p := h.popPending(w, r)
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		msg := "Entra ID did not sign you in."
+		id, msg := "auth.refused.entra_error", "Entra ID did not sign you in."
 		if e == "access_denied" {
-			msg = "The sign-in was cancelled or consent was declined."
+			id, msg = "auth.refused.entra_denied", "The sign-in was cancelled or consent was declined."
 		}
-		return h.refuseSignIn(w, r, &auth.Refusal{Reason: "entra_error", Message: msg + " Start the sign-in again from the portal; if it keeps failing, give your administrator the time of this attempt.",
+		return h.refuseSignIn(w, r, &auth.Refusal{Reason: "entra_error", ID: id, Message: msg + " Start the sign-in again from the portal; if it keeps failing, give your administrator the time of this attempt.",
 			Err: errors.New(safetext.Line(e + ": " + trunc.String(q.Get("error_description"), 300)))}, map[string]string{"entra_error": trunc.String(safetext.Line(e), 64)})
 	}
 	if err := auth.CheckState(p, q.Get("state")); err != nil {
@@ -168,10 +168,11 @@ func (h *Handler) refuseSignIn(w http.ResponseWriter, r *http.Request, err error
 	if ref.Reason == "tenant_not_allowed" {
 		status = http.StatusForbidden
 	}
-	data := templates.ErrorData{Status: status, Title: "Sign-in refused", Message: ref.Message, RequestID: RequestID(r.Context()),
-		ActionHref: "/login", ActionLabel: "Sign in again"}
+	ctx := r.Context()
+	data := templates.ErrorData{Status: status, Title: i18n.T(ctx, "auth.refused.title"), Message: i18n.T(ctx, ref.MessageID()), RequestID: RequestID(ctx),
+		ActionHref: "/login", ActionLabel: i18n.T(ctx, "error.sign_in_again")}
 	w.Header().Set("Cache-Control", "no-store")
-	h.render(w, r, status, templates.SignInRefusedPage(h.page(r, "Sign-in refused", ""), data, ref.Reason))
+	h.render(w, r, status, templates.SignInRefusedPage(h.page(r, data.Title, ""), data, ref.Reason))
 	return nil
 }
 
@@ -200,7 +201,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) signedOut(w http.ResponseWriter, r *http.Request) error {
-	h.render(w, r, http.StatusOK, templates.SignedOutPage(h.page(r, "Signed out", ""), r.URL.Query().Get("ended") == "admin"))
+	h.render(w, r, http.StatusOK, templates.SignedOutPage(h.page(r, i18n.T(r.Context(), "auth.signed_out.page_title"), ""), r.URL.Query().Get("ended") == "admin"))
 	return nil
 }
 
@@ -290,7 +291,7 @@ func (h *Handler) requireRole(role string) func(http.Handler) http.Handler {
 			}
 			if u.Role == auth.RoleNone {
 				w.Header().Set("Cache-Control", "no-store")
-				h.render(w, r, http.StatusForbidden, templates.NoRolePage(h.page(r, "No access yet", "")))
+				h.render(w, r, http.StatusForbidden, templates.NoRolePage(h.page(r, i18n.T(r.Context(), "auth.no_role.page_title"), "")))
 				return
 			}
 			if auth.Rank(u.Role) < auth.Rank(role) {

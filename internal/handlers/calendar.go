@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
 )
@@ -35,9 +36,9 @@ func (h *Handler) calendarData(ctx context.Context) (templates.CalendarData, err
 	case err != nil:
 		return d, err
 	}
-	d.Live = fmtTime(f.CreatedAt)
+	d.Live = i18n.DateTime(ctx, f.CreatedAt)
 	if f.LastUsedAt != nil {
-		d.LastUsed = fmtTime(*f.LastUsedAt)
+		d.LastUsed = i18n.DateTime(ctx, *f.LastUsedAt)
 	}
 	return d, nil
 }
@@ -48,7 +49,7 @@ func (h *Handler) calendarPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, templates.CalendarPage(h.page(r, "Calendar subscription", templates.SectionDashboard), d))
+	h.render(w, r, http.StatusOK, templates.CalendarPage(h.page(r, i18n.T(r.Context(), "calendar.title"), templates.SectionDashboard), d))
 	return nil
 }
 
@@ -68,7 +69,7 @@ func (h *Handler) makeCalendarFeed(w http.ResponseWriter, r *http.Request) error
 	}
 	d.FeedURL = h.baseURL.JoinPath("/calendar/" + token + ".ics").String()
 	w.Header().Set("Cache-Control", "no-store")
-	h.render(w, r, http.StatusOK, templates.CalendarPage(h.page(r, "Calendar subscription", templates.SectionDashboard), d))
+	h.render(w, r, http.StatusOK, templates.CalendarPage(h.page(r, i18n.T(r.Context(), "calendar.title"), templates.SectionDashboard), d))
 	return nil
 }
 
@@ -78,7 +79,7 @@ func (h *Handler) revokeCalendarFeed(w http.ResponseWriter, r *http.Request) err
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	h.flash(r, "Subscription URL revoked: calendars that use it stop updating.")
+	h.flash(r, i18n.T(r.Context(), "calendar.flash_revoked"))
 	http.Redirect(w, r, "/calendar", http.StatusSeeOther)
 	return nil
 }
@@ -107,5 +108,8 @@ func (h *Handler) calendarFeed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Cache-Control", "private, max-age=3600")
-	return h.writeICS(w, r, func(fn func(store.Credential) error) error { return h.credentials.EachCredential(r.Context(), f, fn) }, now)
+	// The feed speaks its owner's language: the calendar service that
+	// fetches it sends no Accept-Language of theirs.
+	lang, _ := i18n.Parse(u.Language)
+	return h.writeICS(w, r, h.localizer(lang), func(fn func(store.Credential) error) error { return h.credentials.EachCredential(r.Context(), f, fn) }, now)
 }

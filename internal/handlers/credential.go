@@ -12,6 +12,7 @@ import (
 
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
 )
@@ -37,15 +38,16 @@ func entraAppURL(c store.CredentialDetail) string {
 		url.PathEscape(c.OwnerAppID)
 }
 
-// eventWords tells an audit action about a credential in a sentence.
+// eventWords tells an audit action about a credential in a sentence: the
+// message IDs by action.
 var eventWords = map[string]string{
-	"registration.secret": "Made by the registration wizard.",
-	"rotation.start":      "Rotation started.",
-	"rotation.secret":     "A new secret was added by a rotation.",
-	"rotation.schedule":   "The old secret's removal was scheduled.",
-	"rotation.done":       "Removed by a rotation: the new secret took over.",
-	"alerts.silence":      "Alerts quieted (acknowledged, snoozed or excluded).",
-	"alerts.silence.lift": "Alerts resumed.",
+	"registration.secret": "credential.event.registration_secret",
+	"rotation.start":      "credential.event.rotation_start",
+	"rotation.secret":     "credential.event.rotation_secret",
+	"rotation.schedule":   "credential.event.rotation_schedule",
+	"rotation.done":       "credential.event.rotation_done",
+	"alerts.silence":      "credential.event.alerts_silence",
+	"alerts.silence.lift": "credential.event.alerts_silence_lift",
 }
 
 // credentialPage shows one credential: what it is, where it lives, the
@@ -79,17 +81,17 @@ func (h *Handler) credentialData(r *http.Request, id int64) (templates.Credentia
 			return templates.CredentialDetailData{}, "", err
 		}
 	}
-	row := credentialRow(c.Credential, now)
+	row := localRow(ctx, c.Credential, now)
 	row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
 	credentialActions(&row, c.Credential, operator, open)
 	d := templates.CredentialDetailData{Row: row, TenantName: c.TenantName, TenantID: c.EntraTenantID, OwnerName: c.OwnerName,
-		OwnerKind: strings.ToLower(row.OwnerKind), AppID: c.OwnerAppID, ObjectID: c.OwnerObjectID, KeyID: c.KeyID, Thumbprint: c.Thumbprint,
-		Ends: row.Ends, FirstSeen: fmtTime(c.FirstSeenAt), LastSeen: fmtTime(c.LastSeenAt), EntraURL: entraAppURL(c), CanTrack: operator}
+		OwnerKind: i18n.T(ctx, ownerKindID(c.OwnerKind)+"_lower"), AppID: c.OwnerAppID, ObjectID: c.OwnerObjectID, KeyID: c.KeyID, Thumbprint: c.Thumbprint,
+		Ends: row.Ends, FirstSeen: i18n.DateTime(ctx, c.FirstSeenAt), LastSeen: i18n.DateTime(ctx, c.LastSeenAt), EntraURL: entraAppURL(c), CanTrack: operator}
 	if c.StartsAt != nil {
-		d.Starts = c.StartsAt.UTC().Format("2 Jan 2006 15:04 UTC")
+		d.Starts = i18n.DateTime(ctx, *c.StartsAt)
 	}
 	if c.RemovedAt != nil {
-		d.Removed = fmtTime(*c.RemovedAt)
+		d.Removed = i18n.DateTime(ctx, *c.RemovedAt)
 	}
 	if c.OwnerKind == "application" {
 		reg, err := h.details.RegistrationByClientID(ctx, c.EntraTenantID, c.OwnerAppID)
@@ -107,31 +109,39 @@ func (h *Handler) credentialData(r *http.Request, id int64) (templates.Credentia
 		return templates.CredentialDetailData{}, "", err
 	}
 	for _, e := range events {
-		what := eventWords[e.Action]
-		if what == "" {
-			what = e.Action
-		}
+		id := eventWords[e.Action]
 		if e.Details["old_key_id"] != "" && strings.EqualFold(e.Details["old_key_id"], c.KeyID) && e.Action == "rotation.secret" {
-			what = "Its successor was added by a rotation; this one stays until the rotation removes it."
+			id = "credential.event.successor_added"
 		}
-		if r := e.Details["reason"]; r != "" && strings.HasPrefix(e.Action, "alerts.silence") {
-			what += " " + r
+		what := i18n.T(ctx, "credential.event.other", "Action", e.Action)
+		if id != "" {
+			what = i18n.T(ctx, id)
 		}
-		if e.Outcome != store.OutcomeSuccess {
-			what += " (" + e.Outcome + ")"
+		switch e.Outcome {
+		case store.OutcomeSuccess:
+		case store.OutcomeDenied:
+			what = i18n.T(ctx, "credential.event.outcome_denied", "What", what)
+		case store.OutcomeFailure:
+			what = i18n.T(ctx, "credential.event.outcome_failure", "What", what)
+		default:
+			what = i18n.T(ctx, "credential.event.outcome_other", "What", what, "Outcome", e.Outcome)
 		}
-		d.History = append(d.History, templates.CredentialEvent{When: fmtTime(e.OccurredAt), Who: e.ActorName, What: what, Failed: e.Outcome != store.OutcomeSuccess})
+		ev := templates.CredentialEvent{When: i18n.DateTime(ctx, e.OccurredAt), Who: e.ActorName, What: what, Failed: e.Outcome != store.OutcomeSuccess}
+		if strings.HasPrefix(e.Action, "alerts.silence") {
+			ev.Reason = e.Details["reason"]
+		}
+		d.History = append(d.History, ev)
 	}
 	if d.Alerts, err = h.credentialAlerts(ctx, c.Credential, operator); err != nil {
 		return templates.CredentialDetailData{}, "", err
 	}
-	return d, c.OwnerName + " · " + row.Kind, nil
+	return d, i18n.T(ctx, "credential.page_title", "Owner", c.OwnerName, "Kind", row.Kind), nil
 }
 
 // credentialRegistration is the registration a credential's app came from,
 // with its blueprint's hand-off filled in (the secret itself is never known).
 func (h *Handler) credentialRegistration(ctx context.Context, reg store.Registration) *templates.CredentialRegistration {
-	cr := &templates.CredentialRegistration{BlueprintID: reg.BlueprintID, BlueprintName: reg.BlueprintID, AppliedBy: reg.AppliedByName, AppliedAt: fmtTime(reg.AppliedAt)}
+	cr := &templates.CredentialRegistration{BlueprintID: reg.BlueprintID, BlueprintName: reg.BlueprintID, AppliedBy: reg.AppliedByName, AppliedAt: i18n.DateTime(ctx, reg.AppliedAt)}
 	if reg.LastRunID != nil {
 		cr.RunID = *reg.LastRunID
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
 )
@@ -97,7 +97,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	}
 	if v := q.Get("after"); v != "" {
 		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After <= 0 {
-			return errBadRequest("That page link is not valid; start again from the dashboard.")
+			return errBadRequest("dashboard.error.bad_page")
 		}
 	}
 	d := templates.DashboardData{Tenant: q.Get("tenant"), Within: q.Get("within")}
@@ -136,9 +136,9 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 		if highest > 0 {
 			pct = int(math.Round(float64(m.Count)/float64(highest)*20)) * 5
 		}
-		d.Months = append(d.Months, templates.MonthBar{Label: m.Month.Format("Jan 2006"), Count: m.Count, Percent: pct, Soon: i < 2 && m.Count > 0})
+		d.Months = append(d.Months, templates.MonthBar{Label: i18n.From(ctx).Month(m.Month), Count: m.Count, Percent: pct, Soon: i < 2 && m.Count > 0})
 	}
-	h.render(w, r, http.StatusOK, templates.DashboardPage(h.page(r, "Dashboard", templates.SectionDashboard), d))
+	h.render(w, r, http.StatusOK, templates.DashboardPage(h.page(r, i18n.T(ctx, "nav.dashboard"), templates.SectionDashboard), d))
 	return nil
 }
 
@@ -172,7 +172,7 @@ func (h *Handler) dashboardRows(ctx context.Context, d *templates.DashboardData,
 		}
 	}
 	for _, c := range creds {
-		row := credentialRow(c, now)
+		row := localRow(ctx, c, now)
 		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
 		credentialActions(&row, c, canRotate, open)
 		d.Rows = append(d.Rows, row)
@@ -188,7 +188,7 @@ func credentialFilter(q url.Values, now time.Time) (store.CredentialFilter, erro
 	if v := q.Get("tenant"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			return f, errBadRequest("That tenant filter is not valid; choose a tenant from the list.")
+			return f, errBadRequest("dashboard.error.bad_tenant")
 		}
 		f.TenantID = id
 	}
@@ -199,7 +199,7 @@ func credentialFilter(q url.Values, now time.Time) (store.CredentialFilter, erro
 	case "90":
 		f.EndsBy = now.Add(90 * 24 * time.Hour)
 	default:
-		return f, errBadRequest("That expiry filter is not valid; choose 30 or 90 days.")
+		return f, errBadRequest("dashboard.error.bad_within")
 	}
 	return f, nil
 }
@@ -343,12 +343,14 @@ func (h *Handler) credentialsICS(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="credential-expiry.ics"`)
-	return h.writeICS(w, r, each, now)
+	return h.writeICS(w, r, i18n.From(r.Context()), each, now)
 }
 
 // writeICS streams the calendar of credentials that have not expired: one
 // all-day event on each expiry day, with reminders 14 and 2 days before.
-func (h *Handler) writeICS(w http.ResponseWriter, r *http.Request, each func(fn func(store.Credential) error) error, now time.Time) error {
+// Its words are in l's language: the request's for a download, the
+// owner's for a subscription (a calendar service has no language).
+func (h *Handler) writeICS(w http.ResponseWriter, r *http.Request, l *i18n.Localizer, each func(fn func(store.Credential) error) error, now time.Time) error {
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	bw := bufio.NewWriterSize(w, 32<<10)
 	line := func(s string) { bw.WriteString(icsFold(s)); bw.WriteString("\r\n") }
@@ -356,30 +358,27 @@ func (h *Handler) writeICS(w http.ResponseWriter, r *http.Request, each func(fn 
 	line("VERSION:2.0")
 	line("PRODID:-//AppReg Portal//Credential expiry//EN")
 	line("CALSCALE:GREGORIAN")
-	line("X-WR-CALNAME:App registration secrets expiring")
+	line("X-WR-CALNAME:" + icsText(l.T("ics.calendar_name")))
 	stamp := now.UTC().Format("20060102T150405Z")
 	err := each(func(c store.Credential) error {
 		if !c.EndsAt.After(now) {
 			return nil // already expired: nothing to plan
 		}
-		kind := "Client secret"
-		if c.Kind == "certificate" {
-			kind = "Certificate"
-		}
+		kind := l.T(kindID(c.Kind))
 		day := c.EndsAt.UTC()
 		line("BEGIN:VEVENT")
 		line("UID:" + c.KeyID + "@" + h.baseURL.Hostname())
 		line("DTSTAMP:" + stamp)
 		line("DTSTART;VALUE=DATE:" + day.Format("20060102"))
 		line("DTEND;VALUE=DATE:" + day.AddDate(0, 0, 1).Format("20060102"))
-		line("SUMMARY:" + icsText(kind+" expires: "+c.OwnerName+" ("+c.TenantName+")"))
-		line("DESCRIPTION:" + icsText(fmt.Sprintf("%s “%s” of %s in %s expires %s. Key ID %s. Rotate it and enter the new value in the product that uses it: %s",
-			kind, c.DisplayName, c.OwnerName, c.TenantName, day.Format("2 Jan 2006 15:04 UTC"), c.KeyID, h.baseURL.JoinPath("/credentials", strconv.FormatInt(c.ID, 10)).String())))
+		line("SUMMARY:" + icsText(l.T("ics.summary", "Kind", kind, "Owner", c.OwnerName, "Tenant", c.TenantName)))
+		line("DESCRIPTION:" + icsText(l.T("ics.description", "Kind", kind, "Name", c.DisplayName, "Owner", c.OwnerName, "Tenant", c.TenantName,
+			"When", l.DateTime(day), "KeyID", c.KeyID, "URL", h.baseURL.JoinPath("/credentials", strconv.FormatInt(c.ID, 10)).String())))
 		line("URL:" + h.baseURL.JoinPath("/credentials", strconv.FormatInt(c.ID, 10)).String())
 		for _, before := range []string{"-P14D", "-P2D"} {
 			line("BEGIN:VALARM")
 			line("ACTION:DISPLAY")
-			line("DESCRIPTION:" + icsText(kind+" expires soon: "+c.OwnerName))
+			line("DESCRIPTION:" + icsText(l.T("ics.alarm", "Kind", kind, "Owner", c.OwnerName)))
 			line("TRIGGER:" + before)
 			line("END:VALARM")
 		}
@@ -421,6 +420,32 @@ func icsFold(s string) string {
 	return b.String()
 }
 
+// localRow is credentialRow in the request's language: the kinds in words
+// and the end as a date of that language.
+func localRow(ctx context.Context, c store.Credential, now time.Time) templates.CredentialRow {
+	row := credentialRow(c, now)
+	row.Kind, row.OwnerKind, row.Ends = i18n.T(ctx, kindID(c.Kind)), i18n.T(ctx, ownerKindID(c.OwnerKind)), i18n.DateTime(ctx, c.EndsAt)
+	return row
+}
+
+// kindID is the message naming a credential's kind.
+func kindID(kind string) string {
+	if kind == "certificate" {
+		return "dashboard.kind.certificate"
+	}
+	return "dashboard.kind.secret"
+}
+
+// ownerKindID is the message naming what owns a credential.
+func ownerKindID(ownerKind string) string {
+	if ownerKind == "service_principal" {
+		return "dashboard.owner.enterprise_app"
+	}
+	return "dashboard.owner.app_registration"
+}
+
+// credentialRow is a credential's row with its state and days left; its
+// words are English (localRow puts them in the request's language).
 func credentialRow(c store.Credential, now time.Time) templates.CredentialRow {
 	// Whole days, rounded towards now: "in 11 days" until 12 full days are left, "expired 3 days ago" from 3 full days on.
 	left := c.EndsAt.Sub(now).Hours() / 24

@@ -17,8 +17,9 @@ import (
 )
 
 var (
-	statRe     = regexp.MustCompile(`data-testid="stat-(expired|within30|within90|tracked)">(\d+)<`)
-	matchingRe = regexp.MustCompile(`data-testid="credentials-matching"><small>(\d+|No) live`)
+	// Figures of 10,000 and more are grouped (i18n.Num): "12,345".
+	statRe     = regexp.MustCompile(`data-testid="stat-(expired|within30|within90|tracked)">(\d[\d,]*)<`)
+	matchingRe = regexp.MustCompile(`data-testid="credentials-matching"><small>(\d[\d,]*|No) live`)
 	nextRe     = regexp.MustCompile(`<a href="([^"]+)"[^>]*data-testid="credentials-next"`)
 )
 
@@ -58,7 +59,7 @@ func TestDashboardFiguresAgreeWithTheList(t *testing.T) {
 			}
 			stats := map[string]int{}
 			for _, m := range statRe.FindAllStringSubmatch(page, -1) {
-				stats[m[1]], _ = strconv.Atoi(m[2])
+				stats[m[1]], _ = strconv.Atoi(strings.ReplaceAll(m[2], ",", ""))
 			}
 			var tenantID int64
 			var endsBy string
@@ -81,7 +82,7 @@ func TestDashboardFiguresAgreeWithTheList(t *testing.T) {
 			if m == nil {
 				t.Fatalf("/?%s says nothing about how many match", q)
 			}
-			matching, _ := strconv.Atoi(m[1])
+			matching, _ := strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
 			wantMatching := map[string]int{"": want.Total, "30": want.Expired + want.Within30, "90": want.Expired + want.Within90}[endsBy]
 			if matching != wantMatching {
 				t.Errorf("/?%s says %d match, want %d", q, matching, wantMatching)
@@ -116,8 +117,8 @@ func TestDashboardFiguresAgreeWithTheList(t *testing.T) {
 		sel, _, _ := strings.Cut(after, "</select>")
 		return sel
 	}
-	if _, page := op.get(e.Portal.URL + "/?tenant=" + tid); !strings.Contains(tenantSelect(page), `<option value="`+tid+`" selected>`) ||
-		strings.Count(tenantSelect(page), " selected>") != 1 || strings.Count(tenantSelect(page), "<option value=") != 4 {
+	if _, page := op.get(e.Portal.URL + "/?tenant=" + tid); !strings.Contains(tenantSelect(page), `<option value="`+tid+`" selected translate="no">`) ||
+		strings.Count(tenantSelect(page), " selected") != 1 || strings.Count(tenantSelect(page), "<option value=") != 4 {
 		t.Errorf("the tenant filter does not mark tenant %s alone among 3 tenants and All:\n%s", tid, tenantSelect(page))
 	}
 	if _, err := e.Store.CreateTenant(ctx, store.Tenant{EntraTenantID: "fab41c4e-2d3b-4a5c-8e6f-7a8b9c0d1e2f", DisplayName: "Northwind", Status: "connected"},

@@ -2,12 +2,13 @@ package handlers
 
 import (
 	"context"
-	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/appreg-portal/portal/internal/alerts"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/web/templates"
 )
 
@@ -23,13 +24,14 @@ type DevTools struct {
 
 // devOutbox shows the alert messages the portal sent or tried (GET /dev/outbox).
 func (h *Handler) devOutbox(w http.ResponseWriter, r *http.Request) error {
-	d := templates.DevOutboxData{Now: h.dev.Clock.Now().UTC().Format("Mon 2 Jan 2006 15:04 UTC"),
-		Ahead: fmt.Sprintf("%.0f days", h.dev.Clock.Offset().Hours()/24)}
+	ctx := r.Context()
+	d := templates.DevOutboxData{Now: i18n.From(ctx).WeekdayDateTime(h.dev.Clock.Now()),
+		Ahead: i18n.N(ctx, "devoutbox.ahead_days", int(math.Round(h.dev.Clock.Offset().Hours()/24)))}
 	for _, m := range h.dev.Outbox.Messages() {
-		d.Messages = append(d.Messages, templates.OutboxRow{At: fmtTime(m.At), Channel: m.Channel, To: m.To, Subject: m.Subject,
+		d.Messages = append(d.Messages, templates.OutboxRow{At: i18n.DateTime(ctx, m.At), Channel: m.Channel, To: m.To, Subject: m.Subject,
 			Text: m.Text, HTML: m.HTML, JSON: m.JSON, Outcome: m.Outcome})
 	}
-	h.render(w, r, http.StatusOK, templates.DevOutboxPage(h.page(r, "Outbox (dev)", templates.SectionAlerts), d))
+	h.render(w, r, http.StatusOK, templates.DevOutboxPage(h.page(r, i18n.T(ctx, "devoutbox.page_title"), templates.SectionAlerts), d))
 	return nil
 }
 
@@ -38,16 +40,18 @@ func (h *Handler) devOutbox(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) devAdvanceClock(w http.ResponseWriter, r *http.Request) error {
 	days, err := strconv.Atoi(r.PostFormValue("days"))
 	if err != nil || days < 0 || days > 90 {
-		return errBadRequest("Advance by 0 to 90 days.")
+		return errBadRequest("devoutbox.error.days")
 	}
 	h.dev.Clock.Advance(time.Duration(days) * 24 * time.Hour)
 	res, err := h.dev.RunAlerts(r.Context())
 	switch {
 	case err != nil:
 		h.log.WarnContext(r.Context(), "dev alert run", "err", err)
-		h.flash(r, fmt.Sprintf("Clock advanced %d days; the alert run had failures (%d deliveries): see the Outbox.", days, res.Failed))
+		h.flash(r, i18n.T(r.Context(), "devoutbox.flash_failed", "Days", i18n.N(r.Context(), "devoutbox.days", days),
+			"Deliveries", i18n.N(r.Context(), "devoutbox.deliveries", res.Failed)))
 	default:
-		h.flash(r, fmt.Sprintf("Clock advanced %d days; the alert run sent %d messages about %d alerts.", days, res.Mails, res.Sent))
+		h.flash(r, i18n.T(r.Context(), "devoutbox.flash_sent", "Days", i18n.N(r.Context(), "devoutbox.days", days),
+			"Messages", i18n.N(r.Context(), "devoutbox.messages", res.Mails), "Alerts", i18n.N(r.Context(), "devoutbox.alerts", res.Sent)))
 	}
 	http.Redirect(w, r, "/dev/outbox", http.StatusSeeOther)
 	return nil

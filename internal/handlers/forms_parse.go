@@ -2,9 +2,9 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/safetext"
@@ -49,7 +49,7 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 	if ct != "" {
 		var err error
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
-			return &httpError{status: http.StatusBadRequest, title: "That request could not be used", message: "The portal accepts only web forms here. Nothing was changed.", err: err}
+			return &httpError{status: http.StatusBadRequest, title: "error.bad_request.title", message: "request.forms_only", err: err}
 		}
 	}
 	var err error
@@ -61,42 +61,51 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 		r.Body = http.MaxBytesReader(w, r.Body, maxURLEncodedForm)
 		err = r.ParseForm()
 	default:
-		return &httpError{status: http.StatusBadRequest, title: "That request could not be used",
-			message: "The portal accepts only web forms here. Nothing was changed."}
+		return &httpError{status: http.StatusBadRequest, title: "error.bad_request.title", message: "request.forms_only"}
 	}
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return &httpError{status: http.StatusBadRequest, title: "That is too large",
-			message: fmt.Sprintf("The form was larger than the portal accepts (a blueprint may be at most %d KiB). Nothing was changed.", catalog.MaxFileSize>>10), err: err}
+		return &httpError{status: http.StatusBadRequest, title: "request.too_large.title", message: "request.too_large",
+			args: []any{"KiB", catalog.MaxFileSize >> 10}, err: err}
 	case err != nil:
-		return &httpError{status: http.StatusBadRequest, title: "That request could not be used",
-			message: "The form could not be read. Nothing was changed; reload the page and try again.", err: err}
+		return &httpError{status: http.StatusBadRequest, title: "error.bad_request.title", message: "request.form_unreadable", err: err}
 	}
 	for k, vs := range r.Form {
-		if p := formProblem(k, vs); p != "" {
-			return errBadRequest(p)
+		if err := formProblem(k, vs); err != nil {
+			return err
 		}
 	}
 	if r.MultipartForm != nil {
 		for k, vs := range r.MultipartForm.Value {
-			if p := formProblem(k, vs); p != "" {
-				return errBadRequest(p)
+			if err := formProblem(k, vs); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-// formProblem says what is wrong with a form field, or "".
-func formProblem(name string, values []string) string {
+// formProblem says what is wrong with a form field, or nil.
+func formProblem(name string, values []string) error {
 	if safetext.Problem(name) != "" {
-		return "The form has a field whose name the portal cannot store. Nothing was changed."
+		return errBadRequest("request.field_name")
 	}
 	for _, v := range values {
 		if p := safetext.Problem(v); p != "" {
-			return fmt.Sprintf("The field %q %s, which the portal cannot store. Remove it and try again. Nothing was changed.", trunc.Ellipsis(name, 40), p)
+			return errBadRequest(problemID(p), "Field", strconv.Quote(trunc.Ellipsis(name, 40)))
 		}
 	}
-	return ""
+	return nil
+}
+
+// problemID is the message for one of safetext.Problem's findings.
+func problemID(p string) string {
+	switch p {
+	case "contains a NUL character":
+		return "request.field_nul"
+	case "contains a control character":
+		return "request.field_control"
+	}
+	return "request.field_not_utf8"
 }

@@ -140,7 +140,7 @@ func (h *Handler) crossOriginProtection(next http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.log.WarnContext(r.Context(), "cross-origin request refused", "request_id", RequestID(r.Context()),
 			"method", r.Method, "path", logPath(r.URL.Path), "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
-		h.serveError(w, r, errForbidden("This request came from another site, so the portal refused it. If you clicked a link or button on the portal itself, reload the page and try again."))
+		h.serveError(w, r, errForbidden("request.cross_origin"))
 	}))
 	return cop.Handler(next)
 }

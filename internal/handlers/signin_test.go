@@ -176,7 +176,7 @@ func TestSignInLandsOnDashboardWithNameAndRole(t *testing.T) {
 	e := newFlowEnv(t)
 	b := e.browser()
 	body := b.signIn("ada")
-	if !strings.Contains(body, `data-testid="current-user-name">Ada Admin</strong>`) || !strings.Contains(body, `data-testid="current-user-role">Admin<`) {
+	if !strings.Contains(body, `data-testid="current-user-name" translate="no">Ada Admin</strong>`) || !strings.Contains(body, `data-testid="current-user-role">Admin<`) {
 		t.Fatalf("after sign-in the page does not show Ada as Admin:\n%.2000s", body)
 	}
 	if resp, _ := b.get(e.Portal.URL + "/"); resp.Header.Get("Cache-Control") != "no-store" {

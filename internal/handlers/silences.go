@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/trunc"
 	"github.com/appreg-portal/portal/web/templates"
@@ -28,29 +28,62 @@ type silenceStore interface {
 // should say so.
 const maxSnooze = 366 * 24 * time.Hour
 
-// silenceSentence says what a silence does, who set it and why.
-func silenceSentence(sl store.AlertSilence, now time.Time) string {
-	var what string
+// silenceWhat says what a silence does, in the language of ctx: "Snoozed
+// until 14 Dec 2026", "Was snoozed until … (ended; alerts go out again)".
+func silenceWhat(ctx context.Context, sl store.AlertSilence, now time.Time) string {
+	var id string
 	switch {
 	case sl.Scope == store.SilenceTenant:
-		what = "Alerts for this tenant are excluded"
+		id = "credential.silence.tenant"
 	case sl.Scope == store.SilenceApplication:
-		what = "Alerts for every credential of this application are excluded"
+		id = "credential.silence.application"
 	case sl.Kind == store.SilenceExclude:
-		what = "Alerts for this credential are excluded"
+		id = "credential.silence.excluded"
 	case sl.Kind == store.SilenceAcknowledge:
-		what = "Acknowledged: no reminders until it expires"
+		id = "credential.silence.acknowledged"
 	default:
-		what = "Snoozed until " + sl.Until.UTC().Format("2 Jan 2006")
+		id = "credential.silence.snoozed"
 	}
 	if !sl.Active(now) {
-		what = "Was " + strings.ToLower(what[:1]) + what[1:] + " (ended; alerts go out again)"
+		id += "_ended"
 	}
-	by := ""
-	if sl.CreatedBy != "" {
-		by = " by " + sl.CreatedBy
+	until := ""
+	if sl.Until != nil {
+		until = i18n.ShortDate(ctx, *sl.Until)
 	}
-	return fmt.Sprintf("%s — set%s on %s: %s", what, by, sl.CreatedAt.UTC().Format("2 Jan 2006"), sl.Reason)
+	return i18n.T(ctx, id, "Until", until)
+}
+
+// silenceView is a silence as the credential's page shows it.
+func silenceView(ctx context.Context, sl store.AlertSilence, now time.Time) templates.SilenceView {
+	return templates.SilenceView{ID: strconv.FormatInt(sl.ID, 10), What: silenceWhat(ctx, sl, now), By: sl.CreatedBy,
+		On: i18n.ShortDate(ctx, sl.CreatedAt), Reason: sl.Reason, Active: sl.Active(now)}
+}
+
+// silenceSentence says what a silence does, who set it and why, in one
+// line of English; silenceSentenceIn says it in the language of ctx.
+func silenceSentence(sl store.AlertSilence, now time.Time) string {
+	return silenceSentenceIn(context.Background(), sl, now)
+}
+
+// silenceSentenceIn is silenceSentence in the language of ctx.
+func silenceSentenceIn(ctx context.Context, sl store.AlertSilence, now time.Time) string {
+	v := silenceView(ctx, sl, now)
+	if v.By == "" {
+		return i18n.T(ctx, "credential.silence.set", "What", v.What, "On", v.On, "Reason", v.Reason)
+	}
+	return i18n.T(ctx, "credential.silence.set_by", "What", v.What, "By", v.By, "On", v.On, "Reason", v.Reason)
+}
+
+// reasonProblem says what is wrong with the reason given for a silence, or "".
+func reasonProblem(ctx context.Context, reason string) string {
+	switch {
+	case reason == "":
+		return i18n.T(ctx, "credential.alerts.error.reason_missing")
+	case len(reason) > 500:
+		return i18n.T(ctx, "credential.alerts.error.reason_too_long")
+	}
+	return ""
 }
 
 // credentialAlerts is the alerts section of a credential's page.
@@ -63,15 +96,15 @@ func (h *Handler) credentialAlerts(ctx context.Context, c store.Credential, oper
 		return out, err
 	}
 	for _, sl := range sls {
-		v := templates.SilenceView{ID: strconv.FormatInt(sl.ID, 10), Sentence: silenceSentence(sl, now), Active: sl.Active(now)}
+		v := silenceView(ctx, sl, now)
 		if operator {
 			switch sl.Scope {
 			case store.SilenceTenant:
 				// Lifted on the Tenants page, where it was set and where its effect on every credential shows.
 			case store.SilenceApplication:
-				v.LiftLabel = "Send this application's alerts again"
+				v.LiftLabel = i18n.T(ctx, "credential.silence.lift_application")
 			default:
-				v.LiftLabel = "Resume alerts"
+				v.LiftLabel = i18n.T(ctx, "credential.silence.lift")
 			}
 		}
 		out.Silences = append(out.Silences, v)
@@ -92,7 +125,7 @@ func (h *Handler) silenceCredential(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if c.RemovedAt != nil {
-		return &httpError{status: http.StatusConflict, title: "Already gone", message: "This credential is no longer in the tenant; it raises no alerts."}
+		return &httpError{status: http.StatusConflict, title: "credential.error.gone.title", message: "credential.error.gone"}
 	}
 	what, untilRaw, reason := r.PostFormValue("what"), strings.TrimSpace(r.PostFormValue("until")), strings.TrimSpace(r.PostFormValue("reason"))
 	errs := templates.FieldErrors{}
@@ -107,36 +140,33 @@ func (h *Handler) silenceCredential(w http.ResponseWriter, r *http.Request) erro
 		day, err := time.Parse(time.DateOnly, untilRaw)
 		switch {
 		case untilRaw == "":
-			errs["until"] = "Choose the date the alerts should start again."
+			errs["until"] = i18n.T(ctx, "credential.alerts.error.until_missing")
 		case err != nil:
-			errs["until"] = "Enter a date such as 2027-01-14."
+			errs["until"] = i18n.T(ctx, "credential.alerts.error.until_format")
 		case !day.After(now):
-			errs["until"] = "Choose a date after today."
+			errs["until"] = i18n.T(ctx, "credential.alerts.error.until_past")
 		case day.Sub(now) > maxSnooze:
-			errs["until"] = "A snooze lasts at most a year; exclude the credential instead."
+			errs["until"] = i18n.T(ctx, "credential.alerts.error.until_too_far")
 		default:
 			sl.Until = &day // alerts resume at the start of that day, UTC
 		}
 	case "acknowledge":
 		if !c.EndsAt.After(now) {
-			errs["until"] = "It has expired already; snooze or exclude it instead."
+			errs["until"] = i18n.T(ctx, "credential.alerts.error.expired")
 		}
 		sl.Kind, sl.Until = store.SilenceAcknowledge, &c.EndsAt
 	case "exclude-credential":
 		sl.Kind = store.SilenceExclude
 	case "exclude-application":
 		if c.OwnerAppID == "" {
-			return errBadRequest("This credential's application has no client ID to exclude by.")
+			return errBadRequest("credential.alerts.error.no_client_id")
 		}
 		sl.Kind, sl.Scope, sl.CredentialID, sl.OwnerAppID = store.SilenceExclude, store.SilenceApplication, nil, c.OwnerAppID
 	default:
-		return errBadRequest("Choose to snooze, acknowledge or exclude.")
+		return errBadRequest("credential.alerts.error.what")
 	}
-	switch {
-	case reason == "":
-		errs["reason"] = "Say why, so others know when the alerts should come back."
-	case len(reason) > 500:
-		errs["reason"] = "Keep it under 500 characters."
+	if msg := reasonProblem(ctx, reason); msg != "" {
+		errs["reason"] = msg
 	}
 	if len(errs) > 0 {
 		d, title, err := h.credentialData(r, id)
@@ -151,11 +181,11 @@ func (h *Handler) silenceCredential(w http.ResponseWriter, r *http.Request) erro
 	}
 	switch sl.Kind {
 	case store.SilenceSnooze:
-		h.flash(r, "Snoozed: no alerts about this credential until "+sl.Until.Format("2 Jan 2006")+".")
+		h.flash(r, i18n.T(ctx, "credential.alerts.flash_snoozed", "Until", i18n.ShortDate(ctx, *sl.Until)))
 	case store.SilenceAcknowledge:
-		h.flash(r, "Acknowledged: no more reminders; the alert on expiry still goes out.")
+		h.flash(r, i18n.T(ctx, "credential.alerts.flash_acknowledged"))
 	default:
-		h.flash(r, "Excluded from alerts until you resume them.")
+		h.flash(r, i18n.T(ctx, "credential.alerts.flash_excluded"))
 	}
 	http.Redirect(w, r, "/credentials/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 	return nil
@@ -185,7 +215,7 @@ func (h *Handler) liftCredentialSilence(w http.ResponseWriter, r *http.Request) 
 	if _, err := h.silences.LiftAlertSilence(ctx, sid, h.auditEvent(r, "alerts.silence.lift", "", nil)); err != nil {
 		return err
 	}
-	h.flash(r, "Alerts resume at the next alert run.")
+	h.flash(r, i18n.T(ctx, "credential.alerts.flash_lifted"))
 	http.Redirect(w, r, "/credentials/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 	return nil
 }
@@ -197,14 +227,7 @@ func (h *Handler) excludeTenant(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound()
 	}
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
-	msg := ""
-	switch {
-	case reason == "":
-		msg = "Say why, so others know when the alerts should come back."
-	case len(reason) > 500:
-		msg = "Keep it under 500 characters."
-	}
-	if msg != "" {
+	if msg := reasonProblem(r.Context(), reason); msg != "" {
 		d, err := h.tenantsData(r)
 		if err != nil {
 			return err
@@ -214,7 +237,7 @@ func (h *Handler) excludeTenant(w http.ResponseWriter, r *http.Request) error {
 				d.Tenants[i].Errors = templates.FieldErrors{"exclude": msg}
 			}
 		}
-		return h.renderInvalid(w, r, templates.TenantsPage(h.page(r, "Tenants", templates.SectionTenants), d))
+		return h.renderInvalid(w, r, templates.TenantsPage(h.page(r, i18n.T(r.Context(), "nav.tenants"), templates.SectionTenants), d))
 	}
 	sl := store.AlertSilence{TenantID: id, Scope: store.SilenceTenant, Kind: store.SilenceExclude, Reason: reason}
 	if u := userFrom(r.Context()); u != nil {
@@ -226,7 +249,7 @@ func (h *Handler) excludeTenant(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	h.flash(r, "The tenant is excluded from alerts until you include it again.")
+	h.flash(r, i18n.T(r.Context(), "credential.alerts.flash_tenant_excluded"))
 	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
 	return nil
 }
@@ -248,7 +271,7 @@ func (h *Handler) includeTenant(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.silences.LiftAlertSilence(r.Context(), sl.ID, h.auditEvent(r, "alerts.silence.lift", "", nil)); err != nil {
 		return err
 	}
-	h.flash(r, "The tenant's alerts go out again from the next alert run.")
+	h.flash(r, i18n.T(r.Context(), "credential.alerts.flash_tenant_included"))
 	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
 	return nil
 }

@@ -20,9 +20,12 @@ type User struct {
 	Role          string     `db:"role"`
 	CreatedAt     time.Time  `db:"created_at"`
 	LastSignInAt  *time.Time `db:"last_sign_in_at"`
+	// Language is the one they chose in the portal ("en" or "nl"), "" until
+	// they choose; their calendar feed speaks it.
+	Language string `db:"language"`
 }
 
-const userColumns = `id, entra_tenant_id::text, object_id::text, display_name, email, role, created_at, last_sign_in_at`
+const userColumns = `id, entra_tenant_id::text, object_id::text, display_name, email, role, created_at, last_sign_in_at, coalesce(language, '') AS language`
 
 // SignIn is one successful sign-in, as recorded by RecordSignIn.
 type SignIn struct {

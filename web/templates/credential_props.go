@@ -34,11 +34,14 @@ type CredentialAlerts struct {
 	MinDate, MaxDate    string // the date picker's bounds, YYYY-MM-DD
 }
 
-// SilenceView is one silence that applies to a credential.
+// SilenceView is one silence that applies to a credential: "Snoozed until
+// 14 Dec 2026 — set by Oscar on 7 Dec 2026: vendor will renew".
 type SilenceView struct {
-	ID       string
-	Sentence string // "Snoozed until 14 Dec 2026 by Oscar: vendor will renew"
-	Active   bool
+	ID string
+	// What it does, in words; By (who set it, "" when unknown) and Reason
+	// are data; On is the day it was set.
+	What, By, On, Reason string
+	Active               bool
 	// LiftLabel is the button that ends it; "" when it cannot be ended here.
 	LiftLabel string
 }
@@ -57,5 +60,7 @@ type CredentialRegistration struct {
 // CredentialEvent is one line of a credential's history.
 type CredentialEvent struct {
 	When, Who, What string
-	Failed          bool
+	// Reason is what the person typed (a silence's), shown after What.
+	Reason string
+	Failed bool
 }

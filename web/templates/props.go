@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/a-h/templ"
+
+	"github.com/appreg-portal/portal/internal/i18n"
 )
 
 // Section names a top-level navigation entry.
@@ -136,7 +138,7 @@ type DashboardData struct {
 
 // MonthBar is one bar of the expiry timeline.
 type MonthBar struct {
-	Label   string // "Nov 2026"
+	Label   string // "Nov 2026", in the page's language
 	Count   int
 	Percent int // bar height relative to the tallest, 0–100 in steps of 5 (CSS classes h-0 … h-100)
 	Soon    bool
@@ -216,13 +218,17 @@ type UserRow struct {
 	LastSignIn string
 }
 
-func yesNo(b bool) string {
+// yesNo is a setting's value in words ("yes"/"ja").
+func yesNo(ctx context.Context, b bool) string {
 	if b {
-		return "yes"
+		return T(ctx, "shared.yes")
 	}
-	return "no"
+	return T(ctx, "shared.no")
 }
 
+// featureSuffix names the feature an optional permission is for, after a
+// colon (": Invoices"); "" without one. It adds no words of its own (the
+// feature is the blueprint's text), so it needs no language.
 func featureSuffix(f string) string {
 	if f == "" {
 		return ""
@@ -348,46 +354,43 @@ func stateClass(state string) string {
 	return "tag ok"
 }
 
-func daysText(days int, state string) string {
+// daysText says when a credential expires relative to today: "in 12 days",
+// "tomorrow", "expired 3 days ago".
+func daysText(ctx context.Context, days int, state string) string {
 	switch {
 	case state == "expired" && days >= 0:
-		return "expired today"
+		return T(ctx, "dashboard.days.expired_today")
 	case days < -1:
-		return "expired " + strconv.Itoa(-days) + " days ago"
+		return N(ctx, "dashboard.days.expired_ago", -days)
 	case days == -1:
-		return "expired yesterday"
+		return T(ctx, "dashboard.days.expired_yesterday")
 	case days == 0:
-		return "today"
+		return T(ctx, "dashboard.days.today")
 	case days == 1:
-		return "tomorrow"
+		return T(ctx, "dashboard.days.tomorrow")
 	}
-	return "in " + strconv.Itoa(days) + " days"
+	return N(ctx, "dashboard.days.in", days)
 }
 
-func countOrBlank(n int) string {
+func countOrBlank(ctx context.Context, n int) string {
 	if n == 0 {
 		return ""
 	}
-	return strconv.Itoa(n)
+	return Num(ctx, n)
 }
 
-func timelineLabel(months []MonthBar) string {
-	var b strings.Builder
-	b.WriteString("Expiries per month: ")
+// timelineLabel reads the expiry timeline out for screen readers.
+func timelineLabel(ctx context.Context, months []MonthBar) string {
+	parts := make([]string, len(months))
 	for i, m := range months {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(m.Label + " " + strconv.Itoa(m.Count))
+		parts[i] = m.Label + " " + Num(ctx, m.Count)
 	}
-	return b.String()
+	return T(ctx, "dashboard.timeline.label", "Months", strings.Join(parts, ", "))
 }
 
-func tenantsText(n int) string {
-	if n == 1 {
-		return "1 tenant"
-	}
-	return strconv.Itoa(n) + " tenants"
+// tenantsText is "1 tenant", "3 tenants".
+func tenantsText(ctx context.Context, n int) string {
+	return N(ctx, "dashboard.tenants_count", n)
 }
 
 // AlertsData is the alerts page.
@@ -476,14 +479,11 @@ func SelectedOption(rendered []byte, selected string) templ.Component {
 }
 
 // matchingText says how many credentials the filter matches.
-func matchingText(n int) string {
-	switch n {
-	case 0:
-		return "No live secrets or certificates match this filter."
-	case 1:
-		return "1 live secret or certificate matches this filter."
+func matchingText(ctx context.Context, n int) string {
+	if n == 0 {
+		return T(ctx, "dashboard.matching_none")
 	}
-	return strconv.Itoa(n) + " live secrets and certificates match this filter, soonest expiry first."
+	return N(ctx, "dashboard.matching", n)
 }
 
 func exportHref(format, tenant, within string) string {
@@ -498,4 +498,102 @@ func exportHref(format, tenant, within string) string {
 		return "/credentials." + format
 	}
 	return "/credentials." + format + "?" + q.Encode()
+}
+
+// Placeholders stand for Fill's component arguments inside a message; they
+// are private-use characters, as i18n's markers are.
+const (
+	fillStart = "\ue010"
+	fillEnd   = "\ue011"
+)
+
+// Fill renders message id with its arguments (name, value pairs as T takes
+// them), where a value may be a templ.Component: data such as a name or a
+// link, rendered in its place with its own markup (translate="no"), so the
+// sentence keeps the word order of its language. When the request's
+// Localizer marks messages (tests), each stretch of the message's own text
+// is marked, not the data between them.
+func Fill(id string, args ...any) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		var comps []templ.Component
+		targs := make([]any, len(args))
+		copy(targs, args)
+		for i := 1; i < len(targs); i += 2 {
+			if c, ok := targs[i].(templ.Component); ok {
+				targs[i] = fillStart + strconv.Itoa(len(comps)) + fillEnd
+				comps = append(comps, c)
+			}
+		}
+		msg := T(ctx, id, targs...)
+		marked := strings.HasPrefix(msg, i18n.MarkStart) && strings.HasSuffix(msg, i18n.MarkEnd)
+		if marked {
+			msg = strings.TrimSuffix(strings.TrimPrefix(msg, i18n.MarkStart), i18n.MarkEnd)
+		}
+		text := func(s string) error {
+			if s == "" {
+				return nil
+			}
+			if marked {
+				s = i18n.MarkStart + s + i18n.MarkEnd
+			}
+			_, err := io.WriteString(w, templ.EscapeString(s))
+			return err
+		}
+		for {
+			start := strings.Index(msg, fillStart)
+			if start < 0 {
+				return text(msg)
+			}
+			end := strings.Index(msg[start:], fillEnd)
+			if end < 0 {
+				return text(msg)
+			}
+			n, err := strconv.Atoi(msg[start+len(fillStart) : start+end])
+			if err != nil || n < 0 || n >= len(comps) {
+				return text(msg)
+			}
+			if err := text(msg[:start]); err != nil {
+				return err
+			}
+			if err := comps[n].Render(ctx, w); err != nil {
+				return err
+			}
+			msg = msg[start+end+len(fillEnd):]
+		}
+	})
+}
+
+// Data is text that is data, not a message (a name, an ID, what someone
+// typed): marked translate="no", so translators and the completeness test
+// leave it alone.
+func Data(s string) templ.Component { return dataIn("span", s) }
+
+// StrongData is Data in bold.
+func StrongData(s string) templ.Component { return dataIn("strong", s) }
+
+// CodeData is Data as code (IDs, key IDs, hints).
+func CodeData(s string) templ.Component { return dataIn("code", s) }
+
+func dataIn(tag, s string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := io.WriteString(w, "<"+tag+` translate="no">`+templ.EscapeString(s)+"</"+tag+">")
+		return err
+	})
+}
+
+// DataLink is a link whose text is data (a blueprint's or app's name).
+func DataLink(href, s string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := io.WriteString(w, `<a href="`+templ.EscapeString(string(templ.URL(href)))+`" translate="no">`+templ.EscapeString(s)+"</a>")
+		return err
+	})
+}
+
+// outcomeText is an audit event's outcome in words.
+func outcomeText(ctx context.Context, outcome string) string {
+	switch outcome {
+	case "success", "denied", "failure":
+		return T(ctx, "admin.outcome."+outcome)
+	}
+	return outcome
 }
