@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	netmail "net/mail"
 	"slices"
@@ -11,7 +10,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/auth"
+	"github.com/appreg-portal/portal/internal/i18n"
+	"github.com/appreg-portal/portal/internal/problem"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/trunc"
 	"github.com/appreg-portal/portal/web/templates"
@@ -26,37 +28,39 @@ type policyStore interface {
 }
 
 // parseAddresses reads e-mail addresses separated by commas, semicolons,
-// spaces or lines, lower-cased and without repeats; msg says what is wrong.
-func parseAddresses(raw string, limit int) (addrs []string, msg string) {
+// spaces or lines, lower-cased and without repeats; msg says what is wrong,
+// in the request's language.
+func parseAddresses(ctx context.Context, raw string, limit int) (addrs []string, msg string) {
 	for _, f := range strings.FieldsFunc(raw, func(c rune) bool { return c == ',' || c == ';' || c == '\n' || c == '\r' || c == ' ' }) {
 		a, err := netmail.ParseAddress(f)
 		if err != nil || a.Address != f {
-			return nil, fmt.Sprintf("%q is not an e-mail address. Enter plain addresses such as it@fabrikam.com, one per line.", trunc.String(f, 100))
+			return nil, i18n.T(ctx, "alerts_page.error.not_address", "Value", trunc.String(f, 100))
 		}
 		if a := strings.ToLower(f); !slices.Contains(addrs, a) {
 			addrs = append(addrs, a)
 		}
 	}
 	if len(addrs) > limit {
-		return nil, fmt.Sprintf("Enter at most %d addresses; use a distribution list for more people.", limit)
+		return nil, i18n.T(ctx, "alerts_page.error.too_many_addresses", "Max", limit)
 	}
 	return addrs, ""
 }
 
 // parseThresholds reads days before expiry ("60, 30, 7, 0"), most distant
-// first, without repeats; nil for an empty field.
-func parseThresholds(raw string) (days []int, msg string) {
+// first, without repeats; nil for an empty field. msg says what is wrong,
+// in the request's language.
+func parseThresholds(ctx context.Context, raw string) (days []int, msg string) {
 	for _, f := range strings.FieldsFunc(raw, func(c rune) bool { return c == ',' || c == ';' || c == ' ' || c == '\n' || c == '\r' }) {
 		n, err := strconv.Atoi(f)
 		if err != nil || n < 0 || n > 366 {
-			return nil, fmt.Sprintf("%q is not a number of days from 0 to 366.", trunc.String(f, 20))
+			return nil, i18n.T(ctx, "alerts_page.error.not_days", "Value", trunc.String(f, 20))
 		}
 		if !slices.Contains(days, n) {
 			days = append(days, n)
 		}
 	}
 	if len(days) > 12 {
-		return nil, "Enter at most 12 thresholds."
+		return nil, i18n.T(ctx, "alerts_page.error.too_many_thresholds", "Max", 12)
 	}
 	slices.Sort(days)
 	slices.Reverse(days)
@@ -75,6 +79,7 @@ func joinInts(ns []int) string {
 // comes from, the admins' form and the recent deliveries.
 func (h *Handler) alertsData(r *http.Request) (templates.AlertsData, error) {
 	ctx := r.Context()
+	loc := i18n.From(ctx)
 	ds, err := h.deliveries.RecentDeliveries(ctx, 100)
 	if err != nil {
 		return templates.AlertsData{}, err
@@ -84,7 +89,7 @@ func (h *Handler) alertsData(r *http.Request) (templates.AlertsData, error) {
 		return templates.AlertsData{}, err
 	}
 	thresholds, recipients := h.alertSettings.Thresholds, h.alertSettings.Recipients
-	d := templates.AlertsData{Enabled: h.alertSettings.Enabled, From: h.alertSettings.From, PolicySource: "Set by the environment (PORTAL_ALERT_THRESHOLDS, PORTAL_ALERT_RECIPIENTS).",
+	d := templates.AlertsData{Enabled: h.alertSettings.Enabled, From: h.alertSettings.From, PolicySource: loc.T("alerts_page.source.env"),
 		CanEdit: auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleAdmin)}
 	if p.Thresholds != nil {
 		thresholds, d.ThresholdsInput = p.Thresholds, joinInts(p.Thresholds)
@@ -93,9 +98,9 @@ func (h *Handler) alertsData(r *http.Request) (templates.AlertsData, error) {
 		recipients, d.RecipientsInput = p.Recipients, strings.Join(p.Recipients, "\n")
 	}
 	if p.Thresholds != nil || p.Recipients != nil {
-		d.PolicySource = fmt.Sprintf("Set in the portal by %s on %s; what is not set there comes from the environment.", p.UpdatedBy, fmtTime(p.UpdatedAt))
+		d.PolicySource = loc.T("alerts_page.source.portal", "Name", p.UpdatedBy, "Date", loc.DateTime(p.UpdatedAt))
 	}
-	d.Recipients, d.Thresholds = recipients, thresholdsText(thresholds)
+	d.Recipients, d.Thresholds = recipients, thresholdsText(loc, thresholds)
 	d.DevOutbox = h.dev != nil && auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
 	if d.CanEdit {
 		if err := h.channelsData(ctx, &d); err != nil {
@@ -103,12 +108,12 @@ func (h *Handler) alertsData(r *http.Request) (templates.AlertsData, error) {
 		}
 	}
 	for _, x := range ds {
-		th := strconv.Itoa(x.ThresholdDays) + " days before"
+		th := loc.N("alerts_page.threshold.days_before", x.ThresholdDays)
 		if x.ThresholdDays == 0 {
-			th = "on expiry"
+			th = loc.T("alerts_page.threshold.on_expiry")
 		}
-		d.Deliveries = append(d.Deliveries, templates.DeliveryRow{When: fmtTime(x.CreatedAt), Recipient: x.Recipient, Tenant: x.TenantName,
-			Owner: x.OwnerName, Threshold: th, Status: x.Status, Error: alertReasonText(x.Failure)})
+		d.Deliveries = append(d.Deliveries, templates.DeliveryRow{When: loc.DateTime(x.CreatedAt), Recipient: x.Recipient, Tenant: x.TenantName,
+			Owner: x.OwnerName, Threshold: th, Status: x.Status, Error: alertReasonText(loc, x.Failure)})
 	}
 	return d, nil
 }
@@ -117,8 +122,8 @@ func (h *Handler) alertsData(r *http.Request) (templates.AlertsData, error) {
 // (POST /admin/alert-policy); an empty field falls back to the environment.
 func (h *Handler) setPortalAlertPolicy(w http.ResponseWriter, r *http.Request) error {
 	rawT, rawR := r.PostFormValue("thresholds"), r.PostFormValue("recipients")
-	thresholds, tmsg := parseThresholds(rawT)
-	recipients, rmsg := parseAddresses(rawR, 50)
+	thresholds, tmsg := parseThresholds(r.Context(), rawT)
+	recipients, rmsg := parseAddresses(r.Context(), rawR, 50)
 	if tmsg != "" || rmsg != "" {
 		d, err := h.alertsData(r)
 		if err != nil {
@@ -131,7 +136,7 @@ func (h *Handler) setPortalAlertPolicy(w http.ResponseWriter, r *http.Request) e
 		if rmsg != "" {
 			d.Errors["recipients"] = rmsg
 		}
-		return h.renderInvalid(w, r, templates.AlertsPage(h.page(r, "Alerts", templates.SectionAlerts), d))
+		return h.renderInvalid(w, r, templates.AlertsPage(h.alertsPageData(r), d))
 	}
 	p := store.AlertPolicy{Thresholds: thresholds, Recipients: recipients}
 	if u := userFrom(r.Context()); u != nil {
@@ -140,7 +145,7 @@ func (h *Handler) setPortalAlertPolicy(w http.ResponseWriter, r *http.Request) e
 	if err := h.policies.SetAlertPolicy(r.Context(), p, h.auditEvent(r, "alerts.policy", "", nil)); err != nil {
 		return err
 	}
-	h.flash(r, "Alert policy saved; the next alert run uses it.")
+	h.flash(r, i18n.T(r.Context(), "alerts_page.flash.policy_saved"))
 	http.Redirect(w, r, "/alerts", http.StatusSeeOther)
 	return nil
 }
@@ -154,26 +159,19 @@ func (h *Handler) setTenantAlertPolicy(w http.ResponseWriter, r *http.Request) e
 		return errNotFound()
 	}
 	rawT, rawR := r.PostFormValue("thresholds"), r.PostFormValue("recipients")
-	thresholds, tmsg := parseThresholds(rawT)
-	recipients, rmsg := parseAddresses(rawR, 20)
+	thresholds, tmsg := parseThresholds(r.Context(), rawT)
+	recipients, rmsg := parseAddresses(r.Context(), rawR, 20)
 	if tmsg != "" || rmsg != "" {
-		d, err := h.tenantsData(r)
-		if err != nil {
-			return err
-		}
-		for i := range d.Tenants {
-			if d.Tenants[i].ID == strconv.FormatInt(id, 10) {
-				d.Tenants[i].Errors = templates.FieldErrors{}
-				if tmsg != "" {
-					d.Tenants[i].Errors["thresholds"] = tmsg
-				}
-				if rmsg != "" {
-					d.Tenants[i].Errors["recipients"] = rmsg
-				}
-				d.Tenants[i].ThresholdsInput, d.Tenants[i].RecipientsInput = trunc.String(rawT, 200), trunc.String(rawR, 4000)
+		return h.renderTenantInvalid(w, r, id, func(row *templates.TenantRow) {
+			row.Errors = templates.FieldErrors{}
+			if tmsg != "" {
+				row.Errors["thresholds"] = tmsg
 			}
-		}
-		return h.renderInvalid(w, r, templates.TenantsPage(h.page(r, "Tenants", templates.SectionTenants), d))
+			if rmsg != "" {
+				row.Errors["recipients"] = rmsg
+			}
+			row.ThresholdsInput, row.RecipientsInput = trunc.String(rawT, 200), trunc.String(rawR, 4000)
+		})
 	}
 	p := store.AlertPolicy{TenantID: id, Thresholds: thresholds, Recipients: recipients}
 	if u := userFrom(r.Context()); u != nil {
@@ -183,26 +181,83 @@ func (h *Handler) setTenantAlertPolicy(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	if thresholds == nil && recipients == nil {
-		h.flash(r, "The tenant follows the portal-wide thresholds and recipients.")
+		h.flash(r, i18n.T(r.Context(), "tenants.flash.policy_portal"))
 	} else {
-		h.flash(r, "The tenant's own thresholds and recipients are saved.")
+		h.flash(r, i18n.T(r.Context(), "tenants.flash.policy_own"))
 	}
 	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
 	return nil
 }
 
 // tenantPolicyText says a tenant's own policy in words.
-func tenantPolicyText(p store.AlertPolicy) string {
-	var parts []string
-	if p.Thresholds != nil {
-		parts = append(parts, "own thresholds: "+thresholdsText(p.Thresholds))
+func tenantPolicyText(loc *i18n.Localizer, p store.AlertPolicy) string {
+	switch {
+	case p.Thresholds != nil && p.Recipients != nil:
+		return loc.T("tenants.policy.own_both", "Thresholds", thresholdsText(loc, p.Thresholds), "Recipients", strings.Join(p.Recipients, ", "))
+	case p.Thresholds != nil:
+		return loc.T("tenants.policy.own_thresholds", "Thresholds", thresholdsText(loc, p.Thresholds))
+	case p.Recipients != nil:
+		return loc.T("tenants.policy.own_recipients", "Recipients", strings.Join(p.Recipients, ", "))
 	}
-	if p.Recipients != nil {
-		parts = append(parts, "own recipients: "+strings.Join(p.Recipients, ", "))
+	return ""
+}
+
+func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.alertsData(r)
+	if err != nil {
+		return err
 	}
-	if len(parts) == 0 {
+	h.render(w, r, http.StatusOK, templates.AlertsPage(h.alertsPageData(r), d))
+	return nil
+}
+
+// alertsPageData is the Alerts page's title and section.
+func (h *Handler) alertsPageData(r *http.Request) templates.PageData {
+	return h.page(r, i18n.T(r.Context(), "nav.alerts"), templates.SectionAlerts)
+}
+
+// alertReasonText is a delivery's stored failure reason (an alerts.Reason
+// code) in words: the message "alerts.reason.<code>", or the words for a
+// reason the portal does not recognise. internal/alerts keeps the codes.
+func alertReasonText(loc *i18n.Localizer, reason string) string {
+	if alerts.Reason(reason) == alerts.ReasonNone {
 		return ""
 	}
-	s := strings.Join(parts, "; ")
-	return strings.ToUpper(s[:1]) + s[1:] + "."
+	id := "alerts.reason." + reason
+	if !i18n.Has(i18n.EN, id) {
+		id = "alerts.reason." + string(alerts.ReasonOther)
+	}
+	return loc.T(id)
+}
+
+// thresholdsText says "60, 30 and 7 days before expiry, and on the day of
+// expiry" in loc's language.
+func thresholdsText(loc *i18n.Localizer, ts []int) string {
+	var days []string
+	last := 0
+	onExpiry := false
+	for _, t := range ts {
+		if t == 0 {
+			onExpiry = true
+			continue
+		}
+		days, last = append(days, loc.Num(t)), t
+	}
+	out := ""
+	switch len(days) {
+	case 0:
+	case 1:
+		out = loc.N("alerts_page.thresholds.one", last)
+	default:
+		out = loc.T("alerts_page.thresholds.many", "Days", problem.List(loc, days))
+	}
+	switch {
+	case onExpiry && out != "":
+		return loc.T("alerts_page.thresholds.and_on_expiry", "Before", out)
+	case onExpiry:
+		return loc.T("alerts_page.thresholds.on_expiry")
+	case out == "":
+		return loc.T("alerts_page.thresholds.none")
+	}
+	return out
 }

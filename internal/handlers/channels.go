@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net/http"
 	netmail "net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/appreg-portal/portal/internal/alerts"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/trunc"
 	"github.com/appreg-portal/portal/web/templates"
@@ -31,7 +33,9 @@ type channelStore interface {
 	DeleteAlertChannel(ctx context.Context, id int64, audit store.AuditEvent) error
 }
 
-var channelKinds = map[string]string{alerts.ChannelTeams: "Teams", alerts.ChannelSlack: "Slack", alerts.ChannelWebhook: "JSON webhook"}
+// channelKinds are the kinds of channel, with the message that names each.
+var channelKinds = map[string]string{alerts.ChannelTeams: "alerts_page.channels.kind.teams", alerts.ChannelSlack: "alerts_page.channels.kind.slack",
+	alerts.ChannelWebhook: "alerts_page.channels.kind.webhook"}
 
 // channelsData fills the Alerts page's channels section (admins).
 func (h *Handler) channelsData(ctx context.Context, d *templates.AlertsData) error {
@@ -39,13 +43,17 @@ func (h *Handler) channelsData(ctx context.Context, d *templates.AlertsData) err
 	if err != nil {
 		return err
 	}
+	loc := i18n.From(ctx)
 	for _, c := range chs {
-		scope := "every tenant"
-		if c.TenantID != nil {
-			scope = c.TenantName
+		row := templates.ChannelRow{ID: strconv.FormatInt(c.ID, 10), Name: c.Name, Kind: c.Kind, Scope: loc.T("alerts_page.channels.scope_all"),
+			Host: c.URLHint, AddedBy: c.CreatedBy}
+		if id, ok := channelKinds[c.Kind]; ok {
+			row.Kind = loc.T(id)
 		}
-		d.Channels = append(d.Channels, templates.ChannelRow{ID: strconv.FormatInt(c.ID, 10), Name: c.Name, Kind: channelKinds[c.Kind], Scope: scope,
-			Host: c.URLHint, AddedBy: c.CreatedBy})
+		if c.TenantID != nil {
+			row.Scope, row.ScopeIsTenant = c.TenantName, true
+		}
+		d.Channels = append(d.Channels, row)
 	}
 	d.CanAddChannels = h.channels != nil && h.channels.ChannelsEnabled()
 	tenants, err := h.tenants.ListTenants(ctx)
@@ -62,31 +70,37 @@ func (h *Handler) channelsData(ctx context.Context, d *templates.AlertsData) err
 // and secret are never logged, audited or shown again.
 func (h *Handler) addChannel(w http.ResponseWriter, r *http.Request) error {
 	if h.channels == nil || !h.channels.ChannelsEnabled() {
-		return errBadRequest("Channels need PORTAL_SEAL_KEY.")
+		return errBadRequest("alerts_page.error.need_key")
 	}
 	nc := alerts.NewChannel{Kind: r.PostFormValue("kind"), Name: strings.TrimSpace(r.PostFormValue("name")), URL: strings.TrimSpace(r.PostFormValue("url")),
 		Secret: r.PostFormValue("secret")}
 	if _, ok := channelKinds[nc.Kind]; !ok {
-		return errBadRequest("Choose Teams, Slack or JSON webhook.")
+		return errBadRequest("alerts_page.error.kind")
 	}
 	tenant := r.PostFormValue("tenant")
 	if tenant != "" {
 		id, err := strconv.ParseInt(tenant, 10, 64)
 		if err != nil {
-			return errBadRequest("Choose a tenant from the list.")
+			return errBadRequest("alerts_page.error.tenant")
 		}
 		nc.TenantID = &id
 	}
 	errs := templates.FieldErrors{}
 	if nc.Name == "" || len(nc.Name) > 100 {
-		errs["name"] = "Give the channel a name of at most 100 characters, such as “Ops team in Teams”."
+		errs["name"] = i18n.T(r.Context(), "alerts_page.error.channel_name")
 	}
-	if msg := alerts.CheckChannelURL(nc.URL); msg != "" {
-		errs["url"] = msg
+	if alerts.CheckChannelURL(nc.URL) != "" {
+		// internal/alerts decides; the words are the page's: an address
+		// that is not whole, or one that is not https.
+		id := "alerts_page.error.url_https"
+		if u, err := url.Parse(nc.URL); err != nil || u.Host == "" || u.User != nil {
+			id = "alerts_page.error.url_whole"
+		}
+		errs["url"] = i18n.T(r.Context(), id)
 	}
 	switch {
 	case nc.Kind == alerts.ChannelWebhook && len(nc.Secret) < 32:
-		errs["secret"] = "Enter a signing secret of at least 32 characters; the receiver checks each message with it."
+		errs["secret"] = i18n.T(r.Context(), "alerts_page.error.secret")
 	case nc.Kind != alerts.ChannelWebhook:
 		nc.Secret = ""
 	}
@@ -97,18 +111,18 @@ func (h *Handler) addChannel(w http.ResponseWriter, r *http.Request) error {
 		}
 		// The URL and secret are not re-shown: they are keys.
 		d.Channel = templates.ChannelForm{Kind: nc.Kind, Name: trunc.String(nc.Name, 100), Tenant: tenant, Errors: errs}
-		return h.renderInvalid(w, r, templates.AlertsPage(h.page(r, "Alerts", templates.SectionAlerts), d))
+		return h.renderInvalid(w, r, templates.AlertsPage(h.alertsPageData(r), d))
 	}
 	if u := userFrom(r.Context()); u != nil {
 		nc.CreatedBy = u.Name
 	}
 	if _, err := h.channels.AddChannel(r.Context(), nc, h.auditEvent(r, "alerts.channel.add", "", nil)); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return errBadRequest("That tenant is gone.")
+			return errBadRequest("alerts_page.error.tenant_gone")
 		}
 		return err
 	}
-	h.flash(r, "Channel added. Send a test to check it.")
+	h.flash(r, i18n.T(r.Context(), "alerts_page.flash.channel_added"))
 	http.Redirect(w, r, "/alerts", http.StatusSeeOther)
 	return nil
 }
@@ -128,9 +142,9 @@ func (h *Handler) testChannel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if reason == alerts.ReasonNone {
-		h.flash(r, "Test message delivered: the webhook accepted it.")
+		h.flash(r, i18n.T(r.Context(), "alerts_page.flash.test_delivered"))
 	} else {
-		h.flash(r, "The test message was not delivered. "+reason.Text())
+		h.flash(r, i18n.T(r.Context(), "alerts_page.flash.test_failed", "Reason", alertReasonText(i18n.From(r.Context()), string(reason))))
 	}
 	http.Redirect(w, r, "/alerts", http.StatusSeeOther)
 	return nil
@@ -140,7 +154,7 @@ func (h *Handler) testChannel(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) testMail(w http.ResponseWriter, r *http.Request) error {
 	to := strings.TrimSpace(r.PostFormValue("to"))
 	if a, err := netmail.ParseAddress(to); err != nil || a.Address != to {
-		return errBadRequest("Enter one plain e-mail address.")
+		return errBadRequest("alerts_page.error.mail_to")
 	}
 	reason := alerts.ReasonBadConfig
 	if h.channels != nil {
@@ -150,9 +164,9 @@ func (h *Handler) testMail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if reason == alerts.ReasonNone {
-		h.flash(r, "Test e-mail accepted by the mail server for "+to+".")
+		h.flash(r, i18n.T(r.Context(), "alerts_page.flash.mail_sent", "To", to))
 	} else {
-		h.flash(r, "The test e-mail was not sent. "+reason.Text())
+		h.flash(r, i18n.T(r.Context(), "alerts_page.flash.mail_failed", "Reason", alertReasonText(i18n.From(r.Context()), string(reason))))
 	}
 	http.Redirect(w, r, "/alerts", http.StatusSeeOther)
 	return nil
@@ -175,7 +189,7 @@ func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request) error {
 	if err := h.channelStore.DeleteAlertChannel(r.Context(), id, h.auditEvent(r, "alerts.channel.remove", "", nil)); err != nil {
 		return err
 	}
-	h.flash(r, "Channel removed; alerts not yet sent to it are dropped.")
+	h.flash(r, i18n.T(r.Context(), "alerts_page.flash.channel_removed"))
 	http.Redirect(w, r, "/alerts", http.StatusSeeOther)
 	return nil
 }

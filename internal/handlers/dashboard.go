@@ -16,7 +16,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/appreg-portal/portal/internal/alerts"
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/store"
@@ -480,47 +479,4 @@ type AlertSettings struct {
 
 type deliveryLister interface {
 	RecentDeliveries(ctx context.Context, limit int) ([]store.AlertDelivery, error)
-}
-
-func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request) error {
-	d, err := h.alertsData(r)
-	if err != nil {
-		return err
-	}
-	h.render(w, r, http.StatusOK, templates.AlertsPage(h.page(r, "Alerts", templates.SectionAlerts), d))
-	return nil
-}
-
-// alertReasonText is a delivery's stored failure reason in words.
-func alertReasonText(reason string) string { return alerts.ReasonText(reason) }
-
-// thresholdsText says "60, 30 and 7 days before expiry, and on expiry".
-func thresholdsText(ts []int) string {
-	var days []string
-	onExpiry := false
-	for _, t := range ts {
-		if t == 0 {
-			onExpiry = true
-			continue
-		}
-		days = append(days, strconv.Itoa(t))
-	}
-	out := ""
-	switch len(days) {
-	case 0:
-	case 1:
-		out = days[0] + " days before expiry"
-	default:
-		out = strings.Join(days[:len(days)-1], ", ") + " and " + days[len(days)-1] + " days before expiry"
-	}
-	if onExpiry {
-		if out != "" {
-			out += ", and "
-		}
-		out += "on the day of expiry"
-	}
-	if out == "" {
-		out = "before secrets expire"
-	}
-	return out
 }

@@ -71,7 +71,7 @@ func TestConsentGrantsOnlyWhatThePageSays(t *testing.T) {
 	// consent link page list exactly these, each with its sentence.
 	_, connect := op.get(e.Portal.URL + "/tenants/connect")
 	_, linkPage := op.postForm("/tenants/connect", url.Values{"label": {"Fabrikam"}, "expected": {"fabrikam.example"}})
-	itemRE := regexp.MustCompile(`data-testid="requested-permission" data-type="(\w+)"><strong>([^<]+)</strong> \(\w+, \w+ privilege\): ([^<]{8,}[^.])\. <small`)
+	itemRE := regexp.MustCompile(`data-testid="requested-permission" data-type="(\w+)"><strong translate="no">([^<]+)</strong> \(\w+, \w+ privilege\): ([^<]{8,}[^.])\. <small`)
 	var want []string
 	for _, p := range onboard.ScanPermissions {
 		want = append(want, p+" application")

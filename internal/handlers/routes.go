@@ -80,6 +80,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/tenants/{id}/scan", h.wrap(h.scanTenant))
 				r.Post("/tenants/links/{id}/withdraw", h.wrap(h.withdrawLink))
 				r.Post("/tenants/{id}/contacts", h.wrap(h.setContacts))
+				r.Post("/tenants/{id}/language", h.wrap(h.setTenantLanguage))
 				// Quiet alerts: a tenant, an application or a credential; who and why are audited.
 				r.Post("/tenants/{id}/alerts/exclude", h.wrap(h.excludeTenant))
 				r.Post("/tenants/{id}/alerts/include", h.wrap(h.includeTenant))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/store"
 )
 
@@ -40,7 +41,7 @@ func (h *Handler) scanTenant(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if t.Status != "connected" {
-		return errBadRequest("This tenant is not connected, so it cannot be scanned. Connect it first.")
+		return errBadRequest("tenants.scan.not_connected")
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), scanTimeout)
 	defer cancel()
@@ -68,14 +69,14 @@ func (h *Handler) scanTenant(w http.ResponseWriter, r *http.Request) error {
 		if err := h.scanQueue.EnqueueScan(r.Context(), t.ID); err != nil {
 			return err
 		}
-		return &httpError{status: http.StatusAccepted, title: "The scan continues in the background",
-			message: t.DisplayName + " is large: its scan goes on as a background job. The dashboard shows the results when it is done.", err: scanErr}
+		return &httpError{status: http.StatusAccepted, title: "tenants.scan.background_title",
+			message: "tenants.scan.background", args: []any{"Tenant", t.DisplayName}, err: scanErr}
 	}
 	if scanErr != nil {
-		return &httpError{status: http.StatusBadGateway, title: "The scan did not finish",
-			message: "The portal could not read " + t.DisplayName + " from Microsoft Graph. The Tenants page says why; the inventory from the last good scan is kept.", err: scanErr}
+		return &httpError{status: http.StatusBadGateway, title: "tenants.scan.failed_title",
+			message: "tenants.scan.failed", args: []any{"Tenant", t.DisplayName}, err: scanErr}
 	}
-	h.flash(r, fmt.Sprintf("Scanned %s: %d %s found, %d new, %d removed since the last scan.", t.DisplayName, res.Found, plural(res.Found, "credential", "credentials"), res.New, res.Removed))
+	h.flash(r, i18n.N(r.Context(), "tenants.flash.scanned", res.Found, "Tenant", t.DisplayName, "New", res.New, "Removed", res.Removed))
 	target := fmt.Sprintf("/?tenant=%d", t.ID)
 	if isFragmentRequest(r) {
 		w.Header().Set("HX-Redirect", target)

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -17,7 +16,9 @@ import (
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/config"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/onboard"
+	"github.com/appreg-portal/portal/internal/problem"
 	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/trunc"
@@ -46,6 +47,7 @@ const consentClockSkew = 2 * time.Minute
 // tenantAdmin changes a tenant's settings.
 type tenantAdmin interface {
 	SetTenantContacts(ctx context.Context, id int64, contacts []string, audit store.AuditEvent) error
+	SetTenantLanguage(ctx context.Context, id int64, language string, audit store.AuditEvent) error
 }
 
 // tenantConfirmer makes consent links and confirms, app-only, which tenant
@@ -60,8 +62,13 @@ func (h *Handler) tenantsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, templates.TenantsPage(h.page(r, "Tenants", templates.SectionTenants), d))
+	h.render(w, r, http.StatusOK, templates.TenantsPage(h.tenantsPageData(r), d))
 	return nil
+}
+
+// tenantsPageData is the Tenants page's title and section.
+func (h *Handler) tenantsPageData(r *http.Request) templates.PageData {
+	return h.page(r, i18n.T(r.Context(), "nav.tenants"), templates.SectionTenants)
 }
 
 func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
@@ -81,37 +88,46 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 	if err != nil {
 		return templates.TenantsData{}, err
 	}
-	d := templates.TenantsData{CanConnect: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator)}
+	ctx := r.Context()
+	loc := i18n.From(ctx)
+	d := templates.TenantsData{CanConnect: auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)}
 	for _, t := range tenants {
 		row := templates.TenantRow{ID: strconv.FormatInt(t.ID, 10), Name: t.DisplayName, TenantID: t.EntraTenantID, Domain: t.DefaultDomain,
-			Status: t.Status, Added: fmtTime(t.CreatedAt), ScanError: t.LastScanError, Contacts: t.Contacts}
+			Status: t.Status, Added: loc.DateTime(t.CreatedAt), Contacts: t.Contacts, Language: t.Language}
+		if t.LastScanError != "" {
+			row.ScanError = problem.Text(loc, t.LastScanError)
+		}
 		if t.LastScanAt != nil {
-			row.LastScan = fmtTime(*t.LastScanAt)
+			row.LastScan = loc.DateTime(*t.LastScanAt)
 		}
 		if t.ScanProblems != "" {
-			row.ScanProblems = strings.Split(t.ScanProblems, "\n")
+			for line := range strings.SplitSeq(t.ScanProblems, "\n") {
+				row.ScanProblems = append(row.ScanProblems, scanProblemText(loc, line))
+			}
 		}
 		if p, ok := policies[t.ID]; ok {
-			row.Policy, row.ThresholdsInput, row.RecipientsInput = tenantPolicyText(p), joinInts(p.Thresholds), strings.Join(p.Recipients, "\n")
+			row.Policy, row.ThresholdsInput, row.RecipientsInput = tenantPolicyText(loc, p), joinInts(p.Thresholds), strings.Join(p.Recipients, "\n")
 		}
 		if sl, ok := excluded[t.ID]; ok {
-			row.Excluded = silenceSentence(sl, h.now())
+			row.Excluded = tenantExclusionSentence(loc, sl, h.now())
 		}
 		d.Tenants = append(d.Tenants, row)
 	}
 	now := h.now()
 	for _, o := range pending {
 		row := templates.OnboardingRow{ID: strconv.FormatInt(o.ID, 10), Label: o.Label, Expected: o.ExpectedTenant, By: o.CreatedByName,
-			Created: fmtTime(o.CreatedAt), Expires: fmtTime(o.ExpiresAt), State: "waiting",
+			Created: loc.DateTime(o.CreatedAt), Expires: loc.DateTime(o.ExpiresAt), State: "waiting",
 			NewLinkHref: "/tenants/connect?" + url.Values{"label": {o.Label}, "expected": {o.ExpectedTenant}}.Encode()}
 		switch {
 		case o.SupersededBy != "" && (o.Outcome != nil || !o.ExpiresAt.After(now)):
 			// The customer is connected through another link: nothing to follow up.
 			row.State, row.SupersededBy = "superseded", o.SupersededBy
 		case o.Outcome != nil && *o.Outcome == "failed" && strings.HasPrefix(o.OutcomeDetail, withdrawnPrefix):
-			row.State, row.Reason = "withdrawn", o.OutcomeDetail
+			row.State = "withdrawn"
+			row.Reason = loc.T("tenants.reason.withdrawn", "Name", strings.TrimSuffix(strings.TrimPrefix(o.OutcomeDetail, withdrawnPrefix), "."))
 		case o.Outcome != nil:
-			row.State, row.Reason = *o.Outcome, onboardingReason(*o.Outcome, o.OutcomeDetail)
+			row.State = *o.Outcome
+			row.Reason, row.ReasonIsData = onboardingReason(loc, *o.Outcome, o.OutcomeDetail)
 		case !o.ExpiresAt.After(now):
 			row.State = "expired"
 		}
@@ -120,27 +136,56 @@ func (h *Handler) tenantsData(r *http.Request) (templates.TenantsData, error) {
 	return d, nil
 }
 
+// moreProblemsRE matches the line the store puts after the first problems
+// it keeps (store.joinProblems): "… and 5 more.".
+var moreProblemsRE = regexp.MustCompile(`^… and (\d+) more\.$`)
+
+// scanProblemText says a stored scan problem in the reader's language.
+func scanProblemText(loc *i18n.Localizer, line string) string {
+	if m := moreProblemsRE.FindStringSubmatch(line); m != nil {
+		n, _ := strconv.Atoi(m[1]) // digits by the pattern
+		return loc.N("tenants.problems_more", n)
+	}
+	return problem.Text(loc, line)
+}
+
+// tenantExclusionSentence says who excluded a tenant from alerts, when and
+// why (the Tenants page's own words for a tenant-wide silence).
+func tenantExclusionSentence(loc *i18n.Localizer, sl store.AlertSilence, now time.Time) string {
+	id := "tenants.excluded"
+	if !sl.Active(now) {
+		id = "tenants.excluded_ended"
+	}
+	if sl.CreatedBy != "" {
+		id += "_by"
+	}
+	return loc.T(id, "Name", sl.CreatedBy, "Date", loc.ShortDate(sl.CreatedAt), "Reason", sl.Reason)
+}
+
 // withdrawnPrefix starts the detail of a link an operator withdrew.
 const withdrawnPrefix = "Withdrawn by "
 
 // onboardingReason says in words why a link ended without connecting a
-// tenant, from what the callback recorded.
-func onboardingReason(outcome, detail string) string {
+// tenant, from what the callback recorded; isData when the detail is not
+// one the portal has words for, and is shown as recorded.
+func onboardingReason(loc *i18n.Localizer, outcome, detail string) (text string, isData bool) {
 	switch {
 	case outcome == "declined" && strings.HasPrefix(detail, "access_denied"):
-		return "The administrator declined the consent, or signed in with an account that may not grant it (a Global Administrator or Privileged Role Administrator must)."
+		return loc.T("tenants.reason.declined_access_denied"), false
 	case outcome == "declined":
-		return "Entra ID did not grant the consent (" + detail + ")."
+		return loc.T("tenants.reason.declined", "Detail", detail), false
 	case strings.Contains(detail, "consented before the link was made"):
-		return "The tenant had consented before this link was made; a link that names the tenant connects it."
+		return loc.T("tenants.reason.not_fresh"), false
 	case strings.Contains(detail, " is not "):
-		return "The consent came from another tenant than the link was made for (" + detail + ")."
+		// "tenant <consenting> is not <expected>", as the callback records it.
+		got, want, _ := strings.Cut(strings.TrimPrefix(detail, "tenant "), " is not ")
+		return loc.T("tenants.reason.wrong_tenant", "Tenant", got, "Expected", want), false
 	case detail == "no app-only access after consent":
-		return "The portal could not read the tenant after the consent; the consent may not have been granted."
+		return loc.T("tenants.reason.not_confirmed"), false
 	case detail == "callback without consent or tenant":
-		return "The answer from Entra ID was incomplete."
+		return loc.T("tenants.reason.incomplete"), false
 	}
-	return detail
+	return detail, true
 }
 
 // withdrawLink closes a consent link nobody has used yet, so it can no
@@ -160,14 +205,14 @@ func (h *Handler) withdrawLink(w http.ResponseWriter, r *http.Request) error {
 	}
 	err = h.onboardings.FailOnboarding(r.Context(), o.ID, "failed", withdrawnPrefix+who+".", h.auditEvent(r, "tenant.consent_link.withdraw", o.Label, nil))
 	if errors.Is(err, store.ErrConflict) {
-		h.flash(r, "The link for "+o.Label+" had already been used or closed.")
+		h.flash(r, i18n.T(r.Context(), "tenants.flash.link_closed", "Label", o.Label))
 		http.Redirect(w, r, "/tenants", http.StatusSeeOther)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	h.flash(r, "The consent link for "+o.Label+" is withdrawn: it can no longer connect a tenant.")
+	h.flash(r, i18n.T(r.Context(), "tenants.flash.link_withdrawn", "Label", o.Label))
 	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
 	return nil
 }
@@ -175,25 +220,31 @@ func (h *Handler) withdrawLink(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) connectTenantForm(w http.ResponseWriter, r *http.Request) error {
 	// "Make a new link" on an ended one fills in the same customer.
 	q := r.URL.Query()
-	d := templates.ConnectTenantData{Permissions: requestedPermissions(), Label: trunc.String(q.Get("label"), 200), Expected: trunc.String(q.Get("expected"), 200)}
-	h.render(w, r, http.StatusOK, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), d))
+	d := templates.ConnectTenantData{Permissions: requestedPermissions(i18n.From(r.Context())), Label: trunc.String(q.Get("label"), 200), Expected: trunc.String(q.Get("expected"), 200)}
+	h.render(w, r, http.StatusOK, templates.ConnectTenantPage(h.page(r, i18n.T(r.Context(), "tenants.connect"), templates.SectionTenants), d))
 	return nil
 }
 
 // requestedPermissions are what a consent link grants and Entra's consent
 // screen lists: the application permissions the consent check compares
 // against (onboard.ScanPermissions) and the delegated sign-in permissions
-// configured on the same app (onboard.SignInPermissions).
-func requestedPermissions() []templates.PermissionView {
+// configured on the same app (onboard.SignInPermissions). Microsoft's
+// names stay as they are; what each allows is said in loc's language.
+func requestedPermissions(loc *i18n.Localizer) []templates.PermissionView {
 	var out []templates.PermissionView
 	for _, p := range onboard.Requested() {
 		// The summary's sentence without its "Name (type): " prefix, which the page shows apart.
-		// (The page ends it with a full stop; some of Microsoft's have one.)
+		// (The page ends it with a full stop; some of Microsoft's have one.) The
+		// catalogue has it for each requested permission; a permission added
+		// without one there shows the table's English, and the i18n test fails.
 		sentence := strings.TrimSuffix(strings.TrimPrefix(p.Summary, p.Name+" ("+string(p.Type)+"): "), ".")
+		if id := "onboard.permission.desc." + p.Name; i18n.Has(i18n.EN, id) {
+			sentence = loc.T(id)
+		}
 		// Why the portal holds it: the scan, or the portal's own sign-in (onboard.SignInPermissions).
-		why := "The portal's scan uses it, acting as itself with nobody signed in."
+		why := loc.T("onboard.permission.why_scan")
 		if p.Type == catalog.Delegated {
-			why = "The portal's sign-in uses it, only for a person who signs in to the portal."
+			why = loc.T("onboard.permission.why_sign_in")
 		}
 		out = append(out, templates.PermissionView{Resource: p.Resource.Name, Name: p.Name, Type: string(p.Type), GUID: p.ID,
 			DisplayName: p.DisplayName, Description: sentence, Privilege: string(p.Privilege), Summary: p.Summary, Reason: why})
@@ -207,18 +258,18 @@ var domainRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-
 // before showing the link once.
 func (h *Handler) startConnect(w http.ResponseWriter, r *http.Request) error {
 	d := templates.ConnectTenantData{Label: strings.TrimSpace(r.PostFormValue("label")), Expected: strings.ToLower(strings.TrimSpace(r.PostFormValue("expected"))),
-		Errors: templates.FieldErrors{}, Permissions: requestedPermissions()}
+		Errors: templates.FieldErrors{}, Permissions: requestedPermissions(i18n.From(r.Context()))}
 	switch {
 	case d.Label == "":
-		d.Errors["label"] = "Name the customer, so you recognise the tenant while you wait for consent."
+		d.Errors["label"] = i18n.T(r.Context(), "tenants.connect.error_label_empty")
 	case len(d.Label) > 200:
-		d.Errors["label"] = "Keep the name under 200 characters."
+		d.Errors["label"] = i18n.T(r.Context(), "tenants.connect.error_label_long")
 	}
 	if d.Expected != "" && !config.IsGUID(d.Expected) && !domainRE.MatchString(d.Expected) {
-		d.Errors["expected"] = "Enter a domain such as fabrikam.onmicrosoft.com, a tenant ID (a GUID), or leave it empty."
+		d.Errors["expected"] = i18n.T(r.Context(), "tenants.connect.error_expected")
 	}
 	if len(d.Errors) > 0 {
-		return h.renderInvalid(w, r, templates.ConnectTenantPage(h.page(r, "Connect a tenant", templates.SectionTenants), d))
+		return h.renderInvalid(w, r, templates.ConnectTenantPage(h.page(r, i18n.T(r.Context(), "tenants.connect"), templates.SectionTenants), d))
 	}
 	state := auth.NewPending("").State // 256 random bits, URL-safe
 	o, err := h.onboardings.CreateOnboarding(r.Context(), store.Onboarding{StateHash: stateHash(state), Label: d.Label, ExpectedTenant: d.Expected, ExpiresAt: h.now().Add(ConsentLinkLifetime)},
@@ -228,10 +279,10 @@ func (h *Handler) startConnect(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The link carries a one-time capability: keep it out of caches and history.
 	w.Header().Set("Cache-Control", "no-store")
-	page := h.page(r, "Consent link", templates.SectionTenants)
+	page := h.page(r, i18n.T(r.Context(), "tenants.link.crumb"), templates.SectionTenants)
 	page.NoHistory = true
 	h.render(w, r, http.StatusOK, templates.ConsentLinkPage(page, templates.ConsentLinkData{
-		Label: o.Label, Expected: o.ExpectedTenant, Link: h.confirmer.ConsentURL(o.ExpectedTenant, state), Expires: fmtTime(o.ExpiresAt), Permissions: d.Permissions}))
+		Label: o.Label, Expected: o.ExpectedTenant, Link: h.confirmer.ConsentURL(o.ExpectedTenant, state), Expires: i18n.DateTime(r.Context(), o.ExpiresAt), Permissions: d.Permissions}))
 	return nil
 }
 
@@ -243,7 +294,8 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	ctx := r.Context()
 	q := r.URL.Query()
 	w.Header().Set("Cache-Control", "no-store")
-	page := h.page(r, "Connecting your tenant", templates.SectionTenants)
+	loc := i18n.From(ctx)
+	page := h.page(r, loc.T("onboard.result.page_title"), templates.SectionTenants)
 	operator := page.User != nil && auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)
 	page.Public = !operator
 	// Entra sends admin_consent=True without an error once the
@@ -254,6 +306,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#successful-response
 	// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response
 	consented := strings.EqualFold(q.Get("admin_consent"), "true") && q.Get("error") == ""
+	// fail shows why nothing was connected; title and msg are in the page's language.
 	fail := func(status int, title, msg string) error {
 		h.render(w, r, status, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, Title: title, Message: msg, ConsentMayBeRecorded: consented}))
 		return nil
@@ -278,8 +331,7 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		}
 		// Links this portal made are found whatever their state: this one
 		// was cut short, altered, or made elsewhere.
-		return fail(http.StatusBadRequest, "This consent link cannot be used",
-			"The portal does not know this link: it may be incomplete, altered, or made by another portal. Ask the person who sent it for a new link.")
+		return fail(http.StatusBadRequest, loc.T("onboard.fail.unknown_title"), loc.T("onboard.fail.unknown"))
 	}
 	if err != nil {
 		return err
@@ -308,11 +360,11 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 		if err != nil {
 			return err
 		}
-		msg := "Entra ID did not grant the consent, so nothing was connected."
+		msg := loc.T("onboard.fail.not_granted")
 		if e == "access_denied" {
-			msg = "The consent was declined, or the account that signed in may not grant it (a Global Administrator or Privileged Role Administrator must). Nothing was connected."
+			msg = loc.T("onboard.fail.declined")
 		}
-		return fail(http.StatusBadRequest, "The tenant was not connected", msg+" Ask the person who sent the link for a new one.")
+		return fail(http.StatusBadRequest, loc.T("onboard.fail.not_connected_title"), msg)
 	}
 	// refuse closes the link as failed, audited, and shows why; a link that
 	// a concurrent callback closed meanwhile just cannot be used any more.
@@ -329,22 +381,22 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	tid := strings.ToLower(q.Get("tenant"))
 	if !config.IsGUID(tid) || !strings.EqualFold(q.Get("admin_consent"), "true") {
 		return refuse("callback without consent or tenant", audit("tenant.connect.refused", store.OutcomeDenied, map[string]string{"reason": "callback_malformed"}),
-			http.StatusBadRequest, "The tenant was not connected", "The answer from Entra ID was incomplete. Ask the person who sent the link for a new one.")
+			http.StatusBadRequest, loc.T("onboard.fail.not_connected_title"), loc.T("onboard.fail.incomplete"))
 	}
 	t, err := h.confirmer.Confirm(ctx, tid)
 	if err != nil {
 		h.log.WarnContext(ctx, "tenant not confirmed", "request_id", RequestID(ctx), "tenant", tid, "err", err)
 		if errors.Is(err, onboard.ErrNotConsented) {
 			return refuse("no app-only access after consent", audit("tenant.connect.refused", store.OutcomeFailure, map[string]string{"reason": "not_confirmed", "tenant": tid}),
-				http.StatusBadGateway, "The tenant was not connected", "The portal could not read the tenant after the consent: the consent may not have been granted. Ask the person who sent the link for a new one.")
+				http.StatusBadGateway, loc.T("onboard.fail.not_connected_title"), loc.T("onboard.fail.not_confirmed"))
 		}
 		// Microsoft unreachable or throttling: keep the link open so the same link can be tried again.
-		return &httpError{status: http.StatusBadGateway, title: "Microsoft could not be reached", message: "The consent was given, but the portal could not confirm it with Microsoft Graph just now. Open the link again in a few minutes.", err: err}
+		return &httpError{status: http.StatusBadGateway, title: "onboard.fail.unreachable_title", message: "onboard.fail.unreachable", err: err}
 	}
 	if exp := o.ExpectedTenant; exp != "" && exp != t.ID && !slices.Contains(t.Domains, exp) {
 		return refuse("tenant "+t.ID+" is not "+exp, audit("tenant.connect.refused", store.OutcomeDenied,
-			map[string]string{"reason": "wrong_tenant", "tenant": t.ID, "expected_tenant": exp}), http.StatusForbidden, "This link is for another tenant",
-			"The consent came from "+t.DisplayName+", but the link was made for "+exp+". Nothing was connected; sign in with an administrator of "+exp+" and ask for a new link.")
+			map[string]string{"reason": "wrong_tenant", "tenant": t.ID, "expected_tenant": exp}), http.StatusForbidden, loc.T("onboard.fail.wrong_tenant_title"),
+			loc.T("onboard.fail.wrong_tenant", "Tenant", t.DisplayName, "Expected", exp))
 	}
 	// A link that names no tenant is bound to a consent made for it: the
 	// portal's permissions in the tenant must have been granted after the
@@ -353,8 +405,8 @@ func (h *Handler) onboardingCallback(w http.ResponseWriter, r *http.Request) err
 	// from the portal) in a hand-made callback and connect it.
 	if o.ExpectedTenant == "" && (t.Granted.Latest.IsZero() || t.Granted.Latest.Before(o.CreatedAt.Add(-consentClockSkew))) {
 		return refuse("tenant "+t.ID+" consented before the link was made", audit("tenant.connect.refused", store.OutcomeDenied,
-			map[string]string{"reason": "consent_not_fresh", "tenant": t.ID}), http.StatusForbidden, "This link needs a consent of its own",
-			t.DisplayName+" consented before this link was made, so the link cannot tell that it was used there. Nothing was connected. Make a new link that names the tenant ("+t.DefaultDomain+" or its tenant ID) to connect it.")
+			map[string]string{"reason": "consent_not_fresh", "tenant": t.ID}), http.StatusForbidden, loc.T("onboard.fail.not_fresh_title"),
+			loc.T("onboard.fail.not_fresh", "Tenant", t.DisplayName, "Domain", t.DefaultDomain))
 	}
 	// Entra's admin-consent answer does not say who consented (only that a
 	// Global or Privileged Role Administrator of the tenant did), and the scan
@@ -411,22 +463,23 @@ func (h *Handler) endedLinkCallback(w http.ResponseWriter, r *http.Request, page
 		h.render(w, r, http.StatusOK, templates.OnboardingResultPage(page, templates.OnboardingResultData{Operator: operator, AlreadyConnected: true, Tenant: o.ConnectedTenant}))
 		return nil
 	}
+	loc := i18n.From(ctx)
 	var how string
 	switch {
 	case o.CompletedAt == nil:
-		how = "This link expired on " + fmtTime(o.ExpiresAt)
+		how = loc.T("onboard.ended.expired", "Date", loc.DateTime(o.ExpiresAt))
 	case o.ConnectedTenant != "":
-		how = "This link already connected another tenant" // which one is not this administrator's business
+		how = loc.T("onboard.ended.other_tenant") // which one is not this administrator's business
 	case o.Outcome != nil && *o.Outcome == "connected":
-		how = "This link was used already"
+		how = loc.T("onboard.ended.used")
 	case o.Outcome != nil && *o.Outcome == "declined":
-		how = "This link was declined on " + fmtTime(*o.CompletedAt)
+		how = loc.T("onboard.ended.declined", "Date", loc.DateTime(*o.CompletedAt))
 	case strings.HasPrefix(o.OutcomeDetail, withdrawnPrefix):
-		how = "This link was withdrawn by the person who sent it"
+		how = loc.T("onboard.ended.withdrawn")
 	default:
-		how = "This link ended on " + fmtTime(*o.CompletedAt) + " without connecting a tenant"
+		how = loc.T("onboard.ended.ended", "Date", loc.DateTime(*o.CompletedAt))
 	}
-	return fail(http.StatusBadRequest, "This consent link has ended", how+", so the portal connected nothing with it. Ask the person who sent it for a new link.")
+	return fail(http.StatusBadRequest, loc.T("onboard.ended.title"), how)
 }
 
 // setContacts replaces who gets a tenant's alerts.
@@ -436,31 +489,59 @@ func (h *Handler) setContacts(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound()
 	}
 	raw := r.PostFormValue("contacts")
-	invalid := func(msg string) error {
-		d, err := h.tenantsData(r)
-		if err != nil {
-			return err
-		}
-		for i := range d.Tenants {
-			if d.Tenants[i].ID == strconv.FormatInt(id, 10) {
-				d.Tenants[i].Errors = templates.FieldErrors{"contacts": msg}
-				d.Tenants[i].ContactsInput = trunc.String(raw, 4000)
-			}
-		}
-		return h.renderInvalid(w, r, templates.TenantsPage(h.page(r, "Tenants", templates.SectionTenants), d))
-	}
-	contacts, msg := parseAddresses(raw, 20)
+	contacts, msg := parseAddresses(r.Context(), raw, 20)
 	if msg != "" {
-		return invalid(msg)
+		return h.renderTenantInvalid(w, r, id, func(row *templates.TenantRow) {
+			row.Errors = templates.FieldErrors{"contacts": msg}
+			row.ContactsInput = trunc.String(raw, 4000)
+		})
 	}
 	if err := h.tenantAdmin.SetTenantContacts(r.Context(), id, contacts, h.auditEvent(r, "tenant.contacts", "", map[string]string{"contacts": strings.Join(contacts, ",")})); err != nil {
 		return err
 	}
 	if len(contacts) == 0 {
-		h.flash(r, "Alert contacts removed: this tenant's alerts go to the portal-wide recipients only.")
+		h.flash(r, i18n.T(r.Context(), "tenants.flash.contacts_removed"))
 	} else {
-		h.flash(r, fmt.Sprintf("Alert contacts saved: %d %s.", len(contacts), plural(len(contacts), "address", "addresses")))
+		h.flash(r, i18n.N(r.Context(), "tenants.flash.contacts_saved", len(contacts)))
 	}
+	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
+	return nil
+}
+
+// renderTenantInvalid shows the Tenants page again (422) with a refused
+// form of tenant id re-shown by fix.
+func (h *Handler) renderTenantInvalid(w http.ResponseWriter, r *http.Request, id int64, fix func(row *templates.TenantRow)) error {
+	d, err := h.tenantsData(r)
+	if err != nil {
+		return err
+	}
+	for i := range d.Tenants {
+		if d.Tenants[i].ID == strconv.FormatInt(id, 10) {
+			fix(&d.Tenants[i])
+		}
+	}
+	return h.renderInvalid(w, r, templates.TenantsPage(h.tenantsPageData(r), d))
+}
+
+// setTenantLanguage sets the language of a tenant's alert e-mail (POST
+// /tenants/{id}/language): what its contacts and recipients read, whatever
+// language the operator reads the portal in.
+func (h *Handler) setTenantLanguage(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return errNotFound()
+	}
+	raw := r.PostFormValue("language")
+	l, ok := i18n.Parse(raw)
+	if !ok || raw != string(l) {
+		return h.renderTenantInvalid(w, r, id, func(row *templates.TenantRow) {
+			row.Errors = templates.FieldErrors{"language": i18n.T(r.Context(), "tenants.language.error")}
+		})
+	}
+	if err := h.tenantAdmin.SetTenantLanguage(r.Context(), id, string(l), h.auditEvent(r, "tenant.language", "", map[string]string{"language": string(l)})); err != nil {
+		return err
+	}
+	h.flash(r, i18n.T(r.Context(), "tenants.flash.language", "Language", i18n.T(r.Context(), "tenants.language."+string(l))))
 	http.Redirect(w, r, "/tenants", http.StatusSeeOther)
 	return nil
 }

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -252,7 +253,7 @@ func TestConsentOnADeclinedLink(t *testing.T) {
 	status, page := consent(t, e, link, "fiona")
 	for _, want := range []string{`data-testid="onboarding-failed"`, "was declined on", "connected nothing", `data-testid="onboarding-consent-recorded"`,
 		"may still have recorded your consent", "Microsoft Entra admin center → Enterprise applications → the portal's application", "Delete", "names your tenant"} {
-		if !strings.Contains(page, want) {
+		if !strings.Contains(html.UnescapeString(page), want) {
 			t.Errorf("accepting on the declined link: page lacks %q", want)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/appreg-portal/portal/internal/graph"
 	"github.com/appreg-portal/portal/internal/onboard"
+	"github.com/appreg-portal/portal/internal/problem"
 	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/trunc"
@@ -191,14 +192,15 @@ func (s *Scanner) Scan(ctx context.Context, t store.Tenant) (store.ScanResult, e
 	res, err := s.scan(ctx, t, hc, at)
 	res.Requests = int(tr.requests.Load())
 	if err != nil {
-		reason := "Microsoft Graph could not be reached or answered with an error; the scan will be retried."
+		// Stored as a message of the catalogues (internal/problem): the Tenants page says it in its reader's language.
+		reason := problem.New("tenants.scan_error.graph")
 		switch {
 		case errors.Is(err, ErrNoAccess):
-			reason = "The portal can no longer read this tenant: its admin consent may have been revoked. Connect the tenant again."
+			reason = problem.New("tenants.scan_error.no_access")
 		case errors.Is(err, errRecord):
-			reason = "The portal read this tenant but could not store what it found; the scan will be retried. The portal's log has the details."
+			reason = problem.New("tenants.scan_error.record")
 		}
-		return res, s.fail(ctx, t, reason, err)
+		return res, s.fail(ctx, t, reason.String(), err)
 	}
 	return res, nil
 }
@@ -234,7 +236,7 @@ func (s *Scanner) record(ctx context.Context, gc *graph.Client, t store.Tenant, 
 	}
 	granted, err := onboard.ReadGranted(ctx, gc, s.cfg.ClientID)
 	if err != nil {
-		problems = append(problems, "The portal could not check which permissions it holds in this tenant; it will try again at the next scan.")
+		problems = append(problems, problem.New("tenants.problem.granted_unknown").String())
 	} else {
 		problems = append(problems, granted.Problems()...)
 	}
@@ -325,28 +327,31 @@ func (s *Scanner) deltaScan(ctx context.Context, gc *graph.Client, t store.Tenan
 // safe text by internal/graph; an item whose IDs are not GUIDs or that has
 // no end date cannot be tracked and is left out, with a sentence saying so,
 // and a name that had to be cleaned is named too, so that an administrator
-// can find the odd app in the tenant.
+// can find the odd app in the tenant. Problems are stored lines of
+// internal/problem ("tenants.problem.item.*" messages).
 func Credentials(apps []graph.Application, sps []graph.ServicePrincipalCredentials) ([]store.Credential, []string) {
 	var out []store.Credential
 	var problems []string
 	add := func(kind, objectID, appID, name string, cleaned bool, cs []graph.Credential) {
-		what := "Application"
-		if kind == "service_principal" {
-			what = "Enterprise application"
+		// kind ("application", "service_principal") ends the message ID: the
+		// words for each differ by language.
+		item := func(what string, args ...string) {
+			problems = append(problems, problem.New(itemPrefix+what+"."+kind, append([]string{"Name", name}, args...)...).String())
 		}
 		if name == "" {
 			name = "(no name)"
 		}
 		if _, err := uuid.Parse(objectID); err != nil {
-			problems = append(problems, fmt.Sprintf("%s %q was left out: Graph gave it an object ID that is not a GUID (%q).", what, name, trunc.Ellipsis(safetext.Line(objectID), 60)))
+			item("bad_id", "ObjectID", trunc.Ellipsis(safetext.Line(objectID), 60))
 			return
 		}
 		if cleaned {
-			problems = append(problems, fmt.Sprintf("%s %q (object ID %s) has a name with control characters, line breaks or invalid text; the portal shows it cleaned. Its credentials are inventoried.", what, name, objectID))
+			item("cleaned", "ObjectID", objectID)
 		}
 		for _, c := range cs {
 			if _, err := uuid.Parse(c.KeyID); err != nil || c.End.IsZero() {
-				problems = append(problems, fmt.Sprintf("A credential of %s %q was left out: it has no key ID or no end date, so its expiry cannot be tracked.", strings.ToLower(what), name))
+				// The object ID is not in the words, but lets a delta scan tell whose problem it is (itemProblemsKept).
+				item("credential", "ObjectID", objectID)
 				continue
 			}
 			cr := store.Credential{OwnerKind: kind, OwnerObjectID: objectID, OwnerAppID: safetext.Line(appID), OwnerName: name, KeyID: c.KeyID,
@@ -367,7 +372,12 @@ func Credentials(apps []graph.Application, sps []graph.ServicePrincipalCredentia
 	return out, problems
 }
 
-// itemPrefixes start the problems Credentials reports about items.
+// itemPrefix starts the message IDs of the problems Credentials reports
+// about items.
+const itemPrefix = "tenants.problem.item."
+
+// itemPrefixes start the problems about items that scans stored in English
+// words, before problems were messages.
 var itemPrefixes = []string{"Application ", "Enterprise application ", "A credential of "}
 
 // itemProblemsKept returns the item problems of an earlier scan (one a
@@ -377,6 +387,9 @@ func itemProblemsKept(earlier string, reread []string, now []string) []string {
 	var out []string
 	for line := range strings.SplitSeq(earlier, "\n") {
 		isItem := slices.ContainsFunc(itemPrefixes, func(p string) bool { return strings.HasPrefix(line, p) })
+		if p, ok := problem.Parse(line); ok {
+			isItem = strings.HasPrefix(p.ID, itemPrefix)
+		}
 		about := slices.ContainsFunc(reread, func(id string) bool { return id != "" && strings.Contains(line, id) })
 		if isItem && !about && !slices.Contains(now, line) && !slices.Contains(out, line) {
 			out = append(out, line)

@@ -11,7 +11,9 @@ import (
 
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/inventory"
+	"github.com/appreg-portal/portal/internal/problem"
 	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 )
@@ -44,10 +46,23 @@ func TestCredentialsLeavesOutOnlyTheOddItem(t *testing.T) {
 	if len(problems) != len(want) {
 		t.Fatalf("problems = %q, want %d", problems, len(want))
 	}
+	// Problems are stored as messages of the catalogues; the Tenants page
+	// says them in its reader's language.
+	var missing []string
+	nl := i18n.For(i18n.NL, i18n.OnMissing(func(id string, err error) { missing = append(missing, id+": "+err.Error()) }))
 	for i, w := range want {
-		if !strings.HasPrefix(problems[i], w) {
-			t.Errorf("problem %d = %q, want it to start %q", i, problems[i], w)
+		if got := problem.Text(i18n.For(i18n.EN), problems[i]); !strings.HasPrefix(got, w) {
+			t.Errorf("problem %d = %q, in English %q; want it to start %q", i, problems[i], got, w)
 		}
+		if got := problem.Text(nl, problems[i]); !strings.Contains(got, `"EvilApp"`) && !strings.Contains(got, `"Broken ID"`) || strings.Contains(got, "left out") {
+			t.Errorf("problem %d in Dutch = %q, want Dutch words naming the app", i, got)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("messages missing in Dutch: %q", missing)
+	}
+	if got := problem.Text(nl, problems[2]); !strings.HasPrefix(got, `Een referentie van app-registratie "EvilApp" is weggelaten`) {
+		t.Errorf("credential problem in Dutch = %q", got)
 	}
 }
 
@@ -128,7 +143,8 @@ func TestScanThatCannotBeStoredSaysWhy(t *testing.T) {
 	if _, err := s.Scan(context.Background(), store.Tenant{ID: 7, EntraTenantID: tid}); err == nil {
 		t.Fatal("Scan() = nil error, want the store's")
 	}
-	if len(rec.reasons) != 1 || !strings.Contains(rec.reasons[0], "could not store what it found") {
+	if len(rec.reasons) != 1 || !strings.Contains(problem.Text(i18n.For(i18n.EN), rec.reasons[0]), "could not store what it found") ||
+		!strings.Contains(problem.Text(i18n.For(i18n.NL), rec.reasons[0]), "kon niet opslaan wat het vond") {
 		t.Errorf("recorded reasons = %q, want one saying the results could not be stored", rec.reasons)
 	}
 }

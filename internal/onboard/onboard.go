@@ -18,6 +18,7 @@ import (
 
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/problem"
 )
 
 // Config names the portal app and the Microsoft endpoints.
@@ -129,16 +130,15 @@ type Granted struct {
 	Latest time.Time
 }
 
-// Problems says in plain sentences what is wrong with g, for the Tenants page.
+// Problems says what is wrong with g, for the Tenants page: stored lines of
+// internal/problem, which the page says in its reader's language.
 func (g Granted) Problems() []string {
 	var out []string
 	if len(g.Extra) > 0 {
-		out = append(out, "The portal holds more than it asks for in this tenant: "+strings.Join(g.Extra, ", ")+
-			". Remove these permissions in the tenant (Enterprise applications → the portal app → Permissions) and from the portal app's registration; the portal needs only "+
-			strings.Join(ScanPermissions, " and ")+".")
+		out = append(out, problem.New("onboard.problem.extra", "Extra", strings.Join(g.Extra, ", ")).With("Needed", ScanPermissions).String())
 	}
 	if len(g.Missing) > 0 {
-		out = append(out, "The portal lacks "+strings.Join(g.Missing, " and ")+" in this tenant, so its scan is incomplete. Connect the tenant again.")
+		out = append(out, problem.New("onboard.problem.missing").With("Missing", g.Missing).String())
 	}
 	return out
 }

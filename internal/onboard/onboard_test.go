@@ -10,6 +10,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/i18n"
+	"github.com/appreg-portal/portal/internal/problem"
 )
 
 // Onboarding waits while a fresh consent replicates (the token endpoint does not know the app in the
@@ -77,7 +79,27 @@ func TestGrantedProblems(t *testing.T) {
 		t.Errorf("Problems() of exactly the scan permissions = %q, want none", p)
 	}
 	p := Granted{Extra: []string{"Mail.Send (Microsoft Graph)"}, Missing: []string{"Organization.Read.All"}}.Problems()
-	if len(p) != 2 || !strings.Contains(p[0], "Mail.Send (Microsoft Graph)") || !strings.Contains(p[1], "lacks Organization.Read.All") {
-		t.Errorf("Problems() = %q", p)
+	if len(p) != 2 {
+		t.Fatalf("Problems() = %q, want two", p)
+	}
+	// Stored as messages: said in English and Dutch, Microsoft's names as they are.
+	en, nl := i18n.For(i18n.EN), i18n.For(i18n.NL)
+	tests := []struct {
+		l    *i18n.Localizer
+		line string
+		want []string
+	}{
+		{en, p[0], []string{"holds more than it asks for in this tenant: Mail.Send (Microsoft Graph).", "needs only Application.Read.All and Organization.Read.All."}},
+		{nl, p[0], []string{"meer dan het vraagt: Mail.Send (Microsoft Graph).", "alleen Application.Read.All en Organization.Read.All nodig."}},
+		{en, p[1], []string{"The portal lacks Organization.Read.All in this tenant"}},
+		{nl, p[1], []string{"Het portal mist Organization.Read.All in deze tenant"}},
+	}
+	for _, tt := range tests {
+		got := problem.Text(tt.l, tt.line)
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("problem in %s = %q, want it to contain %q", tt.l.Lang(), got, w)
+			}
+		}
 	}
 }

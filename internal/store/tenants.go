@@ -24,9 +24,12 @@ type Tenant struct {
 	// ScanProblems are what the latest scan (or the consent check) could
 	// not record or found wrong, one per line; the rest of the scan stands.
 	ScanProblems string `db:"scan_problems"`
+	// Language is the language of alert e-mail to the tenant's contacts:
+	// "en" or "nl" (the column's CHECK constraint).
+	Language string `db:"language"`
 }
 
-const tenantColumns = `id, entra_tenant_id::text, display_name, default_domain, status, contacts, created_at, updated_at, last_scan_at, last_scan_error, scan_problems`
+const tenantColumns = `id, entra_tenant_id::text, display_name, default_domain, status, contacts, created_at, updated_at, last_scan_at, last_scan_error, scan_problems, language`
 
 // GetTenant returns one tenant by its portal ID, or ErrNotFound.
 func (s *Store) GetTenant(ctx context.Context, id int64) (Tenant, error) {
@@ -130,6 +133,28 @@ func (s *Store) SetTenantContacts(ctx context.Context, id int64, contacts []stri
 	})
 	if err != nil {
 		return fmt.Errorf("store: set tenant contacts: %w", mapErr(err))
+	}
+	return nil
+}
+
+// SetTenantLanguage sets the language of the tenant's alert e-mail ("en" or
+// "nl"; the column's CHECK refuses anything else), with the audit row.
+// ErrNotFound when there is no such tenant.
+func (s *Store) SetTenantLanguage(ctx context.Context, id int64, language string, audit AuditEvent) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var tid, name string
+		err := tx.QueryRow(ctx, `UPDATE tenants SET language = $2, updated_at = now() WHERE id = $1 RETURNING entra_tenant_id::text, display_name`,
+			id, language).Scan(&tid, &name)
+		if err != nil {
+			return err
+		}
+		audit.TenantID, audit.Target = &tid, name
+		return recordAudit(ctx, tx, audit)
+	})
+	if err != nil {
+		return fmt.Errorf("store: set tenant language: %w", mapErr(err))
 	}
 	return nil
 }

@@ -236,50 +236,6 @@ func featureSuffix(f string) string {
 	return ": " + f
 }
 
-// TenantRow is one tenant on the tenants page.
-type TenantRow struct {
-	ID        string // portal ID
-	Name      string
-	TenantID  string
-	Domain    string
-	Status    string
-	Added     string
-	LastScan  string // "" when never scanned
-	ScanError string
-	// ScanProblems are what the latest scan or consent check left out or
-	// found wrong, while the rest of the scan stands.
-	ScanProblems []string
-	Contacts     []string // who gets this tenant's alerts
-	// Excluded says who excluded the tenant from alerts, when and why; ""
-	// while its alerts go out.
-	Excluded string
-	// Policy says the tenant's own thresholds and recipients in words; ""
-	// when it follows the portal-wide policy. The inputs fill its form.
-	Policy                           string
-	ThresholdsInput, RecipientsInput string
-	// Errors and ContactsInput re-show a refused contacts form.
-	Errors        FieldErrors
-	ContactsInput string
-}
-
-// OnboardingRow is an open consent link on the tenants page.
-type OnboardingRow struct {
-	ID       string
-	Label    string
-	Expected string
-	By       string
-	Created  string
-	Expires  string
-	// State is "waiting", "declined", "failed", "withdrawn", "expired" or
-	// "superseded" (ended, but its tenant is connected since: SupersededBy);
-	// Reason says why a link ended without connecting a tenant.
-	State        string
-	Reason       string
-	SupersededBy string
-	// NewLinkHref starts a new link for the same customer.
-	NewLinkHref string
-}
-
 // TenantsData is the tenants page.
 type TenantsData struct {
 	Tenants    []TenantRow
@@ -416,11 +372,6 @@ type AlertsData struct {
 	// DevOutbox links the Outbox page (portal dev only).
 	DevOutbox bool
 	Channel   ChannelForm
-}
-
-// ChannelRow is one webhook channel on the Alerts page: never its URL.
-type ChannelRow struct {
-	ID, Name, Kind, Scope, Host, AddedBy string
 }
 
 // ChannelForm re-shows a refused new channel (never the URL or secret).
