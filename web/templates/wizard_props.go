@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/a-h/templ"
+
+	"github.com/appreg-portal/portal/internal/i18n"
 )
 
 // WizardTenant is a tenant the wizard can register in.
@@ -282,6 +284,12 @@ func tData(ctx context.Context, id string, args ...any) templ.Component {
 	}
 	out := html.EscapeString(T(ctx, id, a...))
 	if len(subst) > 0 {
+		if strings.HasPrefix(out, i18n.MarkStart) {
+			// A marked message stays marked on both sides of each name.
+			for i := 1; i < len(subst); i += 2 {
+				subst[i] = i18n.MarkEnd + subst[i] + i18n.MarkStart
+			}
+		}
 		out = strings.NewReplacer(subst...).Replace(out)
 	}
 	return templ.Raw(out)
