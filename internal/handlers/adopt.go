@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/registration"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
@@ -25,14 +26,14 @@ type adoptStore interface {
 func (h *Handler) adoptTarget(ctx context.Context, credential string) (store.Credential, store.Tenant, error) {
 	id, err := strconv.ParseInt(credential, 10, 64)
 	if err != nil {
-		return store.Credential{}, store.Tenant{}, errBadRequest("Choose an app from the dashboard.")
+		return store.Credential{}, store.Tenant{}, errBadRequest("drift.adopt.choose_app")
 	}
 	c, err := h.adopts.GetCredential(ctx, id)
 	if err != nil {
 		return c, store.Tenant{}, err
 	}
 	if c.OwnerKind != "application" {
-		return c, store.Tenant{}, errBadRequest("Only app registrations can be tracked with a blueprint; this is an enterprise application's credential.")
+		return c, store.Tenant{}, errBadRequest("drift.adopt.not_app")
 	}
 	t, err := h.adopts.GetTenant(ctx, c.TenantID)
 	return c, t, err
@@ -71,7 +72,7 @@ func (h *Handler) adoptForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, templates.AdoptPage(h.page(r, "Track "+c.OwnerName, templates.SectionRegistrations), d))
+	h.render(w, r, http.StatusOK, templates.AdoptPage(h.page(r, i18n.T(r.Context(), "drift.adopt.page_title", "App", c.OwnerName), templates.SectionRegistrations), d))
 	return nil
 }
 
@@ -93,21 +94,21 @@ func (h *Handler) adopt(w http.ResponseWriter, r *http.Request) error {
 	}
 	plan, errs := registration.NewPlan(l.bp, registration.Choices{DisplayName: c.OwnerName, Params: values})
 	if len(errs) > 0 {
-		d, err := h.adoptData(ctx, c, t, l.bp.ID, values, errs)
+		d, err := h.adoptData(ctx, c, t, l.bp.ID, values, fieldErrors(ctx, errs))
 		if err != nil {
 			return err
 		}
-		return h.renderInvalid(w, r, templates.AdoptPage(h.page(r, "Track "+c.OwnerName, templates.SectionRegistrations), d))
+		return h.renderInvalid(w, r, templates.AdoptPage(h.page(r, i18n.T(ctx, "drift.adopt.page_title", "App", c.OwnerName), templates.SectionRegistrations), d))
 	}
 	g, err := h.wizard.AppOnly(ctx, t.EntraTenantID)
 	if err != nil {
-		return &httpError{status: http.StatusBadGateway, title: "The tenant cannot be read",
-			message: "The portal could not read " + t.DisplayName + " (" + registration.Explain(err) + "). Reconnect the tenant from the Tenants page.", err: err}
+		return &httpError{status: http.StatusBadGateway, title: "drift.adopt.tenant_unreadable.title",
+			message: "drift.adopt.tenant_unreadable.message", args: []any{"Tenant", t.DisplayName, "Why", registration.Why(err).In(i18n.From(ctx))}, err: err}
 	}
 	app, spID, pf, err := registration.AdoptPreflight(ctx, g, plan, c.OwnerObjectID, h.now())
 	if err != nil {
-		return &httpError{status: http.StatusBadGateway, title: "The app could not be read",
-			message: "The portal could not read the app from " + t.DisplayName + ": " + registration.Explain(err), err: err}
+		return &httpError{status: http.StatusBadGateway, title: "drift.adopt.app_unreadable.title",
+			message: "drift.adopt.app_unreadable.message", args: []any{"Tenant", t.DisplayName, "Why", registration.Why(err).In(i18n.From(ctx))}, err: err}
 	}
 	unique := app.UniqueName
 	if unique == "" {
@@ -120,7 +121,7 @@ func (h *Handler) adopt(w http.ResponseWriter, r *http.Request) error {
 		AppObjectID: app.ObjectID, ClientID: app.AppID, SPObjectID: spID, CreatedByOID: &oid, CreatedByName: u.Name}
 	err = h.adopts.AdoptApplication(ctx, run, pf, h.auditEvent(r, "registration.adopt", app.DisplayName, map[string]string{"blueprint": l.bp.ID, "client_id": app.AppID}))
 	if errors.Is(err, store.ErrConflict) {
-		return errBadRequest("This app is tracked already: see Registrations.")
+		return errBadRequest("drift.adopt.tracked_already")
 	}
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
 
@@ -62,24 +63,25 @@ func (h *Handler) sharePage(w http.ResponseWriter, r *http.Request) error {
 	token := chi.URLParam(r, "token")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	pd := h.page(r, "A shared client secret", "")
+	loc := i18n.From(r.Context())
+	pd := h.page(r, loc.T("wizard.share.title"), "")
 	pd.Public = pd.User == nil // the customer has no portal account
 	l, err := h.shares.ShareLinkByToken(r.Context(), stateHash(token))
 	if errors.Is(err, store.ErrNotFound) {
-		h.render(w, r, http.StatusNotFound, templates.SharePage(pd, templates.ShareData{Gone: true, Message: "There is no shared secret at this address. Check the link you were sent."}))
+		h.render(w, r, http.StatusNotFound, templates.SharePage(pd, templates.ShareData{Gone: true, Message: loc.T("wizard.share.none")}))
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	d := templates.ShareData{AppName: l.Label, Expires: fmtTime(l.ExpiresAt)}
+	d := templates.ShareData{AppName: l.Label, Expires: loc.DateTime(l.ExpiresAt)}
 	switch {
 	case l.ViewedAt != nil:
-		d.Gone, d.Message = true, "This link was already opened on "+fmtTime(*l.ViewedAt)+". A secret is shown only once: ask the sender for a new one."
+		d.Gone, d.Message = true, loc.T("wizard.share.opened", "When", loc.DateTime(*l.ViewedAt))
 	case l.RevokedAt != nil:
-		d.Gone, d.Message = true, "The sender withdrew this link. Ask them for a new one."
+		d.Gone, d.Message = true, loc.T("wizard.share.withdrawn")
 	case !l.ExpiresAt.After(h.now()):
-		d.Gone, d.Message = true, "This link expired on "+fmtTime(l.ExpiresAt)+". Ask the sender for a new one."
+		d.Gone, d.Message = true, loc.T("wizard.share.expired", "When", loc.DateTime(l.ExpiresAt))
 	}
 	status := http.StatusOK
 	if d.Gone {
@@ -94,7 +96,8 @@ func (h *Handler) shareReveal(w http.ResponseWriter, r *http.Request) error {
 	token := chi.URLParam(r, "token")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	pd := h.page(r, "A shared client secret", "")
+	loc := i18n.From(r.Context())
+	pd := h.page(r, loc.T("wizard.share.title"), "")
 	pd.Public = pd.User == nil // the customer has no portal account
 	pd.NoHistory = true
 	audit := store.AuditEvent{Action: "share.view", ActorName: "share link", RequestID: RequestID(r.Context()), RemoteAddr: clientIP(r),
@@ -102,7 +105,7 @@ func (h *Handler) shareReveal(w http.ResponseWriter, r *http.Request) error {
 	l, sealed, err := h.shares.ViewShareLink(r.Context(), stateHash(token), audit)
 	if errors.Is(err, store.ErrShareGone) {
 		h.render(w, r, http.StatusGone, templates.SharePage(pd, templates.ShareData{Gone: true,
-			Message: "This link was already used, withdrawn or has expired. A secret is shown only once: ask the sender for a new one."}))
+			Message: loc.T("wizard.share.gone")}))
 		return nil
 	}
 	if err != nil {
@@ -117,13 +120,13 @@ func (h *Handler) shareReveal(w http.ResponseWriter, r *http.Request) error {
 		if run, err := h.registrations.GetRun(r.Context(), l.RunID); err == nil {
 			d.ClientID = run.ClientID
 			if run.SecretEnd != nil {
-				d.Expires = run.SecretEnd.UTC().Format("2 January 2006")
+				d.Expires = loc.Date(*run.SecretEnd)
 			}
 		}
 	} else if rot, err := h.rotations.GetRotation(r.Context(), l.RotationID); err == nil {
 		d.ClientID = rot.ClientID
 		if rot.NewEnd != nil {
-			d.Expires = rot.NewEnd.UTC().Format("2 January 2006")
+			d.Expires = loc.Date(*rot.NewEnd)
 		}
 	}
 	h.render(w, r, http.StatusOK, templates.SharePage(pd, d))
@@ -158,18 +161,19 @@ func (h *Handler) shareRows(ctx context.Context, runID string) ([]templates.Shar
 	if err != nil {
 		return nil, err
 	}
+	loc := i18n.From(ctx)
 	var out []templates.ShareRow
 	for _, l := range ls {
-		row := templates.ShareRow{ID: l.ID, Created: fmtTime(l.CreatedAt), CreatedBy: l.CreatedBy, Expires: fmtTime(l.ExpiresAt)}
+		row := templates.ShareRow{ID: l.ID, Created: loc.DateTime(l.CreatedAt), CreatedBy: l.CreatedBy, Expires: loc.DateTime(l.ExpiresAt)}
 		switch {
 		case l.ViewedAt != nil:
-			row.State = "opened " + fmtTime(*l.ViewedAt)
+			row.State = loc.T("wizard.share.row_opened", "When", loc.DateTime(*l.ViewedAt))
 		case l.RevokedAt != nil:
-			row.State = "withdrawn " + fmtTime(*l.RevokedAt)
+			row.State = loc.T("wizard.share.row_withdrawn", "When", loc.DateTime(*l.RevokedAt))
 		case !l.ExpiresAt.After(h.now()):
-			row.State = "expired"
+			row.State = loc.T("wizard.share.row_expired")
 		default:
-			row.State, row.Active = "not opened yet", true
+			row.State, row.Active = loc.T("wizard.share.row_unopened"), true
 		}
 		out = append(out, row)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/registration"
 	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/seal"
@@ -127,7 +128,7 @@ func (h *Handler) wizardTenants(ctx context.Context) ([]templates.WizardTenant, 
 	var out []templates.WizardTenant
 	own := h.wizard.OwnTenantID
 	if own != "" {
-		out = append(out, templates.WizardTenant{ID: own, Name: "Your own tenant (" + own + ")"})
+		out = append(out, templates.WizardTenant{ID: own, Name: i18n.T(ctx, "wizard.own_tenant_named", "TenantID", own)})
 	}
 	for _, t := range ts {
 		if t.Status == "connected" && !strings.EqualFold(t.EntraTenantID, own) {
@@ -187,17 +188,17 @@ func (h *Handler) wizardStart(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if lr.bp.ID != l.bp.ID {
-			return errBadRequest("That registration was made from another blueprint: open its drift page and repair it from there.")
+			return errBadRequest("wizard.repair_other_blueprint")
 		}
 		if tracked(lr.run.UniqueName, lr.run.BlueprintID) {
 			// The wizard writes by the blueprint's uniqueName: for an app made by
 			// hand it would make a second app, not mend the first.
-			return errBadRequest("That app was made outside the portal, so the portal tracks it but does not change it. Fix what its drift page lists in the Microsoft Entra admin center, then check again.")
+			return errBadRequest("wizard.repair_tracked")
 		}
 		tenant, values, features, name, months = lr.run.TenantID, lr.run.Params, lr.run.Features, lr.run.DisplayName, lr.run.SecretMonths
 	}
 	d := h.wizardStartData(l, tenants, tenant, values, features, name, months, map[string]string{})
-	h.render(w, r, http.StatusOK, templates.WizardStartPage(h.page(r, "Register "+l.bp.Name, templates.SectionRegistrations), d))
+	h.render(w, r, http.StatusOK, templates.WizardStartPage(h.page(r, i18n.T(r.Context(), "wizard.start.page_title", "Blueprint", l.bp.Name), templates.SectionRegistrations), d))
 	return nil
 }
 
@@ -205,7 +206,7 @@ func (h *Handler) wizardStart(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		return errBadRequest("The form could not be read. Reload the page and try again.")
+		return errBadRequest("wizard.form_unreadable")
 	}
 	ctx := r.Context()
 	l, err := h.findBlueprint(ctx, r.PostForm.Get("blueprint"))
@@ -232,15 +233,13 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {
 			shareDays = -1
 		}
 	}
-	plan, errs := registration.NewPlan(b, registration.Choices{DisplayName: name, Params: values, Features: features, SecretMonths: months})
-	if errs == nil {
-		errs = map[string]string{}
-	}
+	plan, planErrs := registration.NewPlan(b, registration.Choices{DisplayName: name, Params: values, Features: features, SecretMonths: months})
+	errs := fieldErrors(ctx, planErrs)
 	if !ok {
-		errs[registration.FieldSecretMonths] = "Enter a whole number of months."
+		errs[registration.FieldSecretMonths] = i18n.T(ctx, "wizard.field.months_number")
 	}
 	if shareDays < 0 {
-		errs["share_days"] = "A share link lasts 1 to 7 days."
+		errs["share_days"] = i18n.T(ctx, "wizard.field.share_days", "Max", MaxShareDays)
 	}
 	var tenantName string
 	for _, t := range tenants {
@@ -249,7 +248,7 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if tenantName == "" {
-		errs["tenant"] = "Choose one of the listed tenants. A customer tenant must be connected first."
+		errs["tenant"] = i18n.T(ctx, "wizard.field.tenant")
 	}
 	if len(errs) > 0 {
 		d := h.wizardStartData(l, tenants, tenant, values, features, name, months, errs)
@@ -258,8 +257,8 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {
 		if n, err := strconv.Atoi(r.PostForm.Get("share_days")); err == nil && n >= 1 && n <= MaxShareDays {
 			d.ShareDays = n
 		}
-		d.Problem = "Some values need your attention."
-		return h.renderInvalid(w, r, templates.WizardStartPage(h.page(r, "Register "+b.Name, templates.SectionRegistrations), d))
+		d.Problem = i18n.T(ctx, "wizard.start.problem")
+		return h.renderInvalid(w, r, templates.WizardStartPage(h.page(r, i18n.T(ctx, "wizard.start.page_title", "Blueprint", b.Name), templates.SectionRegistrations), d))
 	}
 	u := userFrom(ctx)
 	oid := u.ObjectID
@@ -311,15 +310,15 @@ func (h *Handler) loadRun(ctx context.Context, id string) (loadedRun, error) {
 	}
 	l, err := h.findBlueprint(ctx, run.BlueprintID)
 	if err != nil {
-		return loadedRun{}, &httpError{status: http.StatusGone, title: "Blueprint removed",
-			message: "The blueprint this run was made from has been deleted, so the run cannot continue. Start again from the catalogue.", err: err}
+		return loadedRun{}, &httpError{status: http.StatusGone, title: "wizard.blueprint_removed.title",
+			message: "wizard.blueprint_removed.message", err: err}
 	}
 	lr := loadedRun{run: run, bp: l.bp}
-	var errs map[string]string
+	var errs map[string]registration.Message
 	lr.plan, errs = registration.NewPlan(l.bp, registration.Choices{DisplayName: run.DisplayName, Params: run.Params, Features: run.Features, SecretMonths: run.SecretMonths})
 	if len(errs) > 0 {
-		return loadedRun{}, &httpError{status: http.StatusConflict, title: "Blueprint changed",
-			message: "The blueprint changed since this run was started and its values no longer fit. Start a new run from the catalogue."}
+		return loadedRun{}, &httpError{status: http.StatusConflict, title: "wizard.blueprint_changed.title",
+			message: "wizard.blueprint_changed.message"}
 	}
 	if run.Preflight != "" {
 		if err := json.Unmarshal([]byte(run.Preflight), &lr.pf); err != nil {
@@ -395,30 +394,29 @@ func (h *Handler) consentLinks(lr loadedRun, steps []store.RegistrationStep) []t
 
 func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRunData, error) {
 	run, p, pf := lr.run, lr.plan, lr.pf
-	d := templates.WizardRunData{ID: run.ID, Tracked: tracked(run.UniqueName, run.BlueprintID), State: run.State, Error: run.Error, BlueprintID: lr.bp.ID, BlueprintName: lr.bp.Name,
+	loc := i18n.From(ctx)
+	d := templates.WizardRunData{ID: run.ID, Tracked: tracked(run.UniqueName, run.BlueprintID), State: run.State, Error: registration.Stored(run.Error).In(loc),
+		BlueprintID: lr.bp.ID, BlueprintName: lr.bp.Name,
 		TenantID: run.TenantID, TenantName: run.TenantName, DisplayName: run.DisplayName, CreatedBy: run.CreatedByName,
-		Audience: audienceWords[p.Audience], WebRedirectURIs: p.Redirects.Web, PublicRedirectURI: p.Redirects.PublicClient,
+		Audience: audienceText(ctx, p.Audience), WebRedirectURIs: p.Redirects.Web, PublicRedirectURI: p.Redirects.PublicClient,
 		IDTokens: p.IDTokens, AccessTokens: p.AccessTokens, SecretMonths: p.SecretMonths, Warnings: lr.bp.Warnings,
 		ClientID: run.ClientID, SecretHint: run.SecretHint, SecretKeyID: run.SecretKeyID, Scopes: registration.Scopes,
 		CanApply: lr.hasPF && (run.State == store.RunReview || run.State == store.RunFailed || run.State == store.RunApplying)}
-	if d.Audience == "" {
-		d.Audience = p.Audience
-	}
 	if n := lr.bp.EWSNotice(catalog.Values{ClientID: run.ClientID}); n != nil {
 		d.EWS = &templates.AdviceView{Title: n.Title, Text: n.Text, PowerShell: n.PowerShell}
 		d.EWSGraphVariant = n.GraphVariant
 	}
 	now := h.now()
 	end, clamped := registration.SecretEnd(now, p.SecretMonths, pf.PolicyMax())
-	d.SecretName, d.SecretEnds = registration.SecretName(run.ID, run.CreatedAt), end.UTC().Format("2 January 2006")
+	d.SecretName, d.SecretEnds = registration.SecretName(run.ID, run.CreatedAt), loc.Date(end)
 	if clamped {
-		d.SecretClampNote = clampNote(pf, "this secret", d.SecretEnds+" instead")
+		d.SecretClampNote = wizardClampNote(pf, end).In(loc)
 	}
 	if run.SecretEnd != nil {
-		d.SecretEnds = run.SecretEnd.UTC().Format("2 January 2006")
+		d.SecretEnds = loc.Date(*run.SecretEnd)
 	}
 	if lr.hasPF {
-		d.SignedInAs = pf.UserName + " (" + pf.UserUPN + ")"
+		d.SignedInAs = pf.UserName + " (" + pf.UserUPN + ")" // data: a name and an address
 		d.Roles = pf.Roles
 		if pf.Existing != nil {
 			d.Existing = &templates.WizardExisting{AppID: pf.Existing.AppID, DisplayName: pf.Existing.DisplayName, Secrets: pf.Existing.Secrets}
@@ -435,9 +433,11 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	for _, rp := range p.Permissions {
 		pm := rp.Permission
 		wp := templates.WizardPermission{Resource: pm.Resource.Name, Name: pm.Name, Type: string(pm.Type), DisplayName: pm.DisplayName,
-			Summary: pm.Summary, Privilege: string(pm.Privilege), Reason: rp.Reason, GrantedBy: "you (" + string(pm.ConsentRole()) + " or Global Administrator)"}
+			// TODO(i18n): the catalogue's localized explanation once internal/catalog offers it.
+			Summary: pm.Summary, Privilege: string(pm.Privilege), Reason: rp.Reason,
+			GrantedBy: i18n.T(ctx, "wizard.review.granted_by_you", "Role", consentRoleText(ctx, pm.ConsentRole()))}
 		if lr.hasPF && !pf.CanGrant(pm) {
-			wp.Consent, wp.GrantedBy = true, "a Global Administrator, through the consent link"
+			wp.Consent, wp.GrantedBy = true, i18n.T(ctx, "wizard.review.granted_by_link")
 		}
 		d.Permissions = append(d.Permissions, wp)
 	}
@@ -445,12 +445,12 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	if err != nil {
 		return d, err
 	}
-	d.Steps = stepViews(steps)
+	d.Steps = stepViews(ctx, steps)
 	if run.State == store.RunConsent && run.ClientID != "" {
 		d.ConsentLinks = h.consentLinks(lr, steps)
 	}
 	if run.ConsentCheckedAt != nil {
-		d.ConsentedAt = " on " + fmtTime(*run.ConsentCheckedAt)
+		d.ConsentedAt = loc.DateTime(*run.ConsentCheckedAt)
 	}
 	if d.Shares, err = h.shareRows(ctx, run.ID); err != nil {
 		return d, err
@@ -472,8 +472,13 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	for _, a := range lr.bp.Hardening {
 		d.ReviewHardening = append(d.ReviewHardening, templates.AdviceView{Title: a.Title, Text: lr.bp.Describe(a.Text, false)})
 	}
-	for _, a := range lr.bp.HardeningAdvice(v) {
-		d.Hardening = append(d.Hardening, templates.AdviceView{Title: a.Title, Text: a.Text, PowerShell: a.PowerShell})
+	for i, a := range lr.bp.HardeningAdvice(v) {
+		av := templates.AdviceView{Title: a.Title, Text: a.Text, PowerShell: a.PowerShell}
+		if i == 0 && d.EWS != nil {
+			d.EWSHardening = &av // the catalogue's notice comes first; the rest are the blueprint's
+			continue
+		}
+		d.Hardening = append(d.Hardening, av)
 	}
 	return d, nil
 }
@@ -549,16 +554,53 @@ func (h *Handler) runProgress(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, templates.RunProgress(templates.WizardRunData{ID: id, Steps: stepViews(steps)}))
+	h.render(w, r, http.StatusOK, templates.RunProgress(templates.WizardRunData{ID: id, Steps: stepViews(r.Context(), steps)}))
 	return nil
 }
 
-func stepViews(steps []store.RegistrationStep) []templates.WizardStep {
+// stepViews words a run's steps (kept as messages) in the request's language.
+func stepViews(ctx context.Context, steps []store.RegistrationStep) []templates.WizardStep {
+	loc := i18n.From(ctx)
 	out := make([]templates.WizardStep, 0, len(steps))
 	for _, s := range steps {
-		out = append(out, templates.WizardStep{Label: s.Label, Status: s.Status, Error: s.Error, Attempts: s.Attempts})
+		out = append(out, templates.WizardStep{Label: registration.Stored(s.Label).In(loc), Status: s.Status,
+			Error: registration.Stored(s.Error).In(loc), Attempts: s.Attempts})
 	}
 	return out
+}
+
+// fieldErrors words a plan's field messages in the request's language.
+func fieldErrors(ctx context.Context, errs map[string]registration.Message) map[string]string {
+	loc := i18n.From(ctx)
+	out := make(map[string]string, len(errs))
+	for k, m := range errs {
+		out[k] = m.In(loc)
+	}
+	return out
+}
+
+// audienceText says who can sign in to an app, in the request's language.
+func audienceText(ctx context.Context, audience string) string {
+	switch audience {
+	case catalog.AudienceMyOrg:
+		return i18n.T(ctx, "wizard.audience.my_org")
+	case catalog.AudienceMultipleOrgs:
+		return i18n.T(ctx, "wizard.audience.multiple_orgs")
+	case catalog.AudienceMultipleOrgsAndMS:
+		return i18n.T(ctx, "wizard.audience.multiple_orgs_and_ms")
+	}
+	return audience
+}
+
+// consentRoleText names the Entra role that grants a permission.
+func consentRoleText(ctx context.Context, role catalog.ConsentRole) string {
+	switch role {
+	case catalog.RolePrivilegedRoleAdmin:
+		return i18n.T(ctx, "wizard.role.privileged_role_admin")
+	case catalog.RoleCloudAppAdmin:
+		return i18n.T(ctx, "wizard.role.cloud_app_admin")
+	}
+	return string(role)
 }
 
 // runSignIn sends the admin to sign in to the run's tenant.
@@ -589,7 +631,7 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request) error {
 	kind := h.sessions.PopString(ctx, keyRegKind)
 	q := r.URL.Query()
 	if err := auth.CheckState(p, q.Get("state")); err != nil || runID == "" {
-		return errBadRequest("This sign-in answer does not belong to a sign-in this browser started (or it was already used). Open the registration again and sign in from there.")
+		return errBadRequest("wizard.callback_unknown")
 	}
 	switch kind {
 	case "rotation":
@@ -602,17 +644,17 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	back := "/registrations/" + runID
-	fail := func(msg string) error {
-		if err := h.registrations.SetRunState(ctx, runID, lr.run.State, msg, store.AuditEvent{}); err != nil {
+	fail := func(msg registration.Message) error {
+		if err := h.registrations.SetRunState(ctx, runID, lr.run.State, msg.Stored(), store.AuditEvent{}); err != nil {
 			return err
 		}
 		http.Redirect(w, r, back, http.StatusSeeOther)
 		return nil
 	}
 	if e := q.Get("error"); e != "" {
-		msg := "Entra ID did not sign you in to " + lr.run.TenantName + "."
+		msg := registration.Msg("wizard.signin_failed", "Tenant", lr.run.TenantName)
 		if e == "access_denied" {
-			msg = "The sign-in was cancelled or the permissions were declined. Nothing was changed; sign in again when you are ready."
+			msg = registration.Msg("wizard.signin_declined")
 		}
 		return fail(msg)
 	}
@@ -621,15 +663,16 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if refused != "" {
-		return fail(refused)
+		// TODO(i18n): internal/auth words its refusals in English for now.
+		return fail(registration.Verbatim(refused))
 	}
 	pf, err := registration.RunPreflight(ctx, g, lr.run.TenantID, lr.plan, h.now())
 	if err != nil {
 		h.log.WarnContext(ctx, "registration pre-flight failed", "request_id", RequestID(ctx), "run", runID, "err", err)
 		if errors.Is(err, registration.ErrWrongTenant) {
-			return fail("You signed in to another tenant than " + lr.run.TenantName + ". Sign in with an account of " + lr.run.TenantName + ".")
+			return fail(registration.Msg("wizard.wrong_tenant", "Tenant", lr.run.TenantName))
 		}
-		return fail("The check before applying failed: " + registration.Explain(err))
+		return fail(registration.Msg("wizard.preflight_failed", "Why", registration.Why(err)))
 	}
 	sealed := h.wizard.Sealer.Seal([]byte(tok.AccessToken), tokenAAD(runID))
 	if err := h.registrations.SaveRunToken(ctx, runID, sealed, pf.UserID, pf.UserName, tok.Expiry); err != nil {
@@ -691,13 +734,24 @@ func (h *Handler) tenantSignIn(ctx context.Context, tenantID string, scopes []st
 	return g, tok, "", err
 }
 
-// clampNote says that a policy shortened a secret, and whose policy it was.
+// clampNote says that a policy shortened a secret, and whose policy it was
+// (in English; the wizard's review uses wizardClampNote).
 func clampNote(pf registration.Preflight, what, ends string) string {
 	whose := "The tenant's app management policy"
 	if pf.AppPolicy {
 		whose = "The app management policy assigned to this app"
 	}
 	return whose + " allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so " + what + " ends on " + ends + "."
+}
+
+// wizardClampNote says that a policy shortened the wizard's secret, and
+// whose policy it was.
+func wizardClampNote(pf registration.Preflight, ends time.Time) registration.Message {
+	id := "wizard.review.clamped_tenant"
+	if pf.AppPolicy {
+		id = "wizard.review.clamped_app"
+	}
+	return registration.Plural(id, pf.PolicyMaxDays, "Date", registration.Date(ends))
 }
 
 var applierOwner = func() string {
@@ -723,7 +777,7 @@ func (h *Handler) applyRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok {
-		if err := h.registrations.SetRunState(ctx, lr.run.ID, lr.run.State, "Your sign-in to "+lr.run.TenantName+" has expired. Sign in again to continue; nothing is lost.", store.AuditEvent{}); err != nil {
+		if err := h.registrations.SetRunState(ctx, lr.run.ID, lr.run.State, registration.Msg("wizard.signin_expired", "Tenant", lr.run.TenantName).Stored(), store.AuditEvent{}); err != nil {
 			return err
 		}
 		http.Redirect(w, r, back, http.StatusSeeOther)
@@ -744,8 +798,8 @@ func (h *Handler) applyRun(w http.ResponseWriter, r *http.Request) error {
 		h.log.WarnContext(ctx, "registration apply failed", "request_id", RequestID(ctx), "run", lr.run.ID, "err", applyErr)
 	}
 	if errors.Is(applyErr, store.ErrLeaseHeld) && res.Secret == nil {
-		return &httpError{status: http.StatusConflict, title: "Already being applied",
-			message: "Another window or server is applying this registration right now. Open it again in a moment to see its progress."}
+		return &httpError{status: http.StatusConflict, title: "wizard.applying_elsewhere.title",
+			message: "wizard.applying_elsewhere.message"}
 	}
 	if res.NeedsConsent {
 		if err := h.registrations.SetConsentLink(context.WithoutCancel(ctx), lr.run.ID, stateHash(h.consentState(lr.run.ID))); err != nil {
@@ -770,7 +824,7 @@ func (h *Handler) applyRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if applyErr != nil {
-		d.Error = registration.Explain(applyErr) + " The secret below was made and is valid; retry the remaining steps from the registration page."
+		d.Error = registration.Msg("wizard.done.partly", "Why", registration.Why(applyErr)).In(i18n.From(ctx))
 	}
 	done := templates.WizardDoneData{Run: d, Secret: res.Secret.Text}
 	if lr.run.ShareDays > 0 {
@@ -778,9 +832,9 @@ func (h *Handler) applyRun(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			// The secret is still shown: losing the link must not lose the secret.
 			h.log.ErrorContext(ctx, "make share link", "request_id", RequestID(ctx), "run", lr.run.ID, "err", err)
-			done.ShareError = "The one-time link could not be made; copy the secret from this page instead."
+			done.ShareError = i18n.T(ctx, "wizard.done.share_failed")
 		} else {
-			done.ShareLink, done.ShareExpires = link, fmtTime(exp)
+			done.ShareLink, done.ShareExpires = link, i18n.DateTime(ctx, exp)
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -798,7 +852,7 @@ func (h *Handler) checkConsent(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := h.verifyRun(ctx, lr, h.actor(r)); err != nil {
-		if serr := h.registrations.SetRunState(ctx, lr.run.ID, lr.run.State, "The grants could not be read back: "+registration.Explain(err), store.AuditEvent{}); serr != nil {
+		if serr := h.registrations.SetRunState(ctx, lr.run.ID, lr.run.State, registration.Msg("wizard.verify_failed", "Why", registration.Why(err)).Stored(), store.AuditEvent{}); serr != nil {
 			return serr
 		}
 	}
@@ -837,11 +891,11 @@ func (h *Handler) consentReturn(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	st := q.Get("state")
-	pd := h.page(r, "Admin consent", "")
+	pd := h.page(r, i18n.T(ctx, "wizard.consent_return.page_title"), "")
 	pd.Public = pd.User == nil // a Global Administrator of the customer's tenant
 	run, err := h.registrations.RunByConsentState(ctx, stateHash(st))
 	if st == "" || errors.Is(err, store.ErrNotFound) {
-		h.render(w, r, http.StatusBadRequest, templates.ConsentReturnPage(pd, templates.ConsentReturnData{Message: "This consent answer does not belong to a registration the portal is waiting for. Nothing was recorded."}))
+		h.render(w, r, http.StatusBadRequest, templates.ConsentReturnPage(pd, templates.ConsentReturnData{Message: i18n.T(ctx, "wizard.consent_return.unknown")}))
 		return nil
 	}
 	if err != nil {
@@ -852,12 +906,11 @@ func (h *Handler) consentReturn(w http.ResponseWriter, r *http.Request) error {
 		// Entra refusing the request, which is the portal's to explain.
 		// https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response
 		reason, outcome := "declined", store.OutcomeDenied
-		msg := "Consent for " + run.DisplayName + " was not given. Nothing was granted; the person who sent you the link can send it again."
+		msg := i18n.T(ctx, "wizard.consent_return.declined", "App", run.DisplayName)
 		if e != "access_denied" {
 			reason, outcome = "entra_error", store.OutcomeFailure
 			desc, _, _ := strings.Cut(q.Get("error_description"), "\n")
-			msg = "Entra ID could not show the consent for " + run.DisplayName + " (" + trunc.Ellipsis(safetext.Line(e+": "+desc), 200) +
-				"). Nothing was granted. Tell the person who sent you the link: the portal logged it for them."
+			msg = i18n.T(ctx, "wizard.consent_return.entra_error", "App", run.DisplayName, "Error", trunc.Ellipsis(safetext.Line(e+": "+desc), 200))
 		}
 		// Anyone holding the link can repeat this answer: coalesced, one safe line.
 		_ = h.auditRefusal(ctx, h.registrations, store.AuditEvent{Action: "registration.consent_declined", Outcome: outcome, TenantID: &run.TenantID,
@@ -870,17 +923,17 @@ func (h *Handler) consentReturn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := templates.ConsentReturnData{OK: true, AppName: run.DisplayName,
-		Message: "Thank you: consent for " + run.DisplayName + " is recorded, and the portal has checked the grants. You can close this page."}
+		Message: i18n.T(ctx, "wizard.consent_return.recorded", "App", run.DisplayName)}
 	if err := h.verifyRun(ctx, lr, registration.Actor{Name: "admin consent", RequestID: RequestID(ctx), RemoteAddr: clientIP(r)}); err != nil {
 		h.log.WarnContext(ctx, "verify after consent", "request_id", RequestID(ctx), "run", run.ID, "err", err)
-		d.Message = "Thank you: consent is given. The portal could not read the grants back yet (Microsoft Graph can take a few minutes); the registration page has a \"Check again\" button."
+		d.Message = i18n.T(ctx, "wizard.consent_return.unverified")
 	} else if lr, err = h.loadRun(ctx, run.ID); err == nil && lr.run.State == store.RunConsent {
 		// An app that needs more than one API has one link per API: the others are still to open.
 		steps, err := h.registrations.Steps(ctx, run.ID)
 		if err != nil {
 			return err
 		}
-		d.Message = "Thank you: this consent is recorded. " + run.DisplayName + " still needs consent for another API: open the next link below (one link per API, as Entra ID asks)."
+		d.Message = i18n.T(ctx, "wizard.consent_return.more", "App", run.DisplayName)
 		d.More = h.consentLinks(lr, steps)
 	}
 	h.render(w, r, http.StatusOK, templates.ConsentReturnPage(pd, d))
@@ -893,7 +946,7 @@ func (h *Handler) registrationsPage(w http.ResponseWriter, r *http.Request) erro
 	tenant := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("tenant")))
 	if tenant != "" {
 		if _, err := uuid.Parse(tenant); err != nil {
-			return errBadRequest("The tenant filter is not a tenant ID.")
+			return errBadRequest("registrations.bad_tenant_filter")
 		}
 	}
 	regs, err := h.registrations.ListRegistrations(ctx, tenant)
@@ -905,41 +958,42 @@ func (h *Handler) registrationsPage(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	d := templates.RegistrationsData{Tenant: tenant, CanOpen: auth.Rank(userFrom(ctx).Role) >= auth.Rank(auth.RoleOperator)}
+	loc := i18n.From(ctx)
 	for _, g := range regs {
-		name := g.TenantName
+		name, own := g.TenantName, false
 		if name == "" {
 			name = g.TenantID
 			if strings.EqualFold(g.TenantID, h.wizard.OwnTenantID) {
-				name = "Your own tenant"
+				name, own = loc.T("registrations.own_tenant"), true
 			}
 		}
 		if tenant != "" {
 			d.TenantName = name
 		}
-		row := templates.RegistrationRow{TenantName: name, TenantID: g.TenantID, BlueprintID: g.BlueprintID, DisplayName: g.DisplayName,
-			ClientID: g.ClientID, AppliedBy: g.AppliedByName, AppliedAt: fmtTime(g.AppliedAt), Consent: g.ConsentState,
+		row := templates.RegistrationRow{TenantName: name, TenantWords: own, TenantID: g.TenantID, BlueprintID: g.BlueprintID, DisplayName: g.DisplayName,
+			ClientID: g.ClientID, AppliedBy: g.AppliedByName, AppliedAt: loc.DateTime(g.AppliedAt), Consent: g.ConsentState,
 			Tracked: tracked(g.UniqueName, g.BlueprintID)}
 		if g.ConsentCheckedAt != nil {
-			row.ConsentChecked = fmtTime(*g.ConsentCheckedAt)
+			row.ConsentChecked = loc.DateTime(*g.ConsentCheckedAt)
 		}
 		if g.LastRunID != nil {
 			row.RunID = *g.LastRunID
 		}
 		switch {
 		case g.LiveCredentials > 0 && g.NextCredentialEnd != nil:
-			row.Inventory = strconv.Itoa(g.LiveCredentials) + " in the last scan; the first ends " + g.NextCredentialEnd.UTC().Format(time.DateOnly)
+			row.Inventory = loc.N("registrations.inventory", g.LiveCredentials, "Date", loc.Date(*g.NextCredentialEnd))
 		case g.TenantName == "":
-			row.Inventory = "not scanned (the tenant is not connected)"
+			row.Inventory = loc.T("registrations.inventory_not_scanned")
 		default:
-			row.Inventory = "none found yet: scan the tenant to see them"
+			row.Inventory = loc.T("registrations.inventory_none")
 		}
 		d.Registrations = append(d.Registrations, row)
 	}
 	for _, rn := range runs {
 		d.Runs = append(d.Runs, templates.RunRow{ID: rn.ID, TenantName: rn.TenantName, BlueprintID: rn.BlueprintID, DisplayName: rn.DisplayName,
-			State: rn.State, CreatedBy: rn.CreatedByName, Created: fmtTime(rn.CreatedAt)})
+			State: rn.State, CreatedBy: rn.CreatedByName, Created: loc.DateTime(rn.CreatedAt)})
 	}
-	h.render(w, r, http.StatusOK, templates.RegistrationsPage(h.page(r, "Registrations", templates.SectionRegistrations), d))
+	h.render(w, r, http.StatusOK, templates.RegistrationsPage(h.page(r, loc.T("registrations.title"), templates.SectionRegistrations), d))
 	return nil
 }
 
@@ -965,8 +1019,9 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if lr.run.AppObjectID == "" {
-		return errBadRequest("Nothing is registered yet for this run: apply it first.")
+		return errBadRequest("drift.nothing_registered")
 	}
+	loc := i18n.From(ctx)
 	d := templates.DriftData{RunID: lr.run.ID, AppName: lr.run.DisplayName, TenantName: lr.run.TenantName, BlueprintName: lr.bp.Name,
 		RepairHref: "/catalogue/" + lr.bp.ID + "/register?tenant=" + url.QueryEscape(lr.run.TenantID) + "&repair=" + lr.run.ID}
 	if tracked(lr.run.UniqueName, lr.run.BlueprintID) {
@@ -979,11 +1034,13 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !ok {
 		if g, err = h.wizard.AppOnly(ctx, lr.run.TenantID); err != nil {
-			d.Error = "The portal cannot read " + lr.run.TenantName + " right now (" + registration.Explain(err) + "). Connect the tenant from the Tenants page so the portal can read its app registrations."
+			d.Error = registration.Msg("drift.cannot_read_tenant", "Tenant", lr.run.TenantName, "Why", registration.Why(err)).In(loc)
 		}
 	}
 	d.DelegatedUnchecked = !ok && registration.NeedsDelegatedCheck(lr.plan)
-	d.Notice = h.sessions.PopString(ctx, keyDriftNotice)
+	if n := h.sessions.PopString(ctx, keyDriftNotice); n != "" {
+		d.Notice = registration.Stored(n).In(loc)
+	}
 	if d.Error == "" {
 		var rotating []string // new secrets of rotations under way on this app
 		if h.rotations != nil {
@@ -999,21 +1056,27 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 		}
 		findings, err := registration.CheckDrift(ctx, g, lr.plan, lr.pf, lr.run.AppObjectID, lr.run.SPObjectID, h.now(), ok, []string{h.consentReturnURL()}, rotating)
 		if err != nil {
-			d.Error = "The app could not be read: " + registration.Explain(err)
+			d.Error = registration.Msg("drift.cannot_read_app", "Why", registration.Why(err)).In(loc)
 		}
 		for _, f := range findings {
-			d.Findings = append(d.Findings, templates.DriftFinding{Kind: f.Kind, Severity: f.Severity, Title: f.Title, Text: f.Text, Fix: f.Fix})
+			d.Findings = append(d.Findings, driftView(loc, f))
 		}
 		for _, f := range registration.Advice(lr.plan) {
-			d.Advice = append(d.Advice, templates.DriftFinding{Kind: f.Kind, Severity: f.Severity, Title: f.Title, Text: f.Text, Fix: f.Fix})
+			d.Advice = append(d.Advice, driftView(loc, f))
 		}
-		d.Checked = fmtTime(h.now())
+		d.Checked = loc.DateTime(h.now())
 	}
-	h.render(w, r, http.StatusOK, templates.DriftPage(h.page(r, "Drift: "+lr.run.DisplayName, templates.SectionRegistrations), d))
+	h.render(w, r, http.StatusOK, templates.DriftPage(h.page(r, loc.T("drift.page_title", "App", lr.run.DisplayName), templates.SectionRegistrations), d))
 	return nil
 }
 
-// keyDriftNotice carries a failed drift sign-in's reason to the drift page.
+// driftView words a finding in the reader's language.
+func driftView(loc *i18n.Localizer, f registration.Finding) templates.DriftFinding {
+	return templates.DriftFinding{Kind: f.Kind, Severity: f.Severity, Title: f.TitleMsg.In(loc), Text: f.TextMsg.In(loc), Fix: f.FixMsg.In(loc)}
+}
+
+// keyDriftNotice carries a failed drift sign-in's reason to the drift page
+// (a registration.Message as Stored keeps it).
 const keyDriftNotice = "drift.notice"
 
 // driftSignIn sends the admin to sign in to the tenant, read-only, so the
@@ -1047,28 +1110,29 @@ func (h *Handler) driftCallback(w http.ResponseWriter, r *http.Request, p auth.P
 		return err
 	}
 	back := "/registrations/" + runID + "/drift"
-	fail := func(msg string) error {
-		h.sessions.Put(ctx, keyDriftNotice, msg)
+	fail := func(msg registration.Message) error {
+		h.sessions.Put(ctx, keyDriftNotice, msg.Stored())
 		http.Redirect(w, r, back, http.StatusSeeOther)
 		return nil
 	}
 	q := r.URL.Query()
 	if q.Get("error") != "" {
-		return fail("The sign-in to " + lr.run.TenantName + " was cancelled or declined, so delegated consent was not checked.")
+		return fail(registration.Msg("drift.signin_declined", "Tenant", lr.run.TenantName))
 	}
 	g, tok, refused, err := h.tenantSignIn(ctx, lr.run.TenantID, registration.DriftScopes, p, q.Get("code"))
 	if err != nil {
 		return err
 	}
 	if refused != "" {
-		return fail(refused)
+		// TODO(i18n): internal/auth words its refusals in English for now.
+		return fail(registration.Verbatim(refused))
 	}
 	userID, userName, err := registration.CheckSignIn(ctx, g, lr.run.TenantID)
 	if err != nil {
 		if errors.Is(err, registration.ErrWrongTenant) {
-			return fail("You signed in to another tenant than " + lr.run.TenantName + ". Sign in with an account of " + lr.run.TenantName + ".")
+			return fail(registration.Msg("wizard.wrong_tenant", "Tenant", lr.run.TenantName))
 		}
-		return fail("The sign-in could not be checked: " + registration.Explain(err))
+		return fail(registration.Msg("drift.signin_unchecked", "Why", registration.Why(err)))
 	}
 	if err := h.registrations.SaveRunToken(ctx, runID, h.wizard.Sealer.Seal([]byte(tok.AccessToken), tokenAAD(runID)), userID, userName, tok.Expiry); err != nil {
 		return err

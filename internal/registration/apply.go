@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,18 +41,20 @@ const (
 )
 
 // Steps lists a run's Graph writes for the plan and what pre-flight found.
+// Each label is a Message as Message.Stored keeps it (Stored reads it back),
+// so the run page words it in its reader's language.
 func Steps(p Plan, pf Preflight) []store.RegistrationStep {
-	verb := "Create"
+	create := "wizard.step.create_app"
 	if pf.Existing != nil {
-		verb = "Update"
+		create = "wizard.step.update_app"
 	}
 	steps := []store.RegistrationStep{
-		{Kind: StepApplication, Label: fmt.Sprintf("%s the app registration “%s”", verb, p.DisplayName)},
-		{Kind: StepServicePrincipal, Label: "Create its enterprise application (service principal) if missing"},
+		{Kind: StepApplication, Label: Msg(create, "Name", p.DisplayName).Stored()},
+		{Kind: StepServicePrincipal, Label: Msg("wizard.step.service_principal").Stored()},
 	}
 	for _, r := range pf.Resources {
 		if r.Create {
-			steps = append(steps, store.RegistrationStep{Kind: StepResourceSP, Key: r.AppID, Label: "Add " + r.Name + " to the tenant (its service principal)"})
+			steps = append(steps, store.RegistrationStep{Kind: StepResourceSP, Key: r.AppID, Label: Msg("wizard.step.resource_sp", "Resource", r.Name).Stored()})
 		}
 	}
 	delegated := map[string][]string{}
@@ -61,7 +64,7 @@ func Steps(p Plan, pf Preflight) []store.RegistrationStep {
 		app := strings.ToLower(perm.Resource.AppID)
 		if perm.Type == catalog.Application {
 			steps = append(steps, store.RegistrationStep{Kind: StepAppRole, Key: app + "|" + perm.Name,
-				Label: fmt.Sprintf("Grant %s (%s, application permission)", perm.Name, perm.Resource.Name)})
+				Label: Msg("wizard.step.app_role", "Permission", perm.Name, "Resource", perm.Resource.Name).Stored()})
 			continue
 		}
 		if _, ok := delegated[app]; !ok {
@@ -72,11 +75,11 @@ func Steps(p Plan, pf Preflight) []store.RegistrationStep {
 	for _, r := range order {
 		app := strings.ToLower(r.AppID)
 		steps = append(steps, store.RegistrationStep{Kind: StepDelegated, Key: app + "|" + strings.Join(delegated[app], " "),
-			Label: fmt.Sprintf("Grant %s (%s, delegated) for all users", strings.Join(delegated[app], ", "), r.Name)})
+			Label: Msg("wizard.step.delegated", "Permissions", strings.Join(delegated[app], ", "), "Resource", r.Name).Stored()})
 	}
 	steps = append(steps,
-		store.RegistrationStep{Kind: StepSecret, Label: fmt.Sprintf("Add a client secret valid for %d months", p.SecretMonths)},
-		store.RegistrationStep{Kind: StepVerify, Label: "Read the grants back to check them"})
+		store.RegistrationStep{Kind: StepSecret, Label: Plural("wizard.step.secret", p.SecretMonths).Stored()},
+		store.RegistrationStep{Kind: StepVerify, Label: Msg("wizard.step.verify").Stored()})
 	return steps
 }
 
@@ -131,7 +134,9 @@ type StepError struct {
 	Err  error
 }
 
-func (e *StepError) Error() string { return "step " + e.Step.Label + ": " + e.Err.Error() }
+func (e *StepError) Error() string {
+	return "step " + Stored(e.Step.Label).English() + ": " + e.Err.Error()
+}
 func (e *StepError) Unwrap() error { return e.Err }
 
 func (a *Applier) defaults() {
@@ -161,7 +166,7 @@ func (a *Applier) Apply(ctx context.Context, runID string, g Graph, p Plan, pf P
 	}
 	defer func() { _ = a.Store.ReleaseRunLease(context.WithoutCancel(ctx), runID, a.Owner) }()
 	if run.State == store.RunCancelled {
-		return Result{Run: run}, errors.New("registration: the run was cancelled")
+		return Result{Run: run}, errCancelled
 	}
 	steps, err := a.Store.PlanSteps(ctx, runID, Steps(p, pf))
 	if err != nil {
@@ -192,11 +197,11 @@ func (a *Applier) Apply(ctx context.Context, runID string, g Graph, p Plan, pf P
 			if errors.Is(err, store.ErrLeaseHeld) {
 				lost = true
 			}
-			msg := Explain(err)
-			_ = a.Store.FinishStep(context.WithoutCancel(ctx), runID, s.Position, store.StepFailed, "", msg)
+			why := Why(err)
+			_ = a.Store.FinishStep(context.WithoutCancel(ctx), runID, s.Position, store.StepFailed, "", why.Stored())
 			if !lost {
-				_ = a.Store.SetRunState(context.WithoutCancel(ctx), runID, store.RunFailed, msg,
-					actor.audit("registration.step_failed", p.DisplayName, map[string]string{"run": runID, "step": s.Kind, "error": msg}))
+				_ = a.Store.SetRunState(context.WithoutCancel(ctx), runID, store.RunFailed, why.Stored(),
+					actor.audit("registration.step_failed", p.DisplayName, map[string]string{"run": runID, "step": s.Kind, "error": why.English()}))
 			}
 			return res, &StepError{Step: s, Err: err}
 		}
@@ -211,6 +216,9 @@ func (a *Applier) Apply(ctx context.Context, runID string, g Graph, p Plan, pf P
 	}
 	return res, nil
 }
+
+// errCancelled: the run was cancelled before this apply.
+var errCancelled = problem(errors.New("registration: the run was cancelled"), Msg("wizard.err.cancelled"))
 
 type applyState struct {
 	run        store.RegistrationRun
@@ -270,7 +278,7 @@ func (a *Applier) step(ctx context.Context, g Graph, p Plan, pf Preflight, actor
 		app, name, _ := strings.Cut(s.Key, "|")
 		perm, ok := findPermission(p, app, name, catalog.Application)
 		if !ok {
-			return fmt.Errorf("registration: step %q is not in the plan any more", s.Label)
+			return fmt.Errorf("registration: step %q is not in the plan any more", Stored(s.Label).English())
 		}
 		if !pf.CanGrant(perm) {
 			res.NeedsConsent = true
@@ -485,32 +493,37 @@ func transient(err error) bool {
 	return errors.Is(err, graph.ErrThrottled) || errors.Is(err, graph.ErrReplicationLag)
 }
 
-// Explain says in plain words what went wrong with a Graph call, for the page
-// and the run's record (never a token or secret: Graph errors carry neither).
-func Explain(err error) string {
+// Explain says in plain words, in English, what went wrong with a Graph
+// call (never a token or secret: Graph errors carry neither). Pages word
+// Why(err) in the reader's language instead.
+func Explain(err error) string { return Why(err).English() }
+
+// Why says what went wrong with a Graph call, as a message for people.
+func Why(err error) Message {
+	var me *messageError
 	switch {
 	case err == nil:
-		return ""
+		return Message{}
 	case errors.Is(err, graph.ErrInsufficientPrivileges):
-		return "Microsoft Graph refused: the signed-in account lacks the role or permission for this step."
+		return Msg("wizard.err.insufficient_privileges")
 	case errors.Is(err, graph.ErrThrottled):
-		return "Microsoft Graph is busy (throttled) and still refused after several tries. Wait a minute and retry: finished steps are not repeated."
+		return Msg("wizard.err.throttled")
 	case errors.Is(err, graph.ErrReplicationLag), errors.Is(err, graph.ErrNotFound):
-		return "Microsoft Graph has not finished creating an object yet (it replicates for up to a few minutes). Retry shortly: finished steps are not repeated."
+		return Msg("wizard.err.replication")
 	case errors.Is(err, graph.ErrPolicyViolation):
-		return "The tenant's app management policy does not allow this secret (too long a lifetime, or secrets not allowed). Choose a shorter lifetime."
+		return Msg("wizard.err.policy")
 	case errors.Is(err, graph.ErrUnauthenticated):
-		return "Your sign-in to the tenant has expired. Sign in again to continue; finished steps are not repeated."
+		return Msg("wizard.err.unauthenticated")
 	case errors.Is(err, store.ErrLeaseHeld):
-		return "Another window or server took over this run; reload to see its progress."
-	case errors.Is(err, ErrUnknownPermission), errors.Is(err, ErrResourceMissing), errors.Is(err, ErrWrongTenant):
-		return strings.TrimPrefix(err.Error(), "registration: ")
+		return Msg("wizard.err.lease_held")
+	case errors.As(err, &me):
+		return me.msg
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return "The step took too long and was stopped. Retry: finished steps are not repeated."
+		return Msg("wizard.err.timeout")
 	}
 	var ge *graph.Error
 	if errors.As(err, &ge) {
-		return fmt.Sprintf("Microsoft Graph answered %d %s: %s", ge.Status, ge.Code, trunc.Ellipsis(ge.Message, 300))
+		return Msg("wizard.err.graph", "Status", strconv.Itoa(ge.Status), "Code", ge.Code, "Message", trunc.Ellipsis(ge.Message, 300))
 	}
-	return "The step could not be completed. Retry: finished steps are not repeated."
+	return Msg("wizard.err.other")
 }

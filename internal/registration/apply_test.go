@@ -20,6 +20,7 @@ import (
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/pgtest"
 	"github.com/appreg-portal/portal/internal/registration"
 	"github.com/appreg-portal/portal/internal/store"
@@ -499,7 +500,21 @@ func TestStepsQuoteTheNamePlainly(t *testing.T) {
 		t.Fatal(errs)
 	}
 	steps := registration.Steps(p, registration.Preflight{})
-	if want := `Create the app registration “Exact "mail" app”`; steps[0].Label != want {
-		t.Errorf("Steps()[0].Label = %s, want %s", steps[0].Label, want)
+	if got, want := registration.Stored(steps[0].Label).English(), `Create the app registration “Exact "mail" app”`; got != want {
+		t.Errorf("Steps()[0].Label = %s, want %s", got, want)
+	}
+	// The label is kept as a message, so the run page words it in Dutch too.
+	if got, want := registration.Stored(steps[0].Label).In(i18n.For(i18n.NL)), `De app-registratie “Exact "mail" app” maken`; got != want {
+		t.Errorf("Steps()[0].Label in Dutch = %s, want %s", got, want)
+	}
+	for months, want := range map[int]string{1: "Een clientgeheim toevoegen dat 1 maand geldig is", 6: "Een clientgeheim toevoegen dat 6 maanden geldig is"} {
+		p, errs := registration.NewPlan(bp, registration.Choices{SecretMonths: months, Params: map[string]string{"server_name": "erp.fabrikam.example"}})
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		steps := registration.Steps(p, registration.Preflight{})
+		if got := registration.Stored(steps[len(steps)-2].Label).In(i18n.For(i18n.NL)); got != want {
+			t.Errorf("secret step for %d months in Dutch = %s, want %s", months, got, want)
+		}
 	}
 }

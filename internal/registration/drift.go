@@ -19,10 +19,21 @@ type Finding struct {
 	Kind string
 	// Severity is "high", "medium" or "low".
 	Severity string
-	Title    string
-	// Text says what it means; Fix what to do about it.
-	Text, Fix string
+	// Title, Text (what it means) and Fix (what to do about it) in English,
+	// for logs and tests; pages word TitleMsg, TextMsg and FixMsg in the
+	// reader's language.
+	Title, Text, Fix          string
+	TitleMsg, TextMsg, FixMsg Message
 }
+
+// finding is a Finding worded by its messages.
+func finding(kind, severity string, title, text, fix Message) Finding {
+	return Finding{Kind: kind, Severity: severity, Title: title.English(), Text: text.English(), Fix: fix.English(),
+		TitleMsg: title, TextMsg: text, FixMsg: fix}
+}
+
+// permType is a permission's type as a message ("application", "delegated").
+func permType(t catalog.PermissionType) Message { return Msg("wizard.permission_type." + string(t)) }
 
 // Finding kinds.
 const (
@@ -112,9 +123,7 @@ func NeedsDelegatedCheck(p Plan) bool {
 func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners int, now time.Time, rotating ...string) []Finding {
 	var out []Finding
 	if owners == 0 {
-		out = append(out, Finding{Kind: DriftOwners, Severity: "low", Title: "No owners",
-			Text: "Nobody is named as responsible for this app registration, so nobody is told about it and only administrators can change it.",
-			Fix:  "Add an owner (App registrations → Owners): the person who looks after the product."})
+		out = append(out, finding(DriftOwners, "low", Msg("drift.no_owners.title"), Msg("drift.no_owners.text"), Msg("drift.no_owners.fix")))
 	}
 	resourceSP := map[string]string{}
 	for _, r := range pf.Resources {
@@ -144,20 +153,17 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 		app := strings.ToLower(perm.Resource.AppID)
 		want[app+"|"+strings.ToLower(id)] = true
 		if !declared[app+"|"+strings.ToLower(id)] {
-			out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: perm.Name + " (" + string(perm.Type) + ") is missing",
-				Text: "The blueprint needs it, but the app registration no longer asks for it: the product's " + perm.Name + " calls will fail.",
-				Fix:  "Repair: re-apply the blueprint."})
+			out = append(out, finding(DriftPermissions, "high", Msg("drift.missing.title", "Permission", perm.Name, "Type", permType(perm.Type)),
+				Msg("drift.missing.text", "Permission", perm.Name), Msg("drift.fix_reapply")))
 			continue
 		}
 		if perm.Type == catalog.Application && !gr.HasAppRole(resourceSP[app], id) {
-			out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: perm.Name + " is not consented",
-				Text: "The app asks for this application permission, but no admin has granted it, so tokens lack the role.",
-				Fix:  "Repair with a Global Administrator, or send the admin-consent link."})
+			out = append(out, finding(DriftPermissions, "high", Msg("drift.not_consented.title", "Permission", perm.Name),
+				Msg("drift.not_consented.text"), Msg("drift.not_consented.fix")))
 		}
 		if perm.Type == catalog.Delegated && gr.Scopes != nil && !gr.HasScope(resourceSP[app], perm.Name) {
-			out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: perm.Name + " (delegated) is not consented for the organisation",
-				Text: "The app asks for this delegated permission, but no admin has granted it for all users, so each user is asked to consent (or is refused where users may not consent).",
-				Fix:  "Repair: re-apply the blueprint, which grants admin consent, or send the admin-consent link."})
+			out = append(out, finding(DriftPermissions, "high", Msg("drift.delegated_not_consented.title", "Permission", perm.Name),
+				Msg("drift.delegated_not_consented.text"), Msg("drift.delegated_not_consented.fix")))
 		}
 	}
 	wantScope := map[string]bool{}
@@ -178,18 +184,16 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 		}
 		for _, sc := range scopes {
 			if !oidcScopes[strings.ToLower(sc)] && !wantScope[app+"|"+strings.ToLower(sc)] {
-				out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: "An extra delegated permission " + sc + " is granted on " + resourceName(app),
-					Text: "An admin granted, for all users, a delegated permission the blueprint does not ask for: the app can act as any user with it.",
-					Fix:  "Remove it (Enterprise applications → Permissions → Admin consent)."})
+				out = append(out, finding(DriftPermissions, "high", Msg("drift.extra_delegated.title", "Permission", sc, "Resource", resourceName(app)),
+					Msg("drift.extra_delegated.text"), Msg("drift.extra_delegated.fix")))
 			}
 		}
 	}
 	for key := range declared {
 		if !want[key] {
 			app, id, _ := strings.Cut(key, "|")
-			out = append(out, Finding{Kind: DriftPermissions, Severity: "medium", Title: "An extra permission is asked for: " + permissionName(app, id, declaredType[key]),
-				Text: "The app asks for a permission the blueprint does not: more access than the product needs.",
-				Fix:  "Remove it in the Entra admin center (API permissions), or re-apply the blueprint."})
+			out = append(out, finding(DriftPermissions, "medium", Msg("drift.extra_declared.title", "Permission", permissionName(app, id, declaredType[key])),
+				Msg("drift.extra_declared.text"), Msg("drift.extra_declared.fix")))
 		}
 	}
 	for rsp, roles := range gr.AppRoles {
@@ -201,32 +205,28 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 				}
 			}
 			if app != "" && !want[app+"|"+strings.ToLower(id)] {
-				out = append(out, Finding{Kind: DriftPermissions, Severity: "high", Title: "An extra permission is granted: " + permissionName(app, id, catalog.Application),
-					Text: "An admin granted an application permission the blueprint does not ask for.",
-					Fix:  "Remove the grant (Enterprise applications → Permissions)."})
+				out = append(out, finding(DriftPermissions, "high", Msg("drift.extra_granted.title", "Permission", permissionName(app, id, catalog.Application)),
+					Msg("drift.extra_granted.text"), Msg("drift.extra_granted.fix")))
 			}
 		}
 	}
 	// Redirect URIs and implicit grant.
-	if d := diffList(p.Redirects.Web, app.WebRedirectURIs); d != "" {
-		out = append(out, Finding{Kind: DriftRedirects, Severity: "medium", Title: "Web redirect URIs differ from the blueprint", Text: d,
-			Fix: "Re-apply the blueprint, or check with the vendor why another address is there."})
+	if d := diffList(p.Redirects.Web, app.WebRedirectURIs); !d.IsZero() {
+		out = append(out, finding(DriftRedirects, "medium", Msg("drift.web_uris.title"), d, Msg("drift.web_uris.fix")))
 	}
-	if d := diffList(p.Redirects.PublicClient, app.PublicClientRedirectURIs); d != "" {
-		out = append(out, Finding{Kind: DriftRedirects, Severity: "medium", Title: "Mobile and desktop redirect URIs differ from the blueprint", Text: d,
-			Fix: "Re-apply the blueprint."})
+	if d := diffList(p.Redirects.PublicClient, app.PublicClientRedirectURIs); !d.IsZero() {
+		out = append(out, finding(DriftRedirects, "medium", Msg("drift.public_uris.title"), d, Msg("drift.fix_reapply_short")))
 	}
 	for _, u := range append(append(append([]string{}, app.WebRedirectURIs...), app.PublicClientRedirectURIs...), app.SPARedirectURIs...) {
-		if msg := unsafeRedirect(u); msg != "" {
-			out = append(out, Finding{Kind: DriftRedirects, Severity: "high", Title: "Unsafe redirect URI " + u, Text: msg,
-				Fix: "Remove it unless the vendor's guide requires it."})
+		if why := unsafeRedirect(u); !why.IsZero() {
+			out = append(out, finding(DriftRedirects, "high", Msg("drift.unsafe_uri.title", "URI", u), why, Msg("drift.unsafe_uri.fix")))
 		}
 	}
 	if app.IDTokenIssuance != p.IDTokens || app.AccessTokenIssuance != p.AccessTokens {
-		out = append(out, Finding{Kind: DriftRedirects, Severity: "medium", Title: "Implicit grant flags differ from the blueprint",
-			Text: fmt.Sprintf("ID tokens %s (blueprint %s), access tokens %s (blueprint %s). Implicit grant hands tokens to the browser; it should be on only when the product needs it.",
-				onOff(app.IDTokenIssuance), onOff(p.IDTokens), onOff(app.AccessTokenIssuance), onOff(p.AccessTokens)),
-			Fix: "Re-apply the blueprint."})
+		out = append(out, finding(DriftRedirects, "medium", Msg("drift.implicit.title"),
+			Msg("drift.implicit.text", "IDTokens", onOff(app.IDTokenIssuance), "BlueprintIDTokens", onOff(p.IDTokens),
+				"AccessTokens", onOff(app.AccessTokenIssuance), "BlueprintAccessTokens", onOff(p.AccessTokens)),
+			Msg("drift.fix_reapply_short")))
 	}
 	// Credentials.
 	active := 0
@@ -240,27 +240,27 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 		}
 		switch {
 		case !c.End.After(now):
-			out = append(out, Finding{Kind: DriftCredentials, Severity: "medium", Title: "Expired: " + name,
-				Text: "It ended on " + c.End.UTC().Format(time.DateOnly) + " and can no longer sign in.", Fix: "Remove it from the app registration."})
+			out = append(out, finding(DriftCredentials, "medium", Msg("drift.expired.title", "Name", name),
+				Msg("drift.expired.text", "Date", Date(c.End)), Msg("drift.expired.fix")))
 		case c.End.Sub(now) <= 30*24*time.Hour:
-			out = append(out, Finding{Kind: DriftCredentials, Severity: "high", Title: "Ends within 30 days: " + name,
-				Text: "It ends on " + c.End.UTC().Format(time.DateOnly) + "; the product stops working then.", Fix: "Rotate it from the dashboard."})
+			out = append(out, finding(DriftCredentials, "high", Msg("drift.ends_soon.title", "Name", name),
+				Msg("drift.ends_soon.text", "Date", Date(c.End)), Msg("drift.ends_soon.fix")))
 		}
 		if !c.Start.IsZero() {
 			life := c.End.Sub(c.Start)
-			limit, what := 366*24*time.Hour, "12 months"
-			advice, fix := "Microsoft recommends less than 12 months for secrets.", "Rotate it to a shorter one."
+			limit, what := 366*24*time.Hour, Msg("drift.limit_12_months")
+			advice, fix := Msg("drift.advice_secret_lifetime"), Msg("drift.fix_shorter_secret")
 			if c.Kind == graph.CredentialCertificate {
-				limit, what = 366*24*time.Hour, "365 days"
-				advice, fix = "Microsoft recommends certificates valid for at most a year.", "Renew it with a certificate valid for a year or less."
+				limit, what = 366*24*time.Hour, Msg("drift.limit_365_days")
+				advice, fix = Msg("drift.advice_certificate_lifetime"), Msg("drift.fix_shorter_certificate")
 			}
 			// The tenant policy read in pre-flight limits secrets (passwordLifetime).
 			if c.Kind == graph.CredentialPassword && pf.PolicyMaxDays > 0 && time.Duration(pf.PolicyMaxDays)*24*time.Hour < limit {
-				limit, what = time.Duration(pf.PolicyMaxDays+1)*24*time.Hour, fmt.Sprintf("the tenant's %d days", pf.PolicyMaxDays)
+				limit, what = time.Duration(pf.PolicyMaxDays+1)*24*time.Hour, Plural("drift.limit_tenant_days", pf.PolicyMaxDays)
 			}
 			if life > limit {
-				out = append(out, Finding{Kind: DriftCredentials, Severity: "low", Title: "Lives longer than " + what + ": " + name,
-					Text: fmt.Sprintf("It is valid for %d days. %s", int(life.Hours()/24), advice), Fix: fix})
+				out = append(out, finding(DriftCredentials, "low", Msg("drift.lives_long.title", "Limit", what, "Name", name),
+					Plural("drift.lives_long.text", int(life.Hours()/24), "Advice", advice), fix))
 			}
 		}
 	}
@@ -272,24 +272,21 @@ func Drift(p Plan, pf Preflight, app graph.Application, gr graph.Grants, owners 
 			delegated = delegated || rp.Permission.Type == catalog.Delegated
 		}
 		if !delegated {
-			out = append(out, Finding{Kind: DriftCredentials, Severity: "low", Title: "A certificate would do",
-				Text: "The app signs in only as itself. A certificate proves that without sending a shared secret, and Microsoft recommends it over client secrets.",
-				Fix:  "If the product supports certificates, upload one (Certificates & secrets) and remove the secret once it is in use."})
+			out = append(out, finding(DriftCredentials, "low", Msg("drift.certificate.title"), Msg("drift.certificate.text"), Msg("drift.certificate.fix")))
 		}
 	}
 	if active > 1 {
-		out = append(out, Finding{Kind: DriftCredentials, Severity: "medium", Title: fmt.Sprintf("%d client secrets are active", active),
-			Text: "More than one working secret outside a rotation means one of them may be unused, or held by someone who should not have it.",
-			Fix:  "Find out which one the product uses and remove the others."})
+		out = append(out, finding(DriftCredentials, "medium", Plural("drift.secrets_active.title", active),
+			Msg("drift.secrets_active.text"), Msg("drift.secrets_active.fix")))
 	}
 	return out
 }
 
-func onOff(b bool) string {
+func onOff(b bool) Message {
 	if b {
-		return "on"
+		return Msg("drift.on")
 	}
-	return "off"
+	return Msg("drift.off")
 }
 
 func resourceName(appID string) string {
@@ -305,15 +302,15 @@ func resourceName(appID string) string {
 // permissionName names a permission the tenant reports by GUID alone, from
 // the portal's tables: "Microsoft Graph Mail.ReadWrite (application)". An ID
 // the tables do not know stays a GUID: "<id> (application) on <resource>".
-func permissionName(appID, id string, typ catalog.PermissionType) string {
+func permissionName(appID, id string, typ catalog.PermissionType) Message {
 	if p, ok := catalog.LookupID(appID, id, typ); ok {
-		return p.Resource.Name + " " + p.Name + " (" + string(typ) + ")"
+		return Msg("drift.permission_named", "Resource", p.Resource.Name, "Permission", p.Name, "Type", permType(typ))
 	}
-	return id + " (" + string(typ) + ") on " + resourceName(appID)
+	return Msg("drift.permission_unknown", "ID", id, "Type", permType(typ), "Resource", resourceName(appID))
 }
 
-// diffList says which URIs are missing and which extra, or "".
-func diffList(want, have []string) string {
+// diffList says which URIs are missing and which extra, or nothing.
+func diffList(want, have []string) Message {
 	var missing, extra []string
 	for _, u := range want {
 		if !slices.Contains(have, u) {
@@ -325,34 +322,35 @@ func diffList(want, have []string) string {
 			extra = append(extra, u)
 		}
 	}
-	var parts []string
-	if len(missing) > 0 {
-		parts = append(parts, "missing: "+strings.Join(missing, ", "))
+	switch {
+	case len(missing) > 0 && len(extra) > 0:
+		return Msg("drift.uris_missing_and_extra", "Missing", strings.Join(missing, ", "), "Extra", strings.Join(extra, ", "))
+	case len(missing) > 0:
+		return Msg("drift.uris_missing", "Missing", strings.Join(missing, ", "))
+	case len(extra) > 0:
+		return Msg("drift.uris_extra", "Extra", strings.Join(extra, ", "))
 	}
-	if len(extra) > 0 {
-		parts = append(parts, "not in the blueprint: "+strings.Join(extra, ", "))
-	}
-	return strings.Join(parts, "; ")
+	return Message{}
 }
 
 // unsafeRedirect says why a redirect URI is risky, or "": wildcards, plain
 // http beyond localhost, and URN-style addresses
 // (https://learn.microsoft.com/entra/identity-platform/reply-url).
-func unsafeRedirect(u string) string {
+func unsafeRedirect(u string) Message {
 	if strings.Contains(u, "*") {
-		return "A wildcard lets tokens go to any matching address, including ones an attacker controls."
+		return Msg("drift.unsafe_uri.wildcard")
 	}
 	pu, err := url.Parse(u)
 	if err != nil {
-		return "It is not a valid address."
+		return Msg("drift.unsafe_uri.invalid")
 	}
 	switch {
 	case strings.HasPrefix(strings.ToLower(u), "urn:"):
-		return "A URN redirect (urn:ietf:wg:oauth:2.0:oob) is a legacy out-of-band flow."
+		return Msg("drift.unsafe_uri.urn")
 	case pu.Scheme == "http" && pu.Hostname() != "localhost" && pu.Hostname() != "127.0.0.1" && pu.Hostname() != "::1":
-		return "Plain http beyond localhost sends authorization codes unencrypted."
+		return Msg("drift.unsafe_uri.http")
 	}
-	return ""
+	return Message{}
 }
 
 // AdoptReader is what adopting an app made by hand reads (app-only is enough).
@@ -403,9 +401,8 @@ func Advice(p Plan) []Finding {
 		}
 	}
 	if len(wide) > 0 {
-		out = append(out, Finding{Kind: DriftScope, Severity: "info", Title: "Reaches every mailbox unless scoped: " + strings.Join(wide, ", "),
-			Text: "These application permissions work on every mailbox in the organisation. Exchange can limit them to a group (RBAC for Applications); Microsoft Graph cannot show whether that is done.",
-			Fix:  "In Exchange Online PowerShell: New-ManagementScope and New-ManagementRoleAssignment -App <client ID> for the mailbox group, then Test-ServicePrincipalAuthorization (see the hand-off's hardening steps)."})
+		out = append(out, finding(DriftScope, "info", Msg("drift.mailbox_scope.title", "Permissions", strings.Join(wide, ", ")),
+			Msg("drift.mailbox_scope.text"), Msg("drift.mailbox_scope.fix")))
 	}
 	return out
 }
@@ -418,7 +415,7 @@ func CheckSignIn(ctx context.Context, g Graph, tenantID string) (userID, userNam
 		return "", "", fmt.Errorf("read the organisation: %w", err)
 	}
 	if !strings.EqualFold(org.TenantID, tenantID) {
-		return "", "", fmt.Errorf("%w: %s (%s)", ErrWrongTenant, org.DisplayName, org.TenantID)
+		return "", "", wrongTenant(org)
 	}
 	me, err := g.Me(ctx)
 	if err != nil {

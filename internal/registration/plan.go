@@ -13,7 +13,6 @@
 package registration
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -77,8 +76,12 @@ const (
 
 // NewPlan checks the admin's choices against the blueprint. It returns the
 // plan, or a message per field that is wrong.
-func NewPlan(bp *catalog.Blueprint, c Choices) (Plan, map[string]string) {
-	errs := bp.ValidateParams(c.Params)
+func NewPlan(bp *catalog.Blueprint, c Choices) (Plan, map[string]Message) {
+	errs := map[string]Message{}
+	// The catalogue words its own parameter checks (in English for now).
+	for name, text := range bp.ValidateParams(c.Params) {
+		errs[name] = Verbatim(text)
+	}
 	p := Plan{Blueprint: bp, UniqueName: UniqueName(bp.ID), Audience: bp.Registration.SignInAudience,
 		IDTokens: bp.Registration.Web.ImplicitGrant.IDTokens, AccessTokens: bp.Registration.Web.ImplicitGrant.AccessTokens,
 		Params: map[string]string{}, Features: c.Features}
@@ -96,11 +99,11 @@ func NewPlan(bp *catalog.Blueprint, c Choices) (Plan, map[string]string) {
 	}
 	switch {
 	case p.DisplayName == "" && len(errs) == 0:
-		errs[FieldDisplayName] = "Enter a name for the app registration."
+		errs[FieldDisplayName] = Msg("wizard.field.name_missing")
 	case utf8.RuneCountInString(p.DisplayName) > MaxDisplayName:
-		errs[FieldDisplayName] = fmt.Sprintf("Use at most %d characters.", MaxDisplayName)
+		errs[FieldDisplayName] = Msg("wizard.field.name_too_long", "Max", MaxDisplayName)
 	case strings.ContainsFunc(p.DisplayName, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		errs[FieldDisplayName] = "Remove the line breaks and tabs."
+		errs[FieldDisplayName] = Msg("wizard.field.name_control")
 	}
 	maxMonths := bp.Secret.MaxLifetimeMonths
 	if maxMonths <= 0 || maxMonths > catalog.MaxSecretLifetimeMonths {
@@ -111,18 +114,18 @@ func NewPlan(bp *catalog.Blueprint, c Choices) (Plan, map[string]string) {
 		p.SecretMonths = bp.Secret.DefaultLifetimeMonths
 	}
 	if p.SecretMonths < 1 || p.SecretMonths > maxMonths {
-		errs[FieldSecretMonths] = fmt.Sprintf("Choose between 1 and %d months.", maxMonths)
+		errs[FieldSecretMonths] = Msg("wizard.field.months_range", "Max", maxMonths)
 	}
 	perms, err := bp.SelectPermissions(c.Features)
 	if err != nil {
-		errs[FieldFeatures] = "Choose only features this blueprint offers."
+		errs[FieldFeatures] = Msg("wizard.field.features")
 	}
 	p.Permissions = perms
 	if len(errs) > 0 {
 		return Plan{}, errs
 	}
 	if p.Redirects, err = bp.RedirectURIs(p.Params); err != nil {
-		errs[firstParamIn(bp)] = "This value does not make a valid redirect URI."
+		errs[firstParamIn(bp)] = Msg("wizard.field.redirect_uri")
 		return Plan{}, errs
 	}
 	return p, nil

@@ -105,6 +105,15 @@ func (pf Preflight) Resource(appID string) (ResourceSP, bool) {
 // ErrWrongTenant: the admin signed in to another tenant than the run's.
 var ErrWrongTenant = errors.New("registration: signed in to another tenant")
 
+// wrongTenant says which tenant the admin signed in to instead.
+func wrongTenant(org graph.Organization) error {
+	return problem(ErrWrongTenant, Msg("wizard.err.wrong_tenant_named", "Tenant", org.DisplayName, "TenantID", org.TenantID))
+}
+
+// WarnCannotGrant is the pre-flight's warning (a message ID) that the
+// signed-in admin can grant nothing for the organisation.
+const WarnCannotGrant = "wizard.warn_cannot_grant"
+
 // RunPreflight reads, with the admin's token, everything the review needs.
 // It writes nothing.
 func RunPreflight(ctx context.Context, g Graph, tenantID string, p Plan, now time.Time) (Preflight, error) {
@@ -141,13 +150,14 @@ func RunPreflight(ctx context.Context, g Graph, tenantID string, p Plan, now tim
 		case errors.Is(err, graph.ErrNotFound) && strings.EqualFold(res.AppID, graph.ExchangeOnlineAppID):
 			pf.Resources = append(pf.Resources, ResourceSP{AppID: strings.ToLower(res.AppID), Name: res.Name, Create: true})
 		case errors.Is(err, graph.ErrNotFound):
-			return Preflight{}, fmt.Errorf("%w: the API %s (%s) has no service principal in this tenant; the vendor's product must be added to it first", ErrResourceMissing, res.Name, res.AppID)
+			return Preflight{}, problem(ErrResourceMissing, Msg("wizard.err.resource_missing", "Resource", res.Name, "AppID", res.AppID))
 		default:
 			return Preflight{}, fmt.Errorf("look up %s in the tenant: %w", res.Name, err)
 		}
 	}
 	if !pf.CanGrantOthers {
-		pf.Warnings = append(pf.Warnings, "You hold none of the roles that can grant permissions for the organisation (Global, Privileged Role, Application or Cloud Application Administrator). The portal can create the app, then makes a consent link for a Global Administrator.")
+		// Kept with the pre-flight as a message ID; the review words it.
+		pf.Warnings = append(pf.Warnings, WarnCannotGrant)
 	}
 	return pf, nil
 }
@@ -162,7 +172,7 @@ func readAdmin(ctx context.Context, g Graph, tenantID string, now time.Time) (Pr
 		return pf, fmt.Errorf("read the organisation: %w", err)
 	}
 	if !strings.EqualFold(org.TenantID, tenantID) {
-		return pf, fmt.Errorf("%w: %s (%s)", ErrWrongTenant, org.DisplayName, org.TenantID)
+		return pf, wrongTenant(org)
 	}
 	me, err := g.Me(ctx)
 	if err != nil {
@@ -229,7 +239,7 @@ func resolveIDs(p Plan, res catalog.Resource, sp graph.ServicePrincipal, ids Per
 			}
 		}
 		if found == "" {
-			return fmt.Errorf("%w: %s does not offer the %s permission %s", ErrUnknownPermission, res.Name, perm.Type, perm.Name)
+			return problem(ErrUnknownPermission, Msg("wizard.err.unknown_permission", "Resource", res.Name, "Type", Msg("wizard.permission_type."+string(perm.Type)), "Permission", perm.Name))
 		}
 		ids[permKey(perm)] = found
 	}

@@ -1,5 +1,16 @@
 package templates
 
+import (
+	"context"
+	"html"
+	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"github.com/appreg-portal/portal/internal/i18n"
+)
+
 // WizardTenant is a tenant the wizard can register in.
 type WizardTenant struct {
 	ID       string // Entra tenant ID
@@ -113,7 +124,10 @@ type WizardRunData struct {
 	ConsentLinks []ConsentLink
 	ConsentedAt  string
 	Handoff      []HandoffSheetView
+	// Hardening is the blueprint's (its words are data); EWSHardening the
+	// catalogue's Exchange Web Services notice, worded by the portal.
 	Hardening    []AdviceView
+	EWSHardening *AdviceView
 	CanApply     bool
 	Shares       []ShareRow
 }
@@ -166,6 +180,8 @@ type RegistrationRow struct {
 	Inventory string
 	// Tracked: made outside the portal and adopted; the portal only reads it.
 	Tracked bool
+	// TenantWords: TenantName is the portal's words ("Your own tenant"), not a name.
+	TenantWords bool
 }
 
 // RunRow is a recent wizard run.
@@ -212,50 +228,80 @@ func stepIcon(status string) string {
 	return "·"
 }
 
-func stepStatusText(status string) string {
+func stepStatusText(ctx context.Context, status string) string {
 	switch status {
-	case "done":
-		return "done"
-	case "running":
-		return "in progress"
-	case "failed":
-		return "failed"
-	case "needs_consent":
-		return "needs a Global Administrator's consent"
+	case "done", "running", "failed", "needs_consent":
+		return T(ctx, "wizard.step_status."+status)
 	}
-	return "waiting"
+	return T(ctx, "wizard.step_status.waiting")
 }
 
-func runStateText(state string) string {
+func runStateText(ctx context.Context, state string) string {
 	switch state {
-	case "signin":
-		return "Waiting for sign-in to the tenant"
-	case "review":
-		return "Ready to review"
-	case "applying":
-		return "Being applied (or interrupted)"
-	case "consent":
-		return "Waiting for admin consent"
-	case "done":
-		return "Done"
-	case "failed":
-		return "A step failed"
-	case "cancelled":
-		return "Cancelled"
+	case "signin", "review", "applying", "consent", "done", "failed", "cancelled":
+		return T(ctx, "wizard.run_state."+state)
 	}
 	return state
 }
 
-func consentText(state string) string {
+func consentText(ctx context.Context, state string) string {
 	switch state {
-	case "granted":
-		return "All permissions granted (verified)"
-	case "partial":
-		return "Some permissions still need consent"
-	case "pending":
-		return "Waiting for admin consent"
+	case "granted", "partial", "pending":
+		return T(ctx, "registrations.consent."+state)
 	}
-	return "Not verified yet"
+	return T(ctx, "registrations.consent.unverified")
+}
+
+func wizardYesNo(ctx context.Context, b bool) string {
+	if b {
+		return T(ctx, "wizard.yes")
+	}
+	return T(ctx, "wizard.no")
+}
+
+// Words is a message argument that is already worded for the reader (a
+// state, a date): tData leaves it unmarked, unlike a name.
+type Words string
+
+// tData is message id with its arguments, where a string argument is data
+// (a tenant, app or blueprint name, an ID): the message is escaped and each
+// such argument wrapped in <span translate="no">, so a name inside a
+// sentence is still marked as data. Words, numbers and other arguments are
+// words.
+func tData(ctx context.Context, id string, args ...any) templ.Component {
+	a := make([]any, len(args))
+	copy(a, args)
+	var subst []string
+	for i := 1; i < len(a); i += 2 {
+		switch v := a[i].(type) {
+		case string:
+			tok := "\ue100" + strconv.Itoa(len(subst)/2) + "\ue101"
+			subst = append(subst, tok, `<span translate="no">`+html.EscapeString(v)+`</span>`)
+			a[i] = tok
+		case Words:
+			a[i] = string(v)
+		}
+	}
+	out := html.EscapeString(T(ctx, id, a...))
+	if len(subst) > 0 {
+		if strings.HasPrefix(out, i18n.MarkStart) {
+			// A marked message stays marked on both sides of each name.
+			for i := 1; i < len(subst); i += 2 {
+				subst[i] = i18n.MarkEnd + subst[i] + i18n.MarkStart
+			}
+		}
+		out = strings.NewReplacer(subst...).Replace(out)
+	}
+	return templ.Raw(out)
+}
+
+// dataUnless is the translate attribute of text that is data (a name)
+// unless it is the portal's own words.
+func dataUnless(words bool) string {
+	if words {
+		return "yes"
+	}
+	return "no"
 }
 
 func joinComma(s []string) string {
@@ -309,13 +355,4 @@ func wizardCritical(ps []WizardPermission) []string {
 		}
 	}
 	return out
-}
-
-// rolesText names the signed-in administrator's roles for the review's
-// first sentence.
-func rolesText(roles []string) string {
-	if len(roles) == 0 {
-		return "no administrator role"
-	}
-	return joinComma(roles)
 }
