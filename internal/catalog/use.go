@@ -6,9 +6,12 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/appreg-portal/portal/internal/i18n"
 )
 
 // maxParamValueLen bounds every parameter value.
@@ -340,10 +343,22 @@ func (b *Blueprint) HandoffSheet(v Values) []Sheet {
 }
 
 // HardeningAdvice fills v into the hardening steps. For an EWS blueprint the
-// first step is the EWS allow-list step (see EWSNotice).
+// first step is the EWS allow-list step (see EWSNotice), in English.
 func (b *Blueprint) HardeningAdvice(v Values) []Advice {
+	return b.hardeningAdvice(b.EWSNotice(v), v)
+}
+
+// HardeningAdviceIn is HardeningAdvice with the EWS allow-list step in l's
+// language (see EWSNoticeIn: its Text leaves out the blueprint's EWS note,
+// which the caller shows apart). The blueprint's own steps stay in the
+// language of its source guide.
+func (b *Blueprint) HardeningAdviceIn(l *i18n.Localizer, v Values) []Advice {
+	return b.hardeningAdvice(b.EWSNoticeIn(l, v), v)
+}
+
+func (b *Blueprint) hardeningAdvice(n *EWSNotice, v Values) []Advice {
 	var out []Advice
-	if n := b.EWSNotice(v); n != nil {
+	if n != nil {
 		out = append(out, Advice{Title: n.Title, Text: n.Text, PowerShell: n.PowerShell})
 	}
 	inPowerShell := func(name string) string {
@@ -392,50 +407,52 @@ type EWSNotice struct {
 	Note           string
 }
 
-// EWSNotice returns the EWS notice for an EWS-based blueprint, or nil.
+// EWSNotice returns the EWS notice for an EWS-based blueprint, or nil, in
+// English, with the blueprint's own note at the end of Text.
 func (b *Blueprint) EWSNotice(v Values) *EWSNotice {
+	n := b.EWSNoticeIn(i18n.For(i18n.EN), v)
+	if n != nil && n.Note != "" {
+		n.Text += " " + strings.TrimSpace(n.Note)
+	}
+	return n
+}
+
+// EWSNoticeIn returns the EWS notice in l's language, or nil. Text is the
+// portal's words only: the blueprint's own Note (in the language of its
+// source guide) is left for the page to show apart, marked translate="no".
+func (b *Blueprint) EWSNoticeIn(l *i18n.Localizer, v Values) *EWSNotice {
 	if !b.UsesEWS() {
 		return nil
 	}
 	clientID := v.ClientID
 	if clientID == "" {
-		clientID = "<Application (client) ID>"
+		clientID = l.T("ews.client_id_placeholder")
 	}
 	n := &EWSNotice{
-		Title:             "Allow the app to use Exchange Web Services (EWSAllowedAppIDs)",
+		Title:             l.T("ews.title"),
 		AllowListEnforced: EWSAllowListEnforced,
 		Shutdown:          EWSShutdown,
 		PowerShell:        ewsAllowListPowerShell(clientID),
 	}
 	if b.EWS != nil {
-		n.GraphVariant, n.IsGraphVariant, n.Note = b.EWS.GraphVariant, b.EWS.IsGraphVariant, b.EWS.Note
+		n.GraphVariant, n.IsGraphVariant, n.Note = b.EWS.GraphVariant, b.EWS.IsGraphVariant, strings.TrimSpace(b.EWS.Note)
 	}
 	// The Graph variant talks to Graph; only what it still does through EWS
 	// stops.
-	stops := "the integration will stop working then"
+	stops := l.T("ews.stops")
 	if n.IsGraphVariant {
-		stops = "whatever the integration still does through EWS stops then"
+		stops = l.T("ews.stops_graph_variant")
 	}
-	var t strings.Builder
-	fmt.Fprintf(&t, "This integration uses Exchange Web Services (EWS). Since %s Exchange Online blocks EWS for every app "+
-		"whose application (client) ID is not on the organisation's EWSAllowedAppIDs list (with EWSEnabled set to True). "+
-		"An Exchange administrator must add this app's client ID with the PowerShell below. "+
-		"Set-OrganizationConfig writes the whole list, so the script reads the current list and keeps every entry in it; "+
-		"keep its output as your way back. The change can take up to 24 hours to apply. "+
-		"On %s Microsoft switches EWS off in Exchange Online for good: %s, whatever the list says.",
-		EWSAllowListEnforced.Format("2 January 2006"), EWSShutdown.Format("2 January 2006"), stops)
+	text := l.T("ews.text", "Enforced", l.Date(EWSAllowListEnforced), "Shutdown", l.Date(EWSShutdown), "Stops", stops)
 	switch {
 	case n.GraphVariant != "":
-		fmt.Fprintf(&t, " The vendor offers a Microsoft Graph variant (blueprint %q): move to it before then.", n.GraphVariant)
+		text += " " + l.T("ews.graph_variant", "Blueprint", strconv.Quote(n.GraphVariant))
 	case n.IsGraphVariant:
-		t.WriteString(" This blueprint is the vendor's Microsoft Graph variant, yet its guide still asks for an EWS permission: ask the vendor whether Graph mode uses it.")
+		text += " " + l.T("ews.is_graph_variant")
 	default:
-		t.WriteString(" The vendor's guides name no Microsoft Graph variant: ask the vendor how the product will work after that date.")
+		text += " " + l.T("ews.no_graph_variant")
 	}
-	if n.Note != "" {
-		t.WriteString(" " + strings.TrimSpace(n.Note))
-	}
-	n.Text = t.String()
+	n.Text = text
 	return n
 }
 
