@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"strings"
+
 	"github.com/appreg-portal/portal/internal/i18n"
 )
 
@@ -54,8 +56,8 @@ func (p Permission) ExplanationIn(l *i18n.Localizer) (text string, microsofts bo
 	if _, ok := curated[k]; ok {
 		return l.T(explanationID(k)), false
 	}
-	if p.Description != "" {
-		return p.Description, true
+	if d := strings.TrimSpace(p.Description); d != "" {
+		return d, true
 	}
 	return p.DisplayName, true
 }

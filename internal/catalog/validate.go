@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/trunc"
 )
 
@@ -141,6 +142,9 @@ func (v *validator) source() {
 		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			v.errorf("source.url", "%q is not a web address", trunc.Ellipsis(s.URL, 80))
 		}
+	}
+	if _, ok := i18n.Parse(s.Language); s.Language != "" && (!ok || s.Language != strings.ToLower(s.Language)) {
+		v.errorf("source.language", "%q is not a language of the portal; want en or nl", trunc.Ellipsis(s.Language, 40))
 	}
 }
 
