@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/appreg-portal/portal/internal/i18n"
@@ -88,3 +89,49 @@ func (rp ResolvedPermission) ExplanationIn(l *i18n.Localizer) (text string, micr
 	}
 	return l.T("permission.unknown_api", "Resource", rp.Resource), false
 }
+
+// Msg is a message of the catalogues (blueprint_errors.toml and others) with
+// its arguments as name, value pairs; a value may itself be a Msg, told in
+// the same language. Validation errors and parameter problems carry one so
+// that pages can show them in the reader's language.
+type Msg struct {
+	ID   string
+	Args []any
+	// Count, when Plural, picks the plural form ({{.Count}}).
+	Count  int
+	Plural bool
+}
+
+func msg(id string, args ...any) Msg { return Msg{ID: id, Args: args} }
+
+func pluralMsg(id string, n int, args ...any) Msg {
+	return Msg{ID: id, Args: args, Count: n, Plural: true}
+}
+
+// In is the message in l's language.
+func (m Msg) In(l *i18n.Localizer) string {
+	if m.ID == "" {
+		return ""
+	}
+	args := make([]any, len(m.Args))
+	for i, a := range m.Args {
+		if sub, ok := a.(Msg); ok {
+			args[i] = sub.In(l)
+		} else {
+			args[i] = a
+		}
+	}
+	if m.Plural {
+		return l.N(m.ID, m.Count, args...)
+	}
+	return l.T(m.ID, args...)
+}
+
+// String is the message in English.
+func (m Msg) String() string { return m.In(i18n.For(i18n.EN)) }
+
+// IsZero reports whether there is no message (all is well).
+func (m Msg) IsZero() bool { return m.ID == "" }
+
+// quote writes a value as the messages quote it, like %q.
+func quote(s string) string { return strconv.Quote(s) }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/appreg-portal/portal/internal/i18n"
 )
 
@@ -218,3 +220,7 @@ func TestDescriptionsPerLanguage(t *testing.T) {
 		}
 	}
 }
+
+// englishOnly compares validation errors by their English text; the
+// messages behind them are tested by TestValidationMessagesInDutch.
+var englishOnly = cmpopts.IgnoreFields(ValidationError{}, "Msg")

@@ -23,27 +23,48 @@ var (
 )
 
 // ValidateParams checks the admin's parameter values. It returns a message
-// per parameter name that is wrong, missing or not a parameter of b; an empty
-// map means all is well.
+// (in English) per parameter name that is wrong, missing or not a parameter
+// of b; an empty map means all is well. ValidateParamsIn speaks the
+// reader's language.
 func (b *Blueprint) ValidateParams(values map[string]string) map[string]string {
+	return b.ValidateParamsIn(i18n.For(i18n.EN), values)
+}
+
+// ValidateParamsIn is ValidateParams with the messages in l's language. A
+// parameter's own patternHelp is the blueprint's text, in its source
+// language.
+func (b *Blueprint) ValidateParamsIn(l *i18n.Localizer, values map[string]string) map[string]string {
 	errs := map[string]string{}
+	for name, m := range b.paramProblems(values) {
+		errs[name] = m.In(l)
+	}
+	return errs
+}
+
+// paramProblems is what ValidateParams reports, as messages.
+func (b *Blueprint) paramProblems(values map[string]string) map[string]Msg {
+	errs := map[string]Msg{}
 	declared := map[string]bool{}
 	for _, p := range b.Parameters {
 		declared[p.Name] = true
 		val := strings.TrimSpace(values[p.Name])
 		if val == "" {
 			if !p.Optional {
-				errs[p.Name] = fmt.Sprintf("Enter %s.", lowerFirst(p.Label))
+				if p.Label == "" {
+					errs[p.Name] = msg("blueprint_param.enter_value")
+				} else {
+					errs[p.Name] = msg("blueprint_param.enter", "Label", lowerFirst(p.Label))
+				}
 			}
 			continue
 		}
-		if msg := checkParamValue(p, val); msg != "" {
-			errs[p.Name] = msg
+		if m := checkParamValue(p, val); !m.IsZero() {
+			errs[p.Name] = m
 		}
 	}
 	for name := range values {
 		if !declared[name] {
-			errs[name] = "This blueprint has no such parameter."
+			errs[name] = msg("blueprint_param.no_such_parameter")
 		}
 	}
 	return errs
@@ -61,56 +82,57 @@ func lowerFirst(s string) string {
 	return string(r)
 }
 
-// checkParamValue returns why val is not acceptable for p, or "".
-func checkParamValue(p Parameter, val string) string {
+// checkParamValue returns why val is not acceptable for p, or no message.
+func checkParamValue(p Parameter, val string) Msg {
 	if len(val) > maxParamValueLen {
-		return fmt.Sprintf("Use at most %d characters.", maxParamValueLen)
+		return msg("blueprint_param.too_long", "Max", maxParamValueLen)
 	}
 	for _, r := range val {
 		if unicode.IsControl(r) {
-			return "Remove the control characters (line breaks, tabs)."
+			return msg("blueprint_param.control_characters")
 		}
 	}
 	if strings.Contains(val, "{{") || strings.Contains(val, "}}") {
-		return "A value cannot contain {{ or }}."
+		return msg("blueprint_param.braces", "Open", "{{", "Close", "}}")
 	}
 	switch p.Type {
 	case ParamHostname:
 		host, port, hasPort := strings.Cut(val, ":")
 		if strings.Contains(val, "/") || !validHostname(host, false) {
-			return fmt.Sprintf("Enter a server name such as %q, without https:// or a path.", "erp.example.com")
+			return msg("blueprint_param.hostname", "Example", quote("erp.example.com"))
 		}
 		if hasPort && !portRE.MatchString(port) {
-			return "The port after the colon must be a number."
+			return msg("blueprint_param.port")
 		}
 	case ParamDomain:
 		if !validHostname(val, true) {
-			return fmt.Sprintf("Enter a domain such as %q, without @ or https://.", "example.com")
+			return msg("blueprint_param.domain", "Example", quote("example.com"))
 		}
 	case ParamEmail:
 		a, err := mail.ParseAddress(val)
 		if err != nil || a.Address != val || a.Name != "" {
-			return fmt.Sprintf("Enter an e-mail address such as %q.", "name@example.com")
+			return msg("blueprint_param.email", "Example", quote("name@example.com"))
 		}
 		_, domain, _ := strings.Cut(val[strings.LastIndex(val, "@"):], "@")
 		if !validHostname(domain, true) {
-			return fmt.Sprintf("Enter an e-mail address such as %q.", "name@example.com")
+			return msg("blueprint_param.email", "Example", quote("name@example.com"))
 		}
 	case ParamURL:
-		if msg := checkRedirectURI(val, false); msg != "" {
-			return "Enter an https:// address (http only for localhost)."
+		if m := checkRedirectURI(val, false); !m.IsZero() {
+			return msg("blueprint_param.url")
 		}
 	}
 	if p.Pattern != "" {
 		re, err := regexp.Compile(anchor(p.Pattern))
 		if err == nil && !re.MatchString(val) {
 			if p.PatternHelp != "" {
-				return p.PatternHelp
+				// The blueprint's own words: a message that is only its argument.
+				return msg("blueprint_param.pattern_help", "Help", p.PatternHelp)
 			}
-			return "The value does not have the expected form."
+			return msg("blueprint_param.pattern")
 		}
 	}
-	return ""
+	return Msg{}
 }
 
 // validHostname checks a DNS name; domains need at least two labels.
@@ -182,8 +204,8 @@ func (b *Blueprint) fillURIs(tmpls []string, params map[string]string, public bo
 			continue
 		}
 		u := expand(t, func(n string) string { return strings.TrimSpace(params[n]) })
-		if msg := checkRedirectURI(u, public); msg != "" {
-			return nil, fmt.Errorf("catalog: blueprint %s: redirect URI %q: %s", b.ID, u, msg)
+		if m := checkRedirectURI(u, public); !m.IsZero() {
+			return nil, fmt.Errorf("catalog: blueprint %s: redirect URI %q: %s", b.ID, u, m)
 		}
 		if !contains(uris, u) {
 			uris = append(uris, u)
