@@ -2,6 +2,9 @@ package catalog
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -224,3 +227,114 @@ func TestDescriptionsPerLanguage(t *testing.T) {
 // englishOnly compares validation errors by their English text; the
 // messages behind them are tested by TestValidationMessagesInDutch.
 var englishOnly = cmpopts.IgnoreFields(ValidationError{}, "Msg")
+
+// Every message ID the package names in its source exists in both
+// languages: msg("…") and pluralMsg("…") in full, fail(path, "…") and
+// d.fail(line, path, "…") under blueprint_error.
+func TestValidationMessagesDefined(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := regexp.MustCompile(`\b(?:msg|pluralMsg)\("([a-z_.-]+)"[,)]|ID: "([a-z_.-]+)"`)
+	short := regexp.MustCompile(`\bfail\((?:[^()"]|"[^"]*")*?, "([a-z_]+)"`)
+	seen := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, m := range full.FindAllStringSubmatch(string(src), -1) {
+			ids = append(ids, m[1]+m[2])
+		}
+		for _, m := range short.FindAllStringSubmatch(string(src), -1) {
+			ids = append(ids, "blueprint_error."+m[1])
+		}
+		for _, id := range ids {
+			seen++
+			for _, l := range i18n.Langs {
+				if !i18n.Has(l, id) {
+					t.Errorf("%s: message %q is used but not defined in %s", f, id, l)
+				}
+			}
+		}
+	}
+	for _, id := range controlProblems {
+		for _, l := range i18n.Langs {
+			if !i18n.Has(l, id) {
+				t.Errorf("message %q is not defined in %s", id, l)
+			}
+		}
+	}
+	if seen < 90 {
+		t.Fatalf("found only %d message IDs; is the pattern still right?", seen)
+	}
+}
+
+// A blueprint's problems read in Dutch, nested messages included, with no
+// message missing; the English ones are unchanged (TestParseBad).
+func TestValidationMessagesInDutch(t *testing.T) {
+	var missing []string
+	nl := i18n.For(i18n.NL, i18n.OnMissing(func(id string, err error) { missing = append(missing, id+": "+err.Error()) }))
+	bad := strings.Replace(string(CustomTemplate()), "id: my-product", "id: my-product\nid_typo: x", 1)
+	bad = strings.Replace(bad, "name: Mail.Send", "name: Mail.Sendd", 1)
+	bad = strings.Replace(bad, "maxLifetimeMonths: 12", "maxLifetimeMonths: 36", 1)
+	_, err := ParseCustom([]byte(bad))
+	var verrs ValidationErrors
+	if !errors.As(err, &verrs) {
+		t.Fatalf("err = %v", err)
+	}
+	var got []string
+	for _, e := range verrs {
+		if e.Msg.IsZero() {
+			t.Errorf("%s: no message ID behind %q", e.Field, e.Message)
+		}
+		got = append(got, e.Field+": "+e.MessageIn(nl))
+	}
+	text := strings.Join(got, "\n")
+	for _, want := range []string{
+		`id_typo: onbekend veld "id_typo"`,
+		`onbekende Microsoft Graph-machtiging "Mail.Sendd" (application) (bedoel je "Mail.Send"?)`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Dutch problems lack %q:\n%s", want, text)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("missing messages: %v", missing)
+	}
+
+	// Nested messages: a kind of value inside "want …, got …", a redirect
+	// problem inside a filled-in URI.
+	m := msg("blueprint_error.want_bool", "Got", msg("blueprint_error.kind.text", "Text", quote("yes")))
+	if got, want := m.In(nl), `verwacht true of false, kreeg de tekst "yes"`; got != want {
+		t.Errorf("nested = %q, want %q", got, want)
+	}
+	if got, want := m.String(), `want true or false, got the text "yes"`; got != want {
+		t.Errorf("nested English = %q, want %q", got, want)
+	}
+	if got := pluralMsg("blueprint_error.more_problems", 1).String(); got != "and 1 more problem; fix these first" {
+		t.Errorf("singular = %q", got)
+	}
+}
+
+// The wizard's parameter problems speak the reader's language.
+func TestValidateParamsIn(t *testing.T) {
+	b, _ := Builtin("exact-globe-mail")
+	nl := i18n.For(i18n.NL)
+	got := b.ValidateParamsIn(nl, map[string]string{"sender_mailbox": "not-an-address", "nope": "x"})
+	if got["sender_mailbox"] != `Vul een e-mailadres in zoals "name@example.com".` || got["nope"] != "Deze blauwdruk heeft zo'n parameter niet." {
+		t.Errorf("Dutch parameter problems = %q", got)
+	}
+	en := b.ValidateParams(map[string]string{"sender_mailbox": ""})
+	if en["sender_mailbox"] != "Enter sender mailbox." {
+		t.Errorf("English missing value = %q", en["sender_mailbox"])
+	}
+	if nlMissing := b.ValidateParamsIn(nl, map[string]string{}); nlMissing["sender_mailbox"] != "Vul sender mailbox in." {
+		t.Errorf("Dutch missing value = %q", nlMissing["sender_mailbox"])
+	}
+}
