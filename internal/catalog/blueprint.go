@@ -14,7 +14,12 @@
 // docs/blueprints.md is the format reference.
 package catalog
 
-import "time"
+import (
+	"strings"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/i18n"
+)
 
 // APIVersion and Kind identify version 1 of the blueprint format. Every
 // blueprint file starts with them.
@@ -27,14 +32,20 @@ const (
 // YAML keys are the field names in docs/blueprints.md and
 // schema/blueprint.schema.json.
 type Blueprint struct {
-	APIVersion   string              `yaml:"apiVersion" json:"apiVersion"`
-	Kind         string              `yaml:"kind" json:"kind"`
-	ID           string              `yaml:"id" json:"id"`
-	Name         string              `yaml:"name" json:"name"`
-	Vendor       string              `yaml:"vendor" json:"vendor"`
-	AppliesTo    []ProductVersion    `yaml:"appliesTo" json:"appliesTo"`
-	Source       Source              `yaml:"source" json:"source"`
-	Description  string              `yaml:"description" json:"description"`
+	APIVersion string           `yaml:"apiVersion" json:"apiVersion"`
+	Kind       string           `yaml:"kind" json:"kind"`
+	ID         string           `yaml:"id" json:"id"`
+	Name       string           `yaml:"name" json:"name"`
+	Vendor     string           `yaml:"vendor" json:"vendor"`
+	AppliesTo  []ProductVersion `yaml:"appliesTo" json:"appliesTo"`
+	Source     Source           `yaml:"source" json:"source"`
+	// Description is one or two sentences in the language of the source
+	// guide (Source.Language).
+	Description string `yaml:"description" json:"description"`
+	// Descriptions optionally gives the description in the languages the
+	// portal speaks; a page shows the one in the reader's language and
+	// falls back to Description.
+	Descriptions Descriptions        `yaml:"descriptions,omitempty" json:"descriptions,omitempty"`
 	Parameters   []Parameter         `yaml:"parameters,omitempty" json:"parameters,omitempty"`
 	Registration Registration        `yaml:"registration" json:"registration"`
 	Permissions  []PermissionRequest `yaml:"permissions" json:"permissions"`
@@ -66,6 +77,41 @@ type Source struct {
 	// Date is the guide's date as YYYY-MM-DD.
 	Date string `yaml:"date,omitempty" json:"date,omitempty"`
 	URL  string `yaml:"url,omitempty" json:"url,omitempty"`
+	// Language is the language of the guide, and so of the blueprint's own
+	// text (vendor quotes, labels, steps): "en" (the default) or "nl".
+	Language string `yaml:"language,omitempty" json:"language,omitempty"`
+}
+
+// Descriptions is a blueprint's description per language.
+type Descriptions struct {
+	EN string `yaml:"en,omitempty" json:"en,omitempty"`
+	NL string `yaml:"nl,omitempty" json:"nl,omitempty"`
+}
+
+// SourceLang is the language of the blueprint's own text: its source
+// guide's (Source.Language), English when not given.
+func (b *Blueprint) SourceLang() i18n.Lang {
+	if l, ok := i18n.Parse(b.Source.Language); ok {
+		return l
+	}
+	return i18n.EN
+}
+
+// DescriptionIn returns the description in want when the blueprint has one
+// in that language, otherwise Description; lang is the language of the text
+// returned (mark it lang=… when it is not the page's).
+func (b *Blueprint) DescriptionIn(want i18n.Lang) (text string, lang i18n.Lang) {
+	var d string
+	switch want {
+	case i18n.EN:
+		d = b.Descriptions.EN
+	case i18n.NL:
+		d = b.Descriptions.NL
+	}
+	if strings.TrimSpace(d) != "" {
+		return d, want
+	}
+	return b.Description, b.SourceLang()
 }
 
 // ParameterType says how a parameter value is validated.

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/trunc"
 )
@@ -39,8 +40,24 @@ type ValidationError struct {
 	Line int
 	// Field is the field path, e.g. "permissions[2].name"; empty for the
 	// file as a whole.
-	Field   string
+	Field string
+	// Message is the problem in English; Msg is the same in the message
+	// catalogues (blueprint_errors.toml), for MessageIn.
 	Message string
+	Msg     Msg
+}
+
+// newError is a problem at line and field, in English and as a message.
+func newError(line int, field string, m Msg) ValidationError {
+	return ValidationError{Line: line, Field: field, Message: m.String(), Msg: m}
+}
+
+// MessageIn is the problem in l's language.
+func (e ValidationError) MessageIn(l *i18n.Localizer) string {
+	if e.Msg.IsZero() {
+		return e.Message
+	}
+	return e.Msg.In(l)
 }
 
 func (e ValidationError) Error() string {
@@ -84,13 +101,11 @@ func Parse(data []byte) (*Blueprint, error) {
 func ParseCustom(data []byte) (*Blueprint, error) {
 	b, errs := parse(data)
 	if b != nil && builtinByID(b.ID) != nil {
-		errs = append(errs, ValidationError{Line: b.Line("id"), Field: "id",
-			Message: fmt.Sprintf("%q is the ID of a built-in blueprint; choose another ID", b.ID)})
+		errs = append(errs, newError(b.Line("id"), "id", msg("blueprint_error.builtin_id", "ID", quote(b.ID))))
 		errs.sort()
 	}
 	if b != nil && ReservedID(b.ID) {
-		errs = append(errs, ValidationError{Line: b.Line("id"), Field: "id",
-			Message: fmt.Sprintf("%q is a word the portal's addresses use (/catalogue/%s); choose another ID", b.ID, b.ID)})
+		errs = append(errs, newError(b.Line("id"), "id", msg("blueprint_error.reserved_id", "ID", quote(b.ID), "Word", b.ID)))
 		errs.sort()
 	}
 	if len(errs) > 0 {
@@ -130,11 +145,10 @@ func parse(data []byte) (*Blueprint, ValidationErrors) {
 
 func parseUnclamped(data []byte) (*Blueprint, ValidationErrors) {
 	if len(data) > MaxFileSize {
-		return nil, ValidationErrors{{Message: fmt.Sprintf(
-			"the file is %d bytes; a blueprint may be at most %d bytes (256 KiB)", len(data), MaxFileSize)}}
+		return nil, ValidationErrors{newError(0, "", msg("blueprint_error.file_too_large", "Size", strconv.Itoa(len(data)), "Max", strconv.Itoa(MaxFileSize)))}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, ValidationErrors{{Line: 1, Message: "the file is empty"}}
+		return nil, ValidationErrors{newError(1, "", msg("blueprint_error.file_empty"))}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -143,16 +157,16 @@ func parseUnclamped(data []byte) (*Blueprint, ValidationErrors) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, ValidationErrors{{Line: extra.Line, Message: "the file holds more than one YAML document; a blueprint is one document"}}
+		return nil, ValidationErrors{newError(extra.Line, "", msg("blueprint_error.multiple_documents"))}
 	} else if !errors.Is(err, io.EOF) {
 		return nil, ValidationErrors{yamlError(data, err)}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil, ValidationErrors{{Line: 1, Message: "the file is not a YAML document"}}
+		return nil, ValidationErrors{newError(1, "", msg("blueprint_error.not_a_document"))}
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, ValidationErrors{{Line: root.Line, Message: "want a mapping of fields, got " + kindName(root)}}
+		return nil, ValidationErrors{newError(root.Line, "", msg("blueprint_error.want_mapping", "Got", kindName(root)))}
 	}
 	if errs := controlCharacters(root); len(errs) > 0 {
 		return nil, errs.capped()
@@ -195,8 +209,7 @@ func (es ValidationErrors) capped() ValidationErrors {
 	}
 	rest := len(es) - maxErrors
 	es = es[:maxErrors:maxErrors]
-	return append(es, ValidationError{Line: es[maxErrors-1].Line,
-		Message: fmt.Sprintf("and %d more problems; fix these first", rest)})
+	return append(es, newError(es[maxErrors-1].Line, "", pluralMsg("blueprint_error.more_problems", rest)))
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -213,7 +226,7 @@ func yamlError(data []byte, err error) ValidationError {
 	msg := err.Error()
 	m := yamlLineRE.FindStringSubmatch(msg)
 	if m == nil {
-		return ValidationError{Line: 1, Message: "not valid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+		return newError(1, "", Msg{ID: "blueprint_error.not_yaml", Args: []any{"Error", strings.TrimPrefix(msg, "yaml: ")}})
 	}
 	n, _ := strconv.Atoi(m[1]) // the pattern guarantees digits
 	for _, p := range yamlParserErrors {
@@ -234,7 +247,7 @@ func yamlError(data []byte, err error) ValidationError {
 	if last := lineCount(data); n > last {
 		n = last // the error is at the end of the file
 	}
-	return ValidationError{Line: max(n, 1), Message: "not valid YAML: " + m[2]}
+	return newError(max(n, 1), "", Msg{ID: "blueprint_error.not_yaml", Args: []any{"Error", m[2]}})
 }
 
 // lineCount counts lines as YAML does: \n, \r\n, \r, U+0085, U+2028 and
@@ -263,28 +276,30 @@ type decoder struct {
 	lines map[string]int
 }
 
-func (d *decoder) errorf(line int, path, format string, args ...any) {
-	d.errs = append(d.errs, ValidationError{Line: line, Field: path, Message: fmt.Sprintf(format, args...)})
+// fail records a problem: message id with its args (name, value pairs).
+func (d *decoder) fail(line int, path, id string, args ...any) {
+	d.errs = append(d.errs, newError(line, path, msg("blueprint_error."+id, args...)))
 }
 
-func kindName(n *yaml.Node) string {
+// kindName says what kind of value n is ("a list", "the text \"yes\"").
+func kindName(n *yaml.Node) Msg {
 	switch n.Kind {
 	case yaml.MappingNode:
-		return "a mapping"
+		return msg("blueprint_error.kind.mapping")
 	case yaml.SequenceNode:
-		return "a list"
+		return msg("blueprint_error.kind.list")
 	case yaml.AliasNode:
-		return "an alias"
+		return msg("blueprint_error.kind.alias")
 	}
 	switch n.Tag {
 	case "!!null":
-		return "nothing"
+		return msg("blueprint_error.kind.null")
 	case "!!bool":
-		return "true/false"
+		return msg("blueprint_error.kind.bool")
 	case "!!int", "!!float":
-		return "a number"
+		return msg("blueprint_error.kind.number")
 	}
-	return fmt.Sprintf("the text %q", trunc.Ellipsis(n.Value, 40))
+	return msg("blueprint_error.kind.text", "Text", quote(trunc.Ellipsis(n.Value, 40)))
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) {
@@ -292,11 +307,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		d.lines[path] = n.Line
 	}
 	if depth > maxDepth {
-		d.errorf(n.Line, path, "nested too deeply")
+		d.fail(n.Line, path, "nested_too_deeply")
 		return
 	}
 	if n.Kind == yaml.AliasNode || n.Anchor != "" {
-		d.errorf(n.Line, path, "YAML anchors and aliases are not allowed in blueprints")
+		d.fail(n.Line, path, "no_aliases")
 		return
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -312,11 +327,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		d.decodeStruct(n, v, path, depth)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.errorf(n.Line, path, "want a list, got %s", kindName(n))
+			d.fail(n.Line, path, "want_list", "Got", kindName(n))
 			return
 		}
 		if len(n.Content) > maxListItems {
-			d.errorf(n.Line, path, "%d items; a list in a blueprint has at most %d", len(n.Content), maxListItems)
+			d.fail(n.Line, path, "too_many_items", "Count", strconv.Itoa(len(n.Content)), "Max", maxListItems)
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -326,29 +341,29 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		v.Set(s)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			d.errorf(n.Line, path, "want text, got %s", kindName(n))
+			d.fail(n.Line, path, "want_text", "Got", kindName(n))
 			return
 		}
 		v.SetString(n.Value)
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-			d.errorf(n.Line, path, "want true or false, got %s", kindName(n))
+			d.fail(n.Line, path, "want_bool", "Got", kindName(n))
 			return
 		}
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			d.errorf(n.Line, path, "want true or false, got %s", kindName(n))
+			d.fail(n.Line, path, "want_bool", "Got", kindName(n))
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-			d.errorf(n.Line, path, "want a whole number, got %s", kindName(n))
+			d.fail(n.Line, path, "want_number", "Got", kindName(n))
 			return
 		}
 		i, err := strconv.ParseInt(n.Value, 10, 32)
 		if err != nil {
-			d.errorf(n.Line, path, "want a whole number, got %s", kindName(n))
+			d.fail(n.Line, path, "want_number", "Got", kindName(n))
 			return
 		}
 		v.SetInt(i)
@@ -359,7 +374,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth int) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n.Line, path, "want a mapping of fields, got %s", kindName(n))
+		d.fail(n.Line, path, "want_mapping", "Got", kindName(n))
 		return
 	}
 	fields := structFields(v.Type())
@@ -367,22 +382,22 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, depth
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			d.errorf(k.Line, path, "a field name must be text, got %s", kindName(k))
+			d.fail(k.Line, path, "field_name_not_text", "Got", kindName(k))
 			continue
 		}
 		fp := joinPath(path, k.Value)
 		if first, dup := seen[k.Value]; dup {
-			d.errorf(k.Line, fp, "duplicate field (first set on line %d)", first)
+			d.fail(k.Line, fp, "duplicate_field", "Line", strconv.Itoa(first))
 			continue
 		}
 		seen[k.Value] = k.Line
 		idx, ok := fields[k.Value]
 		if !ok {
-			msg := fmt.Sprintf("unknown field %q", k.Value)
 			if s := suggest(k.Value, fieldNames(fields)); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
+				d.fail(k.Line, fp, "unknown_field_suggest", "Name", quote(k.Value), "Suggestion", quote(s))
+			} else {
+				d.fail(k.Line, fp, "unknown_field", "Name", quote(k.Value))
 			}
-			d.errorf(k.Line, fp, "%s", msg)
 			continue
 		}
 		d.decode(val, v.Field(idx), fp, depth+1)
@@ -473,6 +488,13 @@ func levenshtein(a, b string) int {
 	return prev[len(rb)]
 }
 
+// controlProblems are safetext.Problem's answers as messages.
+var controlProblems = map[string]string{
+	"contains bytes that are not UTF-8 text": "blueprint_error.control.not_utf8",
+	"contains a NUL character":               "blueprint_error.control.nul",
+	"contains a control character":           "blueprint_error.control.control",
+}
+
 // controlCharacters reports text a blueprint cannot hold: a NUL or other
 // control character (other than a tab or line break), which YAML's escapes
 // ("\0", "\x1b") can write, or bytes that are not UTF-8. Postgres refuses
@@ -484,7 +506,11 @@ func controlCharacters(n *yaml.Node) ValidationErrors {
 	walk = func(n *yaml.Node) {
 		if n.Kind == yaml.ScalarNode {
 			if p := safetext.Problem(n.Value); p != "" {
-				errs = append(errs, ValidationError{Line: n.Line, Message: "this value " + p + "; remove it"})
+				var problem any = p // a problem safetext learnt later: its English words
+				if id, ok := controlProblems[p]; ok {
+					problem = msg(id)
+				}
+				errs = append(errs, newError(n.Line, "", msg("blueprint_error.control_characters", "Problem", problem)))
 			}
 		}
 		for _, c := range n.Content {

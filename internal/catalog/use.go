@@ -6,9 +6,12 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/appreg-portal/portal/internal/i18n"
 )
 
 // maxParamValueLen bounds every parameter value.
@@ -20,27 +23,48 @@ var (
 )
 
 // ValidateParams checks the admin's parameter values. It returns a message
-// per parameter name that is wrong, missing or not a parameter of b; an empty
-// map means all is well.
+// (in English) per parameter name that is wrong, missing or not a parameter
+// of b; an empty map means all is well. ValidateParamsIn speaks the
+// reader's language.
 func (b *Blueprint) ValidateParams(values map[string]string) map[string]string {
+	return b.ValidateParamsIn(i18n.For(i18n.EN), values)
+}
+
+// ValidateParamsIn is ValidateParams with the messages in l's language. A
+// parameter's own patternHelp is the blueprint's text, in its source
+// language.
+func (b *Blueprint) ValidateParamsIn(l *i18n.Localizer, values map[string]string) map[string]string {
 	errs := map[string]string{}
+	for name, m := range b.paramProblems(values) {
+		errs[name] = m.In(l)
+	}
+	return errs
+}
+
+// paramProblems is what ValidateParams reports, as messages.
+func (b *Blueprint) paramProblems(values map[string]string) map[string]Msg {
+	errs := map[string]Msg{}
 	declared := map[string]bool{}
 	for _, p := range b.Parameters {
 		declared[p.Name] = true
 		val := strings.TrimSpace(values[p.Name])
 		if val == "" {
 			if !p.Optional {
-				errs[p.Name] = fmt.Sprintf("Enter %s.", lowerFirst(p.Label))
+				if p.Label == "" {
+					errs[p.Name] = msg("blueprint_param.enter_value")
+				} else {
+					errs[p.Name] = msg("blueprint_param.enter", "Label", lowerFirst(p.Label))
+				}
 			}
 			continue
 		}
-		if msg := checkParamValue(p, val); msg != "" {
-			errs[p.Name] = msg
+		if m := checkParamValue(p, val); !m.IsZero() {
+			errs[p.Name] = m
 		}
 	}
 	for name := range values {
 		if !declared[name] {
-			errs[name] = "This blueprint has no such parameter."
+			errs[name] = msg("blueprint_param.no_such_parameter")
 		}
 	}
 	return errs
@@ -58,56 +82,57 @@ func lowerFirst(s string) string {
 	return string(r)
 }
 
-// checkParamValue returns why val is not acceptable for p, or "".
-func checkParamValue(p Parameter, val string) string {
+// checkParamValue returns why val is not acceptable for p, or no message.
+func checkParamValue(p Parameter, val string) Msg {
 	if len(val) > maxParamValueLen {
-		return fmt.Sprintf("Use at most %d characters.", maxParamValueLen)
+		return msg("blueprint_param.too_long", "Max", maxParamValueLen)
 	}
 	for _, r := range val {
 		if unicode.IsControl(r) {
-			return "Remove the control characters (line breaks, tabs)."
+			return msg("blueprint_param.control_characters")
 		}
 	}
 	if strings.Contains(val, "{{") || strings.Contains(val, "}}") {
-		return "A value cannot contain {{ or }}."
+		return msg("blueprint_param.braces", "Open", "{{", "Close", "}}")
 	}
 	switch p.Type {
 	case ParamHostname:
 		host, port, hasPort := strings.Cut(val, ":")
 		if strings.Contains(val, "/") || !validHostname(host, false) {
-			return fmt.Sprintf("Enter a server name such as %q, without https:// or a path.", "erp.example.com")
+			return msg("blueprint_param.hostname", "Example", quote("erp.example.com"))
 		}
 		if hasPort && !portRE.MatchString(port) {
-			return "The port after the colon must be a number."
+			return msg("blueprint_param.port")
 		}
 	case ParamDomain:
 		if !validHostname(val, true) {
-			return fmt.Sprintf("Enter a domain such as %q, without @ or https://.", "example.com")
+			return msg("blueprint_param.domain", "Example", quote("example.com"))
 		}
 	case ParamEmail:
 		a, err := mail.ParseAddress(val)
 		if err != nil || a.Address != val || a.Name != "" {
-			return fmt.Sprintf("Enter an e-mail address such as %q.", "name@example.com")
+			return msg("blueprint_param.email", "Example", quote("name@example.com"))
 		}
 		_, domain, _ := strings.Cut(val[strings.LastIndex(val, "@"):], "@")
 		if !validHostname(domain, true) {
-			return fmt.Sprintf("Enter an e-mail address such as %q.", "name@example.com")
+			return msg("blueprint_param.email", "Example", quote("name@example.com"))
 		}
 	case ParamURL:
-		if msg := checkRedirectURI(val, false); msg != "" {
-			return "Enter an https:// address (http only for localhost)."
+		if m := checkRedirectURI(val, false); !m.IsZero() {
+			return msg("blueprint_param.url")
 		}
 	}
 	if p.Pattern != "" {
 		re, err := regexp.Compile(anchor(p.Pattern))
 		if err == nil && !re.MatchString(val) {
 			if p.PatternHelp != "" {
-				return p.PatternHelp
+				// The blueprint's own words: a message that is only its argument.
+				return msg("blueprint_param.pattern_help", "Help", p.PatternHelp)
 			}
-			return "The value does not have the expected form."
+			return msg("blueprint_param.pattern")
 		}
 	}
-	return ""
+	return Msg{}
 }
 
 // validHostname checks a DNS name; domains need at least two labels.
@@ -179,8 +204,8 @@ func (b *Blueprint) fillURIs(tmpls []string, params map[string]string, public bo
 			continue
 		}
 		u := expand(t, func(n string) string { return strings.TrimSpace(params[n]) })
-		if msg := checkRedirectURI(u, public); msg != "" {
-			return nil, fmt.Errorf("catalog: blueprint %s: redirect URI %q: %s", b.ID, u, msg)
+		if m := checkRedirectURI(u, public); !m.IsZero() {
+			return nil, fmt.Errorf("catalog: blueprint %s: redirect URI %q: %s", b.ID, u, m)
 		}
 		if !contains(uris, u) {
 			uris = append(uris, u)
@@ -340,10 +365,22 @@ func (b *Blueprint) HandoffSheet(v Values) []Sheet {
 }
 
 // HardeningAdvice fills v into the hardening steps. For an EWS blueprint the
-// first step is the EWS allow-list step (see EWSNotice).
+// first step is the EWS allow-list step (see EWSNotice), in English.
 func (b *Blueprint) HardeningAdvice(v Values) []Advice {
+	return b.hardeningAdvice(b.EWSNotice(v), v)
+}
+
+// HardeningAdviceIn is HardeningAdvice with the EWS allow-list step in l's
+// language (see EWSNoticeIn: its Text leaves out the blueprint's EWS note,
+// which the caller shows apart). The blueprint's own steps stay in the
+// language of its source guide.
+func (b *Blueprint) HardeningAdviceIn(l *i18n.Localizer, v Values) []Advice {
+	return b.hardeningAdvice(b.EWSNoticeIn(l, v), v)
+}
+
+func (b *Blueprint) hardeningAdvice(n *EWSNotice, v Values) []Advice {
 	var out []Advice
-	if n := b.EWSNotice(v); n != nil {
+	if n != nil {
 		out = append(out, Advice{Title: n.Title, Text: n.Text, PowerShell: n.PowerShell})
 	}
 	inPowerShell := func(name string) string {
@@ -392,50 +429,52 @@ type EWSNotice struct {
 	Note           string
 }
 
-// EWSNotice returns the EWS notice for an EWS-based blueprint, or nil.
+// EWSNotice returns the EWS notice for an EWS-based blueprint, or nil, in
+// English, with the blueprint's own note at the end of Text.
 func (b *Blueprint) EWSNotice(v Values) *EWSNotice {
+	n := b.EWSNoticeIn(i18n.For(i18n.EN), v)
+	if n != nil && n.Note != "" {
+		n.Text += " " + strings.TrimSpace(n.Note)
+	}
+	return n
+}
+
+// EWSNoticeIn returns the EWS notice in l's language, or nil. Text is the
+// portal's words only: the blueprint's own Note (in the language of its
+// source guide) is left for the page to show apart, marked translate="no".
+func (b *Blueprint) EWSNoticeIn(l *i18n.Localizer, v Values) *EWSNotice {
 	if !b.UsesEWS() {
 		return nil
 	}
 	clientID := v.ClientID
 	if clientID == "" {
-		clientID = "<Application (client) ID>"
+		clientID = l.T("ews.client_id_placeholder")
 	}
 	n := &EWSNotice{
-		Title:             "Allow the app to use Exchange Web Services (EWSAllowedAppIDs)",
+		Title:             l.T("ews.title"),
 		AllowListEnforced: EWSAllowListEnforced,
 		Shutdown:          EWSShutdown,
 		PowerShell:        ewsAllowListPowerShell(clientID),
 	}
 	if b.EWS != nil {
-		n.GraphVariant, n.IsGraphVariant, n.Note = b.EWS.GraphVariant, b.EWS.IsGraphVariant, b.EWS.Note
+		n.GraphVariant, n.IsGraphVariant, n.Note = b.EWS.GraphVariant, b.EWS.IsGraphVariant, strings.TrimSpace(b.EWS.Note)
 	}
 	// The Graph variant talks to Graph; only what it still does through EWS
 	// stops.
-	stops := "the integration will stop working then"
+	stops := l.T("ews.stops")
 	if n.IsGraphVariant {
-		stops = "whatever the integration still does through EWS stops then"
+		stops = l.T("ews.stops_graph_variant")
 	}
-	var t strings.Builder
-	fmt.Fprintf(&t, "This integration uses Exchange Web Services (EWS). Since %s Exchange Online blocks EWS for every app "+
-		"whose application (client) ID is not on the organisation's EWSAllowedAppIDs list (with EWSEnabled set to True). "+
-		"An Exchange administrator must add this app's client ID with the PowerShell below. "+
-		"Set-OrganizationConfig writes the whole list, so the script reads the current list and keeps every entry in it; "+
-		"keep its output as your way back. The change can take up to 24 hours to apply. "+
-		"On %s Microsoft switches EWS off in Exchange Online for good: %s, whatever the list says.",
-		EWSAllowListEnforced.Format("2 January 2006"), EWSShutdown.Format("2 January 2006"), stops)
+	text := l.T("ews.text", "Enforced", l.Date(EWSAllowListEnforced), "Shutdown", l.Date(EWSShutdown), "Stops", stops)
 	switch {
 	case n.GraphVariant != "":
-		fmt.Fprintf(&t, " The vendor offers a Microsoft Graph variant (blueprint %q): move to it before then.", n.GraphVariant)
+		text += " " + l.T("ews.graph_variant", "Blueprint", strconv.Quote(n.GraphVariant))
 	case n.IsGraphVariant:
-		t.WriteString(" This blueprint is the vendor's Microsoft Graph variant, yet its guide still asks for an EWS permission: ask the vendor whether Graph mode uses it.")
+		text += " " + l.T("ews.is_graph_variant")
 	default:
-		t.WriteString(" The vendor's guides name no Microsoft Graph variant: ask the vendor how the product will work after that date.")
+		text += " " + l.T("ews.no_graph_variant")
 	}
-	if n.Note != "" {
-		t.WriteString(" " + strings.TrimSpace(n.Note))
-	}
-	n.Text = t.String()
+	n.Text = text
 	return n
 }
 

@@ -5,9 +5,11 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/trunc"
 )
 
@@ -66,13 +68,19 @@ func (v *validator) lineOf(path string) int {
 	return 1
 }
 
-func (v *validator) errorf(path, format string, args ...any) {
-	v.errs = append(v.errs, ValidationError{Line: v.lineOf(path), Field: path, Message: fmt.Sprintf(format, args...)})
+// fail records a problem with path: message blueprint_error.<id> with its
+// args (name, value pairs).
+func (v *validator) fail(path, id string, args ...any) {
+	v.failMsg(path, msg("blueprint_error."+id, args...))
+}
+
+func (v *validator) failMsg(path string, m Msg) {
+	v.errs = append(v.errs, newError(v.lineOf(path), path, m))
 }
 
 func (v *validator) required(path, value string) bool {
 	if strings.TrimSpace(value) == "" {
-		v.errorf(path, "missing; this field is required")
+		v.fail(path, "required")
 		return false
 	}
 	return true
@@ -82,15 +90,15 @@ func (v *validator) version() {
 	b := v.b
 	switch {
 	case b.APIVersion == "":
-		v.errorf("apiVersion", "missing; the first line of a blueprint is %q", "apiVersion: "+APIVersion)
+		v.fail("apiVersion", "api_version_missing", "Want", quote("apiVersion: "+APIVersion))
 	case b.APIVersion != APIVersion:
-		v.errorf("apiVersion", "%q is not a version this portal reads; want %q", b.APIVersion, APIVersion)
+		v.fail("apiVersion", "api_version_unknown", "Got", quote(b.APIVersion), "Want", quote(APIVersion))
 	}
 	switch {
 	case b.Kind == "":
-		v.errorf("kind", "missing; want %q", Kind)
+		v.fail("kind", "kind_missing", "Want", quote(Kind))
 	case b.Kind != Kind:
-		v.errorf("kind", "%q is not a blueprint; want %q", b.Kind, Kind)
+		v.fail("kind", "kind_wrong", "Got", quote(b.Kind), "Want", quote(Kind))
 	}
 }
 
@@ -101,15 +109,14 @@ func validate(b *Blueprint) ValidationErrors {
 	v.version()
 	if v.required("id", b.ID) {
 		if len(b.ID) > maxIDLen || !idRE.MatchString(b.ID) {
-			v.errorf("id", "%q is not a valid ID: use lower-case letters, digits and single hyphens, at most %d characters (e.g. %q)",
-				trunc.Ellipsis(b.ID, 80), maxIDLen, "exact-globe-mail")
+			v.fail("id", "id_invalid", "ID", quote(trunc.Ellipsis(b.ID, 80)), "Max", maxIDLen, "Example", quote("exact-globe-mail"))
 		}
 	}
 	v.required("name", b.Name)
 	v.required("vendor", b.Vendor)
 	v.required("description", b.Description)
 	if len(b.AppliesTo) == 0 {
-		v.errorf("appliesTo", "missing; name at least one product (and its versions)")
+		v.fail("appliesTo", "applies_to_missing")
 	}
 	for i, a := range b.AppliesTo {
 		v.required(fmt.Sprintf("appliesTo[%d].product", i), a.Product)
@@ -134,13 +141,16 @@ func (v *validator) source() {
 	v.required("source.title", s.Title)
 	if s.Date != "" {
 		if _, err := time.Parse(time.DateOnly, s.Date); err != nil {
-			v.errorf("source.date", "%q is not a date; write it as YYYY-MM-DD", trunc.Ellipsis(s.Date, 40))
+			v.fail("source.date", "date_invalid", "Date", quote(trunc.Ellipsis(s.Date, 40)))
 		}
 	}
 	if s.URL != "" {
 		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			v.errorf("source.url", "%q is not a web address", trunc.Ellipsis(s.URL, 80))
+			v.fail("source.url", "url_invalid", "URL", quote(trunc.Ellipsis(s.URL, 80)))
 		}
+	}
+	if _, ok := i18n.Parse(s.Language); s.Language != "" && (!ok || s.Language != strings.ToLower(s.Language)) {
+		v.fail("source.language", "language_unknown", "Language", quote(trunc.Ellipsis(s.Language, 40)))
 	}
 }
 
@@ -153,13 +163,12 @@ func (v *validator) parameters() map[string]Parameter {
 		if v.required(path+".name", p.Name) {
 			switch {
 			case len(p.Name) > maxParamNameLen || !paramNameRE.MatchString(p.Name):
-				v.errorf(path+".name", "%q is not a valid parameter name: use lower-case letters, digits and underscores, starting with a letter (e.g. %q)",
-					trunc.Ellipsis(p.Name, 60), "server_name")
+				v.fail(path+".name", "param_name_invalid", "Name", quote(trunc.Ellipsis(p.Name, 60)), "Example", quote("server_name"))
 			case reservedVars[p.Name]:
-				v.errorf(path+".name", "%q is reserved: the portal fills in {{%s}} itself", p.Name, p.Name)
+				v.fail(path+".name", "param_name_reserved", "Name", quote(p.Name), "Template", "{{"+p.Name+"}}")
 			default:
 				if prev, dup := first[p.Name]; dup {
-					v.errorf(path+".name", "duplicate parameter %q (first declared at %s, line %d)", p.Name, prev, v.lineOf(prev))
+					v.fail(path+".name", "param_duplicate", "Name", quote(p.Name), "First", prev, "Line", strconv.Itoa(v.lineOf(prev)))
 				} else {
 					first[p.Name] = path + ".name"
 					params[p.Name] = p
@@ -170,18 +179,18 @@ func (v *validator) parameters() map[string]Parameter {
 		switch p.Type {
 		case ParamText, ParamHostname, ParamEmail, ParamDomain, ParamURL:
 		case "":
-			v.errorf(path+".type", "missing; want one of text, hostname, email, domain, url")
+			v.fail(path+".type", "param_type_missing")
 		default:
-			v.errorf(path+".type", "unknown parameter type %q; want one of text, hostname, email, domain, url", trunc.Ellipsis(string(p.Type), 40))
+			v.fail(path+".type", "param_type_unknown", "Type", quote(trunc.Ellipsis(string(p.Type), 40)))
 		}
 		if p.Pattern != "" {
 			if _, err := regexp.Compile(p.Pattern); err != nil {
-				v.errorf(path+".pattern", "not a valid regular expression: %v", err)
+				v.fail(path+".pattern", "pattern_invalid", "Error", err.Error())
 			}
 		}
 		if p.Example != "" && p.Type != "" {
-			if msg := checkParamValue(p, p.Example); msg != "" {
-				v.errorf(path+".example", "the example does not pass the parameter's own check: %s", msg)
+			if m := checkParamValue(p, p.Example); !m.IsZero() {
+				v.fail(path+".example", "example_invalid", "Problem", m)
 			}
 		}
 	}
@@ -191,31 +200,31 @@ func (v *validator) parameters() map[string]Parameter {
 // anchor makes a pattern match the whole value.
 func anchor(pattern string) string { return `^(?:` + pattern + `)$` }
 
-// templateVars returns the names used in a template and an error message if
-// the template is malformed. Names are written without spaces, so that
+// templateVars returns the names used in a template and a problem if the
+// template is malformed. Names are written without spaces, so that
 // {{client_secret}} is always spelled one way.
-func templateVars(s string) ([]string, string) {
+func templateVars(s string) ([]string, Msg) {
 	var names []string
-	msg := ""
+	var problem Msg
 	for _, m := range templateRE.FindAllStringSubmatch(s, -1) {
 		names = append(names, m[1])
-		if msg == "" && m[0] != "{{"+m[1]+"}}" {
-			msg = fmt.Sprintf("write %q without spaces, as {{%s}}", trunc.Ellipsis(m[0], 60), trunc.Ellipsis(m[1], 40))
+		if problem.IsZero() && m[0] != "{{"+m[1]+"}}" {
+			problem = msg("blueprint_error.template_spaces", "Written", quote(trunc.Ellipsis(m[0], 60)), "Wanted", "{{"+trunc.Ellipsis(m[1], 40)+"}}")
 		}
 	}
 	rest := templateRE.ReplaceAllString(s, "")
 	if strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
-		return names, "unbalanced {{ }} in template"
+		return names, msg("blueprint_error.template_unbalanced", "Braces", "{{ }}")
 	}
-	return names, msg
+	return names, problem
 }
 
 // checkTemplate reports template names that are neither parameters nor
 // allowed reserved names.
 func (v *validator) checkTemplate(path, s string, params map[string]Parameter, allowed ...string) {
-	names, msg := templateVars(s)
-	if msg != "" {
-		v.errorf(path, "%s", msg)
+	names, problem := templateVars(s)
+	if !problem.IsZero() {
+		v.failMsg(path, problem)
 	}
 	for _, n := range names {
 		if _, ok := params[n]; ok {
@@ -231,19 +240,19 @@ func (v *validator) checkTemplate(path, s string, params map[string]Parameter, a
 			continue
 		}
 		if n == VarClientSecret {
-			v.errorf(path, "{{client_secret}} may appear only in hand-off fields; never put the secret in text or scripts")
+			v.fail(path, "client_secret_not_here", "Secret", "{{"+VarClientSecret+"}}")
 			continue
 		}
 		if reservedVars[n] {
-			v.errorf(path, "{{%s}} cannot be used here", n)
+			v.fail(path, "reserved_not_here", "Template", "{{"+n+"}}")
 			continue
 		}
-		msg := fmt.Sprintf("{{%s}} is not a declared parameter", trunc.Ellipsis(n, 40))
 		cands := append(paramNames(params), allowed...)
 		if s := suggest(n, cands); s != "" {
-			msg += fmt.Sprintf(" (did you mean {{%s}}?)", s)
+			v.fail(path, "not_a_parameter_suggest", "Template", "{{"+trunc.Ellipsis(n, 40)+"}}", "Suggestion", "{{"+s+"}}")
+		} else {
+			v.fail(path, "not_a_parameter", "Template", "{{"+trunc.Ellipsis(n, 40)+"}}")
 		}
-		v.errorf(path, "%s", msg)
 	}
 }
 
@@ -280,13 +289,14 @@ func (v *validator) registration(params map[string]Parameter) {
 	}
 	switch {
 	case r.SignInAudience == "":
-		v.errorf("registration.signInAudience", "missing; want one of %s", strings.Join(audiences, ", "))
+		v.fail("registration.signInAudience", "audience_missing", "Want", strings.Join(audiences, ", "))
 	case !contains(audiences, r.SignInAudience):
-		msg := fmt.Sprintf("unknown sign-in audience %q; want one of %s", trunc.Ellipsis(r.SignInAudience, 60), strings.Join(audiences, ", "))
+		got, want := quote(trunc.Ellipsis(r.SignInAudience, 60)), strings.Join(audiences, ", ")
 		if s := suggest(r.SignInAudience, audiences); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
+			v.fail("registration.signInAudience", "audience_unknown_suggest", "Got", got, "Want", want, "Suggestion", quote(s))
+		} else {
+			v.fail("registration.signInAudience", "audience_unknown", "Got", got, "Want", want)
 		}
-		v.errorf("registration.signInAudience", "%s", msg)
 	}
 	v.redirectURIs("registration.web.redirectUris", r.Web.RedirectURIs, params, false)
 	v.redirectURIs("registration.publicClient.redirectUris", r.PublicClient.RedirectURIs, params, true)
@@ -309,13 +319,13 @@ func (v *validator) redirectURIs(path string, uris []string, params map[string]P
 			continue
 		}
 		if j, dup := seen[u]; dup {
-			v.errorf(p, "duplicate redirect URI (also at [%d])", j)
+			v.fail(p, "redirect_duplicate", "Index", strconv.Itoa(j))
 			continue
 		}
 		seen[u] = i
-		names, msg := templateVars(u)
-		if msg != "" {
-			v.errorf(p, "%s", msg)
+		names, problem := templateVars(u)
+		if !problem.IsZero() {
+			v.failMsg(p, problem)
 			continue
 		}
 		ok := true
@@ -329,64 +339,64 @@ func (v *validator) redirectURIs(path string, uris []string, params map[string]P
 			continue
 		}
 		sample := expand(u, func(n string) string { return sampleValue(params[n]) })
-		if msg := checkRedirectURI(sample, public); msg != "" {
+		if m := checkRedirectURI(sample, public); !m.IsZero() {
 			if len(names) > 0 {
-				v.errorf(p, "%q (filled in as %q): %s", trunc.Ellipsis(u, 100), trunc.Ellipsis(sample, 100), msg)
+				v.fail(p, "redirect_filled_in", "URI", quote(trunc.Ellipsis(u, 100)), "Sample", quote(trunc.Ellipsis(sample, 100)), "Problem", m)
 			} else {
-				v.errorf(p, "%q: %s", trunc.Ellipsis(u, 100), msg)
+				v.fail(p, "redirect_problem", "URI", quote(trunc.Ellipsis(u, 100)), "Problem", m)
 			}
 		}
 	}
 }
 
-// checkRedirectURI returns why uri is not an acceptable redirect URI, or "".
-// Redirect URIs must be https, except http://localhost (and 127.0.0.1,
-// [::1]). Public clients may also use a custom scheme (myapp://auth).
-func checkRedirectURI(uri string, public bool) string {
+// checkRedirectURI returns why uri is not an acceptable redirect URI, or no
+// message. Redirect URIs must be https, except http://localhost (and
+// 127.0.0.1, [::1]). Public clients may also use a custom scheme (myapp://auth).
+func checkRedirectURI(uri string, public bool) Msg {
 	if len(uri) > maxURILen {
-		return fmt.Sprintf("a redirect URI may be at most %d characters", maxURILen)
+		return msg("blueprint_error.redirect.too_long", "Max", maxURILen)
 	}
 	if strings.Contains(uri, "*") {
-		return "wildcards are not allowed in redirect URIs"
+		return msg("blueprint_error.redirect.wildcard")
 	}
 	u, err := url.Parse(uri)
 	if err != nil {
-		return "not a valid URI"
+		return msg("blueprint_error.redirect.invalid")
 	}
 	if !u.IsAbs() {
-		return "not an absolute URI; a redirect URI starts with https://"
+		return msg("blueprint_error.redirect.not_absolute")
 	}
 	if u.Fragment != "" || strings.Contains(uri, "#") {
-		return "a redirect URI cannot contain a fragment (#…)"
+		return msg("blueprint_error.redirect.fragment")
 	}
 	if u.User != nil {
-		return "a redirect URI cannot contain a user name or password"
+		return msg("blueprint_error.redirect.user_info")
 	}
 	switch u.Scheme {
 	case "https":
 		if u.Host == "" {
-			return "no host name after https://"
+			return msg("blueprint_error.redirect.no_host")
 		}
-		return ""
+		return Msg{}
 	case "http":
 		switch u.Hostname() {
 		case "localhost", "127.0.0.1", "::1":
-			return ""
+			return Msg{}
 		}
-		return "redirect URIs must use https (http is allowed only for localhost)"
+		return msg("blueprint_error.redirect.http")
 	case "javascript", "data", "file", "vbscript":
-		return fmt.Sprintf("the %s: scheme is not allowed", u.Scheme)
+		return msg("blueprint_error.redirect.scheme", "Scheme", u.Scheme)
 	}
 	if public {
-		return ""
+		return Msg{}
 	}
-	return "a web redirect URI must use https (http is allowed only for localhost); custom schemes are for public clients"
+	return msg("blueprint_error.redirect.web_custom_scheme")
 }
 
 func (v *validator) permissions() {
 	b := v.b
 	if len(b.Permissions) == 0 {
-		v.errorf("permissions", "missing; a blueprint asks for at least one permission")
+		v.fail("permissions", "permissions_missing")
 	}
 	seen := map[string]int{}
 	for i, pr := range b.Permissions {
@@ -399,16 +409,16 @@ func (v *validator) permissions() {
 		case Application, Delegated:
 		case "":
 			okType = false
-			v.errorf(path+".type", "missing; want application or delegated")
+			v.fail(path+".type", "perm_type_missing")
 		default:
 			okType = false
-			v.errorf(path+".type", "unknown permission type %q; want application or delegated", trunc.Ellipsis(string(pr.Type), 40))
+			v.fail(path+".type", "perm_type_unknown", "Type", quote(trunc.Ellipsis(string(pr.Type), 40)))
 		}
 		if pr.Feature != "" && !pr.Optional {
-			v.errorf(path+".feature", "feature is only for optional permissions (add optional: true)")
+			v.fail(path+".feature", "feature_not_optional")
 		}
 		if pr.ID != "" && !guidRE.MatchString(pr.ID) {
-			v.errorf(path+".id", "%q is not a GUID", trunc.Ellipsis(pr.ID, 60))
+			v.fail(path+".id", "not_a_guid", "ID", quote(trunc.Ellipsis(pr.ID, 60)))
 		}
 		if !okRes || !okName || !okType {
 			continue
@@ -416,79 +426,77 @@ func (v *validator) permissions() {
 		res, known := KnownResource(pr.Resource)
 		if !known {
 			if !guidRE.MatchString(pr.Resource) {
-				v.errorf(path+".resource", "unknown resource %q; want %q, %q or the appId (a GUID) of another API",
-					trunc.Ellipsis(pr.Resource, 60), MicrosoftGraph.Name, ExchangeOnline.Name)
+				v.fail(path+".resource", "resource_unknown", "Got", quote(trunc.Ellipsis(pr.Resource, 60)), "Graph", quote(MicrosoftGraph.Name), "Exchange", quote(ExchangeOnline.Name))
 			}
 			key := strings.ToLower(pr.Resource) + "|" + string(pr.Type) + "|" + pr.Name
 			if j, dup := seen[key]; dup {
-				v.errorf(path, "duplicate permission %s (%s), also at permissions[%d]", pr.Name, pr.Type, j)
+				v.fail(path, "perm_duplicate", "Name", pr.Name, "Type", string(pr.Type), "Index", strconv.Itoa(j))
 			}
 			seen[key] = i
 			continue
 		}
 		key := res.AppID + "|" + string(pr.Type) + "|" + pr.Name
 		if j, dup := seen[key]; dup {
-			v.errorf(path, "duplicate permission %s (%s), also at permissions[%d]", pr.Name, pr.Type, j)
+			v.fail(path, "perm_duplicate", "Name", pr.Name, "Type", string(pr.Type), "Index", strconv.Itoa(j))
 			continue
 		}
 		seen[key] = i
 		p, ok := Lookup(res.AppID, pr.Name, pr.Type)
 		if !ok {
-			v.errorf(path+".name", "%s", unknownPermission(res, pr.Name, pr.Type))
+			v.failMsg(path+".name", unknownPermission(res, pr.Name, pr.Type))
 			continue
 		}
 		if pr.ID != "" && guidRE.MatchString(pr.ID) && !strings.EqualFold(pr.ID, p.ID) {
-			v.errorf(path+".id", "%s %s permission %s has ID %s, not %s", res.Name, pr.Type, pr.Name, p.ID, pr.ID)
+			v.fail(path+".id", "perm_id_mismatch", "Resource", res.Name, "Type", string(pr.Type), "Name", pr.Name, "TableID", p.ID, "ID", pr.ID)
 		}
 	}
 }
 
 // unknownPermission explains why name is not in the table, with the likely
 // intended permission.
-func unknownPermission(res Resource, name string, typ PermissionType) string {
+func unknownPermission(res Resource, name string, typ PermissionType) Msg {
 	other := Application
 	if typ == Application {
 		other = Delegated
 	}
 	if _, ok := Lookup(res.AppID, name, other); ok {
-		return fmt.Sprintf("%s has no %s permission %q; %q exists only as a %s permission", res.Name, typ, name, name, other)
+		return msg("blueprint_error.perm_other_type", "Resource", res.Name, "Type", string(typ), "Name", quote(name), "Other", string(other))
 	}
-	msg := fmt.Sprintf("unknown %s %s permission %q", res.Name, typ, trunc.Ellipsis(name, 80))
+	args := []any{"Resource", res.Name, "Type", string(typ), "Name", quote(trunc.Ellipsis(name, 80))}
 	var names []string
 	for _, p := range Permissions(res, typ) {
 		names = append(names, p.Name)
 	}
 	if s := suggest(name, names); s != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", s)
+		return msg("blueprint_error.perm_unknown_suggest", append(args, "Suggestion", quote(s))...)
 	} else if res == ExchangeOnline {
 		if _, ok := Lookup(MicrosoftGraph.AppID, name, typ); ok {
-			msg += fmt.Sprintf(" (%q is a %s permission)", name, MicrosoftGraph.Name)
+			return msg("blueprint_error.perm_unknown_graph", append(args, "Graph", MicrosoftGraph.Name)...)
 		}
 	}
-	return msg
+	return msg("blueprint_error.perm_unknown", args...)
 }
 
 func (v *validator) secret() {
 	s := v.b.Secret
 	switch {
 	case s.MaxLifetimeMonths <= 0:
-		v.errorf("secret.maxLifetimeMonths", "missing; give the longest secret lifetime in months (at most %d)", MaxSecretLifetimeMonths)
+		v.fail("secret.maxLifetimeMonths", "secret_max_missing", "Max", MaxSecretLifetimeMonths)
 	case s.MaxLifetimeMonths > MaxSecretLifetimeMonths:
-		v.errorf("secret.maxLifetimeMonths", "%d months is too long: client secrets live at most %d months (Microsoft recommends less than %d)",
-			s.MaxLifetimeMonths, MaxSecretLifetimeMonths, RecommendedSecretLifetimeMonths)
+		v.fail("secret.maxLifetimeMonths", "secret_max_too_long", "Months", strconv.Itoa(s.MaxLifetimeMonths), "Max", MaxSecretLifetimeMonths, "Recommended", RecommendedSecretLifetimeMonths)
 	}
 	switch {
 	case s.DefaultLifetimeMonths <= 0:
-		v.errorf("secret.defaultLifetimeMonths", "missing; give the default secret lifetime in months")
+		v.fail("secret.defaultLifetimeMonths", "secret_default_missing")
 	case s.MaxLifetimeMonths > 0 && s.DefaultLifetimeMonths > s.MaxLifetimeMonths:
-		v.errorf("secret.defaultLifetimeMonths", "%d months is longer than maxLifetimeMonths (%d)", s.DefaultLifetimeMonths, s.MaxLifetimeMonths)
+		v.fail("secret.defaultLifetimeMonths", "secret_default_too_long", "Months", strconv.Itoa(s.DefaultLifetimeMonths), "Max", strconv.Itoa(s.MaxLifetimeMonths))
 	}
 	v.required("secret.portalDoes", s.PortalDoes)
 }
 
 func (v *validator) handoff(params map[string]Parameter) {
 	if len(v.b.Handoff) == 0 {
-		v.errorf("handoff", "missing; say where the client ID, tenant ID and secret go in the product")
+		v.fail("handoff", "handoff_missing")
 	}
 	for i, h := range v.b.Handoff {
 		path := fmt.Sprintf("handoff[%d]", i)
@@ -497,7 +505,7 @@ func (v *validator) handoff(params map[string]Parameter) {
 			v.required(fmt.Sprintf("%s.steps[%d]", path, j), s)
 		}
 		if len(h.Fields) == 0 {
-			v.errorf(path+".fields", "missing; list the fields to fill in at this place")
+			v.fail(path+".fields", "handoff_fields_missing")
 		}
 		for j, f := range h.Fields {
 			fp := fmt.Sprintf("%s.fields[%d]", path, j)
@@ -522,7 +530,7 @@ func (v *validator) hardening(params map[string]Parameter) {
 			// portal doubles its quotes, can it not run as PowerShell.
 			name := "{{" + VarDisplayName + "}}"
 			if strings.Count(a.PowerShell, name) != strings.Count(a.PowerShell, "'"+name+"'") {
-				v.errorf(path+".powershell", "write {{%s}} in single quotes, as '{{%s}}': it is free text", VarDisplayName, VarDisplayName)
+				v.fail(path+".powershell", "display_name_quotes", "Template", name, "Quoted", "'"+name+"'")
 			}
 		}
 	}
@@ -539,7 +547,7 @@ func (v *validator) doubts() {
 				top = top[:j]
 			}
 			if _, ok := topLevelFields[top]; !ok {
-				v.errorf(path+".about", "%q is not a field of a blueprint", trunc.Ellipsis(d.About, 60))
+				v.fail(path+".about", "doubt_about_unknown", "About", quote(trunc.Ellipsis(d.About, 60)))
 			}
 		}
 		v.required(path+".guide", d.Guide)
@@ -559,15 +567,15 @@ func (v *validator) ews() {
 		return
 	}
 	if !uses {
-		v.errorf("ews", "only for blueprints that ask for an Exchange Web Services permission (full_access_as_app, EWS.AccessAsUser.All)")
+		v.fail("ews", "ews_not_used")
 	}
 	if g := b.EWS.GraphVariant; g != "" {
 		if !idRE.MatchString(g) {
-			v.errorf("ews.graphVariant", "%q is not a blueprint ID", trunc.Ellipsis(g, 60))
+			v.fail("ews.graphVariant", "graph_variant_invalid", "ID", quote(trunc.Ellipsis(g, 60)))
 		} else if g == b.ID {
-			v.errorf("ews.graphVariant", "a blueprint cannot be its own Graph variant")
+			v.fail("ews.graphVariant", "graph_variant_self")
 		} else if b.EWS.IsGraphVariant {
-			v.errorf("ews.isGraphVariant", "a blueprint is either the Graph variant or names one in graphVariant, not both")
+			v.fail("ews.isGraphVariant", "graph_variant_both")
 		}
 	}
 }

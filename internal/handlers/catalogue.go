@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
 )
@@ -74,9 +76,12 @@ func (h *Handler) findBlueprint(ctx context.Context, id string) (loadedBlueprint
 
 var privilegeRank = map[catalog.PrivilegeLevel]int{catalog.PrivilegeLow: 1, catalog.PrivilegeMedium: 2, catalog.PrivilegeHigh: 3, catalog.PrivilegeCritical: 4}
 
-func blueprintCard(l loadedBlueprint) templates.BlueprintCard {
+// blueprintCard is a blueprint's card, with its description in the
+// reader's language when the blueprint has one.
+func blueprintCard(ctx context.Context, l loadedBlueprint) templates.BlueprintCard {
 	b := l.bp
-	c := templates.BlueprintCard{ID: b.ID, Name: b.Name, Vendor: b.Vendor, Description: b.Description,
+	desc, lang := b.DescriptionIn(i18n.From(ctx).Lang())
+	c := templates.BlueprintCard{ID: b.ID, Name: b.Name, Vendor: b.Vendor, Description: desc, DescriptionLang: string(lang),
 		Permissions: len(b.Permissions), UsesEWS: b.UsesEWS(), Custom: l.custom, Doubts: len(b.Doubts), Highest: string(catalog.PrivilegeLow)}
 	var products []string
 	for _, a := range b.AppliesTo {
@@ -99,7 +104,7 @@ func blueprintCard(l loadedBlueprint) templates.BlueprintCard {
 // its name, vendor, products, description or permission names.
 func matches(b *catalog.Blueprint, q string) bool {
 	var hay strings.Builder
-	hay.WriteString(b.Name + " " + b.Vendor + " " + b.Description + " " + b.ID)
+	hay.WriteString(b.Name + " " + b.Vendor + " " + b.Description + " " + b.Descriptions.EN + " " + b.Descriptions.NL + " " + b.ID)
 	for _, a := range b.AppliesTo {
 		hay.WriteString(" " + a.Product)
 	}
@@ -124,23 +129,29 @@ func (h *Handler) cataloguePage(w http.ResponseWriter, r *http.Request) error {
 	d := templates.CatalogueData{Query: q, CanCreate: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator), ForTenant: tenantParam(r)}
 	for _, l := range all {
 		if matches(l.bp, q) {
-			d.Cards = append(d.Cards, blueprintCard(l))
+			d.Cards = append(d.Cards, blueprintCard(r.Context(), l))
 		}
 	}
-	h.render(w, r, http.StatusOK, templates.CataloguePage(h.page(r, "Catalogue", templates.SectionCatalogue), d))
+	h.render(w, r, http.StatusOK, templates.CataloguePage(h.page(r, i18n.T(r.Context(), "catalogue.title"), templates.SectionCatalogue), d))
 	return nil
 }
 
+// audienceWords are the English words for a sign-in audience, kept for the
+// wizard until it uses audienceIn.
 var audienceWords = map[string]string{
 	catalog.AudienceMyOrg:             "Only your organisation (single tenant)",
 	catalog.AudienceMultipleOrgs:      "Any organisation's Entra ID (multi-tenant)",
 	catalog.AudienceMultipleOrgsAndMS: "Any organisation, and personal Microsoft accounts",
 }
 
-var consentWords = map[catalog.AdminConsent]string{
-	catalog.ConsentRequired:    "required",
-	catalog.ConsentNotRequired: "not required",
-	catalog.ConsentCheckTenant: "depends on the tenant's consent settings",
+// audienceIn says who can sign in, in the reader's language; an audience
+// the portal has no words for is shown as Microsoft names it.
+func audienceIn(ctx context.Context, audience string) string {
+	switch audience {
+	case catalog.AudienceMyOrg, catalog.AudienceMultipleOrgs, catalog.AudienceMultipleOrgsAndMS:
+		return i18n.T(ctx, "catalogue.audience."+audience)
+	}
+	return audience
 }
 
 // describeAll tells templated values in words (see catalog.Blueprint.Describe).
@@ -158,18 +169,16 @@ func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	b := l.bp
+	loc := i18n.From(r.Context())
 	d := templates.BlueprintDetail{
-		Card: blueprintCard(l), SourceTitle: b.Source.Title, SourcePublisher: b.Source.Publisher, SourceDocumentID: b.Source.DocumentID,
+		Card: blueprintCard(r.Context(), l), Lang: string(b.SourceLang()), SourceTitle: b.Source.Title, SourcePublisher: b.Source.Publisher, SourceDocumentID: b.Source.DocumentID,
 		SourceDate: b.Source.Date, SourceURL: b.Source.URL, DisplayName: b.Registration.DisplayName,
-		SignInAudience: audienceWords[b.Registration.SignInAudience], WebRedirectURIs: b.Registration.Web.RedirectURIs,
+		SignInAudience: audienceIn(r.Context(), b.Registration.SignInAudience), WebRedirectURIs: b.Registration.Web.RedirectURIs,
 		PublicRedirectURIs: b.Registration.PublicClient.RedirectURIs, ImplicitAccess: b.Registration.Web.ImplicitGrant.AccessTokens,
 		ImplicitID: b.Registration.Web.ImplicitGrant.IDTokens, SecretDefault: b.Secret.DefaultLifetimeMonths, SecretMax: b.Secret.MaxLifetimeMonths,
 		SecretVendorSays: b.Secret.VendorSays, SecretPortalDoes: b.Secret.PortalDoes, Warnings: b.Warnings, CreatedBy: l.createdBy,
 		CanDelete:   l.custom && auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator),
 		CanRegister: auth.Rank(userFrom(r.Context()).Role) >= auth.Rank(auth.RoleOperator), ForTenant: tenantParam(r),
-	}
-	if d.SignInAudience == "" {
-		d.SignInAudience = b.Registration.SignInAudience
 	}
 	d.DisplayName = b.Describe(d.DisplayName, true)
 	d.WebRedirectURIs, d.PublicRedirectURIs = describeAll(b, d.WebRedirectURIs), describeAll(b, d.PublicRedirectURIs)
@@ -181,10 +190,12 @@ func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, rp := range b.ResolvedPermissions() {
 		pm := rp.Permission
+		explanation, microsofts := rp.ExplanationIn(loc)
 		d.Permissions = append(d.Permissions, templates.PermissionView{
-			Resource: pm.Resource.Name, Name: rp.Name, Type: string(rp.Type), GUID: pm.ID, Verified: !pm.NeedsTenantCheck(),
-			DisplayName: pm.DisplayName, Description: pm.Description, AdminConsent: consentWords[pm.AdminConsent],
-			Privilege: string(pm.Privilege), Summary: pm.Summary, Reason: rp.Reason, Optional: rp.Optional, Feature: rp.Feature,
+			Resource: pm.Resource.Name, Name: rp.Name, Type: string(rp.Type), TypeText: catalog.TypeIn(loc, rp.Type), GUID: pm.ID, Verified: !pm.NeedsTenantCheck(),
+			DisplayName: pm.DisplayName, Description: pm.Description, AdminConsent: catalog.ConsentIn(loc, pm.AdminConsent),
+			Privilege: string(pm.Privilege), PrivilegeText: catalog.PrivilegeIn(loc, pm.Privilege), Summary: rp.SummaryIn(loc),
+			Explanation: explanation, MicrosoftText: microsofts, Reason: rp.Reason, Optional: rp.Optional, Feature: rp.Feature,
 		})
 	}
 	// Nothing is registered yet: the templates are told in words ("<client ID>",
@@ -200,9 +211,9 @@ func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.Handoff = append(d.Handoff, hv)
 	}
-	if n := b.EWSNotice(catalog.Values{}); n != nil {
+	if n := b.EWSNoticeIn(loc, catalog.Values{}); n != nil {
 		d.EWS = &templates.AdviceView{Title: n.Title, Text: n.Text, PowerShell: n.PowerShell}
-		d.EWSGraphVariant = n.GraphVariant
+		d.EWSGraphVariant, d.EWSNote = n.GraphVariant, n.Note
 	}
 	for _, a := range b.Hardening {
 		d.Hardening = append(d.Hardening, templates.AdviceView{Title: a.Title, Text: b.Describe(a.Text, false), PowerShell: b.Describe(a.PowerShell, true)})
@@ -210,7 +221,7 @@ func (h *Handler) blueprintPage(w http.ResponseWriter, r *http.Request) error {
 	for _, dt := range b.Doubts {
 		d.Doubts = append(d.Doubts, templates.DoubtView{About: dt.About, Guide: dt.Guide, Note: dt.Note})
 	}
-	h.render(w, r, http.StatusOK, templates.BlueprintPage(h.page(r, b.Name, templates.SectionCatalogue), d))
+	h.render(w, r, http.StatusOK, templates.BlueprintPage(h.page(r, i18n.T(r.Context(), "catalogue.blueprint_title", "Name", b.Name), templates.SectionCatalogue), d))
 	return nil
 }
 
@@ -242,7 +253,7 @@ func (h *Handler) newBlueprintForm(w http.ResponseWriter, r *http.Request) error
 		}
 		d.Source, d.From = string(src), from
 	}
-	h.render(w, r, http.StatusOK, templates.BlueprintFormPage(h.page(r, "Add a custom blueprint", templates.SectionCatalogue), d))
+	h.render(w, r, http.StatusOK, templates.BlueprintFormPage(h.page(r, i18n.T(r.Context(), "catalogue.form_title"), templates.SectionCatalogue), d))
 	return nil
 }
 
@@ -250,7 +261,7 @@ func (h *Handler) newBlueprintForm(w http.ResponseWriter, r *http.Request) error
 // Every problem is shown with its line and field; nothing is stored unless
 // the whole file is valid.
 func (h *Handler) createBlueprint(w http.ResponseWriter, r *http.Request) error {
-	page := h.page(r, "Add a custom blueprint", templates.SectionCatalogue)
+	page := h.page(r, i18n.T(r.Context(), "catalogue.form_title"), templates.SectionCatalogue)
 	formErr := func(d templates.BlueprintFormData, status int) error {
 		h.render(w, r, status, templates.BlueprintFormPage(page, d))
 		return nil
@@ -259,9 +270,9 @@ func (h *Handler) createBlueprint(w http.ResponseWriter, r *http.Request) error 
 	if err := r.ParseMultipartForm(2 * catalog.MaxFileSize); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return formErr(templates.BlueprintFormData{Problem: fmt.Sprintf("That is too large: a blueprint may be at most %d KiB.", catalog.MaxFileSize>>10)}, http.StatusRequestEntityTooLarge)
+			return formErr(templates.BlueprintFormData{Problem: i18n.T(r.Context(), "catalogue.too_large", "KiB", catalog.MaxFileSize>>10)}, http.StatusRequestEntityTooLarge)
 		}
-		return errBadRequest("The form could not be read. Please try again.")
+		return errBadRequest("catalogue.form_unreadable")
 	}
 	source := r.FormValue("source")
 	if f, fh, err := r.FormFile("file"); err == nil {
@@ -269,14 +280,14 @@ func (h *Handler) createBlueprint(w http.ResponseWriter, r *http.Request) error 
 		if fh.Size > 0 {
 			b, err := io.ReadAll(io.LimitReader(f, catalog.MaxFileSize+1))
 			if err != nil {
-				return errBadRequest("The uploaded file could not be read.")
+				return errBadRequest("catalogue.upload_unreadable")
 			}
 			source = string(b)
 		}
 	}
 	d := templates.BlueprintFormData{Source: source}
 	if strings.TrimSpace(source) == "" {
-		d.Problem = "Paste a blueprint or choose a file."
+		d.Problem = i18n.T(r.Context(), "catalogue.paste_or_choose")
 		return h.renderInvalid(w, r, templates.BlueprintFormPage(page, d))
 	}
 	b, err := catalog.ParseCustom([]byte(source))
@@ -286,20 +297,20 @@ func (h *Handler) createBlueprint(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		for _, e := range verrs {
-			d.Errors = append(d.Errors, templates.BlueprintError{Line: e.Line, Field: e.Field, Message: e.Message})
+			d.Errors = append(d.Errors, templates.BlueprintError{Line: e.Line, Field: e.Field, Message: e.MessageIn(i18n.From(r.Context()))})
 		}
 		return h.renderInvalid(w, r, templates.BlueprintFormPage(page, d))
 	}
 	err = h.blueprints.CreateCustomBlueprint(r.Context(), store.CustomBlueprint{ID: b.ID, Name: b.Name, Vendor: b.Vendor, Source: source},
 		h.auditEvent(r, "blueprint.create", b.Name, map[string]string{"id": b.ID}))
 	if errors.Is(err, store.ErrConflict) {
-		d.Errors = []templates.BlueprintError{{Line: b.Line("id"), Field: "id", Message: fmt.Sprintf("a custom blueprint with ID %q exists already; choose another ID", b.ID)}}
+		d.Errors = []templates.BlueprintError{{Line: b.Line("id"), Field: "id", Message: i18n.T(r.Context(), "catalogue.id_exists", "ID", strconv.Quote(b.ID))}}
 		return formErr(d, http.StatusConflict)
 	}
 	if err != nil {
 		return err
 	}
-	h.flash(r, "Blueprint saved: "+b.Name+". Operators can register it from the catalogue now.")
+	h.flash(r, i18n.T(r.Context(), "catalogue.saved", "Name", b.Name))
 	http.Redirect(w, r, "/catalogue/"+b.ID, http.StatusSeeOther)
 	return nil
 }
@@ -307,13 +318,13 @@ func (h *Handler) createBlueprint(w http.ResponseWriter, r *http.Request) error 
 func (h *Handler) deleteBlueprint(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	if _, ok := catalog.Builtin(id); ok {
-		return errForbidden("Built-in blueprints cannot be deleted.")
+		return errForbidden("catalogue.builtin_undeletable")
 	}
 	err := h.blueprints.DeleteCustomBlueprint(r.Context(), id, h.auditEvent(r, "blueprint.delete", "", map[string]string{"id": id}))
 	if err != nil {
 		return err
 	}
-	h.flash(r, "Custom blueprint "+id+" deleted. Apps registered from it keep working; their drift checks need a blueprint again.")
+	h.flash(r, i18n.T(r.Context(), "catalogue.deleted", "ID", id))
 	http.Redirect(w, r, "/catalogue", http.StatusSeeOther)
 	return nil
 }

@@ -1,8 +1,11 @@
 package templates
 
 import (
+	"context"
 	"net/url"
-	"strconv"
+	"time"
+
+	"github.com/appreg-portal/portal/internal/catalog"
 )
 
 // BlueprintCard is one blueprint in the catalogue list.
@@ -11,12 +14,15 @@ type BlueprintCard struct {
 	Name        string
 	Vendor      string
 	Description string
-	Products    string // "Exact Globe+ (all versions), Exact Compact"
-	Permissions int
-	Highest     string // highest privilege level among required permissions
-	UsesEWS     bool
-	Custom      bool
-	Doubts      int
+	// DescriptionLang is the language Description is written in ("en",
+	// "nl"): the reader's when the blueprint has it, else its source's.
+	DescriptionLang string
+	Products        string // "Exact Globe+ (all versions), Exact Compact"
+	Permissions     int
+	Highest         string // highest privilege level among required permissions
+	UsesEWS         bool
+	Custom          bool
+	Doubts          int
 }
 
 // CatalogueData is the catalogue list page.
@@ -33,17 +39,27 @@ type CatalogueData struct {
 type PermissionView struct {
 	Resource     string
 	Name         string
-	Type         string // "application" or "delegated"
+	Type         string // "application" or "delegated" (a code: test IDs use it)
+	TypeText     string // the type in the reader's language
 	GUID         string
 	Verified     bool
 	DisplayName  string
 	Description  string
-	AdminConsent string // plain words
-	Privilege    string // low, medium, high, critical
-	Summary      string // "Mail.Send (application): can send mail as any user…"
-	Reason       string // why the vendor needs it
-	Optional     bool
-	Feature      string
+	AdminConsent string // plain words, in the reader's language
+	Privilege    string // low, medium, high, critical (a code)
+	// PrivilegeText is the level in the reader's language.
+	PrivilegeText string
+	// Summary is "Mail.Send (application): can send mail as any user…" in
+	// the reader's language.
+	Summary string
+	// MicrosoftText: the portal has no words of its own for this
+	// permission; Explanation is Microsoft's (English) description, shown
+	// marked translate="no" lang="en".
+	MicrosoftText bool
+	Explanation   string
+	Reason        string // why the vendor needs it
+	Optional      bool
+	Feature       string
 }
 
 // ParameterView is one value the admin will supply.
@@ -77,7 +93,10 @@ type DoubtView struct {
 
 // BlueprintDetail is the blueprint page.
 type BlueprintDetail struct {
-	Card               BlueprintCard
+	Card BlueprintCard
+	// Lang is the language of the blueprint's own text (its source guide's):
+	// that text is shown marked translate="no" lang={Lang}.
+	Lang               string
 	SourceTitle        string
 	SourcePublisher    string
 	SourceDocumentID   string
@@ -98,6 +117,7 @@ type BlueprintDetail struct {
 	SecretPortalDoes   string
 	Handoff            []HandoffView
 	EWS                *AdviceView
+	EWSNote            string // the blueprint's own EWS note, in Lang
 	EWSGraphVariant    string
 	Hardening          []AdviceView
 	Warnings           []string
@@ -135,34 +155,32 @@ func withTenant(path, tenant string) string {
 }
 
 // blueprintCritical returns the summaries of the critical permissions a
-// blueprint asks for, optional ones marked.
-func blueprintCritical(ps []PermissionView) []string {
+// blueprint asks for, optional ones marked, in the reader's language.
+func blueprintCritical(ctx context.Context, ps []PermissionView) []string {
 	var out []string
 	for _, p := range ps {
 		if p.Privilege != "critical" {
 			continue
 		}
-		if p.Optional {
-			out = append(out, p.Summary+" (optional"+featureSuffix(p.Feature)+")")
-		} else {
+		switch {
+		case p.Optional && p.Feature != "":
+			out = append(out, T(ctx, "catalogue.critical_optional_feature", "Summary", p.Summary, "Feature", p.Feature))
+		case p.Optional:
+			out = append(out, T(ctx, "catalogue.critical_optional", "Summary", p.Summary))
+		default:
 			out = append(out, p.Summary)
 		}
 	}
 	return out
 }
 
-// permissionsText counts permissions: "1 permission", "3 permissions".
-func permissionsText(n int) string {
-	if n == 1 {
-		return "1 permission"
-	}
-	return strconv.Itoa(n) + " permissions"
-}
+// ewsShutdown is when Exchange Online switches EWS off, for the card's tag.
+func ewsShutdown() time.Time { return catalog.EWSShutdown }
 
-// doubtsText counts doubts about a guide: "1 doubt", "3 doubts".
-func doubtsText(n int) string {
-	if n == 1 {
-		return "1 doubt"
+// catalogueYesNo is yes or no in the reader's language.
+func catalogueYesNo(ctx context.Context, b bool) string {
+	if b {
+		return T(ctx, "catalogue.yes")
 	}
-	return strconv.Itoa(n) + " doubts"
+	return T(ctx, "catalogue.no")
 }
