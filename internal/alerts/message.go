@@ -116,8 +116,10 @@ func DigestHTML(l *i18n.Localizer, dg store.AlertDigest, now time.Time, portalUR
 		data.Dashboard = strings.TrimRight(portalURL, "/") + "/?within=30"
 	}
 	for _, d := range dg.Items {
-		keyID := template.HTMLEscapeString(l.T("mail.key_id", "KeyID", "\x00"))
-		keyID = strings.Replace(keyID, "\x00", `<span translate="no">`+template.HTMLEscapeString(safetext.Line(d.KeyID))+`</span>`, 1)
+		// The key ID goes in its own element, marked as data: a private-use
+		// placeholder holds its place while the words are escaped.
+		keyID := template.HTMLEscapeString(l.T("mail.key_id", "KeyID", "\ue0ff"))
+		keyID = strings.Replace(keyID, "\ue0ff", `<span translate="no">`+template.HTMLEscapeString(safetext.Line(d.KeyID))+`</span>`, 1)
 		data.Items = append(data.Items, htmlItem{Tenant: safetext.Line(d.TenantName), Owner: safetext.Line(d.OwnerName), Kind: kindName(l, d.Kind),
 			Name: safetext.Line(d.DisplayName), KeyID: template.HTML(keyID), When: status(l, d.EndsAt, now), // #nosec G203 -- both parts escaped above
 			Date: longDateTime(l, d.EndsAt), Rotate: RotateLink(portalURL, d.CredentialID), RotateText: l.T("mail.rotate_it"),
