@@ -123,7 +123,7 @@ func TestDutchTenantContactsGetDutchDigest(t *testing.T) {
 			OwnerName: owner, KeyID: key, Kind: kind, DisplayName: owner + " key", EndsAt: now.Add(endsIn)}
 	}
 	if _, err := st.RecordScan(ctx, fabrikam, []store.Credential{
-		cred("c0000000-0000-4000-8000-000000000001", "AFAS Profit", "password", -2*24*time.Hour),            // expired on Saturday 5 December
+		cred("c0000000-0000-4000-8000-000000000001", "AFAS Profit", "password", -2*24*time.Hour),           // expired on Saturday 5 December
 		cred("c0000000-0000-4000-8000-000000000002", "Exact Globe+", "password", 5*24*time.Hour+time.Hour), // in 5 days
 		cred("c0000000-0000-4000-8000-000000000003", "ResourceXpress", "certificate", 12*24*time.Hour),     // beyond the digest's bound of 2
 	}, now); err != nil {
