@@ -330,27 +330,37 @@ func (h *Handler) rotationConfirm(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// credentialActions fills in what an operator may do with a credential of
-// the inventory: rotate it, follow the rotation under way, or read why the
-// portal does not rotate it; and track its app for drift.
+// credentialActions is credentialActionsIn in English.
+//
+// The dashboard and credential pages should call
+// credentialActionsIn with the request's context, so the texts follow the
+// reader's language; this stays until they do.
 func credentialActions(row *templates.CredentialRow, c store.Credential, canRotate bool, open map[string]store.Rotation) {
+	credentialActionsIn(context.Background(), row, c, canRotate, open)
+}
+
+// credentialActionsIn fills in what an operator may do with a credential
+// of the inventory: rotate it, follow the rotation under way, or read why
+// the portal does not rotate it; and track its app for drift. The texts
+// are in ctx's language.
+func credentialActionsIn(ctx context.Context, row *templates.CredentialRow, c store.Credential, canRotate bool, open map[string]store.Rotation) {
 	row.CanRotate = canRotate && c.Kind == "password" && c.OwnerKind == "application"
 	switch {
 	case !canRotate || row.CanRotate:
 	case c.Kind != "password":
-		row.NotRotated = "A certificate is not rotated here: upload the new certificate to the app registration (Certificates & secrets), then remove this one once the product uses the new one."
+		row.NotRotated = i18n.T(ctx, "rotation.action.not_certificate")
 	default:
-		row.NotRotated = "This secret belongs to an enterprise application (service principal), not an app registration, so the portal does not rotate it: renew it where it was made (often by the vendor)."
+		row.NotRotated = i18n.T(ctx, "rotation.action.not_enterprise_app")
 	}
 	if rot, ok := open[strings.ToLower(c.KeyID)]; ok {
 		row.RotationID = rot.ID
 		switch {
 		case rot.NewKeyID == "":
-			row.RotationState = "rotation started, no new secret yet"
+			row.RotationState = i18n.T(ctx, "rotation.action.started")
 		case rot.RemoveAfter != nil:
-			row.RotationState = "new secret added (starts with " + rot.NewHint + "); this one is removed on " + rot.RemoveAfter.UTC().Format(time.DateOnly)
+			row.RotationState = i18n.T(ctx, "rotation.action.added_scheduled", "Hint", rot.NewHint, "Date", rot.RemoveAfter.UTC().Format(time.DateOnly))
 		default:
-			row.RotationState = "new secret added (starts with " + rot.NewHint + "); this one stays until you confirm"
+			row.RotationState = i18n.T(ctx, "rotation.action.added", "Hint", rot.NewHint)
 		}
 	}
 	row.CanTrack = canRotate && c.OwnerKind == "application"
