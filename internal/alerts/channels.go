@@ -71,19 +71,29 @@ var ErrNoSealKey = errors.New("alerts: channels need PORTAL_SEAL_KEY")
 // key that encrypts their URLs is configured.
 func (a *Alerter) ChannelsEnabled() bool { return a.cfg.Sealer != nil }
 
-// CheckChannelURL says what is wrong with a webhook URL, or "": https, or
-// http on loopback only (a receiver on the same machine, and tests).
+// CheckChannelURL says in English what is wrong with a webhook URL, or "".
+// Pages should localize CheckChannelURLID instead.
 func CheckChannelURL(raw string) string {
+	if id := CheckChannelURLID(raw); id != "" {
+		return i18n.For(i18n.EN).T(id)
+	}
+	return ""
+}
+
+// CheckChannelURLID is the message ID (channels catalogue) of what is
+// wrong with a webhook URL, or "": https, or http on loopback only (a
+// receiver on the same machine, and tests).
+func CheckChannelURLID(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	switch {
 	case err != nil || u.Host == "" || u.User != nil:
-		return "Enter the whole webhook address, starting with https://."
+		return "channels.url.whole"
 	case u.Scheme == "https":
 		return ""
 	case u.Scheme == "http" && config.IsLoopback(u.Hostname()):
 		return ""
 	}
-	return "The webhook address must start with https:// (it carries a key; it must not travel in clear)."
+	return "channels.url.https"
 }
 
 // urlHint is what the portal shows of a webhook URL: scheme and host. The

@@ -274,6 +274,11 @@ func TestCheckChannelURL(t *testing.T) {
 		if got := alerts.CheckChannelURL(tt.url) == ""; got != tt.ok {
 			t.Errorf("CheckChannelURL(%q) ok = %v, want %v", tt.url, got, tt.ok)
 		}
+		// The same check as a message, in Dutch for a Dutch page.
+		id := alerts.CheckChannelURLID(tt.url)
+		if nl := i18n.For(i18n.NL).T(id); (id == "") != tt.ok || (!tt.ok && !strings.Contains(nl, "webhook")) || (!tt.ok && nl == alerts.CheckChannelURL(tt.url)) {
+			t.Errorf("CheckChannelURLID(%q) = %q, in Dutch %q", tt.url, id, nl)
+		}
 	}
 }
 
