@@ -321,3 +321,33 @@ func TestTenantChannelSpeaksTenantLanguage(t *testing.T) {
 		t.Errorf("messages missing from the catalogues: %q", missing.ids)
 	}
 }
+
+// The day-before reminder of a scheduled removal reaches the Dutch
+// tenant's contact in Dutch and the portal's recipients in English.
+func TestRemindInEachRecipientsLanguage(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	tn, err := st.CreateTenant(ctx, store.Tenant{EntraTenantID: "fab41c4e-2d3b-4a5c-8e6f-7a8b9c0d1e2f", DisplayName: "Fabrikam", Status: "connected",
+		Contacts: []string{"it@fabrikam.example"}}, store.AuditEvent{Action: "tenant.create"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE tenants SET language = 'nl' WHERE id = $1`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	mb := mailtest.Start(t, "127.0.0.1:0")
+	a := alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: mb.Addr, From: "portal@contoso.example", TLS: "none"},
+		Recipients: []string{"ops@contoso.example"}, PortalURL: "https://portal.contoso.example"}, st)
+	msg := func(l *i18n.Localizer) (string, string) { return l.T("mail.test.subject"), l.Date(time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)) }
+	if err := a.Remind(ctx, tn.ID, []string{"it@fabrikam.example"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range mb.Mails() {
+		got[m.To[0]] = m.Subject + " / " + strings.TrimSpace(strings.SplitN(m.Body, "\n", 2)[0])
+	}
+	want := map[string]string{"it@fabrikam.example": "Testbericht / 8 december 2026", "ops@contoso.example": "Test message / 8 December 2026"}
+	if len(got) != len(want) || got["it@fabrikam.example"] != want["it@fabrikam.example"] || got["ops@contoso.example"] != want["ops@contoso.example"] {
+		t.Errorf("reminders = %q, want %q", got, want)
+	}
+}
