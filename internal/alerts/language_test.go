@@ -338,7 +338,9 @@ func TestRemindInEachRecipientsLanguage(t *testing.T) {
 	mb := mailtest.Start(t, "127.0.0.1:0")
 	a := alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: mb.Addr, From: "portal@contoso.example", TLS: "none"},
 		Recipients: []string{"ops@contoso.example"}, PortalURL: "https://portal.contoso.example"}, st)
-	msg := func(l *i18n.Localizer) (string, string) { return l.T("mail.test.subject"), l.Date(time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)) }
+	msg := func(l *i18n.Localizer) (string, string) {
+		return l.T("mail.test.subject"), l.Date(time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC))
+	}
 	if err := a.Remind(ctx, tn.ID, []string{"it@fabrikam.example"}, msg); err != nil {
 		t.Fatal(err)
 	}
