@@ -269,7 +269,8 @@ func (a *Alerter) keep(m OutboxMessage, err error) {
 	}
 	m.Outcome = "sent"
 	if err != nil {
-		m.Outcome = Classify(err).Text()
+		m.Reason = Classify(err)
+		m.Outcome = m.Reason.Text()
 	}
 	a.cfg.Outbox.add(m)
 }

@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"regexp"
 	"slices"
 	"strings"
@@ -284,13 +285,18 @@ func TestTenantChannelSpeaksTenantLanguage(t *testing.T) {
 	teams, hook, slack := newReceiver(t), newReceiver(t), newReceiver(t)
 	var missing missingIDs
 	a := alerts.New(alerts.Config{PortalURL: "https://portal.contoso.example", Sealer: newTestSealer(t), Localizer: missing.localizer}, st)
+	var teamsID int64
 	for _, c := range []alerts.NewChannel{
 		{Kind: alerts.ChannelTeams, Name: "Fabrikam Teams", URL: teams.URL + "/workflows/abc", TenantID: &fabrikam},
 		{Kind: alerts.ChannelWebhook, Name: "Fabrikam hook", URL: hook.URL + "/hook", Secret: hookSecret, TenantID: &fabrikam},
 		{Kind: alerts.ChannelSlack, Name: "Ops Slack", URL: slack.URL + "/services/T0/B0/x"},
 	} {
-		if _, err := a.AddChannel(ctx, c, store.AuditEvent{Action: "alerts.channel.add"}); err != nil {
+		ch, err := a.AddChannel(ctx, c, store.AuditEvent{Action: "alerts.channel.add"})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if c.Kind == alerts.ChannelTeams {
+			teamsID = ch.ID
 		}
 	}
 	if res, err := a.Run(ctx); err != nil || res.Mails != 3 {
@@ -316,6 +322,13 @@ func TestTenantChannelSpeaksTenantLanguage(t *testing.T) {
 	}
 	if s := i18n.Strip(string(slack.received()[0].body)); !strings.Contains(s, "1 expired: AFAS Profit and 1 more need attention") || !strings.Contains(s, "|Rotate it") {
 		t.Errorf("the portal-wide Slack message is not in English:\n%s", s)
+	}
+	// The test message too.
+	if r, err := a.TestChannel(ctx, teamsID); err != nil || r != alerts.ReasonNone {
+		t.Fatalf("test of the Teams channel = %q, %v", r, err)
+	}
+	if got := teams.received(); len(got) != 2 || !strings.Contains(i18n.Strip(string(got[1].body)), "Testtoepassing (een test van AppReg Portal) kan zich over 7 dagen") {
+		t.Errorf("the Dutch tenant's test card is not in Dutch: %d cards\n%s", len(got), i18n.Strip(string(got[len(got)-1].body)))
 	}
 	if len(missing.ids) > 0 {
 		t.Errorf("messages missing from the catalogues: %q", missing.ids)
@@ -351,5 +364,29 @@ func TestRemindInEachRecipientsLanguage(t *testing.T) {
 	want := map[string]string{"it@fabrikam.example": "Testbericht / 8 december 2026", "ops@contoso.example": "Test message / 8 December 2026"}
 	if len(got) != len(want) || got["it@fabrikam.example"] != want["it@fabrikam.example"] || got["ops@contoso.example"] != want["ops@contoso.example"] {
 		t.Errorf("reminders = %q, want %q", got, want)
+	}
+}
+
+// The outbox keeps why a message failed as a Reason, so its page can say
+// it in its reader's language.
+func TestOutboxKeepsTheReason(t *testing.T) {
+	st := pgtest.NewStore(t)
+	seed(t, st, time.Now())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: the mail server is unreachable
+	ob := alerts.NewOutbox(10)
+	a := alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: addr, From: "portal@contoso.example", TLS: "none"},
+		Recipients: []string{"ops@contoso.example"}, Outbox: ob}, st)
+	if _, err := a.Run(context.Background()); err == nil {
+		t.Fatal("a run against a closed port succeeded")
+	}
+	msgs := ob.Messages()
+	if len(msgs) != 1 || msgs[0].Reason != alerts.ReasonUnreachable || msgs[0].Outcome != alerts.ReasonUnreachable.Text() ||
+		!strings.HasPrefix(msgs[0].Reason.TextIn(i18n.For(i18n.NL)), "De mailserver kon niet worden bereikt") {
+		t.Errorf("outbox = %+v", msgs)
 	}
 }
