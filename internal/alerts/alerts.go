@@ -23,7 +23,7 @@ import (
 
 	"github.com/wneessen/go-mail"
 
-	"github.com/appreg-portal/portal/internal/safetext"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
 )
@@ -75,6 +75,10 @@ type Config struct {
 	// Outbox, if set (portal dev), keeps a copy of every message sent or
 	// tried.
 	Outbox *Outbox
+	// Localizer, if set, gives the messages' words in a language (tests
+	// pass a marked one); default i18n.For. language.go says which
+	// language each message is in.
+	Localizer func(i18n.Lang) *i18n.Localizer
 }
 
 // GraphMailer sends one message with Graph sendMail. Graph takes one body:
@@ -107,6 +111,7 @@ type deliveryStore interface {
 	AlertChannel(ctx context.Context, id int64) (store.AlertChannel, error)
 	OpenDigests(ctx context.Context, maxAttempts, bound int, now time.Time) ([]store.AlertDigest, error)
 	MarkDigest(ctx context.Context, recipient string, lastID int64, maxAttempts int, failure string, at time.Time) error
+	AlertLanguages(ctx context.Context, recipients []string, tenantIDs []int64) (store.AlertLanguages, error)
 }
 
 // Alerter runs alert runs.
@@ -220,16 +225,21 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 			channels[strconv.FormatInt(ch.ID, 10)] = ch
 		}
 	}
+	langs, err := a.digestLanguages(ctx, digests, channels)
+	if err != nil {
+		return res, err
+	}
 	var errs []error
 	session := &mailSession{a: a}
 	defer session.close()
 	for _, dg := range digests {
 		var sendErr error
 		if id, ok := strings.CutPrefix(dg.Recipient, "channel:"); ok {
-			sendErr = a.sendToChannel(ctx, channels, id, dg, now)
+			sendErr = a.sendToChannel(ctx, langs, channels, id, dg, now)
 		} else {
-			msg := Message{To: dg.Recipient, Subject: DigestSubject(dg, now), Text: DigestBody(dg, now, a.cfg.PortalURL),
-				HTML: DigestHTML(dg, now, a.cfg.PortalURL), MessageID: a.messageID(dg)}
+			l := a.loc(langs.recipient(dg.Recipient, digestTenants(dg)))
+			msg := Message{To: dg.Recipient, Subject: DigestSubject(l, dg, now), Text: DigestBody(l, dg, now, a.cfg.PortalURL),
+				HTML: DigestHTML(l, dg, now, a.cfg.PortalURL), MessageID: a.messageID(dg)}
 			sendErr = session.send(ctx, msg)
 			a.keep(OutboxMessage{At: now, Channel: "e-mail", To: msg.To, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}, sendErr)
 		}
@@ -259,13 +269,14 @@ func (a *Alerter) keep(m OutboxMessage, err error) {
 	}
 	m.Outcome = "sent"
 	if err != nil {
-		m.Outcome = Classify(err).Text()
+		m.Reason = Classify(err)
+		m.Outcome = m.Reason.Text()
 	}
 	a.cfg.Outbox.add(m)
 }
 
 // sendToChannel posts a digest to the channel with the given ID.
-func (a *Alerter) sendToChannel(ctx context.Context, channels map[string]store.AlertChannel, id string, dg store.AlertDigest, now time.Time) error {
+func (a *Alerter) sendToChannel(ctx context.Context, langs langs, channels map[string]store.AlertChannel, id string, dg store.AlertDigest, now time.Time) error {
 	if a.cfg.Sealer == nil {
 		return ErrNoSealKey
 	}
@@ -274,52 +285,38 @@ func (a *Alerter) sendToChannel(ctx context.Context, channels map[string]store.A
 		// Removed while this run was under way: removing resolves its deliveries.
 		return &configError{errors.New("channel removed")}
 	}
-	return a.sendChannel(ctx, ch, dg, now, a.messageID(dg))
+	return a.sendChannel(ctx, a.loc(langs.channel(ch)), ch, dg, now, a.messageID(dg))
 }
 
-// DigestSubject is Subject for a digest, counting every credential in it,
-// not only those it lists.
-func DigestSubject(dg store.AlertDigest, now time.Time) string {
-	if dg.Total <= len(dg.Items) {
-		return Subject(dg.Items, now)
-	}
-	first := dg.Items[0]
-	if dg.Expired > 0 {
-		return fmt.Sprintf("[AppReg Portal] %d expired: %s and %d more need attention", dg.Expired, first.OwnerName, dg.Total-1)
-	}
-	return fmt.Sprintf("[AppReg Portal] %d secrets and certificates expire soon, first %s %s", dg.Total, first.OwnerName, when(first.EndsAt, now))
-}
-
-// DigestBody is Body for the listed credentials, preceded, when the digest
-// holds more than it lists, by a summary of the rest with a link to the
-// dashboard filtered to them.
-func DigestBody(dg store.AlertDigest, now time.Time, portalURL string) string {
-	body := Body(dg.Items, now, portalURL)
-	more := dg.Total - len(dg.Items)
-	if more <= 0 {
-		return body
-	}
-	link := allLink(dg, now, portalURL)
-	return fmt.Sprintf("%d client secrets and certificates need attention (%d of them expired). The %d most urgent are listed below; %d more are not: see them all at %s\n\n",
-		dg.Total, dg.Expired, len(dg.Items), more, link) + body
-}
-
-// Remind mails a plain-text notice (a scheduled removal tomorrow) to the
-// portal's alert recipients (as admins set them, or the environment's) and
-// the extra addresses (the tenant's contacts).
-func (a *Alerter) Remind(ctx context.Context, extra []string, subject, body string) error {
+// Remind mails a plain-text notice (a scheduled removal tomorrow) about
+// a tenant (its ID; 0 when it is not in the inventory) to the portal's
+// alert recipients (as admins set them, or the environment's) and the
+// extra addresses (the tenant's contacts). msg writes the subject and body
+// in each recipient's language, chosen as for a digest about that tenant
+// (language.go).
+func (a *Alerter) Remind(ctx context.Context, tenantID int64, extra []string, msg func(l *i18n.Localizer) (subject, body string)) error {
 	var errs []error
 	seen := map[string]bool{}
 	_, recipients, err := a.PortalPolicy(ctx)
 	if err != nil {
 		return err
 	}
-	for _, r := range append(append([]string{}, recipients...), extra...) {
+	all := append(append([]string{}, recipients...), extra...)
+	langs, err := a.languages(ctx, all, nil)
+	if err != nil {
+		return err
+	}
+	var about []int64
+	if tenantID != 0 {
+		about = []int64{tenantID}
+	}
+	for _, r := range all {
 		r = strings.ToLower(strings.TrimSpace(r))
 		if r == "" || seen[r] {
 			continue
 		}
 		seen[r] = true
+		subject, body := msg(a.loc(langs.recipient(r, about)))
 		if err := a.mail(ctx, r, subject, body+"\n\n"+a.cfg.PortalURL+"\n"); err != nil {
 			errs = append(errs, fmt.Errorf("remind %s: %w", r, err))
 		}
@@ -474,70 +471,4 @@ func (s *mailSession) close() {
 		_ = s.c.Close() // the messages are sent or failed already; a failed QUIT changes nothing
 		s.c = nil
 	}
-}
-
-// Subject names the most urgent item of a digest.
-func Subject(ds []store.AlertDelivery, now time.Time) string {
-	expired, soonest := 0, ds[0]
-	for _, d := range ds {
-		if !d.EndsAt.After(now) {
-			expired++
-		}
-		if d.EndsAt.Before(soonest.EndsAt) {
-			soonest = d
-		}
-	}
-	switch {
-	case expired > 0:
-		return fmt.Sprintf("[AppReg Portal] %d expired: %s and %d more need attention", expired, safetext.Line(soonest.OwnerName), len(ds)-1)
-	case len(ds) == 1:
-		return fmt.Sprintf("[AppReg Portal] %s: %s expires %s", safetext.Line(soonest.TenantName), safetext.Line(soonest.OwnerName), when(soonest.EndsAt, now))
-	}
-	return fmt.Sprintf("[AppReg Portal] %d secrets and certificates expire soon, first %s %s", len(ds), safetext.Line(soonest.OwnerName), when(soonest.EndsAt, now))
-}
-
-// Body is the plain-text digest. It names tenants, applications, key IDs
-// and dates; it never carries a secret or any part of one.
-func Body(ds []store.AlertDelivery, now time.Time, portalURL string) string {
-	var b strings.Builder
-	b.WriteString("These client secrets and certificates need a new one before they stop working:\n\n")
-	for _, d := range ds {
-		kind := "Client secret"
-		if d.Kind == "certificate" {
-			kind = "Certificate"
-		}
-		status := "Expires " + when(d.EndsAt, now)
-		if !d.EndsAt.After(now) {
-			status = "Expired"
-		}
-		// Every name comes from a tenant's administrator: one line each, so
-		// none can add lines (or "instructions") to the mail.
-		fmt.Fprintf(&b, "- %s — %s\n  %s %q (key ID %s), application ID %s\n  %s: %s\n  %s\n",
-			safetext.Line(d.TenantName), safetext.Line(d.OwnerName), kind, safetext.Line(d.DisplayName), safetext.Line(d.KeyID), safetext.Line(d.OwnerAppID),
-			status, d.EndsAt.UTC().Format("Monday 2 January 2006 15:04 UTC"), stopsWorking(d, now))
-		if link := RotateLink(portalURL, d.CredentialID); link != "" {
-			fmt.Fprintf(&b, "  Rotate it: %s\n", link)
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("Rotate each one in the portal or the Entra admin center, then enter the new value in the product that uses it.\n")
-	if portalURL != "" {
-		fmt.Fprintf(&b, "\nDashboard: %s/?within=30\n", strings.TrimRight(portalURL, "/"))
-	}
-	b.WriteString("\nYou get this e-mail because you are on the portal's alert list. Each alert is sent once per threshold (60, 30, 14, 7 and 1 days before, and on expiry).\n")
-	return b.String()
-}
-
-func when(end, now time.Time) string {
-	d := end.Sub(now)
-	days := int(d.Hours() / 24)
-	switch {
-	case d <= 0:
-		return "now"
-	case days == 0:
-		return "within a day"
-	case days == 1:
-		return "tomorrow"
-	}
-	return fmt.Sprintf("in %d days", days)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/appreg-portal/portal/internal/alerts"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/mailtest"
 	"github.com/appreg-portal/portal/internal/pgtest"
 	"github.com/appreg-portal/portal/internal/store"
@@ -264,7 +265,9 @@ func TestRemindMailsEveryRecipientOnce(t *testing.T) {
 	mb := mailtest.Start(t, "127.0.0.1:0")
 	a := alerts.New(alerts.Config{SMTP: alerts.SMTP{Addr: mb.Addr, From: "portal@contoso.example", TLS: "none"},
 		Recipients: []string{"ops@contoso.example"}, PortalURL: "https://portal.contoso.example"}, st)
-	if err := a.Remind(context.Background(), []string{"it@fabrikam.example", "OPS@contoso.example"}, "[AppReg Portal] Tomorrow", "The old secret goes."); err != nil {
+	if err := a.Remind(context.Background(), 0, []string{"it@fabrikam.example", "OPS@contoso.example"}, func(*i18n.Localizer) (string, string) {
+		return "[AppReg Portal] Tomorrow", "The old secret goes."
+	}); err != nil {
 		t.Fatal(err)
 	}
 	mails := mb.Mails()

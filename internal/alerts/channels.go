@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/appreg-portal/portal/internal/config"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 )
@@ -71,19 +71,29 @@ var ErrNoSealKey = errors.New("alerts: channels need PORTAL_SEAL_KEY")
 // key that encrypts their URLs is configured.
 func (a *Alerter) ChannelsEnabled() bool { return a.cfg.Sealer != nil }
 
-// CheckChannelURL says what is wrong with a webhook URL, or "": https, or
-// http on loopback only (a receiver on the same machine, and tests).
+// CheckChannelURL says in English what is wrong with a webhook URL, or "".
+// Pages should localize CheckChannelURLID instead.
 func CheckChannelURL(raw string) string {
+	if id := CheckChannelURLID(raw); id != "" {
+		return i18n.For(i18n.EN).T(id)
+	}
+	return ""
+}
+
+// CheckChannelURLID is the message ID (channels catalogue) of what is
+// wrong with a webhook URL, or "": https, or http on loopback only (a
+// receiver on the same machine, and tests).
+func CheckChannelURLID(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	switch {
 	case err != nil || u.Host == "" || u.User != nil:
-		return "Enter the whole webhook address, starting with https://."
+		return "channels.url.whole"
 	case u.Scheme == "https":
 		return ""
 	case u.Scheme == "http" && config.IsLoopback(u.Hostname()):
 		return ""
 	}
-	return "The webhook address must start with https:// (it carries a key; it must not travel in clear)."
+	return "channels.url.https"
 }
 
 // urlHint is what the portal shows of a webhook URL: scheme and host. The
@@ -143,10 +153,14 @@ func (a *Alerter) TestChannel(ctx context.Context, id int64) (Reason, error) {
 		return ReasonNone, err
 	}
 	now := a.cfg.Now()
+	l, err := a.channelLocalizer(ctx, ch)
+	if err != nil {
+		return ReasonNone, err
+	}
 	dg := store.AlertDigest{Recipient: ch.Recipient(), Total: 1, LastID: 0, Items: []store.AlertDelivery{{
-		TenantName: "Test tenant", OwnerName: "Test application (a test from AppReg Portal)", OwnerAppID: "00000000-0000-0000-0000-000000000000",
+		TenantName: l.T("channels.test.tenant"), OwnerName: l.T("channels.test.application"), OwnerAppID: "00000000-0000-0000-0000-000000000000",
 		Kind: "password", DisplayName: "test", KeyID: "00000000-0000-0000-0000-000000000000", EndsAt: now.Add(7 * 24 * time.Hour), ThresholdDays: 7}}}
-	err = a.sendChannel(ctx, ch, dg, now, "test-"+strconv.FormatInt(now.UnixNano(), 36)+"@"+a.mailDomain())
+	err = a.sendChannel(ctx, l, ch, dg, now, "test-"+strconv.FormatInt(now.UnixNano(), 36)+"@"+a.mailDomain())
 	reason := Classify(err)
 	if err != nil {
 		a.log().Warn("alert channel test failed", "channel", ch.ID, "kind", ch.Kind, "reason", string(reason), "error", err)
@@ -154,8 +168,8 @@ func (a *Alerter) TestChannel(ctx context.Context, id int64) (Reason, error) {
 	return reason, nil
 }
 
-// sendChannel posts a digest to a channel.
-func (a *Alerter) sendChannel(ctx context.Context, ch store.AlertChannel, dg store.AlertDigest, now time.Time, msgID string) error {
+// sendChannel posts a digest to a channel, in l's language.
+func (a *Alerter) sendChannel(ctx context.Context, l *i18n.Localizer, ch store.AlertChannel, dg store.AlertDigest, now time.Time, msgID string) error {
 	oc, err := a.open(ch)
 	if err != nil {
 		return err
@@ -163,11 +177,11 @@ func (a *Alerter) sendChannel(ctx context.Context, ch store.AlertChannel, dg sto
 	var body []byte
 	switch ch.Kind {
 	case ChannelTeams:
-		body, err = json.Marshal(TeamsMessage(dg, now, a.cfg.PortalURL))
+		body, err = json.Marshal(TeamsMessage(l, dg, now, a.cfg.PortalURL))
 	case ChannelSlack:
-		body, err = json.Marshal(SlackMessage(dg, now, a.cfg.PortalURL))
+		body, err = json.Marshal(SlackMessage(l, dg, now, a.cfg.PortalURL))
 	default:
-		body, err = json.Marshal(JSONPayload(dg, now, a.cfg.PortalURL, msgID))
+		body, err = json.Marshal(JSONPayload(l, dg, now, a.cfg.PortalURL, msgID))
 	}
 	if err != nil {
 		return err
@@ -194,7 +208,7 @@ func (a *Alerter) sendChannel(ctx context.Context, ch store.AlertChannel, dg sto
 		} else if resp.StatusCode/100 != 2 {
 			keepErr = &webhookError{status: resp.StatusCode}
 		}
-		a.keep(OutboxMessage{At: now, Channel: ch.Kind, To: ch.Name, Subject: DigestSubject(dg, now), JSON: string(body)}, keepErr)
+		a.keep(OutboxMessage{At: now, Channel: ch.Kind, To: ch.Name, Subject: DigestSubject(l, dg, now), JSON: string(body)}, keepErr)
 	}()
 	if err != nil {
 		// *url.Error carries the URL, which is the webhook's key: keep only the cause.
@@ -289,14 +303,15 @@ type Payload struct {
 	MoreURL   string    `json:"more_url,omitempty"`
 }
 
-// JSONPayload is a digest as the JSON webhook's payload.
-func JSONPayload(dg store.AlertDigest, now time.Time, portalURL, msgID string) Payload {
-	p := Payload{Schema: PayloadSchema, MessageID: msgID, SentAt: now.UTC(), Summary: strings.TrimPrefix(DigestSubject(dg, now), "[AppReg Portal] "),
+// JSONPayload is a digest as the JSON webhook's payload. Its keys and
+// codes are fixed; summary and message are in l's language.
+func JSONPayload(l *i18n.Localizer, dg store.AlertDigest, now time.Time, portalURL, msgID string) Payload {
+	p := Payload{Schema: PayloadSchema, MessageID: msgID, SentAt: now.UTC(), Summary: strings.TrimPrefix(DigestSubject(l, dg, now), subjectPrefix(l)),
 		Total: dg.Total, Expired: dg.Expired, Items: []Item{}}
 	for _, d := range dg.Items {
 		p.Items = append(p.Items, Item{Tenant: d.TenantName, TenantID: d.TenantID, Application: d.OwnerName, ApplicationID: d.OwnerAppID, Kind: d.Kind,
 			Name: d.DisplayName, KeyID: d.KeyID, EndsAt: d.EndsAt.UTC(), Expired: !d.EndsAt.After(now), ThresholdDays: d.ThresholdDays,
-			Message: stopsWorking(d, now), RotateURL: RotateLink(portalURL, d.CredentialID)})
+			Message: stopsWorking(l, d, now), RotateURL: RotateLink(portalURL, d.CredentialID)})
 	}
 	if dg.Total > len(dg.Items) {
 		p.MoreURL = allLink(dg, now, portalURL)
@@ -307,21 +322,21 @@ func JSONPayload(dg store.AlertDigest, now time.Time, portalURL, msgID string) P
 // SlackMessage is a digest for a Slack incoming webhook: text for
 // notifications and a section per credential, mrkdwn-escaped.
 // https://api.slack.com/messaging/webhooks
-func SlackMessage(dg store.AlertDigest, now time.Time, portalURL string) map[string]any {
+func SlackMessage(l *i18n.Localizer, dg store.AlertDigest, now time.Time, portalURL string) map[string]any {
 	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-	blocks := []any{map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": safetext.Line(strings.TrimPrefix(DigestSubject(dg, now), "[AppReg Portal] "))}}}
+	blocks := []any{map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": safetext.Line(strings.TrimPrefix(DigestSubject(l, dg, now), subjectPrefix(l)))}}}
 	for _, d := range dg.Items {
-		txt := esc.Replace(stopsWorking(d, now))
+		txt := esc.Replace(stopsWorking(l, d, now))
 		if link := RotateLink(portalURL, d.CredentialID); link != "" {
-			txt += " <" + link + "|Rotate it>"
+			txt += " <" + link + "|" + esc.Replace(l.T("channels.slack.rotate_it")) + ">"
 		}
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": txt}})
 	}
 	if dg.Total > len(dg.Items) {
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn",
-			"text": fmt.Sprintf("%d more not listed: <%s|see them all>", dg.Total-len(dg.Items), allLink(dg, now, portalURL))}})
+			"text": l.N("channels.slack.more", dg.Total-len(dg.Items), "Link", allLink(dg, now, portalURL))}})
 	}
-	return map[string]any{"text": esc.Replace(DigestSubject(dg, now)), "blocks": blocks}
+	return map[string]any{"text": esc.Replace(DigestSubject(l, dg, now)), "blocks": blocks}
 }
 
 // TeamsMessage is a digest as an Adaptive Card for a Teams Workflows
@@ -332,7 +347,7 @@ func SlackMessage(dg store.AlertDigest, now time.Time, portalURL string) map[str
 // Names come from customer tenants' administrators, and a TextBlock renders
 // Markdown (a name could be a link): every line that carries one is a
 // RichTextBlock of TextRuns, which are plain text.
-func TeamsMessage(dg store.AlertDigest, now time.Time, portalURL string) map[string]any {
+func TeamsMessage(l *i18n.Localizer, dg store.AlertDigest, now time.Time, portalURL string) map[string]any {
 	plain := func(text string, extra map[string]any) map[string]any {
 		run := map[string]any{"type": "TextRun", "text": text}
 		for k, v := range extra {
@@ -340,17 +355,17 @@ func TeamsMessage(dg store.AlertDigest, now time.Time, portalURL string) map[str
 		}
 		return map[string]any{"type": "RichTextBlock", "inlines": []any{run}}
 	}
-	body := []any{plain(strings.TrimPrefix(DigestSubject(dg, now), "[AppReg Portal] "), map[string]any{"size": "Medium", "weight": "Bolder"})}
+	body := []any{plain(strings.TrimPrefix(DigestSubject(l, dg, now), subjectPrefix(l)), map[string]any{"size": "Medium", "weight": "Bolder"})}
 	var actions []any
 	for _, d := range dg.Items {
-		body = append(body, plain(stopsWorking(d, now), nil))
+		body = append(body, plain(stopsWorking(l, d, now), nil))
 		if link := RotateLink(portalURL, d.CredentialID); link != "" && len(actions) < 5 {
-			actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": "Rotate " + safetext.Line(d.OwnerName), "url": link})
+			actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": l.T("channels.teams.rotate", "Owner", safetext.Line(d.OwnerName)), "url": link})
 		}
 	}
 	if dg.Total > len(dg.Items) {
-		body = append(body, map[string]any{"type": "TextBlock", "wrap": true, "text": fmt.Sprintf("%d more are not listed.", dg.Total-len(dg.Items))})
-		actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": "See them all", "url": allLink(dg, now, portalURL)})
+		body = append(body, map[string]any{"type": "TextBlock", "wrap": true, "text": l.N("channels.teams.more", dg.Total-len(dg.Items))})
+		actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": l.T("channels.teams.see_all"), "url": allLink(dg, now, portalURL)})
 	}
 	card := map[string]any{"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4", "body": body}
 	if len(actions) > 0 {
@@ -360,14 +375,20 @@ func TeamsMessage(dg store.AlertDigest, now time.Time, portalURL string) map[str
 		"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": nil, "content": card}}}
 }
 
-// TestMail sends a test e-mail to one address and says, in a Reason, why
-// it failed; the detail goes to the log.
+// TestMail sends a test e-mail to one address, in the language its alerts
+// would be in (see recipientLang), and says, in a Reason, why it failed;
+// the detail goes to the log.
 func (a *Alerter) TestMail(ctx context.Context, to string) Reason {
 	if !a.mailEnabled() {
 		return ReasonBadConfig
 	}
-	err := a.mail(ctx, to, "[AppReg Portal] Test message",
-		"This is a test from AppReg Portal: alert e-mails reach this address.\n\nNothing needs doing.")
+	l := a.loc(i18n.EN)
+	if langs, err := a.languages(ctx, []string{to}, nil); err != nil {
+		a.log().Warn("test e-mail: languages not read; sent in English", "error", err)
+	} else {
+		l = a.loc(langs.recipient(strings.ToLower(strings.TrimSpace(to)), nil))
+	}
+	err := a.mail(ctx, to, subjectPrefix(l)+l.T("mail.test.subject"), l.T("mail.test.body"))
 	reason := Classify(err)
 	if err != nil {
 		a.log().Warn("test e-mail failed", "reason", string(reason), "error", err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/appreg-portal/portal/internal/alerts"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/pgtest"
 	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
@@ -273,6 +274,11 @@ func TestCheckChannelURL(t *testing.T) {
 		if got := alerts.CheckChannelURL(tt.url) == ""; got != tt.ok {
 			t.Errorf("CheckChannelURL(%q) ok = %v, want %v", tt.url, got, tt.ok)
 		}
+		// The same check as a message, in Dutch for a Dutch page.
+		id := alerts.CheckChannelURLID(tt.url)
+		if nl := i18n.For(i18n.NL).T(id); (id == "") != tt.ok || (!tt.ok && !strings.Contains(nl, "webhook")) || (!tt.ok && nl == alerts.CheckChannelURL(tt.url)) {
+			t.Errorf("CheckChannelURLID(%q) = %q, in Dutch %q", tt.url, id, nl)
+		}
 	}
 }
 
@@ -283,7 +289,7 @@ func TestChannelMessagesKeepNamesPlain(t *testing.T) {
 	evil := "Payroll <https://evil.example|click> [here](https://evil.example)"
 	dg := store.AlertDigest{Recipient: "channel:1", Total: 1, Items: []store.AlertDelivery{{TenantName: "Fabrikam", OwnerName: evil, Kind: "password",
 		KeyID: "c0000000-0000-4000-8000-000000000001", EndsAt: now.Add(3 * 24 * time.Hour), CredentialID: 7}}}
-	raw, err := json.Marshal(alerts.SlackMessage(dg, now, "https://portal.contoso.example"))
+	raw, err := json.Marshal(alerts.SlackMessage(i18n.For(i18n.EN), dg, now, "https://portal.contoso.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +315,7 @@ func TestChannelMessagesKeepNamesPlain(t *testing.T) {
 			t.Errorf("Slack mrkdwn lets the name through as a link: %s", m)
 		}
 	}
-	teams, err := json.Marshal(alerts.TeamsMessage(dg, now, "https://portal.contoso.example"))
+	teams, err := json.Marshal(alerts.TeamsMessage(i18n.For(i18n.EN), dg, now, "https://portal.contoso.example"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,10 @@ type OutboxMessage struct {
 	Text    string // the plain-text part (e-mail)
 	HTML    string // the HTML part (e-mail)
 	JSON    string // the body posted (webhooks)
-	Outcome string // "sent", or the failure reason in words
+	Outcome string // "sent", or the failure reason in words (English)
+	// Reason is why it failed (ReasonNone when sent), for a page that
+	// shows the outcome in its reader's language (Reason.TextIn).
+	Reason Reason
 }
 
 // NewOutbox keeps the latest max messages.

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/wneessen/go-mail"
+
+	"github.com/appreg-portal/portal/internal/i18n"
 )
 
 // Reason says in a word why a delivery failed. It is what the portal stores
@@ -45,59 +47,34 @@ const (
 	ReasonGraphBusy    Reason = "graph-busy"
 )
 
-// Text says what the reason means and what to check, in plain words.
-func (r Reason) Text() string {
-	switch r {
-	case ReasonNone:
+// Text says what the reason means and what to check, in plain words, in
+// English (logs, errors).
+func (r Reason) Text() string { return r.TextIn(i18n.For(i18n.EN)) }
+
+// TextIn is Text in l's language: the words come from the mail catalogue
+// (mail.reason.<reason>).
+func (r Reason) TextIn(l *i18n.Localizer) string {
+	if r == ReasonNone {
 		return ""
-	case ReasonBadConfig:
-		return "The mail settings are not valid (check PORTAL_SMTP_ADDR and the sender address)."
-	case ReasonUnreachable:
-		return "The mail server could not be reached (check its address and port, and the firewall)."
-	case ReasonTimeout:
-		return "The mail server did not answer in time."
-	case ReasonTLS:
-		return "A secure connection to the mail server could not be made (check its certificate and the TLS setting)."
-	case ReasonAuth:
-		return "The mail server refused the portal's user name or password."
-	case ReasonSenderRefused:
-		return "The mail server refused the sender address."
-	case ReasonRecipientRefused:
-		return "The mail server refused the recipient address."
-	case ReasonMessageRefused:
-		return "The mail server refused the message."
-	case ReasonTooLarge:
-		return "The mail server refused the message as too large."
-	case ReasonServerBusy:
-		return "The mail server is busy or temporarily unavailable; the portal tries again."
-	case ReasonConnectionDropped:
-		return "The connection broke off while sending."
-	case ReasonWebhookUnreachable:
-		return "The webhook's server could not be reached (check the address, DNS and the firewall)."
-	case ReasonWebhookGone:
-		return "The webhook no longer exists (HTTP 404 or 410): make a new one and replace the channel."
-	case ReasonWebhookDenied:
-		return "The webhook refused the portal (HTTP 401 or 403): its key may have been reset."
-	case ReasonWebhookBusy:
-		return "The webhook's server is busy or failing (HTTP 429 or 5xx); the portal tries again."
-	case ReasonWebhookRefused:
-		return "The webhook refused the message (HTTP 4xx): check that the channel's kind matches the webhook."
-	case ReasonGraphToken:
-		return "Microsoft Entra ID gave the portal no token for Graph (check the portal app's secret and PORTAL_TENANT_ID)."
-	case ReasonGraphDenied:
-		return "Graph refused to send: the portal app needs the Mail.Send application permission with admin consent."
-	case ReasonGraphMailbox:
-		return "Graph does not know the sending mailbox (check PORTAL_ALERT_GRAPH_SENDER: a mailbox in the operator's tenant)."
-	case ReasonGraphBusy:
-		return "Graph is throttling or unavailable; the portal tries again."
-	case ReasonNoSealKey:
-		return "Channels need PORTAL_SEAL_KEY: their addresses are kept encrypted."
 	}
-	return "Sending failed for a reason the portal does not recognise; the portal's log has the details."
+	return l.T(r.MessageID())
+}
+
+// MessageID is the reason's message in the mail catalogue; an unknown
+// reason is ReasonOther's.
+func (r Reason) MessageID() string {
+	switch r {
+	case ReasonBadConfig, ReasonUnreachable, ReasonTimeout, ReasonTLS, ReasonAuth, ReasonSenderRefused, ReasonRecipientRefused, ReasonMessageRefused, ReasonTooLarge, ReasonServerBusy, ReasonConnectionDropped, ReasonWebhookUnreachable, ReasonWebhookGone, ReasonWebhookDenied, ReasonWebhookBusy, ReasonWebhookRefused, ReasonGraphToken, ReasonGraphDenied, ReasonGraphMailbox, ReasonGraphBusy, ReasonNoSealKey:
+		return "mail.reason." + strings.ReplaceAll(string(r), "-", "_")
+	}
+	return "mail.reason.other"
 }
 
 // ReasonText is Text for a stored reason.
 func ReasonText(stored string) string { return Reason(stored).Text() }
+
+// ReasonTextIn is TextIn for a stored reason.
+func ReasonTextIn(l *i18n.Localizer, stored string) string { return Reason(stored).TextIn(l) }
 
 // Classify turns an SMTP send error into a Reason. Unknown errors are
 // ReasonOther, never the error's text.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/appreg-portal/portal/internal/i18n"
 )
 
 func TestClassify(t *testing.T) {
@@ -46,6 +48,37 @@ func TestReasonTextIsPlain(t *testing.T) {
 		if txt == "" || strings.ContainsAny(txt, "@:<>") {
 			t.Errorf("Reason(%q).Text() = %q", r, txt)
 		}
+	}
+}
+
+// Every reason has its words in both languages, from the catalogue; an
+// unknown one reads as ReasonOther's.
+func TestReasonTextInBothLanguages(t *testing.T) {
+	all := []Reason{ReasonBadConfig, ReasonUnreachable, ReasonTimeout, ReasonTLS, ReasonAuth, ReasonSenderRefused, ReasonRecipientRefused,
+		ReasonMessageRefused, ReasonTooLarge, ReasonServerBusy, ReasonConnectionDropped, ReasonOther, ReasonWebhookUnreachable, ReasonWebhookGone,
+		ReasonWebhookDenied, ReasonWebhookBusy, ReasonWebhookRefused, ReasonNoSealKey, ReasonGraphToken, ReasonGraphDenied, ReasonGraphMailbox, ReasonGraphBusy}
+	var missing []string
+	nl := i18n.For(i18n.NL, i18n.OnMissing(func(id string, _ error) { missing = append(missing, id) }))
+	en := i18n.For(i18n.EN, i18n.OnMissing(func(id string, _ error) { missing = append(missing, id) }))
+	seen := map[string]Reason{}
+	for _, r := range all {
+		e, n := r.TextIn(en), r.TextIn(nl)
+		if e == "" || n == "" || e == n || e != r.Text() {
+			t.Errorf("Reason(%q): English %q, Dutch %q, Text %q", r, e, n, r.Text())
+		}
+		if other, dup := seen[n]; dup && r != ReasonOther {
+			t.Errorf("Reason(%q) reads as Reason(%q) in Dutch: %q", r, other, n)
+		}
+		seen[n] = r
+	}
+	if got, want := ReasonTextIn(nl, "from an older portal"), ReasonOther.TextIn(nl); got != want || !strings.HasPrefix(got, "Het verzenden is mislukt") {
+		t.Errorf("an unknown reason in Dutch = %q, want %q", got, want)
+	}
+	if ReasonNone.TextIn(nl) != "" {
+		t.Errorf("ReasonNone.TextIn = %q, want nothing", ReasonNone.TextIn(nl))
+	}
+	if len(missing) > 0 {
+		t.Errorf("reasons missing from the catalogue: %q", missing)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/appreg-portal/portal/internal/auth"
 	"github.com/appreg-portal/portal/internal/catalog"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/registration"
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/web/templates"
@@ -44,14 +45,14 @@ func (h *Handler) startRotation(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id, err := strconv.ParseInt(r.PostFormValue("credential"), 10, 64)
 	if err != nil {
-		return errBadRequest("Choose a secret to rotate from the dashboard.")
+		return errBadRequest("rotation.choose_secret")
 	}
 	c, err := h.rotations.GetCredential(ctx, id)
 	if err != nil {
 		return err
 	}
 	if c.Kind != "password" || c.OwnerKind != "application" {
-		return errBadRequest("Only client secrets of app registrations are rotated here. A certificate is renewed by uploading the new certificate to the app registration (Certificates & secrets), then removing the old one once the product uses the new one.")
+		return errBadRequest("rotation.only_secrets")
 	}
 	t, err := h.rotations.GetTenant(ctx, c.TenantID)
 	if err != nil {
@@ -94,19 +95,22 @@ func (h *Handler) loadRotation(ctx context.Context, id string) (store.Rotation, 
 	return rot, pf, nil
 }
 
-func (h *Handler) rotationData(rot store.Rotation, pf registration.RotationPreflight) templates.RotationData {
-	d := templates.RotationData{ID: rot.ID, State: rot.State, Error: rot.Error, TenantID: rot.TenantID, TenantName: rot.TenantName,
+// rotationData is the rotation's page in the request's language; the
+// rotation's stored message is localized here (registration.Message).
+func (h *Handler) rotationData(ctx context.Context, rot store.Rotation, pf registration.RotationPreflight) templates.RotationData {
+	l := i18n.From(ctx)
+	d := templates.RotationData{ID: rot.ID, State: rot.State, Error: registration.LocalizeStored(l, rot.Error), TenantID: rot.TenantID, TenantName: rot.TenantName,
 		AppName: rot.AppName, ClientID: rot.ClientID, OldName: rot.OldName, OldKeyID: rot.OldKeyID, NewName: rot.NewName,
 		SignedInAs: pf.UserName + " (" + pf.UserUPN + ")", Roles: pf.Roles, OtherSecrets: pf.OtherSecrets, Certificates: pf.Certificates,
 		OldFound: pf.OldFound, Months: registration.DefaultRotationMonths, NewHint: rot.NewHint}
 	if rot.OldEnd != nil {
-		d.OldEnds = rot.OldEnd.UTC().Format("2 January 2006")
+		d.OldEnds = l.Date(*rot.OldEnd)
 	}
 	if rot.NewEnd != nil {
-		d.NewEnds = rot.NewEnd.UTC().Format("2 January 2006")
+		d.NewEnds = l.Date(*rot.NewEnd)
 	}
 	if rot.RemoveAfter != nil {
-		d.RemoveOn = rot.RemoveAfter.UTC().Format("2 January 2006")
+		d.RemoveOn = l.Date(*rot.RemoveAfter)
 	}
 	// A week of overlap, but never on or after the old secret's own end (the
 	// schedule would be refused), and within the 90 days a kept sign-in lasts.
@@ -122,9 +126,13 @@ func (h *Handler) rotationData(rot store.Rotation, pf registration.RotationPrefl
 	d.SuggestRemoveOn = suggest.UTC().Format(time.DateOnly)
 	d.MinRemoveOn, d.MaxRemoveOn = now.AddDate(0, 0, 1).UTC().Format(time.DateOnly), limit.UTC().Format(time.DateOnly)
 	end, clamped := registration.SecretEnd(h.now(), d.Months, pf.PolicyMax())
-	d.PlannedEnd = end.UTC().Format("2 January 2006")
+	d.PlannedEnd = l.Date(end)
 	if clamped {
-		d.ClampNote = clampNote(registration.Preflight{PolicyMaxDays: pf.PolicyMaxDays, AppPolicy: pf.AppPolicy}, "the new secret", d.PlannedEnd)
+		id := "rotation.clamp.tenant"
+		if pf.AppPolicy {
+			id = "rotation.clamp.app"
+		}
+		d.ClampNote = l.T(id, "Days", pf.PolicyMaxDays, "Date", d.PlannedEnd)
 	}
 	return d
 }
@@ -135,14 +143,19 @@ func (h *Handler) rotationPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := h.rotationData(rot, pf)
+	d := h.rotationData(r.Context(), rot, pf)
 	h.addRotationHandoff(r.Context(), rot, &d)
 	h.addSignInHint(r.Context(), rot, &d)
 	if d.Shares, err = h.shareRows(r.Context(), rot.ID); err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), d, ""))
+	h.render(w, r, http.StatusOK, templates.RotationPage(h.rotationPageData(r, rot), d, ""))
 	return nil
+}
+
+// rotationPageData is the rotation page's title and section.
+func (h *Handler) rotationPageData(r *http.Request, rot store.Rotation) templates.PageData {
+	return h.page(r, i18n.T(r.Context(), "rotation.title", "App", rot.AppName), templates.SectionDashboard)
 }
 
 // rotationSignIn sends the admin to sign in to the rotation's tenant.
@@ -169,7 +182,7 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 		return err
 	}
 	back := "/rotations/" + id
-	fail := func(msg string) error {
+	fail := func(msg string) error { // an encoded registration.Message, or a refusal's text
 		if err := h.rotations.SetRotationError(ctx, id, "", msg); err != nil {
 			return err
 		}
@@ -178,7 +191,7 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 	}
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		return fail("The sign-in to " + rot.TenantName + " was cancelled or declined. Nothing was changed.")
+		return fail(registration.Msg("rotation.error.sign_in_cancelled", "Tenant", rot.TenantName).Encode())
 	}
 	g, tok, refused, err := h.tenantSignIn(ctx, rot.TenantID, registration.RotationScopes, p, q.Get("code"))
 	if err != nil {
@@ -190,9 +203,11 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 	pf, err := registration.RunRotationPreflight(ctx, g, rot.TenantID, rot.AppObjectID, rot.OldKeyID, h.now())
 	if err != nil {
 		if errors.Is(err, registration.ErrWrongTenant) {
-			return fail("You signed in to another tenant than " + rot.TenantName + ". Sign in with an account of " + rot.TenantName + ".")
+			return fail(registration.Msg("rotation.error.wrong_tenant", "Tenant", rot.TenantName).Encode())
 		}
-		return fail("The check before rotating failed: " + registration.Explain(err))
+		msg, reason := registration.Msg("rotation.error.preflight_failed"), registration.ExplainRotation(err)
+		msg.Reason = &reason
+		return fail(msg.Encode())
 	}
 	var sealedRefresh []byte
 	if tok.RefreshToken != "" {
@@ -225,9 +240,9 @@ func (h *Handler) rotationApply(w http.ResponseWriter, r *http.Request) error {
 	months := registration.DefaultRotationMonths
 	if v := strings.TrimSpace(r.PostFormValue("months")); v != "" {
 		if months, err = strconv.Atoi(v); err != nil || months < 1 || months > 24 {
-			d := h.rotationData(rot, pf)
-			d.Error = "Choose a lifetime between 1 and 24 months."
-			return h.renderInvalid(w, r, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), d, ""))
+			d := h.rotationData(ctx, rot, pf)
+			d.Error = i18n.T(ctx, "rotation.error.lifetime")
+			return h.renderInvalid(w, r, templates.RotationPage(h.rotationPageData(r, rot), d, ""))
 		}
 	}
 	g, ok, err := h.rotationGraph(ctx, rot.ID)
@@ -235,7 +250,7 @@ func (h *Handler) rotationApply(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok {
-		if err := h.rotations.SetRotationError(ctx, rot.ID, "", "Your sign-in to "+rot.TenantName+" has expired. Sign in again to continue."); err != nil {
+		if err := h.rotations.SetRotationError(ctx, rot.ID, "", registration.Msg("rotation.error.sign_in_expired", "Tenant", rot.TenantName).Encode()); err != nil {
 			return err
 		}
 		http.Redirect(w, r, back, http.StatusSeeOther)
@@ -259,18 +274,18 @@ func (h *Handler) rotationApply(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	pd := h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard)
+	pd := h.rotationPageData(r, rot)
 	pd.NoHistory = true
-	d := h.rotationData(rot, pf)
+	d := h.rotationData(ctx, rot, pf)
 	h.addRotationHandoff(ctx, rot, &d)
 	if r.PostFormValue("share") == "on" {
 		days, _ := strconv.Atoi(r.PostFormValue("share_days"))
 		link, exp, err := h.makeShareLink(r, store.ShareLink{RotationID: rot.ID, Label: rot.AppName}, days, sec.Text)
 		if err != nil {
 			h.log.ErrorContext(ctx, "make share link", "request_id", RequestID(ctx), "rotation", rot.ID, "err", err)
-			d.Error = "The one-time link could not be made; copy the secret from this page instead."
+			d.Error = i18n.T(ctx, "rotation.error.share_failed")
 		} else {
-			d.ShareLink, d.ShareExpires = link, fmtTime(exp)
+			d.ShareLink, d.ShareExpires = link, i18n.DateTime(ctx, exp)
 		}
 	}
 	if d.Shares, err = h.shareRows(ctx, rot.ID); err != nil {
@@ -294,7 +309,7 @@ func (h *Handler) rotationConfirm(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if !ok {
-		if err := h.rotations.SetRotationError(ctx, rot.ID, "", "Your sign-in to "+rot.TenantName+" has expired. Sign in again, then confirm."); err != nil {
+		if err := h.rotations.SetRotationError(ctx, rot.ID, "", registration.Msg("rotation.error.sign_in_expired_confirm", "Tenant", rot.TenantName).Encode()); err != nil {
 			return err
 		}
 		http.Redirect(w, r, back, http.StatusSeeOther)
@@ -315,27 +330,37 @@ func (h *Handler) rotationConfirm(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// credentialActions fills in what an operator may do with a credential of
-// the inventory: rotate it, follow the rotation under way, or read why the
-// portal does not rotate it; and track its app for drift.
+// credentialActions is credentialActionsIn in English.
+//
+// The dashboard and credential pages should call
+// credentialActionsIn with the request's context, so the texts follow the
+// reader's language; this stays until they do.
 func credentialActions(row *templates.CredentialRow, c store.Credential, canRotate bool, open map[string]store.Rotation) {
+	credentialActionsIn(context.Background(), row, c, canRotate, open)
+}
+
+// credentialActionsIn fills in what an operator may do with a credential
+// of the inventory: rotate it, follow the rotation under way, or read why
+// the portal does not rotate it; and track its app for drift. The texts
+// are in ctx's language.
+func credentialActionsIn(ctx context.Context, row *templates.CredentialRow, c store.Credential, canRotate bool, open map[string]store.Rotation) {
 	row.CanRotate = canRotate && c.Kind == "password" && c.OwnerKind == "application"
 	switch {
 	case !canRotate || row.CanRotate:
 	case c.Kind != "password":
-		row.NotRotated = "A certificate is not rotated here: upload the new certificate to the app registration (Certificates & secrets), then remove this one once the product uses the new one."
+		row.NotRotated = i18n.T(ctx, "rotation.action.not_certificate")
 	default:
-		row.NotRotated = "This secret belongs to an enterprise application (service principal), not an app registration, so the portal does not rotate it: renew it where it was made (often by the vendor)."
+		row.NotRotated = i18n.T(ctx, "rotation.action.not_enterprise_app")
 	}
 	if rot, ok := open[strings.ToLower(c.KeyID)]; ok {
 		row.RotationID = rot.ID
 		switch {
 		case rot.NewKeyID == "":
-			row.RotationState = "rotation started, no new secret yet"
+			row.RotationState = i18n.T(ctx, "rotation.action.started")
 		case rot.RemoveAfter != nil:
-			row.RotationState = "new secret added (starts with " + rot.NewHint + "); this one is removed on " + rot.RemoveAfter.UTC().Format(time.DateOnly)
+			row.RotationState = i18n.T(ctx, "rotation.action.added_scheduled", "Hint", rot.NewHint, "Date", rot.RemoveAfter.UTC().Format(time.DateOnly))
 		default:
-			row.RotationState = "new secret added (starts with " + rot.NewHint + "); this one stays until you confirm"
+			row.RotationState = i18n.T(ctx, "rotation.action.added", "Hint", rot.NewHint)
 		}
 	}
 	row.CanTrack = canRotate && c.OwnerKind == "application"
@@ -383,17 +408,17 @@ func (h *Handler) rotationSchedule(w http.ResponseWriter, r *http.Request) error
 	var msg string
 	switch {
 	case err != nil:
-		msg = "Enter the date as YYYY-MM-DD."
+		msg = i18n.T(ctx, "rotation.remove_on.bad_date")
 	case !day.After(now):
-		msg = "Choose a date after today."
+		msg = i18n.T(ctx, "rotation.remove_on.after_today")
 	case day.After(limit):
-		msg = "Choose a date before " + limit.UTC().Format(time.DateOnly) + " (the old secret's end, and at most 90 days: the sign-in kept for the removal lasts no longer)."
+		msg = i18n.T(ctx, "rotation.remove_on.before", "Date", limit.UTC().Format(time.DateOnly))
 	}
 	if msg != "" {
-		d := h.rotationData(rot, pf)
+		d := h.rotationData(ctx, rot, pf)
 		d.Errors = templates.FieldErrors{"remove_on": msg}
 		h.addRotationHandoff(ctx, rot, &d)
-		return h.renderInvalid(w, r, templates.RotationPage(h.page(r, "Rotate "+rot.AppName, templates.SectionDashboard), d, ""))
+		return h.renderInvalid(w, r, templates.RotationPage(h.rotationPageData(r, rot), d, ""))
 	}
 	if err := h.rotations.ScheduleRotationRemoval(ctx, rot.ID, day, h.auditEvent(r, "rotation.schedule", rot.AppName,
 		map[string]string{"rotation": rot.ID, "remove_on": day.Format(time.DateOnly)})); err != nil {
@@ -429,9 +454,9 @@ func (h *Handler) addSignInHint(ctx context.Context, rot store.Rotation, d *temp
 	}
 	d.SignInsKnown = true
 	if t, ok := seen[strings.ToLower(rot.NewKeyID)]; ok {
-		d.NewLastUsed = fmtTime(t)
+		d.NewLastUsed = i18n.DateTime(ctx, t)
 	}
 	if t, ok := seen[strings.ToLower(rot.OldKeyID)]; ok {
-		d.OldLastUsed = fmtTime(t)
+		d.OldLastUsed = i18n.DateTime(ctx, t)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/safetext"
 	"github.com/appreg-portal/portal/internal/store"
 
@@ -105,7 +106,7 @@ func RotateAdd(ctx context.Context, st RotationStore, g Graph, id string, months
 		return graph.Secret{}, err
 	}
 	fail := func(err error) (graph.Secret, error) {
-		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotFailed, Explain(err))
+		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotFailed, ExplainRotation(err).Encode())
 		return graph.Secret{}, err
 	}
 	if r.Attempts > 1 {
@@ -155,7 +156,7 @@ func RotateRemoveOld(ctx context.Context, st RotationStore, g Graph, id string, 
 		err = nil // already removed, by hand or by an earlier attempt
 	}
 	if err != nil {
-		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotOverlap, Explain(err))
+		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotOverlap, ExplainRotation(err).Encode())
 		return err
 	}
 	return st.FinishRotation(ctx, id, actor.audit("rotation.done", r.AppName, map[string]string{"rotation": id, "removed_key_id": r.OldKeyID}))
@@ -192,8 +193,10 @@ type Remover struct {
 	Refresh func(ctx context.Context, tenantID, refresh string) (access, newRefresh string, expiry time.Time, err error)
 	// Delegated opens Graph with an access token.
 	Delegated func(ctx context.Context, accessToken string) (Graph, error)
-	// Remind, if set, mails the day-before reminder (alerts.Alerter.Remind).
-	Remind func(ctx context.Context, extra []string, subject, body string) error
+	// Remind, if set, mails the day-before reminder (alerts.Alerter.Remind)
+	// about a tenant of the inventory (0 if none) to its contacts (extra)
+	// and the portal's recipients, each in their language.
+	Remind func(ctx context.Context, tenantID int64, extra []string, msg func(l *i18n.Localizer) (subject, body string)) error
 	// Rescan, if set, queues a scan of the inventory's tenant after a
 	// removal, so the dashboard drops the old secret without waiting for
 	// the next scheduled scan (internal/jobs EnqueueScan).
@@ -215,12 +218,11 @@ func (rm *Remover) RemoveDue(ctx context.Context) (removed int, err error) {
 			return 0, err
 		}
 		for _, r := range soon {
-			// Names come from the tenant: one line each in the mail.
-			subject := "[AppReg Portal] Tomorrow the old secret of " + safetext.Line(r.AppName) + " is removed"
-			body := fmt.Sprintf("The rotation of “%s” in %s removes the old secret “%s” on %s.\n"+
-				"If the product still uses it, put the new secret in now (or confirm, or move the date, on the rotation's page).",
-				safetext.Line(r.AppName), safetext.Line(r.TenantName), safetext.Line(r.OldName), r.RemoveAfter.UTC().Format("2 January 2006 15:04 UTC"))
-			if err := rm.Remind(ctx, contacts[r.TenantID], subject, body); err != nil {
+			var tenant int64
+			if r.InventoryTenant != nil {
+				tenant = *r.InventoryTenant
+			}
+			if err := rm.Remind(ctx, tenant, contacts[r.TenantID], reminder(r)); err != nil {
 				errs = append(errs, fmt.Errorf("rotation %s: reminder: %w", r.ID, err))
 				continue
 			}
@@ -248,22 +250,36 @@ func (rm *Remover) RemoveDue(ctx context.Context) (removed int, err error) {
 	return removed, errors.Join(errs...)
 }
 
+// reminder is the day-before reminder of a scheduled removal. Names come
+// from the tenant: one line each in the mail.
+func reminder(r store.Rotation) func(l *i18n.Localizer) (subject, body string) {
+	return func(l *i18n.Localizer) (string, string) {
+		at := r.RemoveAfter.UTC()
+		subject := "[" + l.T("app.name") + "] " + l.T("rotation.reminder.subject", "App", safetext.Line(r.AppName))
+		body := l.T("rotation.reminder.body", "App", safetext.Line(r.AppName), "Tenant", safetext.Line(r.TenantName),
+			"Old", safetext.Line(r.OldName), "Date", l.Date(at), "Time", at.Format("15:04")) + "\n" + l.T("rotation.reminder.advice")
+		return subject, body
+	}
+}
+
 func (rm *Remover) removeOne(ctx context.Context, r store.Rotation) error {
-	fail := func(msg string, err error) error {
-		_ = rm.Store.SetRotationError(context.WithoutCancel(ctx), r.ID, "", "The scheduled removal of the old secret failed: "+msg+" It is tried again; you can also sign in and confirm by hand.")
+	fail := func(reason Message, err error) error {
+		msg := Msg("rotation.error.scheduled_failed")
+		msg.Reason = &reason
+		_ = rm.Store.SetRotationError(context.WithoutCancel(ctx), r.ID, "", msg.Encode())
 		return err
 	}
 	sealed, err := rm.Store.RotationRefreshToken(ctx, r.ID)
 	if err != nil {
-		return fail("the sign-in kept for it is missing.", err)
+		return fail(Msg("rotation.error.kept_sign_in_missing"), err)
 	}
 	refresh, err := rm.Open(sealed, r.ID)
 	if err != nil {
-		return fail("the sign-in kept for it cannot be opened (the seal key changed).", err)
+		return fail(Msg("rotation.error.kept_sign_in_sealed"), err)
 	}
 	access, newRefresh, exp, err := rm.Refresh(ctx, r.TenantID, string(refresh))
 	if err != nil {
-		return fail("Entra ID no longer accepts the sign-in kept for it (it expired or was revoked).", err)
+		return fail(Msg("rotation.error.kept_sign_in_refused"), err)
 	}
 	var sealedRefresh []byte
 	if newRefresh != "" {
@@ -277,7 +293,7 @@ func (rm *Remover) removeOne(ctx context.Context, r store.Rotation) error {
 		return err
 	}
 	if err := RotateRemoveOld(ctx, rm.Store, g, r.ID, Actor{Name: "scheduled removal"}); err != nil {
-		return fail(Explain(err), err)
+		return fail(ExplainRotation(err), err)
 	}
 	return nil
 }

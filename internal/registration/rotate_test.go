@@ -22,6 +22,7 @@ import (
 	"github.com/appreg-portal/portal/internal/catalog"
 	"github.com/appreg-portal/portal/internal/entrasim"
 	"github.com/appreg-portal/portal/internal/graph"
+	"github.com/appreg-portal/portal/internal/i18n"
 	"github.com/appreg-portal/portal/internal/registration"
 	"github.com/appreg-portal/portal/internal/seal"
 	"github.com/appreg-portal/portal/internal/store"
@@ -593,8 +594,12 @@ func TestScheduledRemovalOnItsDate(t *testing.T) {
 		return nil
 	}
 	var reminders []string
-	rm.Remind = func(_ context.Context, extra []string, subject, body string) error {
+	var nlReminders []string
+	rm.Remind = func(_ context.Context, tenant int64, extra []string, msg func(*i18n.Localizer) (string, string)) error {
+		subject, body := msg(i18n.For(i18n.EN))
 		reminders = append(reminders, subject+"\n"+body)
+		subject, body = msg(i18n.For(i18n.NL))
+		nlReminders = append(nlReminders, subject+"\n"+body)
 		return nil
 	}
 	if n, err := rm.RemoveDue(ctx); n != 0 || err != nil || len(reminders) != 0 {
@@ -610,6 +615,11 @@ func TestScheduledRemovalOnItsDate(t *testing.T) {
 	if len(reminders) != 1 || !strings.Contains(reminders[0], "Tomorrow the old secret of Payroll is removed") {
 		t.Errorf("reminders = %q, want one", reminders)
 	}
+	// In Dutch for who reads Dutch (internal/alerts decides who does), with a Dutch date.
+	if wantDate := i18n.For(i18n.NL).Date(removeOn); len(nlReminders) != 1 || !strings.Contains(nlReminders[0], "Morgen wordt het oude geheim van Payroll verwijderd") ||
+		!strings.Contains(nlReminders[0], wantDate) {
+		t.Errorf("Dutch reminders = %q, want one, dated %s", nlReminders, wantDate)
+	}
 	clock = time.Now()
 	if keys := w.secretKeys(app.ID); len(keys) != 2 {
 		t.Fatalf("before the date: %d secrets, want the old and the new", len(keys))
@@ -624,8 +634,11 @@ func TestScheduledRemovalOnItsDate(t *testing.T) {
 		t.Fatalf("with removePassword failing: removed %d, err %v; want the failure reported", n, err)
 	}
 	r, _ := w.st.GetRotation(ctx, rot.ID)
-	if r.State != store.RotOverlap || !strings.Contains(r.Error, "scheduled removal") {
-		t.Errorf("after a failed removal: state %s, error %q", r.State, r.Error)
+	if msg := registration.LocalizeStored(i18n.For(i18n.EN), r.Error); r.State != store.RotOverlap || !strings.HasPrefix(msg, "The scheduled removal of the old secret failed: Microsoft Graph") {
+		t.Errorf("after a failed removal: state %s, error %q (%s)", r.State, r.Error, msg)
+	}
+	if msg := registration.LocalizeStored(i18n.For(i18n.NL), r.Error); !strings.HasPrefix(msg, "De geplande verwijdering van het oude geheim is mislukt: Microsoft Graph") {
+		t.Errorf("after a failed removal, in Dutch: %q", msg)
 	}
 	w.sim.ClearFaults()
 	if n, err := rm.RemoveDue(ctx); n != 1 || err != nil {

@@ -263,3 +263,66 @@ func (s *Store) DeliveryCounts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, nil
 }
+
+// AlertLanguages is what decides the language of alert messages: the
+// language people chose for themselves, and the language of the tenants
+// whose contacts they are (migration 00028).
+type AlertLanguages struct {
+	// Users maps a portal user's e-mail (lower case) to the language they
+	// chose; users who never chose are absent.
+	Users map[string]string
+	// Contacts maps a contact's address (lower case) to the tenants that
+	// list it, by ID, with each tenant's language.
+	Contacts map[string]map[int64]string
+	// Tenants holds the language of each tenant asked for.
+	Tenants map[int64]string
+}
+
+// AlertLanguages reads the languages of the given recipients (e-mail
+// addresses in lower case, as deliveries hold them; other recipients,
+// such as "channel:1", match nothing) and of
+// the given tenants. It is read when messages are built, apart from the
+// queries that select what to send.
+func (s *Store) AlertLanguages(ctx context.Context, recipients []string, tenantIDs []int64) (AlertLanguages, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	out := AlertLanguages{Users: map[string]string{}, Contacts: map[string]map[int64]string{}, Tenants: map[int64]string{}}
+	var (
+		addr, lang string
+		id         int64
+	)
+	if len(recipients) > 0 {
+		rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (lower(email)) lower(email), language FROM users
+			WHERE lower(email) = ANY($1) AND language IS NOT NULL ORDER BY lower(email), id`, recipients)
+		if err != nil {
+			return out, fmt.Errorf("store: alert languages: %w", err)
+		}
+		if _, err := pgx.ForEachRow(rows, []any{&addr, &lang}, func() error { out.Users[addr] = lang; return nil }); err != nil {
+			return out, fmt.Errorf("store: alert languages: %w", err)
+		}
+		rows, err = s.pool.Query(ctx, `SELECT DISTINCT lower(x), t.id, t.language FROM tenants t CROSS JOIN LATERAL unnest(t.contacts) AS x
+			WHERE lower(x) = ANY($1)`, recipients)
+		if err != nil {
+			return out, fmt.Errorf("store: alert languages: %w", err)
+		}
+		if _, err := pgx.ForEachRow(rows, []any{&addr, &id, &lang}, func() error {
+			if out.Contacts[addr] == nil {
+				out.Contacts[addr] = map[int64]string{}
+			}
+			out.Contacts[addr][id] = lang
+			return nil
+		}); err != nil {
+			return out, fmt.Errorf("store: alert languages: %w", err)
+		}
+	}
+	if len(tenantIDs) > 0 {
+		rows, err := s.pool.Query(ctx, `SELECT id, language FROM tenants WHERE id = ANY($1)`, tenantIDs)
+		if err != nil {
+			return out, fmt.Errorf("store: alert languages: %w", err)
+		}
+		if _, err := pgx.ForEachRow(rows, []any{&id, &lang}, func() error { out.Tenants[id] = lang; return nil }); err != nil {
+			return out, fmt.Errorf("store: alert languages: %w", err)
+		}
+	}
+	return out, nil
+}
