@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/appreg-portal/portal/internal/alerts"
@@ -25,18 +23,6 @@ import (
 	"github.com/appreg-portal/portal/internal/store"
 	"github.com/appreg-portal/portal/internal/testenv"
 )
-
-// acceptLanguage makes the browser send this Accept-Language header.
-func acceptLanguage(v string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{})
-		if err != nil {
-			return err
-		}
-		_, err = cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": v}})
-		return err
-	})
-}
 
 // pageCheck sits in front of the portal and reads every HTML page and
 // fragment it serves, rendered with marked messages: text that did not come
