@@ -24,7 +24,7 @@ func (d dutchBrowser) RoundTrip(r *http.Request) (*http.Response, error) {
 // markedEnv is a portal whose every message is marked, so that a page's text
 // that did not come from a catalogue shows up (i18n.Untranslated), and that
 // records every message ID missing from a catalogue.
-func markedEnv(t *testing.T) (*flowEnv, func() []string) {
+func markedCatalogueEnv(t *testing.T) (*flowEnv, func() []string) {
 	var mu sync.Mutex
 	var missing []string
 	e := newFlowEnvWith(t, testenv.Options{Localizer: func(l i18n.Lang) *i18n.Localizer {
@@ -49,7 +49,7 @@ func markedEnv(t *testing.T) (*flowEnv, func() []string) {
 // blueprints' own words, marked translate="no"), and no message may be
 // missing.
 func TestCataloguePagesInDutch(t *testing.T) {
-	e, missing := markedEnv(t)
+	e, missing := markedCatalogueEnv(t)
 	op := e.browser()
 	op.client.Transport = dutchBrowser{http.DefaultTransport}
 	op.signIn("oscar")

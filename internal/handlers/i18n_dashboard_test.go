@@ -51,7 +51,7 @@ func (m *missingIDs) list() []string {
 // a page's text outside the markers and outside translate="no" is text that
 // bypassed the catalogues; missing IDs are collected. It has `portal dev`'s
 // Outbox, for that page too.
-func newMarkedEnv(t *testing.T) (*flowEnv, *missingIDs) {
+func newMarkedDashboardEnv(t *testing.T) (*flowEnv, *missingIDs) {
 	t.Helper()
 	missing := &missingIDs{ids: map[string]bool{}}
 	mb := mailtest.Start(t, "127.0.0.1:0")
@@ -108,7 +108,7 @@ var layoutGaps = map[string]bool{`<nav aria-label="Main">`: true, `<nav aria-lab
 // bypass the catalogues, no message may be missing, and plurals and dates
 // come out in Dutch.
 func TestDashboardPagesInDutch(t *testing.T) {
-	e, missing := newMarkedEnv(t)
+	e, missing := newMarkedDashboardEnv(t)
 	ctx := context.Background()
 
 	op := e.browser()

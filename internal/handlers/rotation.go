@@ -191,7 +191,7 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 	}
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		return fail(registration.Msg("rotation.error.sign_in_cancelled", "Tenant", rot.TenantName).Encode())
+		return fail(registration.Msg("rotation.error.sign_in_cancelled", "Tenant", rot.TenantName).Stored())
 	}
 	g, tok, refused, err := h.tenantSignIn(ctx, rot.TenantID, registration.RotationScopes, p, q.Get("code"))
 	if err != nil {
@@ -203,11 +203,10 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 	pf, err := registration.RunRotationPreflight(ctx, g, rot.TenantID, rot.AppObjectID, rot.OldKeyID, h.now())
 	if err != nil {
 		if errors.Is(err, registration.ErrWrongTenant) {
-			return fail(registration.Msg("rotation.error.wrong_tenant", "Tenant", rot.TenantName).Encode())
+			return fail(registration.Msg("rotation.error.wrong_tenant", "Tenant", rot.TenantName).Stored())
 		}
-		msg, reason := registration.Msg("rotation.error.preflight_failed"), registration.ExplainRotation(err)
-		msg.Reason = &reason
-		return fail(msg.Encode())
+		msg := registration.Msg("rotation.error.preflight_failed", "Reason", registration.ExplainRotation(err))
+		return fail(msg.Stored())
 	}
 	var sealedRefresh []byte
 	if tok.RefreshToken != "" {
@@ -250,7 +249,7 @@ func (h *Handler) rotationApply(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok {
-		if err := h.rotations.SetRotationError(ctx, rot.ID, "", registration.Msg("rotation.error.sign_in_expired", "Tenant", rot.TenantName).Encode()); err != nil {
+		if err := h.rotations.SetRotationError(ctx, rot.ID, "", registration.Msg("rotation.error.sign_in_expired", "Tenant", rot.TenantName).Stored()); err != nil {
 			return err
 		}
 		http.Redirect(w, r, back, http.StatusSeeOther)
@@ -309,7 +308,7 @@ func (h *Handler) rotationConfirm(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if !ok {
-		if err := h.rotations.SetRotationError(ctx, rot.ID, "", registration.Msg("rotation.error.sign_in_expired_confirm", "Tenant", rot.TenantName).Encode()); err != nil {
+		if err := h.rotations.SetRotationError(ctx, rot.ID, "", registration.Msg("rotation.error.sign_in_expired_confirm", "Tenant", rot.TenantName).Stored()); err != nil {
 			return err
 		}
 		http.Redirect(w, r, back, http.StatusSeeOther)

@@ -15,19 +15,6 @@ import (
 	"github.com/appreg-portal/portal/internal/testenv"
 )
 
-// acceptLanguage sends every request with an Accept-Language header, as a
-// browser set to that language does.
-type acceptLanguage struct {
-	lang string
-	next http.RoundTripper
-}
-
-func (a acceptLanguage) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Accept-Language", a.lang)
-	return a.next.RoundTrip(r)
-}
-
 // The rotation page in Dutch, in each of its states: every word from a
 // catalogue (rendered with marked messages), no message ID missing, Dutch
 // plurals and dates, and a rotation's stored message and a field error in
@@ -101,7 +88,7 @@ func TestRotationPageInDutch(t *testing.T) {
 		"staat geheimen van maximaal 30 dagen toe, dus het nieuwe geheim verloopt op "+nl.Date(now.Add(29*24*time.Hour)), ">1 dag</option>", ">7 dagen</option>")
 
 	// A failure a rotation recorded: kept as a message, shown in the reader's language.
-	must(t, st.SetRotationError(ctx, id, store.RotFailed, registration.Msg("rotation.error.sign_in_cancelled", "Tenant", "Fabrikam").Encode()))
+	must(t, st.SetRotationError(ctx, id, store.RotFailed, registration.Msg("rotation.error.sign_in_cancelled", "Tenant", "Fabrikam").Stored()))
 	_, page = op.get(e.Portal.URL + "/rotations/" + id)
 	check("failed", page, "De aanmelding bij Fabrikam is geannuleerd of geweigerd. Er is niets gewijzigd.")
 

@@ -106,7 +106,7 @@ func RotateAdd(ctx context.Context, st RotationStore, g Graph, id string, months
 		return graph.Secret{}, err
 	}
 	fail := func(err error) (graph.Secret, error) {
-		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotFailed, ExplainRotation(err).Encode())
+		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotFailed, ExplainRotation(err).Stored())
 		return graph.Secret{}, err
 	}
 	if r.Attempts > 1 {
@@ -156,7 +156,7 @@ func RotateRemoveOld(ctx context.Context, st RotationStore, g Graph, id string, 
 		err = nil // already removed, by hand or by an earlier attempt
 	}
 	if err != nil {
-		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotOverlap, ExplainRotation(err).Encode())
+		_ = st.SetRotationError(context.WithoutCancel(ctx), id, store.RotOverlap, ExplainRotation(err).Stored())
 		return err
 	}
 	return st.FinishRotation(ctx, id, actor.audit("rotation.done", r.AppName, map[string]string{"rotation": id, "removed_key_id": r.OldKeyID}))
@@ -264,9 +264,8 @@ func reminder(r store.Rotation) func(l *i18n.Localizer) (subject, body string) {
 
 func (rm *Remover) removeOne(ctx context.Context, r store.Rotation) error {
 	fail := func(reason Message, err error) error {
-		msg := Msg("rotation.error.scheduled_failed")
-		msg.Reason = &reason
-		_ = rm.Store.SetRotationError(context.WithoutCancel(ctx), r.ID, "", msg.Encode())
+		msg := Msg("rotation.error.scheduled_failed", "Reason", reason)
+		_ = rm.Store.SetRotationError(context.WithoutCancel(ctx), r.ID, "", msg.Stored())
 		return err
 	}
 	sealed, err := rm.Store.RotationRefreshToken(ctx, r.ID)
