@@ -75,7 +75,8 @@ func (c *pageCheck) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tw := &teeWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(tw, r)
-		if !strings.HasPrefix(tw.Header().Get("Content-Type"), "text/html") || tw.buf.Len() == 0 {
+		// A redirect's body is Go's "See Other" link, which no browser shows.
+		if !strings.HasPrefix(tw.Header().Get("Content-Type"), "text/html") || tw.buf.Len() == 0 || tw.status >= 300 && tw.status < 400 {
 			return
 		}
 		body := tw.buf.String()
