@@ -83,7 +83,7 @@ func (h *Handler) credentialData(r *http.Request, id int64) (templates.Credentia
 	}
 	row := localRow(ctx, c.Credential, now)
 	row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
-	credentialActions(&row, c.Credential, operator, open)
+	credentialActionsIn(ctx, &row, c.Credential, operator, open)
 	d := templates.CredentialDetailData{Row: row, TenantName: c.TenantName, TenantID: c.EntraTenantID, OwnerName: c.OwnerName,
 		OwnerKind: i18n.T(ctx, ownerKindID(c.OwnerKind)+"_lower"), AppID: c.OwnerAppID, ObjectID: c.OwnerObjectID, KeyID: c.KeyID, Thumbprint: c.Thumbprint,
 		Ends: row.Ends, FirstSeen: i18n.DateTime(ctx, c.FirstSeenAt), LastSeen: i18n.DateTime(ctx, c.LastSeenAt), EntraURL: entraAppURL(c), CanTrack: operator}

@@ -173,7 +173,7 @@ func (h *Handler) dashboardRows(ctx context.Context, d *templates.DashboardData,
 	for _, c := range creds {
 		row := localRow(ctx, c, now)
 		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
-		credentialActions(&row, c, canRotate, open)
+		credentialActionsIn(ctx, &row, c, canRotate, open)
 		d.Rows = append(d.Rows, row)
 	}
 	return nil

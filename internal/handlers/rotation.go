@@ -329,15 +329,6 @@ func (h *Handler) rotationConfirm(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// credentialActions is credentialActionsIn in English.
-//
-// The dashboard and credential pages should call
-// credentialActionsIn with the request's context, so the texts follow the
-// reader's language; this stays until they do.
-func credentialActions(row *templates.CredentialRow, c store.Credential, canRotate bool, open map[string]store.Rotation) {
-	credentialActionsIn(context.Background(), row, c, canRotate, open)
-}
-
 // credentialActionsIn fills in what an operator may do with a credential
 // of the inventory: rotate it, follow the rotation under way, or read why
 // the portal does not rotate it; and track its app for drift. The texts

@@ -514,9 +514,9 @@ func (h *Handler) addAppCredentials(ctx context.Context, d *templates.WizardRunD
 	}
 	found := false
 	for _, c := range creds {
-		row := credentialRow(c, now)
+		row := localRow(ctx, c, now)
 		row.ID, row.KeyID = strconv.FormatInt(c.ID, 10), c.KeyID
-		credentialActions(&row, c, true, open)
+		credentialActionsIn(ctx, &row, c, true, open)
 		row.CanTrack = false // this is the registration's own page
 		d.Credentials = append(d.Credentials, row)
 		found = found || (d.SecretKeyID != "" && strings.EqualFold(c.KeyID, d.SecretKeyID))
