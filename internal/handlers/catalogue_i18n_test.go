@@ -123,7 +123,8 @@ func TestCataloguePagesInDutch(t *testing.T) {
 		}
 	}
 	ews := get(op, "/catalogue/resourcexpress-ews")
-	for _, want := range []string{"Kritieke machtigingen", "full_access_as_app (toepassing): kan via Exchange Web Services alles in elk postvak", `<span class="tag danger">kritiek</span>`} {
+	for _, want := range []string{"Kritieke machtigingen", "full_access_as_app (toepassing): kan via Exchange Web Services alles in elk postvak", `<span class="tag danger">kritiek</span>`,
+		`optioneel<span translate="no" lang="en">: OAuth for SMTP</span>`} {
 		if !strings.Contains(ews, want) {
 			t.Errorf("resourcexpress-ews in Dutch lacks %q", want)
 		}
