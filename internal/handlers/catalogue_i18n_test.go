@@ -164,6 +164,16 @@ func TestCataloguePagesInDutch(t *testing.T) {
 	if !strings.Contains(list, `<span class="tag">eigen</span>`) {
 		t.Error("the custom blueprint's card is not tagged in Dutch")
 	}
+	// The refusal to delete a built-in, on the shared error page (whose own
+	// words are the layout's business: only the catalogue's message is
+	// checked here).
+	resp, page = op.postForm("/catalogue/exact-globe-mail/delete", url.Values{})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, i18n.MarkStart+"Ingebouwde blauwdrukken kunnen niet worden verwijderd."+i18n.MarkEnd) {
+		t.Errorf("delete built-in = %d, without the Dutch refusal from the catalogue", resp.StatusCode)
+	}
+	for _, m := range missing() {
+		t.Errorf("delete built-in: missing message %s", m)
+	}
 	resp, page = op.postForm("/catalogue/contoso-crm/delete", url.Values{})
 	if deleted := check("POST delete", page, resp.StatusCode, http.StatusOK); !strings.Contains(deleted, "Eigen blauwdruk contoso-crm verwijderd.") {
 		t.Error("no Dutch flash after delete")
