@@ -12,6 +12,11 @@
 // The package is pure: it reads no files outside its embedded data, talks to
 // no network, and keeps no state besides the read-only built-in catalogue.
 // docs/blueprints.md is the format reference.
+//
+// The portal's own words (permission explanations, privilege levels,
+// validation problems, the EWS notice) come from internal/i18n's message
+// catalogues: the *In functions take the reader's Localizer, and problems
+// carry a Msg. A blueprint's own text stays in its source's language.
 package catalog
 
 import (

@@ -338,3 +338,32 @@ func TestValidateParamsIn(t *testing.T) {
 		t.Errorf("Dutch missing value = %q", nlMissing["sender_mailbox"])
 	}
 }
+
+// Describe names the portal's variables in the blueprint's own language,
+// since the words stand in its text.
+func TestDescribeInTheBlueprintsLanguage(t *testing.T) {
+	for _, id := range varWords {
+		for _, l := range i18n.Langs {
+			if !i18n.Has(l, id) || !i18n.Has(l, id+"_prose") {
+				t.Errorf("%s or its _prose missing in %s", id, l)
+			}
+		}
+	}
+	data, _ := withSource(t, "exact-globe-mail", func(s string) string {
+		return strings.Replace(s, "  date: \"2024-05-15\"\n", "  date: \"2024-05-15\"\n  language: nl\n", 1)
+	})
+	b, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Describe("{{client_id}}", true); got != "<client-id>" {
+		t.Errorf("Dutch code placeholder = %q", got)
+	}
+	if got := b.Describe("Plak {{client_secret}} en {{tenant_id}}.", false); got != "Plak het clientgeheim en de tenant-id." {
+		t.Errorf("Dutch prose = %q", got)
+	}
+	en, _ := Builtin("exact-globe-mail")
+	if got := en.Describe("Paste {{client_secret}}: {{client_id}}", false); got != "Paste the client secret: the client ID" {
+		t.Errorf("English prose = %q", got)
+	}
+}

@@ -297,24 +297,33 @@ func (v Values) lookup(name string) string {
 	return strings.TrimSpace(v.Params[name])
 }
 
-// varWords name the portal's own template variables as admins say them.
+// varWords are the message IDs naming the portal's own template variables
+// as admins say them ("client ID", "client-id"); the ID plus "_prose" is the
+// phrase in prose, with its article ("the client ID", "de client-id").
 var varWords = map[string]string{
-	VarClientID:           "client ID",
-	VarTenantID:           "tenant ID",
-	VarClientSecret:       "client secret",
-	VarSecretExpires:      "secret's end date",
-	VarServicePrincipalID: "service principal's object ID",
-	VarDisplayName:        "app registration's name",
+	VarClientID:           "catalogue.var.client_id",
+	VarTenantID:           "catalogue.var.tenant_id",
+	VarClientSecret:       "catalogue.var.client_secret",
+	VarSecretExpires:      "catalogue.var.secret_expires",
+	VarServicePrincipalID: "catalogue.var.service_principal_id",
+	VarDisplayName:        "catalogue.var.display_name",
 }
 
 // Describe fills a template with words instead of values, for pages shown
 // before anything is registered: "the client ID" in prose, "<client ID>"
 // where the text is a value or PowerShell (as Microsoft's documentation
-// writes placeholders). A parameter is named by its label.
+// writes placeholders). A parameter is named by its label. The words are in
+// the blueprint's own language (SourceLang), since they stand in its text.
 func (b *Blueprint) Describe(s string, code bool) string {
+	l := i18n.For(b.SourceLang())
 	return expand(s, func(name string) string {
-		w, ok := varWords[name]
-		if !ok {
+		var w string
+		if id, ok := varWords[name]; ok {
+			if !code {
+				return l.T(id + "_prose") // with its article: "het clientgeheim"
+			}
+			w = l.T(id)
+		} else {
 			w = name
 			for _, p := range b.Parameters {
 				if p.Name == name && p.Label != "" {
@@ -323,9 +332,9 @@ func (b *Blueprint) Describe(s string, code bool) string {
 			}
 		}
 		if code {
-			return "<" + w + ">"
+			return l.T("catalogue.var_code", "Name", w)
 		}
-		return "the " + w
+		return l.T("catalogue.var_prose", "Name", w)
 	})
 }
 

@@ -123,7 +123,8 @@ func TestCataloguePagesInDutch(t *testing.T) {
 		}
 	}
 	ews := get(op, "/catalogue/resourcexpress-ews")
-	for _, want := range []string{"Kritieke machtigingen", "full_access_as_app (toepassing): kan via Exchange Web Services alles in elk postvak", `<span class="tag danger">kritiek</span>`} {
+	for _, want := range []string{"Kritieke machtigingen", "full_access_as_app (toepassing): kan via Exchange Web Services alles in elk postvak", `<span class="tag danger">kritiek</span>`,
+		`optioneel<span translate="no" lang="en">: OAuth for SMTP</span>`} {
 		if !strings.Contains(ews, want) {
 			t.Errorf("resourcexpress-ews in Dutch lacks %q", want)
 		}
@@ -162,6 +163,16 @@ func TestCataloguePagesInDutch(t *testing.T) {
 	list = get(op, "/catalogue")
 	if !strings.Contains(list, `<span class="tag">eigen</span>`) {
 		t.Error("the custom blueprint's card is not tagged in Dutch")
+	}
+	// The refusal to delete a built-in, on the shared error page (whose own
+	// words are the layout's business: only the catalogue's message is
+	// checked here).
+	resp, page = op.postForm("/catalogue/exact-globe-mail/delete", url.Values{})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, i18n.MarkStart+"Ingebouwde blauwdrukken kunnen niet worden verwijderd."+i18n.MarkEnd) {
+		t.Errorf("delete built-in = %d, without the Dutch refusal from the catalogue", resp.StatusCode)
+	}
+	for _, m := range missing() {
+		t.Errorf("delete built-in: missing message %s", m)
 	}
 	resp, page = op.postForm("/catalogue/contoso-crm/delete", url.Values{})
 	if deleted := check("POST delete", page, resp.StatusCode, http.StatusOK); !strings.Contains(deleted, "Eigen blauwdruk contoso-crm verwijderd.") {
