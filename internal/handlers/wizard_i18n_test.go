@@ -118,6 +118,28 @@ func permissionSummaries(t *testing.T, id string) []string {
 	return out
 }
 
+// signInToTenant signs in to the run's tenant as user (the emulator signs
+// in by login_hint) and returns the review page.
+func signInToTenant(t *testing.T, e *markedEnv, b *browser, runPath, user string) string {
+	t.Helper()
+	stop := *b.client
+	stop.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, _ := http.NewRequest("POST", e.Portal.URL+runPath+"/signin", nil)
+	req.Header.Set("Origin", e.Portal.URL)
+	r, err := stop.Do(req)
+	must(t, err)
+	r.Body.Close()
+	authorize := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || authorize == "" {
+		t.Fatalf("sign-in to the tenant: %d %q", r.StatusCode, authorize)
+	}
+	resp, page := b.get(authorize + "&login_hint=" + url.QueryEscape(e.Users[user]))
+	if !strings.Contains(page, `data-testid="wizard-review"`) {
+		t.Fatalf("after the tenant sign-in: %d at %s\n%.1500s", resp.StatusCode, resp.Request.URL, page)
+	}
+	return page
+}
+
 var shareLinkRE = regexp.MustCompile(`data-testid="share-link"[^>]*>([^<]+)<`)
 
 // The whole wizard in Dutch: start page and its field errors, sign-in,
@@ -156,22 +178,7 @@ func TestWizardPagesInDutch(t *testing.T) {
 	title := []string{runs[0].DisplayName + " · "}
 	e.checkDutch(t, "sign-in step", page, title, "Wacht op aanmelding bij de tenant", "alleen voor deze taak", "Aanmelden bij")
 
-	// The administrator of Fabrikam signs in (the emulator signs in by login_hint).
-	stop := *op.client
-	stop.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	req, _ := http.NewRequest("POST", e.Portal.URL+runPath+"/signin", nil)
-	req.Header.Set("Origin", e.Portal.URL)
-	r, err := stop.Do(req)
-	must(t, err)
-	r.Body.Close()
-	authorize := r.Header.Get("Location")
-	if r.StatusCode != http.StatusSeeOther || authorize == "" {
-		t.Fatalf("sign-in to the tenant: %d %q", r.StatusCode, authorize)
-	}
-	resp, page = op.get(authorize + "&login_hint=" + url.QueryEscape(e.Users["fiona"]))
-	if !strings.Contains(page, `data-testid="wizard-review"`) {
-		t.Fatalf("after the tenant sign-in: %d at %s\n%.1500s", resp.StatusCode, resp.Request.URL, page)
-	}
+	page = signInToTenant(t, e, op, runPath, "fiona")
 	e.checkDutch(t, "review", page, slices.Concat(title, catalogueText, permissionSummaries(t, bp)), "Aangemeld als", "Dit wordt precies zo geschreven:",
 		"6 maanden geldig, tot", "Omleidings-URI", "Wie zich kan aanmelden", "De app-registratie maken", ", toepassing", "kritiek", "jou (")
 
@@ -198,13 +205,23 @@ func TestWizardPagesInDutch(t *testing.T) {
 	e.checkDutch(t, "run page", page, slices.Concat(title, catalogueText), "De toekenningen teruglezen om ze te controleren", "Een clientgeheim toevoegen dat 6 maanden geldig is",
 		"Eenmalige deellinks", "nog niet geopend", "Geheimen en certificaten")
 
+	// The same blueprint again in the same tenant: the review says it updates the app.
+	resp, _ = op.postForm("/registrations", url.Values{"blueprint": {bp}, "tenant": {e.Other}, "server_name": {"erp.fabrikam.example"}, "secret_months": {"1"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("second run: %d", resp.StatusCode)
+	}
+	page = signInToTenant(t, e, op, resp.Request.URL.Path, "fiona")
+	e.checkDutch(t, "review of an update", page, slices.Concat([]string{runs[0].DisplayName + " · "}, catalogueText, permissionSummaries(t, bp)),
+		"Deze blauwdruk is al geregistreerd in", "er komt nooit een tweede app. Het 1 bestaande geheim blijft tot je het verwijdert.",
+		"1 maand geldig, tot", "De app-registratie bijwerken")
+
 	// The customer's one-time link, opened without an account.
 	customer := e.dutchBrowser()
 	_, page = customer.get(link)
 	e.checkDutch(t, "share link", page, nil, "Een clientgeheim voor", "één keer", "Het geheim tonen")
-	req, _ = http.NewRequest("POST", link, nil)
+	req, _ := http.NewRequest("POST", link, nil)
 	req.Header.Set("Origin", e.Portal.URL)
-	r, err = customer.client.Do(req)
+	r, err := customer.client.Do(req)
 	must(t, err)
 	body, _ := io.ReadAll(r.Body)
 	r.Body.Close()
