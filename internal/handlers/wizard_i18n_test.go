@@ -118,9 +118,8 @@ func permissionSummaries(t *testing.T, id string) []string {
 	return out
 }
 
-// signInToTenant signs in to the run's tenant as user (the emulator signs
-// in by login_hint) and returns the review page.
-func signInToTenant(t *testing.T, e *markedEnv, b *browser, runPath, user string) string {
+// authorizeURL is where the run's "Sign in to the tenant" sends the browser.
+func authorizeURL(t *testing.T, e *markedEnv, b *browser, runPath string) string {
 	t.Helper()
 	stop := *b.client
 	stop.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -133,7 +132,14 @@ func signInToTenant(t *testing.T, e *markedEnv, b *browser, runPath, user string
 	if r.StatusCode != http.StatusSeeOther || authorize == "" {
 		t.Fatalf("sign-in to the tenant: %d %q", r.StatusCode, authorize)
 	}
-	resp, page := b.get(authorize + "&login_hint=" + url.QueryEscape(e.Users[user]))
+	return authorize
+}
+
+// signInToTenant signs in to the run's tenant as user (the emulator signs
+// in by login_hint) and returns the review page.
+func signInToTenant(t *testing.T, e *markedEnv, b *browser, runPath, user string) string {
+	t.Helper()
+	resp, page := b.get(authorizeURL(t, e, b, runPath) + "&login_hint=" + url.QueryEscape(e.Users[user]))
 	if !strings.Contains(page, `data-testid="wizard-review"`) {
 		t.Fatalf("after the tenant sign-in: %d at %s\n%.1500s", resp.StatusCode, resp.Request.URL, page)
 	}
@@ -276,4 +282,71 @@ func TestWizardPagesInDutch(t *testing.T) {
 			t.Errorf("drift of a tracked app: the name in a finding is not marked as data (%s)", data)
 		}
 	}
+}
+
+var consentLinkInPageRE = regexp.MustCompile(`data-testid="wizard-consent-link"[^>]*>([^<]+)<`)
+
+// The wizard's other paths in Dutch: a declined sign-in (its reason kept as
+// a message and worded on the run page), a Cloud Application Administrator
+// who leaves the Microsoft Graph permission to a Global Administrator's
+// consent link, the consent return page, and the run once consent is read
+// back.
+func TestWizardConsentInDutch(t *testing.T) {
+	e := newMarkedEnv(t)
+	connectFabrikam(t, e.flowEnv)
+	op := e.dutchBrowser()
+	op.signIn("oscar")
+	const bp = "exact-globe-mail"
+	resp, _ := op.postForm("/registrations", url.Values{"blueprint": {bp}, "tenant": {e.Other}, "sender_mailbox": {"invoices@fabrikam.example"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("start: %d", resp.StatusCode)
+	}
+	runPath := resp.Request.URL.Path
+	runs, err := e.Store.ListRuns(context.Background(), e.Other, 1)
+	must(t, err)
+	title := []string{runs[0].DisplayName + " · "}
+
+	// The administrator declines: Entra answers access_denied.
+	authz, err := url.Parse(authorizeURL(t, e, op, runPath))
+	must(t, err)
+	resp, page := op.get(e.Portal.URL + "/registrations/callback?error=access_denied&state=" + url.QueryEscape(authz.Query().Get("state")))
+	if resp.Request.URL.Path != runPath || !strings.Contains(page, `data-testid="run-error"`) {
+		t.Fatalf("declined sign-in: %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	e.checkDutch(t, "declined sign-in", page, title, "De aanmelding is geannuleerd of de machtigingen zijn geweigerd. Er is niets gewijzigd")
+	if run, err := e.Store.GetRun(context.Background(), runs[0].ID); err != nil || !strings.HasPrefix(run.Error, `{"id":"wizard.signin_declined"`) {
+		t.Errorf("the run's error is kept as %q (%v), want the message", run.Error, err)
+	}
+
+	page = signInToTenant(t, e, op, runPath, "frank")
+	foreign := slices.Concat(title, catalogueText, permissionSummaries(t, bp))
+	e.checkDutch(t, "review as a Cloud Application Administrator", page, foreign,
+		"een Globale beheerder, via de toestemmingslink", "het terugkeeradres van het portal")
+
+	resp, page = op.postForm(runPath+"/apply", url.Values{})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-testid="consent-needed"`) {
+		t.Fatalf("apply: %d\n%.1500s", resp.StatusCode, page)
+	}
+	e.checkDutch(t, "finished, waiting for consent", page, foreign, "Een Globale beheerder moet nog toestemming geven",
+		"Stuur die deze link", "heeft toestemming van een Globale beheerder nodig")
+	m := consentLinkInPageRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no consent link")
+	}
+	link := strings.ReplaceAll(m[1], "&amp;", "&")
+
+	resp, page = op.postForm(runPath+"/check", url.Values{})
+	if resp.Request.URL.Path != runPath {
+		t.Errorf("check again leads to %s", resp.Request.URL.Path)
+	}
+	e.checkDutch(t, "checked before consent", page, foreign, "Opnieuw controleren", "Wacht op beheerderstoestemming")
+
+	admin := e.dutchBrowser()
+	_, page = admin.get(link + "&login_hint=" + url.QueryEscape(e.Users["fiona"]))
+	e.checkDutch(t, "consent return", page, nil, "Dank je", "is vastgelegd en het portal heeft de toekenningen gecontroleerd")
+
+	_, page = op.get(e.Portal.URL + runPath)
+	e.checkDutch(t, "run after consent", page, foreign, "Elke machtiging is verleend: het portal heeft de toekenningen teruggelezen op")
+	_, page = op.get(e.Portal.URL + "/registrations")
+	e.checkDutch(t, "registrations after consent", page, nil, "Alle machtigingen verleend (gecontroleerd)", "gecontroleerd ")
 }
