@@ -128,7 +128,7 @@ func (h *Handler) wizardTenants(ctx context.Context) ([]templates.WizardTenant, 
 	var out []templates.WizardTenant
 	own := h.wizard.OwnTenantID
 	if own != "" {
-		out = append(out, templates.WizardTenant{ID: own, Name: i18n.T(ctx, "wizard.own_tenant_named", "TenantID", own)})
+		out = append(out, templates.WizardTenant{ID: own, Name: i18n.T(ctx, "wizard.own_tenant_named", "TenantID", own), Own: true})
 	}
 	for _, t := range ts {
 		if t.Status == "connected" && !strings.EqualFold(t.EntraTenantID, own) {
@@ -1072,7 +1072,26 @@ func (h *Handler) runDrift(w http.ResponseWriter, r *http.Request) error {
 
 // driftView words a finding in the reader's language.
 func driftView(loc *i18n.Localizer, f registration.Finding) templates.DriftFinding {
-	return templates.DriftFinding{Kind: f.Kind, Severity: f.Severity, Title: f.TitleMsg.In(loc), Text: f.TextMsg.In(loc), Fix: f.FixMsg.In(loc)}
+	return templates.DriftFinding{Kind: f.Kind, Severity: f.Severity, Title: sentence(loc, f.TitleMsg), Text: sentence(loc, f.TextMsg), Fix: sentence(loc, f.FixMsg)}
+}
+
+// sentence is a registration message for a template that marks its names
+// as data: string arguments stay data, worded arguments (a reason, a
+// permission type, a date) are worded in the reader's language first.
+func sentence(loc *i18n.Localizer, m registration.Message) templates.Sentence {
+	s := templates.Sentence{ID: m.ID, Count: m.Count, Plural: m.Plural, Text: m.Text}
+	for i, a := range m.Args {
+		if i%2 == 1 {
+			switch v := a.(type) {
+			case registration.Message:
+				a = templates.Words(v.In(loc))
+			case registration.Date:
+				a = templates.Words(loc.Date(time.Time(v)))
+			}
+		}
+		s.Args = append(s.Args, a)
+	}
+	return s
 }
 
 // keyDriftNotice carries a failed drift sign-in's reason to the drift page

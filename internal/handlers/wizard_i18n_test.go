@@ -83,7 +83,7 @@ func (m *markedEnv) checkDutch(t *testing.T, name, page string, foreign []string
 	if len(missing) > 0 {
 		t.Errorf("%s: messages missing:\n  %s", name, strings.Join(missing, "\n  "))
 	}
-	plain := i18n.Strip(page)
+	plain := pageText(page)
 	for _, w := range want {
 		if !strings.Contains(plain, w) {
 			t.Errorf("%s: lacks %q", name, w)
@@ -118,6 +118,40 @@ func permissionSummaries(t *testing.T, id string) []string {
 	return out
 }
 
+// authorizeURL is where the run's "Sign in to the tenant" sends the browser.
+func authorizeURL(t *testing.T, e *markedEnv, b *browser, runPath string) string {
+	t.Helper()
+	stop := *b.client
+	stop.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, _ := http.NewRequest("POST", e.Portal.URL+runPath+"/signin", nil)
+	req.Header.Set("Origin", e.Portal.URL)
+	r, err := stop.Do(req)
+	must(t, err)
+	r.Body.Close()
+	authorize := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || authorize == "" {
+		t.Fatalf("sign-in to the tenant: %d %q", r.StatusCode, authorize)
+	}
+	return authorize
+}
+
+// signInToTenant signs in to the run's tenant as user (the emulator signs
+// in by login_hint) and returns the review page.
+func signInToTenant(t *testing.T, e *markedEnv, b *browser, runPath, user string) string {
+	t.Helper()
+	resp, page := b.get(authorizeURL(t, e, b, runPath) + "&login_hint=" + url.QueryEscape(e.Users[user]))
+	if !strings.Contains(page, `data-testid="wizard-review"`) {
+		t.Fatalf("after the tenant sign-in: %d at %s\n%.1500s", resp.StatusCode, resp.Request.URL, page)
+	}
+	return page
+}
+
+var tagRE = regexp.MustCompile(`<[^>]*>`)
+
+// pageText is a page's text without its markup and message markers: a name
+// marked as data inside a sentence reads as part of it.
+func pageText(page string) string { return i18n.Strip(tagRE.ReplaceAllString(page, "")) }
+
 var shareLinkRE = regexp.MustCompile(`data-testid="share-link"[^>]*>([^<]+)<`)
 
 // The whole wizard in Dutch: start page and its field errors, sign-in,
@@ -136,7 +170,7 @@ func TestWizardPagesInDutch(t *testing.T) {
 	const bp = "exact-synergy-calendar"
 
 	_, page := op.get(e.Portal.URL + "/catalogue/" + bp + "/register?tenant=" + e.Other)
-	e.checkDutch(t, "start", page, nil, "registreren", "Stap 1 van 4", "Geldigheidsduur van het clientgeheim", "1 dag", "7 dagen", "Volgende: aanmelden bij de tenant")
+	e.checkDutch(t, "start", page, nil, "registreren", "Je eigen tenant (", "Stap 1 van 4", "Geldigheidsduur van het clientgeheim", "1 dag", "7 dagen", "Volgende: aanmelden bij de tenant")
 
 	resp, page := op.postForm("/registrations", url.Values{"blueprint": {bp}, "tenant": {e.Other}, "server_name": {"erp.fabrikam.example"}, "secret_months": {"zes"}})
 	if resp.StatusCode != http.StatusUnprocessableEntity {
@@ -156,22 +190,7 @@ func TestWizardPagesInDutch(t *testing.T) {
 	title := []string{runs[0].DisplayName + " · "}
 	e.checkDutch(t, "sign-in step", page, title, "Wacht op aanmelding bij de tenant", "alleen voor deze taak", "Aanmelden bij")
 
-	// The administrator of Fabrikam signs in (the emulator signs in by login_hint).
-	stop := *op.client
-	stop.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	req, _ := http.NewRequest("POST", e.Portal.URL+runPath+"/signin", nil)
-	req.Header.Set("Origin", e.Portal.URL)
-	r, err := stop.Do(req)
-	must(t, err)
-	r.Body.Close()
-	authorize := r.Header.Get("Location")
-	if r.StatusCode != http.StatusSeeOther || authorize == "" {
-		t.Fatalf("sign-in to the tenant: %d %q", r.StatusCode, authorize)
-	}
-	resp, page = op.get(authorize + "&login_hint=" + url.QueryEscape(e.Users["fiona"]))
-	if !strings.Contains(page, `data-testid="wizard-review"`) {
-		t.Fatalf("after the tenant sign-in: %d at %s\n%.1500s", resp.StatusCode, resp.Request.URL, page)
-	}
+	page = signInToTenant(t, e, op, runPath, "fiona")
 	e.checkDutch(t, "review", page, slices.Concat(title, catalogueText, permissionSummaries(t, bp)), "Aangemeld als", "Dit wordt precies zo geschreven:",
 		"6 maanden geldig, tot", "Omleidings-URI", "Wie zich kan aanmelden", "De app-registratie maken", ", toepassing", "kritiek", "jou (")
 
@@ -198,13 +217,23 @@ func TestWizardPagesInDutch(t *testing.T) {
 	e.checkDutch(t, "run page", page, slices.Concat(title, catalogueText), "De toekenningen teruglezen om ze te controleren", "Een clientgeheim toevoegen dat 6 maanden geldig is",
 		"Eenmalige deellinks", "nog niet geopend", "Geheimen en certificaten")
 
+	// The same blueprint again in the same tenant: the review says it updates the app.
+	resp, _ = op.postForm("/registrations", url.Values{"blueprint": {bp}, "tenant": {e.Other}, "server_name": {"erp.fabrikam.example"}, "secret_months": {"1"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("second run: %d", resp.StatusCode)
+	}
+	page = signInToTenant(t, e, op, resp.Request.URL.Path, "fiona")
+	e.checkDutch(t, "review of an update", page, slices.Concat([]string{runs[0].DisplayName + " · "}, catalogueText, permissionSummaries(t, bp)),
+		"Deze blauwdruk is al geregistreerd in", "er komt nooit een tweede app. Het 1 bestaande geheim blijft tot je het verwijdert.",
+		"1 maand geldig, tot", "De app-registratie bijwerken")
+
 	// The customer's one-time link, opened without an account.
 	customer := e.dutchBrowser()
 	_, page = customer.get(link)
 	e.checkDutch(t, "share link", page, nil, "Een clientgeheim voor", "één keer", "Het geheim tonen")
-	req, _ = http.NewRequest("POST", link, nil)
+	req, _ := http.NewRequest("POST", link, nil)
 	req.Header.Set("Origin", e.Portal.URL)
-	r, err = customer.client.Do(req)
+	r, err := customer.client.Do(req)
 	must(t, err)
 	body, _ := io.ReadAll(r.Body)
 	r.Body.Close()
@@ -248,4 +277,76 @@ func TestWizardPagesInDutch(t *testing.T) {
 	e.checkDutch(t, "drift of a tracked app", page, nil, "Mail.Send (toepassing) ontbreekt", "Verlopen: globe 2025",
 		"Verloopt binnen 30 dagen: globe 2026", "Geen eigenaren", "Het controleren waard", "Bereikt elk postvak, tenzij beperkt",
 		"Microsoft Entra-beheercentrum", "(machtigingen, hoog)")
+	for _, data := range []string{`<span translate="no">Mail.Send</span> (toepassing) ontbreekt`, `Verlopen: <span translate="no">globe 2025</span>`} {
+		if !strings.Contains(i18n.Strip(page), data) {
+			t.Errorf("drift of a tracked app: the name in a finding is not marked as data (%s)", data)
+		}
+	}
+}
+
+var consentLinkInPageRE = regexp.MustCompile(`data-testid="wizard-consent-link"[^>]*>([^<]+)<`)
+
+// The wizard's other paths in Dutch: a declined sign-in (its reason kept as
+// a message and worded on the run page), a Cloud Application Administrator
+// who leaves the Microsoft Graph permission to a Global Administrator's
+// consent link, the consent return page, and the run once consent is read
+// back.
+func TestWizardConsentInDutch(t *testing.T) {
+	e := newMarkedEnv(t)
+	connectFabrikam(t, e.flowEnv)
+	op := e.dutchBrowser()
+	op.signIn("oscar")
+	const bp = "exact-globe-mail"
+	resp, _ := op.postForm("/registrations", url.Values{"blueprint": {bp}, "tenant": {e.Other}, "sender_mailbox": {"invoices@fabrikam.example"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("start: %d", resp.StatusCode)
+	}
+	runPath := resp.Request.URL.Path
+	runs, err := e.Store.ListRuns(context.Background(), e.Other, 1)
+	must(t, err)
+	title := []string{runs[0].DisplayName + " · "}
+
+	// The administrator declines: Entra answers access_denied.
+	authz, err := url.Parse(authorizeURL(t, e, op, runPath))
+	must(t, err)
+	resp, page := op.get(e.Portal.URL + "/registrations/callback?error=access_denied&state=" + url.QueryEscape(authz.Query().Get("state")))
+	if resp.Request.URL.Path != runPath || !strings.Contains(page, `data-testid="run-error"`) {
+		t.Fatalf("declined sign-in: %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	e.checkDutch(t, "declined sign-in", page, title, "De aanmelding is geannuleerd of de machtigingen zijn geweigerd. Er is niets gewijzigd")
+	if run, err := e.Store.GetRun(context.Background(), runs[0].ID); err != nil || !strings.HasPrefix(run.Error, `{"id":"wizard.signin_declined"`) {
+		t.Errorf("the run's error is kept as %q (%v), want the message", run.Error, err)
+	}
+
+	page = signInToTenant(t, e, op, runPath, "frank")
+	foreign := slices.Concat(title, catalogueText, permissionSummaries(t, bp))
+	e.checkDutch(t, "review as a Cloud Application Administrator", page, foreign,
+		"een Globale beheerder, via de toestemmingslink", "het terugkeeradres van het portal")
+
+	resp, page = op.postForm(runPath+"/apply", url.Values{})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-testid="consent-needed"`) {
+		t.Fatalf("apply: %d\n%.1500s", resp.StatusCode, page)
+	}
+	e.checkDutch(t, "finished, waiting for consent", page, foreign, "Een Globale beheerder moet nog toestemming geven",
+		"Stuur die deze link", "heeft toestemming van een Globale beheerder nodig")
+	m := consentLinkInPageRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no consent link")
+	}
+	link := strings.ReplaceAll(m[1], "&amp;", "&")
+
+	resp, page = op.postForm(runPath+"/check", url.Values{})
+	if resp.Request.URL.Path != runPath {
+		t.Errorf("check again leads to %s", resp.Request.URL.Path)
+	}
+	e.checkDutch(t, "checked before consent", page, foreign, "Opnieuw controleren", "Wacht op beheerderstoestemming")
+
+	admin := e.dutchBrowser()
+	_, page = admin.get(link + "&login_hint=" + url.QueryEscape(e.Users["fiona"]))
+	e.checkDutch(t, "consent return", page, nil, "Dank je", "is vastgelegd en het portal heeft de toekenningen gecontroleerd")
+
+	_, page = op.get(e.Portal.URL + runPath)
+	e.checkDutch(t, "run after consent", page, foreign, "Elke machtiging is verleend: het portal heeft de toekenningen teruggelezen op")
+	_, page = op.get(e.Portal.URL + "/registrations")
+	e.checkDutch(t, "registrations after consent", page, nil, "Alle machtigingen verleend (gecontroleerd)", "gecontroleerd ")
 }

@@ -3,6 +3,9 @@ package registration_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +35,7 @@ func TestStoredMessagesRoundTrip(t *testing.T) {
 		{"plural", registration.Plural("wizard.step.secret", 1), "Add a client secret valid for 1 month", "Een clientgeheim toevoegen dat 1 maand geldig is", false},
 		{"nested reason", registration.Msg("wizard.preflight_failed", "Why", registration.Why(graph.ErrThrottled)),
 			"The check before applying failed: Microsoft Graph is busy (throttled)", "De controle vóór het toepassen is mislukt: Microsoft Graph is druk (beperkt)", false},
-		{"date and number", registration.Msg("wizard.err.graph", "Status", "403", "Code", "Authorization_RequestDenied", "Message", "Insufficient privileges"),
+		{"graph answer", registration.Msg("wizard.err.graph", "Status", "403", "Code", "Authorization_RequestDenied", "Message", "Insufficient privileges"),
 			"Microsoft Graph answered 403 Authorization_RequestDenied: Insufficient privileges", "Microsoft Graph antwoordde 403 Authorization_RequestDenied: Insufficient privileges", false},
 		{"date", registration.Msg("drift.expired.text", "Date", registration.Date(end)), "It ended on 7 March 2027", "Het is verlopen op 7 maart 2027", false},
 		{"legacy text", registration.Verbatim("The step could not be completed."), "The step could not be completed.", "The step could not be completed.", true},
@@ -76,5 +79,41 @@ func TestWhyIsWordedInBothLanguages(t *testing.T) {
 		if registration.Explain(err) != m.English() || registration.Explain(err) == "" {
 			t.Errorf("Explain(%v) = %q", err, registration.Explain(err))
 		}
+	}
+}
+
+// Every message ID written in a Msg or Plural call (here and in the
+// handlers that word these messages) exists in both languages: the i18n
+// package's own check reads T and N calls only.
+func TestMessageIDsInSourceAreDefined(t *testing.T) {
+	call := regexp.MustCompile(`\b(?:Msg|Plural)\("([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)"`)
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, err := filepath.Glob(filepath.Join("..", "handlers", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, f := range append(files, more...) {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		buf, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range call.FindAllStringSubmatch(string(buf), -1) {
+			seen++
+			for _, l := range i18n.Langs {
+				if !i18n.Has(l, m[1]) {
+					t.Errorf("%s: message %q is not defined in %s", f, m[1], l)
+				}
+			}
+		}
+	}
+	if seen < 40 {
+		t.Fatalf("found only %d message IDs; is the pattern still right?", seen)
 	}
 }

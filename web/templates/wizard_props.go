@@ -16,6 +16,8 @@ type WizardTenant struct {
 	ID       string // Entra tenant ID
 	Name     string
 	Selected bool
+	// Own: the operator's own tenant, named in the portal's words.
+	Own bool
 }
 
 // WizardParam is one blueprint parameter as a form input.
@@ -282,7 +284,16 @@ func tData(ctx context.Context, id string, args ...any) templ.Component {
 			a[i] = string(v)
 		}
 	}
-	out := html.EscapeString(T(ctx, id, a...))
+	var text string
+	if n := len(a); n > 0 {
+		if pc, ok := a[n-1].(pluralCount); ok {
+			text = N(ctx, id, pc.n, a[:n-1]...)
+		}
+	}
+	if text == "" {
+		text = T(ctx, id, a...)
+	}
+	out := html.EscapeString(text)
 	if len(subst) > 0 {
 		if strings.HasPrefix(out, i18n.MarkStart) {
 			// A marked message stays marked on both sides of each name.
@@ -331,10 +342,37 @@ type DriftData struct {
 	Advice []DriftFinding
 }
 
-// DriftFinding is one difference or risk.
+// DriftFinding is one difference or risk, in sentences whose names
+// (permissions, credentials, addresses) are marked as data.
 type DriftFinding struct {
-	Kind, Severity, Title, Text, Fix string
+	Kind, Severity   string
+	Title, Text, Fix Sentence
 }
+
+// Sentence is a catalogue message whose string arguments are data (names,
+// addresses, IDs) and Words arguments words; Count with Plural picks the
+// plural form. Text, without an ID, is shown as it is.
+type Sentence struct {
+	ID     string
+	Args   []any
+	Count  int
+	Plural bool
+	Text   string
+}
+
+// sentence renders a Sentence with its data marked (see tData).
+func sentence(ctx context.Context, s Sentence) templ.Component {
+	if s.ID == "" {
+		return templ.Raw(html.EscapeString(s.Text))
+	}
+	if s.Plural {
+		return tData(ctx, s.ID, append(append([]any{}, s.Args...), pluralCount{s.Count})...)
+	}
+	return tData(ctx, s.ID, s.Args...)
+}
+
+// pluralCount, as tData's last argument, asks for the plural form for n.
+type pluralCount struct{ n int }
 
 // AdoptData is the page that tracks an app made by hand with a blueprint.
 type AdoptData struct {
