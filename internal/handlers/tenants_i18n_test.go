@@ -283,7 +283,37 @@ func TestOnboardingResultInDutch(t *testing.T) {
 	resp, page = customer.getWith("/onboarding/callback?"+url.Values{"admin_consent": {"True"}, "tenant": {e.Other}, "state": {state}}.Encode(), nl)
 	text = e.check(t, "ended link", resp.StatusCode, http.StatusBadRequest, page)
 	wantAll(t, "ended link", text, "Deze toestemmingslink is afgelopen", "Deze link is geweigerd op")
+
+	// A consent that connects the tenant, seen by an administrator whose
+	// browser chose Dutch; then the operator scans it, in Dutch.
+	seedFabrikam(t, e.flowEnv)
+	link = makeConsentLink(t, e.flowEnv, "Fabrikam", "fabrikam.example")
+	admin := e.browser()
+	portalURL, err := url.Parse(e.Portal.URL)
+	must(t, err)
+	admin.client.Jar.SetCookies(portalURL, []*http.Cookie{{Name: "portal_lang", Value: "nl", Path: "/"}})
+	resp, page = admin.get(link + "&login_hint=" + url.QueryEscape(e.Users["fiona"]))
+	text = e.check(t, "connected", resp.StatusCode, 200, page)
+	wantAll(t, "connected", text, "Fabrikam is verbonden", "Bedankt. AppReg Portal kan nu de app-registraties van Fabrikam (fabrikam.example) lezen",
+		"Je kunt dit venster sluiten: wie je de link stuurde, ziet Fabrikam nu in het portal.")
+	resp, page = admin.get(resp.Request.URL.String())
+	text = e.check(t, "connected, reloaded", resp.StatusCode, 200, page)
+	wantAll(t, "connected, reloaded", text, "Fabrikam is al verbonden via deze link.")
+
+	tenants, err := e.Store.ListTenants(context.Background())
+	must(t, err)
+	op := e.dutch(t, "oscar")
+	resp, page = op.postForm("/tenants/"+itoa(tenants[0].ID)+"/scan", nil)
+	m := flashRE.FindStringSubmatch(page)
+	if resp.StatusCode != 200 || m == nil || len(i18n.Untranslated("<p>"+m[1]+"</p>")) > 0 {
+		t.Fatalf("scan = %d, flash %q: want a Dutch flash from the catalogue", resp.StatusCode, m)
+	}
+	if got := i18n.Strip(m[1]); !strings.HasPrefix(got, "Fabrikam gescand: 3 referenties gevonden, ") {
+		t.Errorf("scan flash = %q, want Dutch with the plural", got)
+	}
 }
+
+var flashRE = regexp.MustCompile(`data-testid="flash">([^<]*)<`)
 
 // The Alerts page for an admin in Dutch: the policy, its refused form,
 // channels, deliveries with their failure reasons (alerts.reason.<code>)
@@ -326,4 +356,18 @@ func TestAlertsPageInDutch(t *testing.T) {
 	resp, page = admin.postForm("/admin/alert-mail-test", url.Values{"to": {"not an address"}})
 	text = e.check(t, "mail test refused", resp.StatusCode, http.StatusBadRequest, page)
 	wantAll(t, "mail test refused", text, "Vul één gewoon e-mailadres in.")
+}
+
+// With alerts off, the Alerts page says in Dutch which settings turn them
+// on, the settings' names left as they are.
+func TestAlertsOffInDutch(t *testing.T) {
+	e := newMarkedEnv(t, testenv.Options{Alerts: handlers.AlertSettings{Thresholds: []int{14}}})
+	op := e.dutch(t, "oscar")
+	resp, page := op.get(e.Portal.URL + "/alerts")
+	text := e.check(t, "Alerts off", resp.StatusCode, 200, page)
+	wantAll(t, "Alerts off", text, "Meldingen staan uit", `Stel <code translate="no">PORTAL_SMTP_ADDR</code> en`,
+		"om het portal 14 dagen voordat iets verloopt te laten mailen.", "Er was nog geen melding nodig.")
+	if strings.Contains(text, `data-testid="alerts-policy-edit"`) {
+		t.Error("an operator sees the portal-wide policy form")
+	}
 }
