@@ -370,4 +370,14 @@ func TestAlertsOffInDutch(t *testing.T) {
 	if strings.Contains(text, `data-testid="alerts-policy-edit"`) {
 		t.Error("an operator sees the portal-wide policy form")
 	}
+	// An admin without PORTAL_SEAL_KEY: the form, and why there are no channels.
+	admin := e.dutch(t, "ada")
+	resp, page = admin.get(e.Portal.URL + "/alerts")
+	text = e.check(t, "Alerts off (admin)", resp.StatusCode, 200, page)
+	wantAll(t, "Alerts off (admin)", text, "De drempels en ontvangers voor het hele portal wijzigen", `Kanalen hebben <code translate="no">PORTAL_SEAL_KEY</code> nodig`,
+		"Een test-e-mail sturen")
+	// No tenants yet.
+	resp, page = op.get(e.Portal.URL + "/tenants")
+	text = e.check(t, "Tenants (none)", resp.StatusCode, 200, page)
+	wantAll(t, "Tenants (none)", text, "Nog geen tenants verbonden", "Een tenant verbinden")
 }
