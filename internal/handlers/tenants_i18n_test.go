@@ -232,7 +232,7 @@ func TestTenantsPagesInDutch(t *testing.T) {
 	text = e.check(t, "Connect", resp.StatusCode, 200, page)
 	wantAll(t, "Connect", text, "Een tenant verbinden", `<strong translate="no">Application.Read.All</strong> (toepassingsmachtiging, bevoegdheidsniveau gemiddeld):`,
 		"kan alle app-registraties en bedrijfstoepassingen in je organisatie lezen", `<strong translate="no">User.Read</strong> (gedelegeerde machtiging, bevoegdheidsniveau laag):`,
-		"De aanmelding bij het portal gebruikt hem")
+		"De aanmelding bij het portal gebruikt deze machtiging")
 	resp, page = op.postForm("/tenants/connect", url.Values{"label": {""}, "expected": {"not a domain"}})
 	text = e.check(t, "Connect refused", resp.StatusCode, http.StatusUnprocessableEntity, page)
 	wantAll(t, "Connect refused", text, "Geef de naam van de klant", "Vul een domein in zoals fabrikam.onmicrosoft.com")
