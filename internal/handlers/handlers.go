@@ -281,11 +281,3 @@ func viewUser(ctx context.Context) *templates.User {
 }
 
 type userKey struct{}
-
-// plural picks the word for n things.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}

@@ -20,9 +20,13 @@ type Tenant struct {
 	CreatedAt     time.Time  `db:"created_at"`
 	UpdatedAt     time.Time  `db:"updated_at"`
 	LastScanAt    *time.Time `db:"last_scan_at"`
-	LastScanError string     `db:"last_scan_error"`
+	// LastScanError says why the latest scan failed: a line of
+	// internal/problem (a message ID and its arguments), or plain words
+	// stored before problems were messages.
+	LastScanError string `db:"last_scan_error"`
 	// ScanProblems are what the latest scan (or the consent check) could
-	// not record or found wrong, one per line; the rest of the scan stands.
+	// not record or found wrong, one per line, as LastScanError; the rest of
+	// the scan stands.
 	ScanProblems string `db:"scan_problems"`
 	// Language is the language of alert e-mail to the tenant's contacts:
 	// "en" or "nl" (the column's CHECK constraint).
