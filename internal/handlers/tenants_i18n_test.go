@@ -25,18 +25,18 @@ import (
 	"github.com/appreg-portal/portal/internal/testenv"
 )
 
-// markedEnv is a portal whose every message is marked, so that a page's
+// tenantsMarkedEnv is a portal whose every message is marked, so that a page's
 // text that bypassed the catalogues shows (i18n.Untranslated), and that
 // records every message ID a page used but no catalogue defines.
-type markedEnv struct {
+type tenantsMarkedEnv struct {
 	*flowEnv
 	mu      sync.Mutex
 	missing []string
 }
 
-func newMarkedEnv(t *testing.T, o testenv.Options) *markedEnv {
+func newTenantsMarkedEnv(t *testing.T, o testenv.Options) *tenantsMarkedEnv {
 	t.Helper()
-	m := &markedEnv{}
+	m := &tenantsMarkedEnv{}
 	o.Localizer = func(l i18n.Lang) *i18n.Localizer {
 		return i18n.For(l, i18n.Marked(), i18n.OnMissing(func(id string, err error) {
 			m.mu.Lock()
@@ -50,7 +50,7 @@ func newMarkedEnv(t *testing.T, o testenv.Options) *markedEnv {
 
 // check fails when page has text from outside the catalogues or used a
 // message no catalogue defines, and returns its text without markers.
-func (m *markedEnv) check(t *testing.T, name string, status, want int, page string) string {
+func (m *tenantsMarkedEnv) check(t *testing.T, name string, status, want int, page string) string {
 	t.Helper()
 	if status != want {
 		t.Errorf("%s = %d, want %d\n%.1500s", name, status, want, i18n.Strip(page))
@@ -89,7 +89,7 @@ func untranslatedInMain(page string) []string {
 }
 
 // dutch signs a browser in as user and switches it to Dutch.
-func (m *markedEnv) dutch(t *testing.T, user string) *browser {
+func (m *tenantsMarkedEnv) dutch(t *testing.T, user string) *browser {
 	t.Helper()
 	b := m.browser()
 	b.signIn(user)
@@ -112,7 +112,7 @@ func wantAll(t *testing.T, name, page string, wants ...string) {
 // connected tenant with contacts, its own policy, an exclusion from alerts,
 // the problems a scan and the consent check record, a failed scan, more
 // problems than the store keeps, and consent links in every state.
-func seedTenantsPage(t *testing.T, e *markedEnv) (fabrikam, northwind store.Tenant) {
+func seedTenantsPage(t *testing.T, e *tenantsMarkedEnv) (fabrikam, northwind store.Tenant) {
 	t.Helper()
 	ctx := context.Background()
 	var err error
@@ -172,7 +172,7 @@ func seedTenantsPage(t *testing.T, e *markedEnv) (fabrikam, northwind store.Tena
 // flashes, in Dutch for an operator and a viewer: every word from the
 // catalogues, Microsoft's permission names and the data left as they are.
 func TestTenantsPagesInDutch(t *testing.T) {
-	e := newMarkedEnv(t, testenv.Options{})
+	e := newTenantsMarkedEnv(t, testenv.Options{})
 	fabrikam, _ := seedTenantsPage(t, e)
 	op := e.dutch(t, "oscar")
 
@@ -268,7 +268,7 @@ func TestTenantsPagesInDutch(t *testing.T) {
 // browser's language; they have no portal account): an unknown link, a
 // declined consent, and an ended link.
 func TestOnboardingResultInDutch(t *testing.T) {
-	e := newMarkedEnv(t, testenv.Options{})
+	e := newTenantsMarkedEnv(t, testenv.Options{})
 	nl := map[string]string{"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"}
 	customer := e.browser()
 	resp, page := customer.getWith("/onboarding/callback?"+url.Values{"admin_consent": {"True"}, "tenant": {e.Other}, "state": {"unknown"}}.Encode(), nl)
@@ -323,7 +323,7 @@ func TestAlertsPageInDutch(t *testing.T) {
 	must(t, err)
 	sealer, err := seal.New(key)
 	must(t, err)
-	e := newMarkedEnv(t, testenv.Options{
+	e := newTenantsMarkedEnv(t, testenv.Options{
 		Alerts: handlers.AlertSettings{Enabled: true, From: "portal@contoso.example", Recipients: []string{"ops@contoso.example"}, Thresholds: []int{30, 1, 0}},
 		AlertChannels: func(st *store.Store) handlers.AlertChannels {
 			return alerts.New(alerts.Config{Sealer: sealer, PortalURL: "https://portal.contoso.example"}, st)
@@ -361,7 +361,7 @@ func TestAlertsPageInDutch(t *testing.T) {
 // With alerts off, the Alerts page says in Dutch which settings turn them
 // on, the settings' names left as they are.
 func TestAlertsOffInDutch(t *testing.T) {
-	e := newMarkedEnv(t, testenv.Options{Alerts: handlers.AlertSettings{Thresholds: []int{14}}})
+	e := newTenantsMarkedEnv(t, testenv.Options{Alerts: handlers.AlertSettings{Thresholds: []int{14}}})
 	op := e.dutch(t, "oscar")
 	resp, page := op.get(e.Portal.URL + "/alerts")
 	text := e.check(t, "Alerts off", resp.StatusCode, 200, page)
