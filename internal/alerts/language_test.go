@@ -83,9 +83,7 @@ func englishPhrases(t *testing.T) []string {
 		if !strings.HasPrefix(id, "mail.") && !strings.HasPrefix(id, "channels.") {
 			continue
 		}
-		for _, p := range words.FindAllString(en.N(id, 2, args...), -1) {
-			out = append(out, p)
-		}
+		out = append(out, words.FindAllString(en.N(id, 2, args...), -1)...)
 	}
 	if len(out) < 20 {
 		t.Fatalf("only %d English phrases found in the mail catalogue", len(out))
