@@ -433,8 +433,7 @@ func (h *Handler) runData(ctx context.Context, lr loadedRun) (templates.WizardRu
 	for _, rp := range p.Permissions {
 		pm := rp.Permission
 		wp := templates.WizardPermission{Resource: pm.Resource.Name, Name: pm.Name, Type: string(pm.Type), DisplayName: pm.DisplayName,
-			// TODO(i18n): the catalogue's localized explanation once internal/catalog offers it.
-			Summary: pm.Summary, Privilege: string(pm.Privilege), Reason: rp.Reason,
+			Summary: rp.SummaryIn(i18n.From(ctx)), Privilege: string(pm.Privilege), Reason: rp.Reason,
 			GrantedBy: i18n.T(ctx, "wizard.review.granted_by_you", "Role", consentRoleText(ctx, pm.ConsentRole()))}
 		if lr.hasPF && !pf.CanGrant(pm) {
 			wp.Consent, wp.GrantedBy = true, i18n.T(ctx, "wizard.review.granted_by_link")
@@ -535,7 +534,7 @@ func (h *Handler) runPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, templates.RunPage(h.page(r, lr.run.DisplayName, templates.SectionRegistrations), d))
+	h.render(w, r, http.StatusOK, templates.RunPage(h.page(r, i18n.T(r.Context(), "wizard.run.page_title", "App", lr.run.DisplayName), templates.SectionRegistrations), d))
 	return nil
 }
 
@@ -838,7 +837,7 @@ func (h *Handler) applyRun(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	pd := h.page(r, lr.run.DisplayName, templates.SectionRegistrations)
+	pd := h.page(r, i18n.T(r.Context(), "wizard.run.page_title", "App", lr.run.DisplayName), templates.SectionRegistrations)
 	pd.NoHistory = true
 	h.render(w, r, http.StatusOK, templates.WizardDonePage(pd, done))
 	return nil
