@@ -487,7 +487,7 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, templates.AlertsPage(h.page(r, "Alerts", templates.SectionAlerts), d))
+	h.render(w, r, http.StatusOK, templates.AlertsPage(h.page(r, i18n.T(r.Context(), "nav.alerts"), templates.SectionAlerts), d))
 	return nil
 }
 

@@ -178,8 +178,8 @@ func TestDashboardPagesInDutch(t *testing.T) {
 	_, page = op.postForm(path+"/alerts", url.Values{"what": {"snooze"}, "until": {until.Format(time.DateOnly)}, "reason": {"Leverancier verlengt"}})
 	plain = checkDutch(t, "snoozed credential", page)
 	wantUntil := i18n.For(i18n.NL).ShortDate(until)
-	for _, want := range []string{"Gesnoozed: geen meldingen over deze referentie tot " + wantUntil + ".", "Gesnoozed tot " + wantUntil + " — ingesteld door ",
-		"Meldingen stilgezet (bevestigd, gesnoozed of uitgesloten).", "Meldingen hervatten"} {
+	for _, want := range []string{"Uitgesteld: geen meldingen over deze referentie tot " + wantUntil + ".", "Uitgesteld tot " + wantUntil + " — ingesteld door ",
+		"Meldingen stilgezet (bevestigd, uitgesteld of uitgesloten).", "Meldingen hervatten"} {
 		if !strings.Contains(plain, want) {
 			t.Errorf("snoozed credential page lacks %q", want)
 		}
