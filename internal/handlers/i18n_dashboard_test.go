@@ -178,8 +178,8 @@ func TestDashboardPagesInDutch(t *testing.T) {
 	_, page = op.postForm(path+"/alerts", url.Values{"what": {"snooze"}, "until": {until.Format(time.DateOnly)}, "reason": {"Leverancier verlengt"}})
 	plain = checkDutch(t, "snoozed credential", page)
 	wantUntil := i18n.For(i18n.NL).ShortDate(until)
-	for _, want := range []string{"Gesnoozed: geen meldingen over deze referentie tot " + wantUntil + ".", "Gesnoozed tot " + wantUntil + " — ingesteld door ",
-		"Meldingen stilgezet (bevestigd, gesnoozed of uitgesloten).", "Meldingen hervatten"} {
+	for _, want := range []string{"Uitgesteld: geen meldingen over deze referentie tot " + wantUntil + ".", "Uitgesteld tot " + wantUntil + " — ingesteld door ",
+		"Meldingen stilgezet (bevestigd, uitgesteld of uitgesloten).", "Meldingen hervatten"} {
 		if !strings.Contains(plain, want) {
 			t.Errorf("snoozed credential page lacks %q", want)
 		}
@@ -197,6 +197,21 @@ func TestDashboardPagesInDutch(t *testing.T) {
 	resp, frag = op.getWith("/credentials/999999", map[string]string{"HX-Request": "true", "HX-Target": "main"})
 	if plain = checkDutch(t, "error fragment", frag); resp.StatusCode != http.StatusNotFound || !strings.Contains(plain, "Aanvraag-ID") {
 		t.Errorf("missing credential fragment = %d, want 404 in Dutch", resp.StatusCode)
+	}
+
+	// Requests refused before any page: a form value the portal cannot store, a post from another site.
+	resp, page = op.postForm("/calendar/feed", url.Values{"note": {"a\x00b"}})
+	if plain = checkDutch(t, "form with a NUL", page); resp.StatusCode != http.StatusBadRequest || !strings.Contains(plain, `Het veld "note" bevat een NUL-teken`) {
+		t.Errorf("form with a NUL = %d, want 400 in Dutch", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", e.Portal.URL+"/calendar/feed", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err = op.client.Do(req)
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if plain = checkDutch(t, "cross-origin post", string(body)); resp.StatusCode != http.StatusForbidden || !strings.Contains(plain, "Dit verzoek kwam van een andere site") {
+		t.Errorf("cross-origin post = %d, want 403 in Dutch", resp.StatusCode)
 	}
 
 	// The calendar page, a download in the request's language, and each person's feed in their own.

@@ -27,8 +27,8 @@ func TestSilenceSentences(t *testing.T) {
 	}{
 		{"snoozed, English", context.Background(), snooze, now, "Snoozed until 14 Dec 2026 — set by Oscar on 1 Dec 2026: vendor renews"},
 		{"snooze ended, English", context.Background(), snooze, until.Add(time.Hour), "Was snoozed until 14 Dec 2026 (ended; alerts go out again) — set by Oscar on 1 Dec 2026: vendor renews"},
-		{"snoozed, Dutch", nl, snooze, now, "Gesnoozed tot 14 dec 2026 — ingesteld door Oscar op 1 dec 2026: vendor renews"},
-		{"snooze ended, Dutch", nl, snooze, until.Add(time.Hour), "Was gesnoozed tot 14 dec 2026 (beëindigd; meldingen gaan weer uit) — ingesteld door Oscar op 1 dec 2026: vendor renews"},
+		{"snoozed, Dutch", nl, snooze, now, "Uitgesteld tot 14 dec 2026 — ingesteld door Oscar op 1 dec 2026: vendor renews"},
+		{"snooze ended, Dutch", nl, snooze, until.Add(time.Hour), "Was uitgesteld tot 14 dec 2026 (beëindigd; meldingen gaan weer uit) — ingesteld door Oscar op 1 dec 2026: vendor renews"},
 		{"tenant, nobody named, Dutch", nl, tenant, now, "Meldingen voor deze tenant zijn uitgesloten — ingesteld op 1 dec 2026: offboarding"},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+
+	"github.com/appreg-portal/portal/internal/i18n"
 )
 
 type requestIDKey struct{}
@@ -140,6 +142,9 @@ func (h *Handler) crossOriginProtection(next http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.log.WarnContext(r.Context(), "cross-origin request refused", "request_id", RequestID(r.Context()),
 			"method", r.Method, "path", logPath(r.URL.Path), "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		// This runs before the session is read: the language comes from the
+		// switch's cookie or the browser (requestLang without a user).
+		r = r.WithContext(i18n.WithLocalizer(r.Context(), h.localizer(requestLang(r))))
 		h.serveError(w, r, errForbidden("request.cross_origin"))
 	}))
 	return cop.Handler(next)

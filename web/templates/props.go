@@ -148,11 +148,11 @@ type MonthBar struct {
 type CredentialRow struct {
 	Tenant    string
 	Owner     string
-	OwnerKind string // "App registration" or "Enterprise app"
-	Kind      string // "Client secret" or "Certificate"
+	OwnerKind string // "App registration" or "Enterprise application", in the page's language
+	Kind      string // "Client secret" or "Certificate", in the page's language
 	Name      string
 	Hint      string
-	Ends      string // date, UTC
+	Ends      string // date and time, UTC, in the page's language
 	Days      int    // days left; negative when expired
 	State     string // "expired", "soon" (≤ 30 days), "later"
 	// ID and KeyID identify the credential; CanRotate offers the rotation,
