@@ -217,17 +217,10 @@ func (h *Handler) alertsPageData(r *http.Request) templates.PageData {
 }
 
 // alertReasonText is a delivery's stored failure reason (an alerts.Reason
-// code) in words: the message "alerts.reason.<code>", or the words for a
-// reason the portal does not recognise. internal/alerts keeps the codes.
+// code) in words, in loc's language; a code the portal does not know reads
+// as the generic one.
 func alertReasonText(loc *i18n.Localizer, reason string) string {
-	if alerts.Reason(reason) == alerts.ReasonNone {
-		return ""
-	}
-	id := "alerts.reason." + reason
-	if !i18n.Has(i18n.EN, id) {
-		id = "alerts.reason." + string(alerts.ReasonOther)
-	}
-	return loc.T(id)
+	return alerts.Reason(reason).TextIn(loc)
 }
 
 // thresholdsText says "60, 30 and 7 days before expiry, and on the day of

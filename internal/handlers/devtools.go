@@ -29,7 +29,7 @@ func (h *Handler) devOutbox(w http.ResponseWriter, r *http.Request) error {
 		Ahead: i18n.N(ctx, "devoutbox.ahead_days", int(math.Round(h.dev.Clock.Offset().Hours()/24)))}
 	for _, m := range h.dev.Outbox.Messages() {
 		d.Messages = append(d.Messages, templates.OutboxRow{At: i18n.DateTime(ctx, m.At), Channel: m.Channel, To: m.To, Subject: m.Subject,
-			Text: m.Text, HTML: m.HTML, JSON: m.JSON, Outcome: m.Outcome})
+			Text: m.Text, HTML: m.HTML, JSON: m.JSON, Outcome: outboxOutcome(i18n.From(ctx), m)})
 	}
 	h.render(w, r, http.StatusOK, templates.DevOutboxPage(h.page(r, i18n.T(ctx, "devoutbox.page_title"), templates.SectionAlerts), d))
 	return nil
@@ -55,4 +55,12 @@ func (h *Handler) devAdvanceClock(w http.ResponseWriter, r *http.Request) error 
 	}
 	http.Redirect(w, r, "/dev/outbox", http.StatusSeeOther)
 	return nil
+}
+
+// outboxOutcome says whether a message went out, in loc's language.
+func outboxOutcome(loc *i18n.Localizer, m alerts.OutboxMessage) string {
+	if m.Reason == alerts.ReasonNone && m.Outcome == "sent" {
+		return loc.T("devoutbox.sent")
+	}
+	return m.Reason.TextIn(loc)
 }

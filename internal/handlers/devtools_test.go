@@ -45,7 +45,7 @@ func TestDevOutboxAndClock(t *testing.T) {
 	}
 	_, page = admin.postForm("/dev/clock", url.Values{"days": {"7"}})
 	if strings.Count(page, `data-testid="outbox-message"`) != 1 || !strings.Contains(page, "AFAS Profit expires in 2 days") ||
-		!strings.Contains(page, "e-mail → ops@contoso.example · sent") || !strings.Contains(page, "7 days ahead of real time") {
+		!strings.Contains(page, "e-mail → ops@contoso.example</span> · sent") || !strings.Contains(page, "7 days ahead of real time") {
 		t.Errorf("Outbox after +7 days:\n%s", page)
 	}
 	if len(mb.Mails()) != 1 {

@@ -182,7 +182,7 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 		return err
 	}
 	back := "/rotations/" + id
-	fail := func(msg string) error { // an encoded registration.Message, or a refusal's text
+	fail := func(msg string) error { // a stored registration.Message
 		if err := h.rotations.SetRotationError(ctx, id, "", msg); err != nil {
 			return err
 		}
@@ -197,8 +197,8 @@ func (h *Handler) rotationCallback(w http.ResponseWriter, r *http.Request, p aut
 	if err != nil {
 		return err
 	}
-	if refused != "" {
-		return fail(refused)
+	if !refused.IsZero() {
+		return fail(refused.Stored())
 	}
 	pf, err := registration.RunRotationPreflight(ctx, g, rot.TenantID, rot.AppObjectID, rot.OldKeyID, h.now())
 	if err != nil {

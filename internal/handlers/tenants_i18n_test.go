@@ -316,7 +316,7 @@ func TestOnboardingResultInDutch(t *testing.T) {
 var flashRE = regexp.MustCompile(`data-testid="flash">([^<]*)<`)
 
 // The Alerts page for an admin in Dutch: the policy, its refused form,
-// channels, deliveries with their failure reasons (alerts.reason.<code>)
+// channels, deliveries with their failure reasons (mail.reason.<code>)
 // and thresholds in the plural.
 func TestAlertsPageInDutch(t *testing.T) {
 	key, err := seal.ParseKey(seal.NewKey())
@@ -342,7 +342,7 @@ func TestAlertsPageInDutch(t *testing.T) {
 	text := e.check(t, "Alerts (admin)", resp.StatusCode, 200, page)
 	wantAll(t, "Alerts (admin)", text, "Meldingen gaan uit 30 en 1 dagen voordat iets verloopt, en op de dag waarop het verloopt",
 		"Ingesteld door de omgeving", "Kanalen", "elke tenant", "1 dag ervoor", "7 dagen ervoor", "op de vervaldag", "mislukt", "verstuurd",
-		"De mailserver weigerde het adres van de ontvanger.", "Versturen is mislukt om een reden die het portal niet kent")
+		"De mailserver weigerde het adres van de ontvanger.", "Het verzenden is mislukt om een reden die het portal niet herkent")
 
 	resp, page = admin.postForm("/admin/alert-policy", url.Values{"thresholds": {"1, 99999"}, "recipients": {"x"}})
 	text = e.check(t, "policy refused", resp.StatusCode, http.StatusUnprocessableEntity, page)

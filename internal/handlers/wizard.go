@@ -661,9 +661,8 @@ func (h *Handler) runCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if refused != "" {
-		// TODO(i18n): internal/auth words its refusals in English for now.
-		return fail(registration.Verbatim(refused))
+	if !refused.IsZero() {
+		return fail(refused)
 	}
 	pf, err := registration.RunPreflight(ctx, g, lr.run.TenantID, lr.plan, h.now())
 	if err != nil {
@@ -720,17 +719,17 @@ func (h *Handler) openSealed(ctx context.Context, sealed []byte, err error, aad 
 
 // tenantSignIn redeems the code of a sign-in to a tenant and opens Graph
 // with it. refused is set, for the page, when Entra would not take the code.
-func (h *Handler) tenantSignIn(ctx context.Context, tenantID string, scopes []string, p auth.Pending, code string) (g registration.Graph, tok auth.TenantToken, refused string, err error) {
+func (h *Handler) tenantSignIn(ctx context.Context, tenantID string, scopes []string, p auth.Pending, code string) (g registration.Graph, tok auth.TenantToken, refused registration.Message, err error) {
 	tok, err = h.auth.ExchangeTenantCode(ctx, tenantID, h.registrationCallbackURL(), scopes, p, code)
 	if err != nil {
 		var ref *auth.Refusal
 		if errors.As(err, &ref) {
-			return nil, tok, ref.Message, nil
+			return nil, tok, registration.Msg(ref.MessageID()), nil
 		}
-		return nil, tok, "", err
+		return nil, tok, registration.Message{}, err
 	}
 	g, err = h.wizard.Delegated(ctx, tok.AccessToken)
-	return g, tok, "", err
+	return g, tok, registration.Message{}, err
 }
 
 // clampNote says that a policy shortened a secret, and whose policy it was
@@ -1141,9 +1140,8 @@ func (h *Handler) driftCallback(w http.ResponseWriter, r *http.Request, p auth.P
 	if err != nil {
 		return err
 	}
-	if refused != "" {
-		// TODO(i18n): internal/auth words its refusals in English for now.
-		return fail(registration.Verbatim(refused))
+	if !refused.IsZero() {
+		return fail(refused)
 	}
 	userID, userName, err := registration.CheckSignIn(ctx, g, lr.run.TenantID)
 	if err != nil {
