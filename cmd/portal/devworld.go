@@ -62,6 +62,13 @@ func prepareDemoWorld(ctx context.Context, cfg config.Config, log *slog.Logger, 
 			return w, fmt.Errorf("connect the demo tenant: %w", err)
 		}
 		if err == nil {
+			// A Dutch customer, as most of the catalogue's are: its contact's
+			// alert e-mail is in Dutch, the portal-wide recipients' in English.
+			if err := st.SetTenantLanguage(ctx, t.ID, "nl", store.AuditEvent{ActorName: "portal dev", Action: "tenant.language",
+				Outcome: store.OutcomeSuccess, Details: map[string]string{"language": "nl"}}); err != nil {
+				return w, fmt.Errorf("demo tenant language: %w", err)
+			}
+			t.Language = "nl"
 			tenants = append(tenants, t)
 		}
 	}
@@ -107,12 +114,13 @@ func devGuide(baseURL string, demo devEntra, w demoWorld) string {
 	}
 	fmt.Fprintf(&b, "\n%s is connected and scanned: %d credentials on the dashboard", w.Tenant, w.Credentials)
 	if w.Mails > 0 {
-		fmt.Fprintf(&b, "; %d alert digest(s) went to the dev mail sink: read them at %s/dev/outbox, where a demo clock moves alerts forward", w.Mails, baseURL)
+		fmt.Fprintf(&b, "; %d alert digest(s) went to the dev mail sink (Fabrikam's contact gets Dutch, the others English): read them at %s/dev/outbox, where a demo clock moves alerts forward", w.Mails, baseURL)
 	}
 	b.WriteString(".\nTry first:\n")
 	b.WriteString("  1. Dashboard: the secrets that expire soonest; Rotate one (sign in to Fabrikam as fiona@fabrikam.example).\n")
 	b.WriteString("  2. Catalogue -> Exact Globe+ -> Register in a tenant -> Fabrikam: review, apply, copy the hand-off.\n")
-	b.WriteString("  3. Tenants -> Connect a tenant -> Northwind Traders (northwind.example); consent as nils@northwind.example.\n\n")
+	b.WriteString("  3. Tenants -> Connect a tenant -> Northwind Traders (northwind.example); consent as nils@northwind.example.\n")
+	b.WriteString("  4. Nederlands in the header: the portal in Dutch, remembered for you.\n\n")
 	return b.String()
 }
 
