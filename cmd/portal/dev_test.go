@@ -82,9 +82,13 @@ func TestDevOnAnyAddressSignsInToAFullDemoWorld(t *testing.T) {
 	}
 	// The Outbox shows the demo world's digest to Fabrikam's contact, as sent.
 	_, outbox := c.get(t, "http://"+addr+"/dev/outbox")
-	if !strings.Contains(outbox, `data-testid="outbox-message"`) || !strings.Contains(outbox, "e-mail → it@fabrikam.example · sent") ||
+	if !strings.Contains(outbox, `data-testid="outbox-message"`) || !strings.Contains(outbox, "e-mail → it@fabrikam.example</span> · sent") ||
 		!strings.Contains(outbox, `data-testid="dev-clock-7"`) {
 		t.Errorf("the Outbox at first sign-in lacks the digest to it@fabrikam.example or the clock:\n%.3000s", outbox)
+	}
+	// Fabrikam is a Dutch customer: its contact's digest is in Dutch.
+	if !strings.Contains(outbox, "verloopt") {
+		t.Errorf("the digest to Fabrikam's contact is not in Dutch:\n%.6000s", outbox)
 	}
 	_, tenantsPage := c.get(t, "http://"+addr+"/tenants")
 	if n := strings.Count(tenantsPage, `data-testid="tenant-row"`); n != 1 || !strings.Contains(tenantsPage, "Fabrikam") {
