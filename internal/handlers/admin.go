@@ -248,7 +248,3 @@ func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request) error {
 	h.render(w, r, http.StatusOK, templates.UsersPage(h.page(r, i18n.T(ctx, "nav.portal_users"), templates.SectionAudit), rows))
 	return nil
 }
-
-// fmtTime is a moment in English, for pages not yet in the catalogues;
-// translated pages use i18n.DateTime.
-func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

@@ -136,14 +136,6 @@ func (h *Handler) cataloguePage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// audienceWords are the English words for a sign-in audience, kept for the
-// wizard until it uses audienceIn.
-var audienceWords = map[string]string{
-	catalog.AudienceMyOrg:             "Only your organisation (single tenant)",
-	catalog.AudienceMultipleOrgs:      "Any organisation's Entra ID (multi-tenant)",
-	catalog.AudienceMultipleOrgsAndMS: "Any organisation, and personal Microsoft accounts",
-}
-
 // audienceIn says who can sign in, in the reader's language; an audience
 // the portal has no words for is shown as Microsoft names it.
 func audienceIn(ctx context.Context, audience string) string {

@@ -732,16 +732,6 @@ func (h *Handler) tenantSignIn(ctx context.Context, tenantID string, scopes []st
 	return g, tok, registration.Message{}, err
 }
 
-// clampNote says that a policy shortened a secret, and whose policy it was
-// (in English; the wizard's review uses wizardClampNote).
-func clampNote(pf registration.Preflight, what, ends string) string {
-	whose := "The tenant's app management policy"
-	if pf.AppPolicy {
-		whose = "The app management policy assigned to this app"
-	}
-	return whose + " allows secrets of at most " + strconv.Itoa(pf.PolicyMaxDays) + " days, so " + what + " ends on " + ends + "."
-}
-
 // wizardClampNote says that a policy shortened the wizard's secret, and
 // whose policy it was.
 func wizardClampNote(pf registration.Preflight, ends time.Time) registration.Message {

@@ -218,24 +218,6 @@ type UserRow struct {
 	LastSignIn string
 }
 
-// yesNo is a setting's value in words ("yes"/"ja").
-func yesNo(ctx context.Context, b bool) string {
-	if b {
-		return T(ctx, "shared.yes")
-	}
-	return T(ctx, "shared.no")
-}
-
-// featureSuffix names the feature an optional permission is for, after a
-// colon (": Invoices"); "" without one. It adds no words of its own (the
-// feature is the blueprint's text), so it needs no language.
-func featureSuffix(f string) string {
-	if f == "" {
-		return ""
-	}
-	return ": " + f
-}
-
 // TenantsData is the tenants page.
 type TenantsData struct {
 	Tenants    []TenantRow
@@ -342,11 +324,6 @@ func timelineLabel(ctx context.Context, months []MonthBar) string {
 		parts[i] = m.Label + " " + Num(ctx, m.Count)
 	}
 	return T(ctx, "dashboard.timeline.label", "Months", strings.Join(parts, ", "))
-}
-
-// tenantsText is "1 tenant", "3 tenants".
-func tenantsText(ctx context.Context, n int) string {
-	return N(ctx, "dashboard.tenants_count", n)
 }
 
 // AlertsData is the alerts page.
