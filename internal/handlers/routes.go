@@ -102,6 +102,7 @@ func (h *Handler) Routes() http.Handler {
 				r.Post("/registrations/{id}/drift/signin", h.wrap(h.driftSignIn))
 				r.Post("/registrations/{id}/apply", h.wrap(h.applyRun))
 				r.Post("/registrations/{id}/check", h.wrap(h.checkConsent))
+				r.Post("/registrations/{id}/discard", h.wrap(h.discardRun))
 				r.Post("/registrations/{id}/share/{link}/revoke", h.wrap(h.revokeShare))
 
 				// Secret rotation, with overlap.

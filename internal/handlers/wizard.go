@@ -101,6 +101,7 @@ type registrationStore interface {
 	AppCredentials(ctx context.Context, entraTenantID, clientID string) ([]store.Credential, error)
 	TenantByEntraID(ctx context.Context, entraTenantID string) (store.Tenant, error)
 	RecordAudit(ctx context.Context, e store.AuditEvent) error
+	DiscardRun(ctx context.Context, id string, audit store.AuditEvent) error
 }
 
 // Session keys of a pending sign-in to a customer tenant.
@@ -535,6 +536,28 @@ func (h *Handler) runPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.render(w, r, http.StatusOK, templates.RunPage(h.page(r, i18n.T(r.Context(), "wizard.run.page_title", "App", lr.run.DisplayName), templates.SectionRegistrations), d))
+	return nil
+}
+
+// discardRun cancels a run that has written nothing to the tenant yet: one
+// started for the wrong tenant, or abandoned on its review. Its delegated
+// token goes with it (POST /registrations/{id}/discard).
+func (h *Handler) discardRun(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	lr, err := h.loadRun(ctx, chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	err = h.registrations.DiscardRun(ctx, lr.run.ID, h.auditEvent(r, "registration.discard", lr.run.DisplayName,
+		map[string]string{"run": lr.run.ID, "state": lr.run.State}))
+	if errors.Is(err, store.ErrRunMovedOn) {
+		return &httpError{status: http.StatusConflict, title: "wizard.discard.refused_title", message: "wizard.discard.refused"}
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(r, i18n.T(ctx, "wizard.discard.done", "App", lr.run.DisplayName, "Tenant", lr.run.TenantName))
+	http.Redirect(w, r, "/registrations", http.StatusSeeOther)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -228,5 +229,74 @@ func TestAdoptAnAppMadeByHand(t *testing.T) {
 	resp, _ = op.get(e.Portal.URL + "/adopt?credential=" + strconv.FormatInt(cred.ID, 10))
 	if !strings.HasSuffix(resp.Request.URL.Path, "/drift") {
 		t.Errorf("adopting a tracked app again leads to %s", resp.Request.URL.Path)
+	}
+}
+
+// A run that has written nothing (started for the wrong tenant, abandoned on
+// its review) can be discarded by an operator: it stays listed as
+// discarded, its delegated token goes, the audit says who. A run being
+// applied, or one already discarded, is refused and left as it is.
+func TestDiscardARunThatWroteNothing(t *testing.T) {
+	e := newFlowEnv(t)
+	connectFabrikam(t, e)
+	ctx := context.Background()
+	op, viewer := e.browser(), e.browser()
+	op.signIn("oscar")
+	viewer.signIn("vera")
+	start := func() store.RegistrationRun {
+		t.Helper()
+		before, _ := e.Store.ListRuns(ctx, e.Other, 50)
+		resp, body := op.postForm("/registrations", url.Values{"blueprint": {"exact-synergy-calendar"}, "tenant": {e.Other}, "server_name": {"erp.fabrikam.example"}})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("start: %d\n%s", resp.StatusCode, body)
+		}
+		runs, _ := e.Store.ListRuns(ctx, e.Other, 50)
+		if len(runs) != len(before)+1 {
+			t.Fatalf("start made %d runs", len(runs)-len(before))
+		}
+		return runs[0]
+	}
+	run := start()
+	must(t, e.Store.SaveRunToken(ctx, run.ID, []byte("sealed-token-bytes"), "", "Fiona", time.Now().Add(time.Hour)))
+	_, page := op.get(e.Portal.URL + "/registrations/" + run.ID)
+	if !strings.Contains(page, `data-testid="run-discard"`) {
+		t.Fatal("a run waiting for its sign-in offers no Discard")
+	}
+	if resp, _ := viewer.postForm("/registrations/"+run.ID+"/discard", url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer discard: %d, want 403", resp.StatusCode)
+	}
+	resp, page := op.postForm("/registrations/"+run.ID+"/discard", url.Values{})
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/registrations" || !strings.Contains(page, "Discarded the registration of") {
+		t.Fatalf("discard: %d at %s", resp.StatusCode, resp.Request.URL.Path)
+	}
+	got, err := e.Store.GetRun(ctx, run.ID)
+	must(t, err)
+	if got.State != store.RunCancelled {
+		t.Errorf("state after discard = %q", got.State)
+	}
+	if _, _, err := e.Store.RunToken(ctx, run.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the run's token outlived the discard: %v", err)
+	}
+	if ev := e.auditEvents("registration.discard"); len(ev) != 1 || ev[0].ActorName != "Oscar Operator" {
+		t.Errorf("audit = %+v, want one discard by Oscar", ev)
+	}
+	_, page = op.get(e.Portal.URL + "/registrations/" + run.ID)
+	if !strings.Contains(page, `data-testid="run-discarded"`) || strings.Contains(page, `data-testid="run-discard"`) {
+		t.Error("a discarded run's page does not say so, or still offers Discard")
+	}
+	if resp, _ := op.postForm("/registrations/"+run.ID+"/discard", url.Values{}); resp.StatusCode != http.StatusConflict {
+		t.Errorf("second discard: %d, want 409", resp.StatusCode)
+	}
+	// An apply under way is not taken back.
+	run2 := start()
+	must(t, e.Store.SetRunState(ctx, run2.ID, store.RunApplying, "", store.AuditEvent{}))
+	if resp, _ := op.postForm("/registrations/"+run2.ID+"/discard", url.Values{}); resp.StatusCode != http.StatusConflict {
+		t.Errorf("discard while applying: %d, want 409", resp.StatusCode)
+	}
+	if got, _ := e.Store.GetRun(ctx, run2.ID); got.State != store.RunApplying {
+		t.Errorf("a refused discard changed the state to %q", got.State)
+	}
+	if resp, _ := op.postForm("/registrations/not-a-run/discard", url.Values{}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown run: %d, want 404", resp.StatusCode)
 	}
 }

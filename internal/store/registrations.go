@@ -233,6 +233,46 @@ func (s *Store) SetRunState(ctx context.Context, id, state, errMsg string, audit
 	return nil
 }
 
+// ErrRunMovedOn: the run is past the point where it can be discarded
+// (it is being applied, or is done).
+var ErrRunMovedOn = errors.New("store: the run has moved on")
+
+// DiscardRun cancels a run that has written nothing yet (waiting for the
+// sign-in, or on its review), forgets its delegated token and records the
+// audit row, all at once. A run that has moved on in the meantime (an apply
+// started) is ErrRunMovedOn and stays as it is.
+func (s *Store) DiscardRun(ctx context.Context, id string, audit AuditEvent) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var tid string
+		err := tx.QueryRow(ctx, `UPDATE registration_runs SET state = 'cancelled', error = '', updated_at = now()
+			WHERE id = $1 AND state IN ('signin', 'review') RETURNING tenant_id::text`, id).Scan(&tid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var state string
+			if err := tx.QueryRow(ctx, `SELECT state FROM registration_runs WHERE id = $1`, id).Scan(&state); err != nil {
+				return err
+			}
+			return ErrRunMovedOn
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM registration_tokens WHERE run_id = $1`, id); err != nil {
+			return err
+		}
+		audit.TenantID = &tid
+		return recordAudit(ctx, tx, audit)
+	})
+	if err != nil {
+		if errors.Is(err, ErrRunMovedOn) {
+			return err
+		}
+		return fmt.Errorf("store: discard run: %w", mapErr(err))
+	}
+	return nil
+}
+
 // SaveRunToken keeps a run's sealed delegated token (replacing an older one).
 func (s *Store) SaveRunToken(ctx context.Context, runID string, sealed []byte, userOID, userName string, expires time.Time) error {
 	ctx, cancel := s.deadline(ctx)
