@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -45,10 +46,14 @@ func (s *Store) LockAlertRun(ctx context.Context) (unlock func(), err error) {
 }
 
 // queueParts is how many statements queue an alert run's deliveries side
-// by side, each for the tenants whose ID leaves that remainder: inserting
-// a delivery row (its indexes, its foreign key check) is the run's largest
-// cost, and one statement uses one core.
+// by side, each for a range of tenant IDs: inserting a delivery row (its
+// indexes, its foreign key check) is the run's largest cost, and one
+// statement uses one core.
 const queueParts = 2
+
+// maxThresholdSQL is the largest threshold of any policy, portal-wide ($2)
+// or a tenant's: nothing ending later than $1 plus that many days is due.
+const maxThresholdSQL = `(SELECT max(t) FROM (SELECT unnest($2::int[]) UNION ALL SELECT unnest(thresholds) FROM alert_policies WHERE tenant_id IS NOT NULL) x(t))`
 
 // QueueDueAlerts creates the deliveries that are due at `now`, for the
 // portal-wide recipients (or the tenant's own, where its policy sets them)
@@ -62,26 +67,42 @@ const queueParts = 2
 //
 // mail false (no mail server) queues for the webhook channels only.
 //
-// The tenants are split into queueParts disjoint sets queued concurrently,
-// each in one statement: a credential's deliveries (and the older ones a
-// more urgent alert replaces) are all in its tenant's part. Should one part
-// fail, the other's deliveries stay queued; the next run queues the rest.
+// The tenants are split into queueParts ranges of IDs holding about as
+// many credentials that may be due, queued concurrently, each in one
+// statement: a credential's deliveries (and the older ones a more urgent
+// alert replaces) are all in its tenant's part. Should one part fail, the
+// other's deliveries stay queued; the next run queues the rest. (Ranges,
+// not ID modulo: the planner estimates a range from its statistics, and
+// misjudges a modulo into nested loops that take seconds.)
 func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string, mail bool) (int, error) {
 	// A background run, not a page: the first run over a large inventory queues a delivery per due credential and recipient.
 	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
 	defer cancel()
+	fractions := make([]float64, queueParts-1)
+	for i := range fractions {
+		fractions[i] = float64(i+1) / queueParts
+	}
+	var bounds []int64
+	if err := s.pool.QueryRow(ctx, `
+		SELECT coalesce(percentile_disc($3::float8[]) WITHIN GROUP (ORDER BY tenant_id), '{}')
+		FROM credentials WHERE removed_at IS NULL AND ends_at <= $1::timestamptz + make_interval(days => `+maxThresholdSQL+`)`,
+		now, thresholds, fractions).Scan(&bounds); err != nil {
+		return 0, fmt.Errorf("store: queue due alerts: %w", err)
+	}
+	// Part i queues the tenants with lo[i] < ID <= lo[i+1].
+	lo := append(append([]int64{math.MinInt64}, bounds...), math.MaxInt64)
 	var (
 		wg     sync.WaitGroup
-		queued [queueParts]int
-		errs   [queueParts]error
+		queued = make([]int, len(lo)-1)
+		errs   = make([]error, len(lo)-1)
 	)
-	for part := range queueParts {
+	for part := range len(lo) - 1 {
 		wg.Go(func() {
-			queued[part], errs[part] = s.queueDueAlerts(ctx, now, thresholds, recipients, mail, part)
+			queued[part], errs[part] = s.queueDueAlerts(ctx, now, thresholds, recipients, mail, lo[part], lo[part+1])
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs[:]...); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return 0, fmt.Errorf("store: queue due alerts: %w", err)
 	}
 	total := 0
@@ -91,9 +112,8 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 	return total, nil
 }
 
-// queueDueAlerts is QueueDueAlerts for the tenants whose ID modulo
-// queueParts is part.
-func (s *Store) queueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string, mail bool, part int) (int, error) {
+// queueDueAlerts is QueueDueAlerts for the tenants with from < ID <= to.
+func (s *Store) queueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string, mail bool, from, to int64) (int, error) {
 	var queued int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Over a large inventory the planner's cost passes the JIT
@@ -112,9 +132,9 @@ func (s *Store) queueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		LEFT JOIN alert_policies p ON p.tenant_id = tn.id
 		CROSS JOIN LATERAL (SELECT min(t) AS threshold FROM unnest(coalesce(p.thresholds, $2::int[])) AS t
 		                    WHERE c.ends_at <= $1::timestamptz + make_interval(days => t)) d
-		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL AND c.tenant_id % $5 = $6
+		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL AND c.tenant_id > $5 AND c.tenant_id <= $6
 		  -- Only what ends within the largest threshold of any policy: a range of the live ends_at index, not every credential.
-		  AND c.ends_at <= $1::timestamptz + make_interval(days => (SELECT max(t) FROM (SELECT unnest($2::int[]) UNION ALL SELECT unnest(thresholds) FROM alert_policies WHERE tenant_id IS NOT NULL) x(t)))
+		  AND c.ends_at <= $1::timestamptz + make_interval(days => `+maxThresholdSQL+`)
 		  -- A secret being rotated (its successor added and shown) needs the admin's confirmation, not an alert.
 		  AND NOT EXISTS (SELECT 1 FROM rotations ro WHERE ro.tenant_id = tn.entra_tenant_id AND lower(ro.old_key_id) = lower(c.key_id::text)
 		                  AND ro.state IN ('overlap', 'removing', 'done'))
@@ -146,10 +166,10 @@ func (s *Store) queueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		      AND a.status IN ('pending', 'failed', 'held')
 		    RETURNING a.id)
 		-- Postgres runs every data-modifying CTE, referenced or not.
-		SELECT count(*) FROM ins`, now, thresholds, recipients, mail, queueParts, part).Scan(&queued)
+		SELECT count(*) FROM ins`, now, thresholds, recipients, mail, from, to).Scan(&queued)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("part %d: %w", part, err)
+		return 0, fmt.Errorf("tenants %d to %d: %w", from+1, to, err)
 	}
 	return queued, nil
 }
