@@ -1,0 +1,110 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/appreg-portal/portal/internal/pgtest"
+	"github.com/appreg-portal/portal/internal/store"
+)
+
+// TestQueueDueAlertsCoversEveryTenantOnce queues over inventories that
+// QueueDueAlerts splits into ranges of tenants queued side by side — many
+// tenants, a single one (every range but one empty), none due — and
+// compares the deliveries with what a model computes from the credentials:
+// each due credential once per recipient, at its most urgent threshold,
+// whichever range its tenant fell in; a second call queues nothing.
+func TestQueueDueAlertsCoversEveryTenantOnce(t *testing.T) {
+	tests := []struct {
+		name       string
+		inv        pgtest.Inventory
+		thresholds []int
+		wantNone   bool
+	}{
+		{name: "many tenants", inv: pgtest.Inventory{Tenants: 40, Live: 30, Expired: 8, Removed: 3}, thresholds: []int{60, 30, 14, 7, 1, 0}},
+		{name: "one tenant", inv: pgtest.Inventory{Tenants: 1, Live: 50, Expired: 5}, thresholds: []int{30, 0}},
+		{name: "nothing due", inv: pgtest.Inventory{Tenants: 5, Live: 10}, thresholds: []int{0}, wantNone: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := pgtest.NewStore(t)
+			now := time.Now()
+			tt.inv.Now = now
+			pgtest.SeedInventory(t, st, tt.inv)
+			want := modelDeliveries(t, st, now, tt.thresholds, "ops@contoso.example")
+			if (len(want) == 0) != tt.wantNone {
+				t.Fatalf("the model expects %d deliveries; the inventory does not fit the case", len(want))
+			}
+			n, err := st.QueueDueAlerts(ctx, now, tt.thresholds, []string{"Ops@Contoso.example"}, true)
+			if err != nil {
+				t.Fatalf("QueueDueAlerts() = %v", err)
+			}
+			rows, err := st.Pool().Query(ctx, `SELECT credential_id || '/' || threshold_days || '/' || recipient FROM alert_deliveries WHERE status = 'pending'`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			if n != len(want) {
+				t.Errorf("QueueDueAlerts() = %d, want %d", n, len(want))
+			}
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("deliveries (-want +got):\n%s", diff)
+			}
+			if n, err := st.QueueDueAlerts(ctx, now, tt.thresholds, []string{"ops@contoso.example"}, true); n != 0 || err != nil {
+				t.Errorf("QueueDueAlerts() again = %d, %v; want 0, nil", n, err)
+			}
+		})
+	}
+}
+
+// modelDeliveries is what QueueDueAlerts must queue for the seeded
+// inventory, as sorted "credential/threshold/recipient" keys: every live
+// credential that reached a threshold, at the lowest it reached, for the
+// portal-wide recipient and its tenant's contacts.
+func modelDeliveries(tb testing.TB, st *store.Store, now time.Time, thresholds []int, recipient string) []string {
+	tb.Helper()
+	ctx := context.Background()
+	rows, err := st.Pool().Query(ctx, `SELECT c.id, c.ends_at, t.contacts FROM credentials c JOIN tenants t ON t.id = c.tenant_id WHERE c.removed_at IS NULL`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var (
+		id       int64
+		endsAt   time.Time
+		contacts []string
+		out      []string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &endsAt, &contacts}, func() error {
+		threshold := -1
+		for _, days := range thresholds {
+			if !endsAt.After(now.AddDate(0, 0, days)) && (threshold < 0 || days < threshold) {
+				threshold = days
+			}
+		}
+		if threshold < 0 {
+			return nil
+		}
+		for _, r := range append([]string{recipient}, contacts...) {
+			out = append(out, fmt.Sprintf("%d/%d/%s", id, threshold, strings.ToLower(r)))
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
