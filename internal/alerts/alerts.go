@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,6 +231,10 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 		next     atomic.Int64 // the next digest to take
 		wg       sync.WaitGroup
 	)
+	// The biggest digests first: marking a portal-wide recipient's (every
+	// due credential) takes longest, and overlaps the many small ones
+	// rather than trailing after them.
+	slices.SortStableFunc(digests, func(x, y store.AlertDigest) int { return cmp.Compare(y.Total, x.Total) })
 	// A few digests at a time, each worker over its own SMTP connection: a
 	// thousand digests one after another wait on a thousand round trips and
 	// on marking the biggest ones, while the mail server and Postgres idle.
