@@ -157,6 +157,10 @@ func (s *Store) queueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		FROM due JOIN rcpt ON rcpt.tenant_id = due.tenant_id
 		  -- Skip what is queued already by the unique index, rather than re-inserting it each run to conflict.
 		WHERE NOT EXISTS (SELECT 1 FROM alert_deliveries a WHERE a.credential_id = due.id AND a.threshold_days = due.threshold AND a.recipient = rcpt.recipient)
+		-- Sorted, so every check above is done before the first row is inserted: when the table was analyzed empty, the
+		-- planner checks each row by scanning it, and would otherwise scan every row this statement inserted so far
+		-- (a first run over 200,000 credentials took minutes). In the unique index's order, too, the index grows at one end.
+		ORDER BY due.id, due.threshold, rcpt.recipient
 		ON CONFLICT (credential_id, threshold_days, recipient) DO NOTHING
 		RETURNING credential_id, threshold_days, recipient),
 		-- A more urgent alert replaces a less urgent one not sent yet (held through a snooze, or failing): one item per credential.
