@@ -7,6 +7,7 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,8 +18,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wneessen/go-mail"
@@ -229,37 +233,89 @@ func (a *Alerter) Run(ctx context.Context) (RunResult, error) {
 	if err != nil {
 		return res, err
 	}
-	var errs []error
-	session := &mailSession{a: a}
-	defer session.close()
-	for _, dg := range digests {
-		var sendErr error
-		if id, ok := strings.CutPrefix(dg.Recipient, "channel:"); ok {
-			sendErr = a.sendToChannel(ctx, langs, channels, id, dg, now)
-		} else {
-			l := a.loc(langs.recipient(dg.Recipient, digestTenants(dg)))
-			msg := Message{To: dg.Recipient, Subject: DigestSubject(l, dg, now), Text: DigestBody(l, dg, now, a.cfg.PortalURL),
-				HTML: DigestHTML(l, dg, now, a.cfg.PortalURL), MessageID: a.messageID(dg)}
-			sendErr = session.send(ctx, msg)
-			a.keep(OutboxMessage{At: now, Channel: "e-mail", To: msg.To, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}, sendErr)
-		}
-		reason := Classify(sendErr)
-		if sendErr != nil {
-			// The detail (hosts, banners, addresses) is for the operator's log only; the portal stores and shows the reason.
-			a.log().Warn("alert digest not sent", "reason", string(reason), "deliveries", dg.Total, "last_delivery", dg.LastID, "error", sendErr)
-		}
-		if err := a.store.MarkDigest(ctx, dg.Recipient, dg.LastID, MaxAttempts, string(reason), a.cfg.Now()); err != nil {
-			return res, err
-		}
-		if sendErr != nil {
-			res.Failed += dg.Total
-			errs = append(errs, fmt.Errorf("alerts: digest not sent: %s", reason.Text()))
-			continue
-		}
-		res.Sent += dg.Total
-		res.Mails++
+	var (
+		mu       sync.Mutex // guards res, errs and storeErr
+		errs     []error
+		storeErr error
+		next     atomic.Int64 // the next digest to take
+		wg       sync.WaitGroup
+	)
+	// The biggest digests first: marking a portal-wide recipient's (every
+	// due credential) takes longest, and overlaps the many small ones
+	// rather than trailing after them.
+	slices.SortStableFunc(digests, func(x, y store.AlertDigest) int { return cmp.Compare(y.Total, x.Total) })
+	// A few digests at a time, each worker over its own SMTP connection: a
+	// thousand digests one after another wait on a thousand round trips and
+	// on marking the biggest ones, while the mail server and Postgres idle.
+	for range min(sendWorkers, len(digests)) {
+		wg.Go(func() {
+			session := &mailSession{a: a}
+			defer session.close()
+			for {
+				i := int(next.Add(1) - 1)
+				mu.Lock()
+				stop := storeErr != nil
+				mu.Unlock()
+				if i >= len(digests) || stop {
+					return
+				}
+				dg := digests[i]
+				sendErr, err := a.deliver(ctx, session, langs, channels, dg, now)
+				mu.Lock()
+				switch {
+				case err != nil:
+					// The outcome could not be recorded: the run ends, as the database is unwell.
+					storeErr = cmp.Or(storeErr, err)
+				case sendErr != nil:
+					res.Failed += dg.Total
+					errs = append(errs, sendErr)
+				default:
+					res.Sent += dg.Total
+					res.Mails++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if storeErr != nil {
+		return res, storeErr
 	}
 	return res, errors.Join(errs...)
+}
+
+// sendWorkers is how many digests an alert run sends at once. Exchange
+// Online takes at most 4 concurrent requests per app and mailbox
+// (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits),
+// which Graph sendMail from one sender meets; SMTP relays accept a few
+// connections per client.
+const sendWorkers = 4
+
+// deliver sends one digest over session (or to its channel) and records
+// the outcome. sendErr says, in words safe to show, why it was not sent;
+// err is a failure to record the outcome.
+func (a *Alerter) deliver(ctx context.Context, session *mailSession, langs langs, channels map[string]store.AlertChannel, dg store.AlertDigest, now time.Time) (sendErr, err error) {
+	if id, ok := strings.CutPrefix(dg.Recipient, "channel:"); ok {
+		sendErr = a.sendToChannel(ctx, langs, channels, id, dg, now)
+	} else {
+		l := a.loc(langs.recipient(dg.Recipient, digestTenants(dg)))
+		msg := Message{To: dg.Recipient, Subject: DigestSubject(l, dg, now), Text: DigestBody(l, dg, now, a.cfg.PortalURL),
+			HTML: DigestHTML(l, dg, now, a.cfg.PortalURL), MessageID: a.messageID(dg)}
+		sendErr = session.send(ctx, msg)
+		a.keep(OutboxMessage{At: now, Channel: "e-mail", To: msg.To, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML}, sendErr)
+	}
+	reason := Classify(sendErr)
+	if sendErr != nil {
+		// The detail (hosts, banners, addresses) is for the operator's log only; the portal stores and shows the reason.
+		a.log().Warn("alert digest not sent", "reason", string(reason), "deliveries", dg.Total, "last_delivery", dg.LastID, "error", sendErr)
+	}
+	if err := a.store.MarkDigest(ctx, dg.Recipient, dg.LastID, MaxAttempts, string(reason), a.cfg.Now()); err != nil {
+		return nil, err
+	}
+	if sendErr != nil {
+		return fmt.Errorf("alerts: digest not sent: %s", reason.Text()), nil
+	}
+	return nil, nil
 }
 
 // keep copies a message into the outbox, with its outcome in words.
@@ -429,7 +485,7 @@ func (a *Alerter) client() (*mail.Client, error) {
 	return mail.NewClient(host, opts...)
 }
 
-// mailSession sends an alert run's digests over one SMTP connection (a
+// mailSession sends a send worker's digests over one SMTP connection (a
 // thousand recipients are a thousand messages, not a thousand TLS
 // handshakes), dialling again after any failure.
 type mailSession struct {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +45,16 @@ func (s *Store) LockAlertRun(ctx context.Context) (unlock func(), err error) {
 	}, nil
 }
 
+// queueParts is how many statements queue an alert run's deliveries side
+// by side, each for a range of tenant IDs: inserting a delivery row (its
+// indexes, its foreign key check) is the run's largest cost, and one
+// statement uses one core.
+const queueParts = 2
+
+// maxThresholdSQL is the largest threshold of any policy, portal-wide ($2)
+// or a tenant's: nothing ending later than $1 plus that many days is due.
+const maxThresholdSQL = `(SELECT max(t) FROM (SELECT unnest($2::int[]) UNION ALL SELECT unnest(thresholds) FROM alert_policies WHERE tenant_id IS NOT NULL) x(t))`
+
 // QueueDueAlerts creates the deliveries that are due at `now`, for the
 // portal-wide recipients (or the tenant's own, where its policy sets them)
 // and the credential's tenant contacts, at the portal-wide thresholds (or
@@ -54,36 +66,101 @@ func (s *Store) LockAlertRun(ctx context.Context) (unlock func(), err error) {
 // what came due meanwhile. It returns how many deliveries it added.
 //
 // mail false (no mail server) queues for the webhook channels only.
+//
+// The tenants are split into queueParts ranges of IDs holding about as
+// many credentials that may be due, queued concurrently, each in one
+// statement: a credential's deliveries (and the older ones a more urgent
+// alert replaces) are all in its tenant's part. Should one part fail, the
+// other's deliveries stay queued; the next run queues the rest. (Ranges,
+// not ID modulo: the planner estimates a range from its statistics, and
+// misjudges a modulo into nested loops that take seconds.)
 func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string, mail bool) (int, error) {
 	// A background run, not a page: the first run over a large inventory queues a delivery per due credential and recipient.
 	ctx, cancel := context.WithTimeout(ctx, 12*s.timeout)
 	defer cancel()
+	fractions := make([]float64, queueParts-1)
+	for i := range fractions {
+		fractions[i] = float64(i+1) / queueParts
+	}
+	var bounds []int64
+	if err := s.pool.QueryRow(ctx, `
+		SELECT coalesce(percentile_disc($3::float8[]) WITHIN GROUP (ORDER BY tenant_id), '{}')
+		FROM credentials WHERE removed_at IS NULL AND ends_at <= $1::timestamptz + make_interval(days => `+maxThresholdSQL+`)`,
+		now, thresholds, fractions).Scan(&bounds); err != nil {
+		return 0, fmt.Errorf("store: queue due alerts: %w", err)
+	}
+	// Part i queues the tenants with lo[i] < ID <= lo[i+1].
+	lo := append(append([]int64{math.MinInt64}, bounds...), math.MaxInt64)
+	var (
+		wg     sync.WaitGroup
+		queued = make([]int, len(lo)-1)
+		errs   = make([]error, len(lo)-1)
+	)
+	for part := range len(lo) - 1 {
+		wg.Go(func() {
+			queued[part], errs[part] = s.queueDueAlerts(ctx, now, thresholds, recipients, mail, lo[part], lo[part+1])
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, fmt.Errorf("store: queue due alerts: %w", err)
+	}
+	total := 0
+	for _, n := range queued {
+		total += n
+	}
+	return total, nil
+}
+
+// queueDueAlerts is QueueDueAlerts for the tenants with from < ID <= to.
+func (s *Store) queueDueAlerts(ctx context.Context, now time.Time, thresholds []int, recipients []string, mail bool, from, to int64) (int, error) {
 	var queued int
-	err := s.pool.QueryRow(ctx, `
-		WITH ins AS (
-		INSERT INTO alert_deliveries (credential_id, threshold_days, recipient)
-		SELECT c.id, d.threshold, r.recipient
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Over a large inventory the planner's cost passes the JIT
+		// thresholds, and compiling the plan (seconds, on a small server)
+		// costs more than the per-row work it saves.
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+		-- The due credentials, each with its most urgent threshold reached, decided once (not once per recipient).
+		WITH due AS MATERIALIZED (
+		SELECT c.id, c.tenant_id, d.threshold
 		FROM credentials c
 		JOIN tenants tn ON tn.id = c.tenant_id AND tn.status = 'connected'
 		-- A tenant's own thresholds and recipients, where set, replace the portal-wide ones; its contacts always get its alerts.
 		LEFT JOIN alert_policies p ON p.tenant_id = tn.id
 		CROSS JOIN LATERAL (SELECT min(t) AS threshold FROM unnest(coalesce(p.thresholds, $2::int[])) AS t
 		                    WHERE c.ends_at <= $1::timestamptz + make_interval(days => t)) d
-		-- Webhook channels, portal-wide and the tenant's, are recipients too ("channel:<id>"), queued and deduplicated like addresses.
-		LEFT JOIN LATERAL (SELECT array_agg('channel:' || ch.id) AS keys FROM alert_channels ch WHERE ch.tenant_id IS NULL OR ch.tenant_id = tn.id) chs ON true
-		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient
-		                    FROM unnest(CASE WHEN $4 THEN coalesce(p.recipients, $3::text[]) || tn.contacts ELSE '{}'::text[] END || coalesce(chs.keys, '{}')) AS x) r
-		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL
+		WHERE c.removed_at IS NULL AND d.threshold IS NOT NULL AND c.tenant_id > $5 AND c.tenant_id <= $6
 		  -- Only what ends within the largest threshold of any policy: a range of the live ends_at index, not every credential.
-		  AND c.ends_at <= $1::timestamptz + make_interval(days => (SELECT max(t) FROM (SELECT unnest($2::int[]) UNION ALL SELECT unnest(thresholds) FROM alert_policies WHERE tenant_id IS NOT NULL) x(t)))
+		  AND c.ends_at <= $1::timestamptz + make_interval(days => `+maxThresholdSQL+`)
 		  -- A secret being rotated (its successor added and shown) needs the admin's confirmation, not an alert.
 		  AND NOT EXISTS (SELECT 1 FROM rotations ro WHERE ro.tenant_id = tn.entra_tenant_id AND lower(ro.old_key_id) = lower(c.key_id::text)
 		                  AND ro.state IN ('overlap', 'removing', 'done'))
 		  -- Rotated outside the portal (a newer credential on the same app), or silenced: nothing to say now.
 		  AND NOT `+supersededSQL+`
-		  AND NOT `+silencedSQL("$1::timestamptz")+`
+		  AND NOT `+silencedSQL("$1::timestamptz")+`),
+		-- Each tenant's recipients, decided once per tenant (not once per credential).
+		-- Webhook channels, portal-wide and the tenant's, are recipients too ("channel:<id>"), queued and deduplicated like addresses.
+		rcpt AS MATERIALIZED (
+		SELECT tn.id AS tenant_id, r.recipient
+		FROM tenants tn
+		LEFT JOIN alert_policies p ON p.tenant_id = tn.id
+		CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS recipient
+		                    FROM unnest(CASE WHEN $4 THEN coalesce(p.recipients, $3::text[]) || tn.contacts ELSE '{}'::text[] END
+		                                || ARRAY(SELECT 'channel:' || ch.id FROM alert_channels ch WHERE ch.tenant_id IS NULL OR ch.tenant_id = tn.id)) AS x) r
+		WHERE tn.id IN (SELECT tenant_id FROM due)),
+		ins AS (
+		INSERT INTO alert_deliveries (credential_id, threshold_days, recipient)
+		SELECT due.id, due.threshold, rcpt.recipient
+		FROM due JOIN rcpt ON rcpt.tenant_id = due.tenant_id
 		  -- Skip what is queued already by the unique index, rather than re-inserting it each run to conflict.
-		  AND NOT EXISTS (SELECT 1 FROM alert_deliveries a WHERE a.credential_id = c.id AND a.threshold_days = d.threshold AND a.recipient = r.recipient)
+		WHERE NOT EXISTS (SELECT 1 FROM alert_deliveries a WHERE a.credential_id = due.id AND a.threshold_days = due.threshold AND a.recipient = rcpt.recipient)
+		-- Sorted, so every check above is done before the first row is inserted: when the table was analyzed empty, the
+		-- planner checks each row by scanning it, and would otherwise scan every row this statement inserted so far
+		-- (a first run over 200,000 credentials took minutes). In the unique index's order, too, the index grows at one end.
+		ORDER BY due.id, due.threshold, rcpt.recipient
 		ON CONFLICT (credential_id, threshold_days, recipient) DO NOTHING
 		RETURNING credential_id, threshold_days, recipient),
 		-- A more urgent alert replaces a less urgent one not sent yet (held through a snooze, or failing): one item per credential.
@@ -93,9 +170,10 @@ func (s *Store) QueueDueAlerts(ctx context.Context, now time.Time, thresholds []
 		      AND a.status IN ('pending', 'failed', 'held')
 		    RETURNING a.id)
 		-- Postgres runs every data-modifying CTE, referenced or not.
-		SELECT count(*) FROM ins`, now, thresholds, recipients, mail).Scan(&queued)
+		SELECT count(*) FROM ins`, now, thresholds, recipients, mail, from, to).Scan(&queued)
+	})
 	if err != nil {
-		return 0, fmt.Errorf("store: queue due alerts: %w", err)
+		return 0, fmt.Errorf("tenants %d to %d: %w", from+1, to, err)
 	}
 	return queued, nil
 }
