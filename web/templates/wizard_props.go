@@ -394,3 +394,22 @@ func wizardCritical(ps []WizardPermission) []string {
 	}
 	return out
 }
+
+// entraRoleName words an Entra role the signed-in admin holds. Graph gives a
+// role's display name in English whatever the reader's language; the roles a
+// registration depends on get the names Microsoft's Dutch admin center uses
+// ("Globale beheerder"). Any other role stays as Graph wrote it (ok false:
+// it is data).
+func entraRoleName(ctx context.Context, name string) (string, bool) {
+	switch name {
+	case "Global Administrator":
+		return T(ctx, "wizard.role.global_admin"), true
+	case "Privileged Role Administrator":
+		return T(ctx, "wizard.role.privileged_role_admin"), true
+	case "Application Administrator":
+		return T(ctx, "wizard.role.app_admin"), true
+	case "Cloud Application Administrator":
+		return T(ctx, "wizard.role.cloud_app_admin"), true
+	}
+	return name, false
+}
