@@ -83,7 +83,7 @@ func TestCataloguePagesInDutch(t *testing.T) {
 	}
 
 	list := get(op, "/catalogue")
-	for _, want := range []string{"<h1>Catalogus</h1>", "hoogste bevoegdheid", "kritiek", "Een eigen blauwdruk toevoegen",
+	for _, want := range []string{"<h1>Catalogus</h1>", "hoogste bevoegdheid", "kritiek", "Eigen blauwdruk toevoegen",
 		"Exchange Web Services wordt op 1 april 2027 uitgeschakeld", "Laat Exact Globe+, Exact Globe Next"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("Dutch catalogue lacks %q", want)
