@@ -192,7 +192,8 @@ func TestWizardPagesInDutch(t *testing.T) {
 
 	page = signInToTenant(t, e, op, runPath, "fiona")
 	e.checkDutch(t, "review", page, slices.Concat(title, catalogueText, permissionSummaries(t, bp)), "Aangemeld als", "Dit wordt precies zo geschreven:",
-		"6 maanden geldig, tot", "Omleidings-URI", "Wie zich kan aanmelden", "App-registratie maken", ", toepassing", "kritiek", "jou (")
+		"6 maanden geldig, tot", "Omleidings-URI", "Wie zich kan aanmelden", "App-registratie maken", ", toepassing", "kritiek", "jou (",
+		"(Globale beheerder). Dit wordt") // Fiona's Entra role as the Dutch admin center names it
 
 	resp, page = op.postForm(runPath+"/apply", url.Values{})
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-testid="secret-value"`) {

@@ -3,6 +3,7 @@ package templates
 import (
 	"context"
 	"html"
+	"io"
 	"strconv"
 	"strings"
 
@@ -412,4 +413,25 @@ func entraRoleName(ctx context.Context, name string) (string, bool) {
 		return T(ctx, "wizard.role.cloud_app_admin"), true
 	}
 	return name, false
+}
+
+// entraRoles lists the signed-in admin's roles, comma-separated: those
+// entraRoleName knows in the reader's language, others marked as data.
+// Written by hand so no whitespace creeps in around the commas.
+func entraRoles(roles []string) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		var b strings.Builder
+		for i, r := range roles {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if name, ok := entraRoleName(ctx, r); ok {
+				b.WriteString(templ.EscapeString(name))
+			} else {
+				b.WriteString(`<span translate="no">` + templ.EscapeString(r) + `</span>`)
+			}
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
 }
