@@ -24,16 +24,19 @@ import (
 // "Cloudtoepassingsbeheerder") are long, and `overflow-wrap: anywhere` keeps
 // them inside the viewport by breaking them mid-word, which is as unreadable
 // as overflow. Only labels are read (headings, table headers, buttons,
-// navigation, form labels, terms); data marked translate="no" (names, IDs,
-// URLs) may break where it must.
+// navigation, form labels, terms), and the prose of cards (the catalogue's
+// blueprint descriptions, data in the vendor's language, are read in a
+// card's width too); other data marked translate="no" (names, IDs, URLs) may
+// break where it must.
 const brokenWordsJS = `(() => {
   const out = [];
   const sel = 'header.site a, header.site button, main h1, main h2, main h3, main th, main button, main [role=button], main label, main summary, main dt, main legend, main .tag, main .role-badge';
-  for (const el of document.querySelectorAll(sel)) {
+  for (const [s, prose] of [[sel, false], ['main .cards article p', true]])
+  for (const el of document.querySelectorAll(s)) {
     if (!el.checkVisibility()) continue;
     const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
     for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-      if (n.parentElement.closest('[translate="no"], code, .visually-hidden')) continue;
+      if (n.parentElement.closest(prose ? 'code, .visually-hidden' : '[translate="no"], code, .visually-hidden')) continue;
       for (const m of n.data.matchAll(/[\p{L}\p{N}]{2,}/gu)) {
         // First and last letter on different lines: the word is cut. A
         // letter's last rectangle is its own: a letter right after a soft
