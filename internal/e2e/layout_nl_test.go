@@ -24,13 +24,13 @@ import (
 // "Cloudtoepassingsbeheerder") are long, and `overflow-wrap: anywhere` keeps
 // them inside the viewport by breaking them mid-word, which is as unreadable
 // as overflow. Only labels are read (headings, table headers, buttons,
-// navigation, form labels, terms), and the prose of cards (the catalogue's
-// blueprint descriptions, data in the vendor's language, are read in a
-// card's width too); other data marked translate="no" (names, IDs, URLs) may
-// break where it must.
+// navigation and breadcrumbs, form labels, terms), and the prose of cards
+// (the catalogue's blueprint descriptions, data in the vendor's language,
+// are read in a card's width too); other data marked translate="no" (names,
+// IDs, URLs) may break where it must.
 const brokenWordsJS = `(() => {
   const out = [];
-  const sel = 'header.site a, header.site button, main h1, main h2, main h3, main th, main button, main [role=button], main label, main summary, main dt, main legend, main .tag, main .role-badge';
+  const sel = 'header.site a, header.site button, main nav.breadcrumb li, main h1, main h2, main h3, main th, main button, main [role=button], main label, main summary, main dt, main legend, main .tag, main .role-badge';
   for (const [s, prose] of [[sel, false], ['main .cards article p', true]])
   for (const el of document.querySelectorAll(s)) {
     if (!el.checkVisibility()) continue;
