@@ -177,6 +177,12 @@ func TestEveryDutchPageFitsEveryScreenInChromium(t *testing.T) {
 						t.Errorf("%s at %d px, %s: tables scroll sideways:\n  %s", user, sz.w, p, strings.Join(scrolls, "\n  "))
 					}
 				}
+				// A list inside a numbered step is not numbered as more steps.
+				numbered, err := chromedp.Run(uctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll('main .steps li li')).filter(li => getComputedStyle(li, '::before').content !== 'none').length`))
+				must(t, err)
+				if numbered > 0 {
+					t.Errorf("%s at %d px, %s: %d items of a list inside a step are numbered as steps", user, sz.w, p, numbered)
+				}
 				broken, err := chromedp.Run(uctx, chromedp.Evaluate[[]string](brokenWordsJS))
 				must(t, err)
 				if len(broken) > 0 {
