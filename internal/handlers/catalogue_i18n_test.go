@@ -83,7 +83,7 @@ func TestCataloguePagesInDutch(t *testing.T) {
 	}
 
 	list := get(op, "/catalogue")
-	for _, want := range []string{"<h1>Catalogus</h1>", "hoogste bevoegdheid", "kritiek", "Een eigen blauwdruk toevoegen",
+	for _, want := range []string{"<h1>Catalogus</h1>", "hoogste bevoegdheid", "kritiek", "Eigen blauwdruk toevoegen",
 		"Exchange Web Services wordt op 1 april 2027 uitgeschakeld", "Laat Exact Globe+, Exact Globe Next"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("Dutch catalogue lacks %q", want)
@@ -108,7 +108,8 @@ func TestCataloguePagesInDutch(t *testing.T) {
 	for _, bp := range catalog.Builtins() {
 		page := get(op, "/catalogue/"+bp.ID)
 		get(viewer, "/catalogue/"+bp.ID)
-		for _, want := range []string{"Machtigingen", "Overdracht: waar de waarden naartoe gaan", "Beheerderstoestemming"} {
+		// The column header carries a soft hyphen, so it can break in a narrow table.
+		for _, want := range []string{"Machtigingen", "Overdracht: waar de waarden naartoe gaan", "Beheerders\u00adtoestemming"} {
 			if !strings.Contains(page, want) {
 				t.Errorf("%s: Dutch page lacks %q", bp.ID, want)
 			}

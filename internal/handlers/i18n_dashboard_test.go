@@ -195,7 +195,7 @@ func TestDashboardPagesInDutch(t *testing.T) {
 		t.Errorf("bad filter = %d, want 400 in Dutch", resp.StatusCode)
 	}
 	resp, frag = op.getWith("/credentials/999999", map[string]string{"HX-Request": "true", "HX-Target": "main"})
-	if plain = checkDutch(t, "error fragment", frag); resp.StatusCode != http.StatusNotFound || !strings.Contains(plain, "Aanvraag-ID") {
+	if plain = checkDutch(t, "error fragment", frag); resp.StatusCode != http.StatusNotFound || !strings.Contains(plain, "Aanvraag-id") {
 		t.Errorf("missing credential fragment = %d, want 404 in Dutch", resp.StatusCode)
 	}
 

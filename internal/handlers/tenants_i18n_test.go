@@ -230,7 +230,7 @@ func TestTenantsPagesInDutch(t *testing.T) {
 	// Connect a tenant: the permissions by Microsoft's names, explained in Dutch.
 	resp, page = op.get(e.Portal.URL + "/tenants/connect")
 	text = e.check(t, "Connect", resp.StatusCode, 200, page)
-	wantAll(t, "Connect", text, "Een tenant verbinden", `<strong translate="no">Application.Read.All</strong> (toepassingsmachtiging, bevoegdheidsniveau gemiddeld):`,
+	wantAll(t, "Connect", text, "Tenant verbinden", `<strong translate="no">Application.Read.All</strong> (toepassingsmachtiging, bevoegdheidsniveau gemiddeld):`,
 		"kan alle app-registraties en bedrijfstoepassingen in je organisatie lezen", `<strong translate="no">User.Read</strong> (gedelegeerde machtiging, bevoegdheidsniveau laag):`,
 		"De aanmelding bij het portal gebruikt deze machtiging")
 	resp, page = op.postForm("/tenants/connect", url.Values{"label": {""}, "expected": {"not a domain"}})
@@ -375,9 +375,9 @@ func TestAlertsOffInDutch(t *testing.T) {
 	resp, page = admin.get(e.Portal.URL + "/alerts")
 	text = e.check(t, "Alerts off (admin)", resp.StatusCode, 200, page)
 	wantAll(t, "Alerts off (admin)", text, "De drempels en ontvangers voor het hele portal wijzigen", `Kanalen hebben <code translate="no">PORTAL_SEAL_KEY</code> nodig`,
-		"Een test-e-mail sturen")
+		"Test-e-mail sturen")
 	// No tenants yet.
 	resp, page = op.get(e.Portal.URL + "/tenants")
 	text = e.check(t, "Tenants (none)", resp.StatusCode, 200, page)
-	wantAll(t, "Tenants (none)", text, "Nog geen tenants verbonden", "Een tenant verbinden")
+	wantAll(t, "Tenants (none)", text, "Nog geen tenants verbonden", "Tenant verbinden")
 }

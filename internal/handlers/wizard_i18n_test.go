@@ -192,7 +192,8 @@ func TestWizardPagesInDutch(t *testing.T) {
 
 	page = signInToTenant(t, e, op, runPath, "fiona")
 	e.checkDutch(t, "review", page, slices.Concat(title, catalogueText, permissionSummaries(t, bp)), "Aangemeld als", "Dit wordt precies zo geschreven:",
-		"6 maanden geldig, tot", "Omleidings-URI", "Wie zich kan aanmelden", "De app-registratie maken", ", toepassing", "kritiek", "jou (")
+		"6 maanden geldig, tot", "Omleidings-URI", "Wie zich kan aanmelden", "App-registratie maken", ", toepassing", "kritiek", "jou (",
+		"(Globale beheerder). Dit wordt") // Fiona's Entra role as the Dutch admin center names it
 
 	resp, page = op.postForm(runPath+"/apply", url.Values{})
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-testid="secret-value"`) {
@@ -205,7 +206,7 @@ func TestWizardPagesInDutch(t *testing.T) {
 		}
 	}
 	e.checkDutch(t, "finished", page, slices.Concat(title, catalogueText), "is klaar", "Eén keer getoond.", "Eenmalige link voor de klant", "Overdracht",
-		"Toepassings-id (client)", "Het overdrachtsblad afdrukken", "De app-registratie “", "klaar")
+		"Toepassings-id (client)", "Overdrachtsblad afdrukken", "De app-registratie “", "klaar")
 	m := shareLinkRE.FindStringSubmatch(page)
 	if m == nil {
 		t.Fatal("the finished page has no share link")
@@ -224,13 +225,13 @@ func TestWizardPagesInDutch(t *testing.T) {
 	}
 	page = signInToTenant(t, e, op, resp.Request.URL.Path, "fiona")
 	e.checkDutch(t, "review of an update", page, slices.Concat([]string{runs[0].DisplayName + " · "}, catalogueText, permissionSummaries(t, bp)),
-		"Deze blauwdruk is al geregistreerd in", "er komt nooit een tweede app. Het 1 bestaande geheim blijft tot je het verwijdert.",
-		"1 maand geldig, tot", "De app-registratie bijwerken")
+		"Deze blauwdruk is al geregistreerd in", "er komt nooit een tweede app. 1 bestaand geheim blijft bestaan tot je het verwijdert.",
+		"1 maand geldig, tot", "App-registratie bijwerken")
 
 	// The customer's one-time link, opened without an account.
 	customer := e.dutchBrowser()
 	_, page = customer.get(link)
-	e.checkDutch(t, "share link", page, nil, "Een clientgeheim voor", "één keer", "Het geheim tonen")
+	e.checkDutch(t, "share link", page, nil, "Een clientgeheim voor", "één keer", "Geheim tonen")
 	req, _ := http.NewRequest("POST", link, nil)
 	req.Header.Set("Origin", e.Portal.URL)
 	r, err := customer.client.Do(req)

@@ -34,7 +34,7 @@ func TestStoredMessagesRoundTrip(t *testing.T) {
 			`Create the app registration “Exact "mail" <app>”`, `De app-registratie “Exact "mail" <app>” maken`, false},
 		{"plural", registration.Plural("wizard.step.secret", 1), "Add a client secret valid for 1 month", "Een clientgeheim toevoegen dat 1 maand geldig is", false},
 		{"nested reason", registration.Msg("wizard.preflight_failed", "Why", registration.Why(graph.ErrThrottled)),
-			"The check before applying failed: Microsoft Graph is busy (throttled)", "De controle vóór het toepassen is mislukt: Microsoft Graph is druk (beperkt)", false},
+			"The check before applying failed: Microsoft Graph is busy (throttled)", "De controle vóór het toepassen is mislukt: Microsoft Graph beperkt het aantal aanvragen (throttling)", false},
 		{"graph answer", registration.Msg("wizard.err.graph", "Status", "403", "Code", "Authorization_RequestDenied", "Message", "Insufficient privileges"),
 			"Microsoft Graph answered 403 Authorization_RequestDenied: Insufficient privileges", "Microsoft Graph antwoordde 403 Authorization_RequestDenied: Insufficient privileges", false},
 		{"date", registration.Msg("drift.expired.text", "Date", registration.Date(end)), "It ended on 7 March 2027", "Het is verlopen op 7 maart 2027", false},

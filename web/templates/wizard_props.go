@@ -3,6 +3,7 @@ package templates
 import (
 	"context"
 	"html"
+	"io"
 	"strconv"
 	"strings"
 
@@ -393,4 +394,44 @@ func wizardCritical(ps []WizardPermission) []string {
 		}
 	}
 	return out
+}
+
+// entraRoleName words an Entra role the signed-in admin holds. Graph gives a
+// role's display name in English whatever the reader's language; the roles a
+// registration depends on get the names Microsoft's Dutch admin center uses
+// ("Globale beheerder"). Any other role stays as Graph wrote it (ok false:
+// it is data).
+func entraRoleName(ctx context.Context, name string) (string, bool) {
+	switch name {
+	case "Global Administrator":
+		return T(ctx, "wizard.role.global_admin"), true
+	case "Privileged Role Administrator":
+		return T(ctx, "wizard.role.privileged_role_admin"), true
+	case "Application Administrator":
+		return T(ctx, "wizard.role.app_admin"), true
+	case "Cloud Application Administrator":
+		return T(ctx, "wizard.role.cloud_app_admin"), true
+	}
+	return name, false
+}
+
+// entraRoles lists the signed-in admin's roles, comma-separated: those
+// entraRoleName knows in the reader's language, others marked as data.
+// Written by hand so no whitespace creeps in around the commas.
+func entraRoles(roles []string) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		var b strings.Builder
+		for i, r := range roles {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if name, ok := entraRoleName(ctx, r); ok {
+				b.WriteString(templ.EscapeString(name))
+			} else {
+				b.WriteString(`<span translate="no">` + templ.EscapeString(r) + `</span>`)
+			}
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
 }
