@@ -119,3 +119,24 @@ func acceptLanguage(v string) chromedp.Action[chromedp.Void] {
 		return err
 	})
 }
+
+// switchLanguage presses the header's language button and waits for the
+// page the switch leads back to: a new document in that language. Waiting
+// for html[lang] alone is not enough when the page already was in that
+// language, and a navigation started meanwhile would abort the switch's.
+func switchLanguage(t *testing.T, ctx context.Context, lang string) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__beforeSwitch = true`))
+	must(t, err)
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="lang-`+lang+`"]`))))
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		// Errors while the old document goes away are expected; ask again.
+		done, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__beforeSwitch === undefined && document.readyState === 'complete' && document.documentElement.lang === '`+lang+`'`))
+		if err == nil && done {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the language switch to %s did not lead to a page in %s", lang, lang)
+}

@@ -140,9 +140,8 @@ func TestEveryDutchPageFitsEveryScreenInChromium(t *testing.T) {
 			chromedp.Navigate(env.Portal.URL+"/"),
 			chromedp.Click(chromedp.CSS(`[data-testid="signin-user-`+env.Users[user]+`"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user-name"], [data-testid="no-role"]`)),
-			chromedp.Click(chromedp.CSS(`[data-testid="lang-nl"]`)),
-			chromedp.WaitVisible(chromedp.CSS(`html[lang="nl"] footer`)),
 		))
+		switchLanguage(t, uctx, "nl")
 		for _, sz := range sizes {
 			must(t, chromedp.Do(uctx, chromedp.EmulateViewport(sz.w, sz.h)))
 			for _, p := range pages[user] {
