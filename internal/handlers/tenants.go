@@ -233,14 +233,16 @@ func (h *Handler) connectTenantForm(w http.ResponseWriter, r *http.Request) erro
 func requestedPermissions(loc *i18n.Localizer) []templates.PermissionView {
 	var out []templates.PermissionView
 	for _, p := range onboard.Requested() {
-		// The summary's sentence without its "Name (type): " prefix, which the page shows apart.
-		// (The page ends it with a full stop; some of Microsoft's have one.) The
-		// catalogue has it for each requested permission; a permission added
-		// without one there shows the table's English, and the i18n test fails.
-		sentence := strings.TrimSuffix(strings.TrimPrefix(p.Summary, p.Name+" ("+string(p.Type)+"): "), ".")
-		if id := "onboard.permission.desc." + p.Name; i18n.Has(i18n.EN, id) {
+		// What it allows, without a full stop (the page adds one): the
+		// catalogue's own explanation (internal/catalog), or, for a permission
+		// it has no words for, the translation of Microsoft's description kept
+		// here. A permission with neither shows Microsoft's English, and the
+		// i18n test fails.
+		sentence, microsofts := p.ExplanationIn(loc)
+		if id := "onboard.permission.desc." + p.Name; microsofts && i18n.Has(i18n.EN, id) {
 			sentence = loc.T(id)
 		}
+		sentence = strings.TrimSuffix(sentence, ".")
 		// Why the portal holds it: the scan, or the portal's own sign-in (onboard.SignInPermissions).
 		why := loc.T("onboard.permission.why_scan")
 		if p.Type == catalog.Delegated {
